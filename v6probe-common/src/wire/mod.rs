@@ -1,0 +1,1 @@
+//! NDP / ICMPv6 wire codec. See issue 3.

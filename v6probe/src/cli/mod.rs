@@ -1,0 +1,73 @@
+//! Command-line front end: one clap `Args` struct and one `exec()` per subcommand, each in its
+//! own file.
+//!
+//! Exit codes scripts can rely on (see README):
+//! - 0: success (for `scan`: at least one target answered);
+//! - 1: runtime error (interface missing, permission, I/O, file corrupt);
+//! - 2: ran fine but found nothing (`scan`: no target answered);
+//! - 64: bad command line (EX_USAGE).
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[cfg(target_os = "linux")]
+mod monitor;
+
+/// Exit code for a run that worked but found nothing.
+pub const EXIT_NOTHING_FOUND: u8 = 2;
+/// Exit code for a bad command line.
+pub const EXIT_USAGE: u8 = 64;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "v6probe",
+    version,
+    about = "IPv6 Neighbor Discovery observer and toolkit"
+)]
+pub struct Cli {
+    /// Log verbosity for diagnostics on stderr (error, warn, info, debug, trace).
+    #[arg(long, global = true, default_value = "warn")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Watch NDP and ICMPv6 errors with the kernel programs; one JSON object per line.
+    #[cfg(target_os = "linux")]
+    Monitor(monitor::Args),
+}
+
+/// Parses the command line, runs the subcommand, and maps the result to an exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(&cli.log);
+    let result = match cli.command {
+        #[cfg(target_os = "linux")]
+        Command::Monitor(args) => monitor::exec(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("v6probe: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,217 @@
+//! Throwaway network labs: network namespaces and veth pairs named `v6p-*`, removed on drop.
+//!
+//! Used by the privileged tests, the benchmarks and `cargo xtask demo`. Everything here shells
+//! out to iproute2 (`ip`), which is what an operator would type, so a failing step names the
+//! command and its stderr. Traffic in a lab only ever goes to addresses inside namespaces the lab
+//! created.
+use std::{
+    io,
+    process::{Child, Command, Output, Stdio},
+    sync::atomic::{AtomicU32, Ordering},
+    thread,
+    time::{Duration, Instant},
+};
+
+/// Why privileged tests cannot run here, or `None` when they can (root, `ip` present, and a
+/// network namespace can be created).
+pub fn privileged_skip_reason() -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_BPF)".into());
+    }
+    match Command::new("ip").arg("-V").output() {
+        Ok(o) if o.status.success() => {}
+        _ => return Some("iproute2 `ip` not found".into()),
+    }
+    match Netns::new("probe") {
+        Ok(_) => None,
+        Err(e) => Some(format!("cannot create a network namespace: {e}")),
+    }
+}
+
+/// Returns early from a test, printing why, when privileged tests cannot run here.
+#[macro_export]
+macro_rules! require_privileges {
+    () => {
+        if let Some(reason) = $crate::lab::privileged_skip_reason() {
+            eprintln!("SKIPPED {}: {}", module_path!(), reason);
+            return;
+        }
+    };
+}
+
+static NEXT_ID: AtomicU32 = AtomicU32::new(0);
+
+/// A network namespace `v6p-<tag>-<pid>-<n>`, deleted (with every process still in it) on drop.
+#[derive(Debug)]
+pub struct Netns {
+    name: String,
+}
+
+impl Netns {
+    /// Creates the namespace and brings its loopback up.
+    pub fn new(tag: &str) -> io::Result<Self> {
+        let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let name = format!("v6p-{tag}-{}-{n}", std::process::id());
+        run_ip(&["netns", "add", &name])?;
+        let ns = Self { name };
+        ns.ip(&["link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs `ip -n NAME args...`; an error carries the command and its stderr.
+    pub fn ip(&self, args: &[&str]) -> io::Result<String> {
+        let mut full = vec!["-n", self.name.as_str()];
+        full.extend_from_slice(args);
+        run_ip(&full)
+    }
+
+    /// A command that runs `program args...` inside the namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    /// Runs a program inside the namespace to completion; an error carries its stderr.
+    pub fn exec(&self, program: &str, args: &[&str]) -> io::Result<String> {
+        let out = self.command(program).args(args).output()?;
+        check(&format!("{program} {}", args.join(" ")), out)
+    }
+
+    /// Runs a shell snippet inside the namespace.
+    pub fn sh(&self, script: &str) -> io::Result<String> {
+        self.exec("sh", &["-c", script])
+    }
+
+    /// Starts a program inside the namespace, with stdout and stderr piped.
+    pub fn spawn(&self, program: &str, args: &[&str]) -> io::Result<Child> {
+        self.command(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+    }
+
+    /// Writes a sysctl inside the namespace (e.g. `net.ipv6.conf.all.forwarding`, `1`).
+    pub fn sysctl(&self, key: &str, value: &str) -> io::Result<String> {
+        self.exec("sysctl", &["-qw", &format!("{key}={value}")])
+    }
+
+    /// The interface index of `ifname` inside the namespace.
+    pub fn ifindex(&self, ifname: &str) -> io::Result<u32> {
+        let s = self.exec("cat", &[&format!("/sys/class/net/{ifname}/ifindex")])?;
+        s.trim()
+            .parse()
+            .map_err(|e| io::Error::other(format!("ifindex of {ifname} in {}: {e}", self.name)))
+    }
+
+    /// The MAC address of `ifname` inside the namespace.
+    pub fn mac(&self, ifname: &str) -> io::Result<String> {
+        Ok(self
+            .exec("cat", &[&format!("/sys/class/net/{ifname}/address")])?
+            .trim()
+            .to_string())
+    }
+
+    /// Waits (bounded) until no IPv6 address in the namespace is tentative (DAD finished).
+    pub fn wait_dad(&self, timeout: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let out = self.ip(&["-6", "addr", "show", "tentative"])?;
+            if out.trim().is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(io::Error::other(format!(
+                    "DAD still running in {} after {timeout:?}: {out}",
+                    self.name
+                )));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn cleanup(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        if let Ok(pids) = run_ip(&["netns", "pids", &self.name]) {
+            for pid in pids.split_whitespace() {
+                if let Ok(pid) = pid.parse::<i32>() {
+                    // SAFETY: kill has no memory-safety preconditions.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+        }
+        if let Err(e) = run_ip(&["netns", "del", &self.name]) {
+            errors.push(e.to_string());
+        }
+        errors
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for e in self.cleanup() {
+            eprintln!("v6probe lab: cleaning up {}: {e}", self.name);
+        }
+    }
+}
+
+/// Connects `a` and `b` with a veth pair: `a_if` in `a`, `b_if` in `b`, both up.
+pub fn veth(a: &Netns, a_if: &str, b: &Netns, b_if: &str) -> io::Result<()> {
+    a.ip(&[
+        "link", "add", a_if, "type", "veth", "peer", "name", b_if, "netns", &b.name,
+    ])?;
+    a.ip(&["link", "set", a_if, "up"])?;
+    b.ip(&["link", "set", b_if, "up"])?;
+    Ok(())
+}
+
+fn run_ip(args: &[&str]) -> io::Result<String> {
+    let out = Command::new("ip").args(args).output()?;
+    check(&format!("ip {}", args.join(" ")), out)
+}
+
+fn check(what: &str, out: Output) -> io::Result<String> {
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(io::Error::other(format!(
+            "`{what}` failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_lifecycle_and_veth() {
+        crate::require_privileges!();
+        let a = Netns::new("lab-a").unwrap();
+        let b = Netns::new("lab-b").unwrap();
+        veth(&a, "v6p0", &b, "v6p1").unwrap();
+        a.ip(&["-6", "addr", "add", "fd00:6::1/64", "dev", "v6p0", "nodad"])
+            .unwrap();
+        b.ip(&["-6", "addr", "add", "fd00:6::2/64", "dev", "v6p1", "nodad"])
+            .unwrap();
+        let out = a
+            .exec("ping", &["-6", "-c", "1", "-W", "2", "fd00:6::2"])
+            .unwrap();
+        assert!(out.contains("1 received"), "{out}");
+        assert!(a.ifindex("v6p0").unwrap() > 1);
+        assert_eq!(b.mac("v6p1").unwrap().len(), 17);
+        let name = a.name().to_string();
+        drop(a);
+        let list = run_ip(&["netns", "list"]).unwrap();
+        assert!(!list.contains(&name), "{name} still present: {list}");
+    }
+}

@@ -1,0 +1,13 @@
+//! v6probe: an IPv6-first observer for Linux hosts.
+//!
+//! One folder per capability; the protocol codec lives in `v6probe-common` and is re-exported
+//! here as [`wire`] so the kernel programs and user space share it.
+
+pub use v6probe_common::{abi, wire};
+
+pub mod cli;
+pub mod lab;
+pub mod output;
+
+#[cfg(target_os = "linux")]
+pub mod observe;

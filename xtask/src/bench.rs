@@ -1,0 +1,11 @@
+//! `cargo xtask bench`: prints figures and ratios against baselines measured in the same run,
+//! and writes them to target/bench/*.json.
+use anyhow::Result;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: &Args) -> Result<()> {
+    crate::setup::run(&crate::setup::Args::default())?;
+    anyhow::bail!("no benchmarks yet")
+}
