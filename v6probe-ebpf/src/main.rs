@@ -1,12 +1,432 @@
+//! v6probe's kernel programs: observe NDP and ICMPv6 errors, never drop or modify a packet.
+//!
+//! - `v6p_xdp`: XDP, ingress.
+//! - `v6p_tc_ingress` / `v6p_tc_egress`: TC clsact classifiers.
+//! - `v6p_xdp_bare`: `XDP_PASS` and nothing else, the benchmark baseline.
+//!
+//! All three observers share one parser ([`parse`]), generic over how packet bytes are read
+//! ([`Frame`]): direct packet access for XDP, `bpf_skb_load_bytes` for TC (which also reaches
+//! non-linear skb data). A matching frame becomes a [`Record`] in the ring buffer; everything is
+//! counted in a per-CPU array. The record layout is `v6probe_common::abi`.
 #![no_std]
 #![no_main]
 
-use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
+use aya_ebpf::{
+    bindings::{__sk_buff, xdp_action},
+    helpers::{bpf_ktime_get_ns, generated::bpf_xdp_load_bytes},
+    macros::{classifier, map, xdp},
+    maps::{Array, PerCpuArray, RingBuf},
+    programs::{TcContext, XdpContext},
+};
+use v6probe_common::abi::{
+    class, counter, direction, ethertype, ext, flags, hook, next_header, Config, Record,
+    MAX_EXT_HEADERS, MSG_CAP, RING_BYTES,
+};
 
-/// Baseline for benchmarks: passes every packet without looking at it.
+#[map(name = "V6P_EVENTS")]
+static EVENTS: RingBuf = RingBuf::with_byte_size(RING_BYTES, 0);
+
+#[map(name = "V6P_COUNTERS")]
+static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(counter::COUNT, 0);
+
+#[map(name = "V6P_CONFIG")]
+static CONFIG: Array<Config> = Array::with_max_entries(1, 0);
+
+/// TC verdict that lets the next classifier (or the default action) decide: an observer must not
+/// end the chain. Same value as TCX_NEXT.
+const TC_ACT_UNSPEC: i32 = -1;
+
+/// Frames longer than this are not walked (no real link carries them; it also bounds offsets
+/// for the verifier).
+const MAX_OFFSET: usize = 9216;
+
 #[xdp]
 pub fn v6p_xdp_bare(_ctx: XdpContext) -> u32 {
     xdp_action::XDP_PASS
+}
+
+#[xdp]
+pub fn v6p_xdp(ctx: XdpContext) -> u32 {
+    let frame = XdpFrame(&ctx);
+    observe(&frame, hook::XDP, direction::INGRESS);
+    xdp_action::XDP_PASS
+}
+
+#[classifier]
+pub fn v6p_tc_ingress(ctx: TcContext) -> i32 {
+    observe(&TcFrame(&ctx), hook::TC, direction::INGRESS);
+    TC_ACT_UNSPEC
+}
+
+#[classifier]
+pub fn v6p_tc_egress(ctx: TcContext) -> i32 {
+    observe(&TcFrame(&ctx), hook::TC, direction::EGRESS);
+    TC_ACT_UNSPEC
+}
+
+/// Bounds-checked access to the frame: every packet read goes through here.
+trait Frame {
+    /// Reads a `T` at `off`, or `None` when it would run past the frame.
+    fn load<T: Copy>(&self, off: usize) -> Option<T>;
+    /// Copies `len` (1..=MSG_CAP) bytes at `off` into `dst`.
+    fn copy(&self, off: usize, dst: *mut u8, len: u32) -> bool;
+    /// Bytes available from the start of the frame.
+    fn len(&self) -> usize;
+    fn ifindex(&self) -> u32;
+}
+
+struct XdpFrame<'a>(&'a XdpContext);
+
+impl Frame for XdpFrame<'_> {
+    #[inline(always)]
+    fn load<T: Copy>(&self, off: usize) -> Option<T> {
+        let start = self.0.data();
+        let end = self.0.data_end();
+        if off > MAX_OFFSET || start + off + core::mem::size_of::<T>() > end {
+            return None;
+        }
+        // SAFETY: the range [start+off, start+off+size) was checked to lie inside the packet;
+        // read_unaligned has no alignment requirement.
+        Some(unsafe { core::ptr::read_unaligned((start + off) as *const T) })
+    }
+
+    #[inline(always)]
+    fn copy(&self, off: usize, dst: *mut u8, len: u32) -> bool {
+        // SAFETY: the helper checks the packet bounds itself; dst points at MSG_CAP writable
+        // bytes of a ring-buffer reservation and len <= MSG_CAP (checked by the caller).
+        unsafe { bpf_xdp_load_bytes(self.0.ctx, off as u32, dst.cast(), len) == 0 }
+    }
+
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.data_end() - self.0.data()
+    }
+
+    #[inline(always)]
+    fn ifindex(&self) -> u32 {
+        self.0.ingress_ifindex() as u32
+    }
+}
+
+struct TcFrame<'a>(&'a TcContext);
+
+impl TcFrame<'_> {
+    #[inline(always)]
+    fn skb(&self) -> *mut __sk_buff {
+        self.0.skb.skb
+    }
+}
+
+impl Frame for TcFrame<'_> {
+    #[inline(always)]
+    fn load<T: Copy>(&self, off: usize) -> Option<T> {
+        if off > MAX_OFFSET {
+            return None;
+        }
+        self.0.load::<T>(off).ok()
+    }
+
+    #[inline(always)]
+    fn copy(&self, off: usize, dst: *mut u8, len: u32) -> bool {
+        // SAFETY: the helper checks the skb bounds itself; dst points at MSG_CAP writable bytes
+        // and len <= MSG_CAP.
+        unsafe {
+            aya_ebpf::helpers::generated::bpf_skb_load_bytes(
+                self.skb().cast(),
+                off as u32,
+                dst.cast(),
+                len,
+            ) == 0
+        }
+    }
+
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.len() as usize
+    }
+
+    #[inline(always)]
+    fn ifindex(&self) -> u32 {
+        // SAFETY: the context pointer is valid for the program's run.
+        unsafe { (*self.skb()).ifindex }
+    }
+}
+
+#[inline(always)]
+fn count(index: u32) {
+    if let Some(p) = COUNTERS.get_ptr_mut(index) {
+        // SAFETY: per-CPU slot, no concurrent writer on this CPU while the program runs.
+        unsafe { *p += 1 };
+    }
+}
+
+/// Where the parser got to: everything the record needs besides the message bytes.
+struct Parsed {
+    vlan_tci: [u16; 2],
+    vlan_count: u8,
+    l3: usize,
+    icmp_off: usize,
+    payload_len: u16,
+    msg_len: u16,
+    hop_limit: u8,
+    ext_bitmap: u8,
+    ext_count: u8,
+    ext_types: [u8; MAX_EXT_HEADERS],
+    flags: u8,
+    frag_offset: u16,
+    frag_id: u32,
+    icmp_type: u8,
+    class_bit: u32,
+}
+
+#[inline(always)]
+fn observe<F: Frame>(frame: &F, hook: u8, dir: u8) {
+    count(counter::FRAMES);
+    let Some(p) = parse(frame) else {
+        return;
+    };
+    let config = CONFIG.get(0).copied().unwrap_or_default();
+    if !config.reports(p.class_bit) {
+        return;
+    }
+    emit(frame, &p, hook, dir);
+}
+
+/// Walks Ethernet, VLAN tags, IPv6 and its extension headers to an ICMPv6 message of a type we
+/// report (or a non-first ICMPv6 fragment). `None` for everything else (counted).
+#[inline(always)]
+fn parse<F: Frame>(frame: &F) -> Option<Parsed> {
+    let mut ethertype = u16::from_be(frame.load::<u16>(12)?);
+    let mut l3 = 14usize;
+    let mut vlan_tci = [0u16; 2];
+    let mut vlan_count = 0u8;
+    // Up to two tags (802.1ad outer, 802.1Q inner), unrolled.
+    if ethertype == ethertype::VLAN || ethertype == ethertype::QINQ {
+        vlan_tci[0] = u16::from_be(frame.load::<u16>(l3)?);
+        ethertype = u16::from_be(frame.load::<u16>(l3 + 2)?);
+        l3 += 4;
+        vlan_count = 1;
+        if ethertype == ethertype::VLAN || ethertype == ethertype::QINQ {
+            vlan_tci[1] = u16::from_be(frame.load::<u16>(l3)?);
+            ethertype = u16::from_be(frame.load::<u16>(l3 + 2)?);
+            l3 += 4;
+            vlan_count = 2;
+        }
+        count(counter::VLAN);
+    }
+    if ethertype != ethertype::IPV6 {
+        return None;
+    }
+    count(counter::IPV6);
+    // Fixed IPv6 header: version (4 bits) .. payload length (16) next header (8) hop limit (8).
+    let Some(word0) = frame.load::<u32>(l3) else {
+        count(counter::PARSE_FAILURES);
+        return None;
+    };
+    let Some(lens) = frame.load::<[u8; 4]>(l3 + 4) else {
+        count(counter::PARSE_FAILURES);
+        return None;
+    };
+    if (u32::from_be(word0) >> 28) != 6 {
+        count(counter::PARSE_FAILURES);
+        return None;
+    }
+    let payload_len = u16::from_be_bytes([lens[0], lens[1]]);
+    let mut nh = lens[2];
+    let hop_limit = lens[3];
+    let mut off = l3 + 40;
+    let mut ext_bitmap = 0u8;
+    let mut ext_count = 0u8;
+    let mut ext_types = [0u8; MAX_EXT_HEADERS];
+    let mut fl = 0u8;
+    let mut frag_offset = 0u16;
+    let mut frag_id = 0u32;
+    let mut found = false;
+    let mut i = 0;
+    while i < MAX_EXT_HEADERS + 1 {
+        if nh == next_header::ICMPV6 {
+            found = true;
+            break;
+        }
+        if i == MAX_EXT_HEADERS {
+            // Chain longer than we walk.
+            count(counter::PARSE_FAILURES);
+            return None;
+        }
+        let bit = match nh {
+            next_header::HOP_BY_HOP => ext::HOP_BY_HOP,
+            next_header::ROUTING => ext::ROUTING,
+            next_header::FRAGMENT => ext::FRAGMENT,
+            next_header::DEST_OPTS => ext::DEST_OPTS,
+            next_header::AUTH => ext::AUTH,
+            next_header::MOBILITY => ext::MOBILITY,
+            // TCP, UDP, ESP, no next header, anything else: not ICMPv6.
+            _ => return None,
+        };
+        let Some(h) = frame.load::<[u8; 2]>(off) else {
+            count(counter::PARSE_FAILURES);
+            return None;
+        };
+        ext_bitmap |= bit;
+        ext_types[i] = nh;
+        ext_count += 1;
+        let len = if nh == next_header::FRAGMENT {
+            let Some(f) = frame.load::<[u8; 8]>(off) else {
+                count(counter::PARSE_FAILURES);
+                return None;
+            };
+            let ofs = u16::from_be_bytes([f[2], f[3]]);
+            frag_offset = ofs >> 3;
+            frag_id = u32::from_be_bytes([f[4], f[5], f[6], f[7]]);
+            fl |= flags::FRAGMENT;
+            if ofs & 1 != 0 {
+                fl |= flags::MORE_FRAGMENTS;
+            }
+            8
+        } else if nh == next_header::AUTH {
+            (h[1] as usize + 2) * 4
+        } else {
+            (h[1] as usize + 1) * 8
+        };
+        nh = h[0];
+        off += len;
+        i += 1;
+        if fl & flags::FRAGMENT != 0 && frag_offset != 0 {
+            // A later fragment: no upper-layer header here. Reported when it is ICMPv6.
+            if nh != next_header::ICMPV6 {
+                return None;
+            }
+            count(counter::ICMPV6);
+            count(counter::FRAGMENTS);
+            return Some(Parsed {
+                vlan_tci,
+                vlan_count,
+                l3,
+                icmp_off: off,
+                payload_len,
+                msg_len: 0,
+                hop_limit,
+                ext_bitmap,
+                ext_count,
+                ext_types,
+                flags: fl | flags::NON_FIRST_FRAGMENT,
+                frag_offset,
+                frag_id,
+                icmp_type: 0,
+                class_bit: class::FRAGMENTS,
+            });
+        }
+    }
+    if !found {
+        count(counter::PARSE_FAILURES);
+        return None;
+    }
+    count(counter::ICMPV6);
+    // Type and code together: a 1-byte bounds check compiles to `p >= end`, which the verifier
+    // cannot turn into a packet range.
+    let Some([icmp_type, _code]) = frame.load::<[u8; 2]>(off) else {
+        count(counter::PARSE_FAILURES);
+        return None;
+    };
+    let class_bit = class::of_type(icmp_type);
+    if class_bit == 0 {
+        return None;
+    }
+    if let Some(c) = counter::of_type(icmp_type) {
+        count(c);
+    }
+    let ext_len = off - (l3 + 40);
+    let msg_len = (payload_len as usize).saturating_sub(ext_len) as u16;
+    Some(Parsed {
+        vlan_tci,
+        vlan_count,
+        l3,
+        icmp_off: off,
+        payload_len,
+        msg_len,
+        hop_limit,
+        ext_bitmap,
+        ext_count,
+        ext_types,
+        flags: fl,
+        frag_offset,
+        frag_id,
+        icmp_type,
+        class_bit,
+    })
+}
+
+#[inline(always)]
+fn emit<F: Frame>(frame: &F, p: &Parsed, hook: u8, dir: u8) {
+    let Some(mut entry) = EVENTS.reserve::<Record>(0) else {
+        count(counter::RINGBUF_DROPS);
+        return;
+    };
+    let rec = entry.as_mut_ptr();
+    // Bytes of the message present in this frame, capped at MSG_CAP.
+    let avail = frame.len().saturating_sub(p.icmp_off);
+    let want = if p.msg_len == 0 {
+        0
+    } else {
+        (p.msg_len as usize).min(avail)
+    };
+    let mut fl = p.flags;
+    let captured = if want > MSG_CAP {
+        fl |= flags::TRUNCATED;
+        MSG_CAP
+    } else {
+        if want < p.msg_len as usize {
+            fl |= flags::TRUNCATED;
+        }
+        want
+    };
+    if fl & flags::TRUNCATED != 0 {
+        count(counter::TRUNCATED);
+    }
+    // SAFETY: rec points at a reserved, writable Record in the ring buffer; each field is
+    // written through a raw pointer without forming references to uninitialised memory.
+    unsafe {
+        let macs = frame.load::<[u8; 12]>(0).unwrap_or([0; 12]);
+        let (dst, src) = macs.split_at(6);
+        let mut eth_dst = [0u8; 6];
+        let mut eth_src = [0u8; 6];
+        eth_dst.copy_from_slice(dst);
+        eth_src.copy_from_slice(src);
+        let src_ip = frame.load::<[u8; 16]>(p.l3 + 8).unwrap_or([0; 16]);
+        let dst_ip = frame.load::<[u8; 16]>(p.l3 + 24).unwrap_or([0; 16]);
+        (*rec).ts_ns = bpf_ktime_get_ns();
+        (*rec).ifindex = frame.ifindex();
+        (*rec).msg_len = p.msg_len;
+        (*rec).direction = dir;
+        (*rec).hook = hook;
+        (*rec).vlan_count = p.vlan_count;
+        (*rec).vlan_tci = p.vlan_tci;
+        (*rec).eth_dst = eth_dst;
+        (*rec).eth_src = eth_src;
+        (*rec).hop_limit = p.hop_limit;
+        (*rec).icmp_type = p.icmp_type;
+        (*rec).ext_bitmap = p.ext_bitmap;
+        (*rec).ext_count = p.ext_count;
+        (*rec).ext_types = p.ext_types;
+        (*rec).ip6_src = src_ip;
+        (*rec).ip6_dst = dst_ip;
+        (*rec).payload_len = p.payload_len;
+        (*rec).frag_offset = p.frag_offset;
+        (*rec).frag_id = p.frag_id;
+        (*rec).icmp_offset = p.icmp_off as u16;
+        (*rec)._pad = [0; 6];
+        let msg = core::ptr::addr_of_mut!((*rec).msg).cast::<u8>();
+        let mut got = 0u16;
+        // The verifier needs the length bounded by a constant in 1..=MSG_CAP.
+        let len = captured as u32 & (2 * MSG_CAP as u32 - 1);
+        if len > 0 && len <= MSG_CAP as u32 && frame.copy(p.icmp_off, msg, len) {
+            got = len as u16;
+        }
+        (*rec).captured_len = got;
+        (*rec).flags = fl;
+    }
+    entry.submit(0);
+    count(counter::RECORDS);
 }
 
 #[cfg(not(test))]

@@ -1,11 +1,232 @@
-//! `v6probe monitor`.
-use std::process::ExitCode;
+//! `v6probe monitor`: attach the kernel programs, print one line per NDP / ICMPv6-error packet,
+//! and a final `stats` line with the counters. Everything attached is detached on exit (SIGINT,
+//! SIGTERM, `--duration`, or an error).
+use std::{
+    io::{self, Write},
+    process::ExitCode,
+    time::Duration,
+};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+use tokio::signal::unix::{signal, SignalKind};
+use v6probe_common::abi::{class, counter, flags, Record};
+
+use crate::{
+    observe::{record::PacketMeta, HookSel, Observer, ObserverConfig, XdpModeSel},
+    output::{Format, JsonLines},
+};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Interface to watch (repeat for several).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", required = true)]
+    pub interfaces: Vec<String>,
+    /// Hooks: `xdp` (ingress), `tc` (ingress and egress), `both` (XDP ingress + TC egress).
+    #[arg(long, value_enum, default_value_t)]
+    pub hook: HookSel,
+    /// XDP attach mode.
+    #[arg(long, value_enum, default_value_t)]
+    pub xdp_mode: XdpModeSel,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Stop after this many seconds (fractions allowed).
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub duration: Option<Duration>,
+}
 
-pub fn exec(_args: Args) -> Result<ExitCode> {
-    anyhow::bail!("monitor: work in progress")
+fn parse_secs(s: &str) -> std::result::Result<Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !v.is_finite() || v <= 0.0 || v > 1e9 {
+        return Err(format!("`{s}`: give a positive number of seconds"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// The ICMPv6 part of a packet line as far as the record tells it.
+#[derive(Debug, Serialize)]
+struct Icmp6Head {
+    #[serde(rename = "type")]
+    ty: u8,
+    code: u8,
+    name: &'static str,
+    /// Message length claimed by the IPv6 header.
+    len: u16,
+    /// Bytes of it the kernel captured.
+    captured: u16,
+    truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct PacketLine<'a> {
+    #[serde(flatten)]
+    meta: &'a PacketMeta,
+    icmp6: Icmp6Head,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Stats {
+    /// Kernel counters summed over CPUs.
+    kernel: serde_json::Map<String, serde_json::Value>,
+    /// Records read from the ring buffer.
+    records_read: u64,
+    /// Lines written.
+    lines: u64,
+    /// Records lost in the kernel because the ring buffer was full.
+    drops: u64,
+    duration_s: f64,
+}
+
+pub fn exec(args: Args) -> Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(run(args))
+}
+
+async fn run(args: Args) -> Result<ExitCode> {
+    let config = ObserverConfig {
+        interfaces: args.interfaces.clone(),
+        hook: args.hook,
+        xdp_mode: args.xdp_mode,
+        report_mask: class::ALL,
+    };
+    let mut observer = Observer::start(&config)?;
+    tracing::info!(attachments = ?observer.attachments(), "attached");
+    let stdout = io::stdout();
+    let mut out = JsonLines::new(io::BufWriter::new(stdout.lock()));
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let started = std::time::Instant::now();
+    let deadline = async {
+        match args.duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
+    let mut stats = Stats::default();
+    let mut write_err: Option<io::Error> = None;
+    loop {
+        let mut batch = Vec::new();
+        tokio::select! {
+            r = observer.next_batch(|rec| batch.push(rec)) => { r?; }
+            _ = &mut deadline => break,
+            _ = sigint.recv() => break,
+            _ = sigterm.recv() => break,
+        }
+        if let Err(e) = print_batch(&observer, &batch, args.format, &mut out, &mut stats) {
+            write_err = Some(e);
+            break;
+        }
+    }
+    // Whatever arrived before the stop still gets printed.
+    let mut rest = Vec::new();
+    observer.drain(|rec| rest.push(rec));
+    if write_err.is_none() {
+        if let Err(e) = print_batch(&observer, &rest, args.format, &mut out, &mut stats) {
+            write_err = Some(e);
+        }
+    }
+    let counters = observer.counters()?;
+    observer.stop();
+    for (i, name) in counter::NAMES.iter().enumerate() {
+        stats.kernel.insert((*name).into(), counters[i].into());
+    }
+    stats.drops = counters[counter::RINGBUF_DROPS as usize];
+    stats.duration_s = started.elapsed().as_secs_f64();
+    match write_err {
+        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        Some(e) => return Err(e).context("writing to stdout"),
+        None => {}
+    }
+    match args.format {
+        Format::Json => out.write("stats", &stats)?,
+        Format::Text => {
+            let w = out.get_mut();
+            writeln!(
+                w,
+                "-- {} records, {} lines, {} dropped in kernel, {:.1}s",
+                stats.records_read, stats.lines, stats.drops, stats.duration_s
+            )?;
+            w.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_batch<W: Write>(
+    observer: &Observer,
+    batch: &[Record],
+    format: Format,
+    out: &mut JsonLines<W>,
+    stats: &mut Stats,
+) -> io::Result<()> {
+    for rec in batch {
+        stats.records_read += 1;
+        let meta = PacketMeta::from_record(
+            rec,
+            observer.wall_time(rec.ts_ns),
+            observer.iface_name(rec.ifindex),
+        );
+        let msg = rec.message();
+        let head = Icmp6Head {
+            ty: rec.icmp_type,
+            code: msg.get(1).copied().unwrap_or(0),
+            name: icmp6_name(rec.icmp_type, rec.flags),
+            len: rec.msg_len,
+            captured: rec.captured_len,
+            truncated: rec.flags & flags::TRUNCATED != 0,
+        };
+        match format {
+            Format::Json => out.write(
+                "packet",
+                &PacketLine {
+                    meta: &meta,
+                    icmp6: head,
+                },
+            )?,
+            Format::Text => {
+                let w = out.get_mut();
+                writeln!(
+                    w,
+                    "{} {:<8} {:<7} {:<3} {:<17} {:>39} -> {:<39} hlim={:<3} {}",
+                    meta.ts,
+                    meta.iface,
+                    meta.dir,
+                    meta.hook,
+                    meta.eth.src,
+                    meta.ip6.src,
+                    meta.ip6.dst,
+                    meta.ip6.hop_limit,
+                    head.name
+                )?;
+                w.flush()?;
+            }
+        }
+        stats.lines += 1;
+    }
+    Ok(())
+}
+
+fn icmp6_name(ty: u8, fl: u8) -> &'static str {
+    if fl & flags::NON_FIRST_FRAGMENT != 0 {
+        return "fragment";
+    }
+    match ty {
+        1 => "dest_unreachable",
+        2 => "packet_too_big",
+        3 => "time_exceeded",
+        4 => "param_problem",
+        133 => "router_solicit",
+        134 => "router_advert",
+        135 => "neighbor_solicit",
+        136 => "neighbor_advert",
+        137 => "redirect",
+        _ => "unknown",
+    }
 }

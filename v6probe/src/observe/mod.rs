@@ -1,4 +1,511 @@
 //! The kernel observer: loads the eBPF programs, attaches them, reads the ring buffer.
+//!
+//! Attachments are BPF links owned by file descriptors (XDP through `bpf_link_create`, TC
+//! through TCX on kernels >= 6.6), so they go away when the [`Observer`] is dropped or the
+//! process dies: nothing is left attached behind us.
+use std::{
+    collections::HashMap,
+    ffi::CString,
+    io,
+    time::{Duration, SystemTime},
+};
+
+use aya::{
+    maps::{Array, MapData, PerCpuArray, RingBuf},
+    programs::{tc::TcAttachType, ProgramError, SchedClassifier, Xdp, XdpMode},
+    Ebpf, EbpfError,
+};
+use thiserror::Error;
+use tokio::io::unix::AsyncFd;
+use v6probe_common::abi::{self, counter, Config, Record};
+
+pub mod record;
 
 /// The eBPF object built by `build.rs` (empty when built with `AYA_BUILD_SKIP=1`).
 pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/v6probe"));
+
+/// Which hooks to attach.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum HookSel {
+    /// XDP on ingress only (earliest point, lowest cost; no egress).
+    Xdp,
+    /// TC clsact on ingress and egress.
+    Tc,
+    /// XDP on ingress and TC on egress: every frame seen once, in both directions.
+    #[default]
+    Both,
+}
+
+/// XDP attach mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum XdpModeSel {
+    /// Let the kernel choose (native when the driver supports it).
+    #[default]
+    Auto,
+    /// Generic XDP in the network stack.
+    Skb,
+    /// Native XDP in the driver.
+    Native,
+}
+
+impl XdpModeSel {
+    fn mode(self) -> XdpMode {
+        match self {
+            Self::Auto => XdpMode::Default,
+            Self::Skb => XdpMode::Skb,
+            Self::Native => XdpMode::Driver,
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ObserveError {
+    #[error("this v6probe was built without its kernel programs (AYA_BUILD_SKIP=1); rebuild with `cargo build` after `cargo xtask setup`")]
+    NoObject,
+    #[error("interface `{0}` not found")]
+    UnknownInterface(String),
+    #[error("missing privileges to {action}: needs {caps} (or root)")]
+    Privileges {
+        action: &'static str,
+        caps: &'static str,
+    },
+    #[error(
+        "kernel {found} is too old: v6probe needs Linux >= 5.8 (BPF ring buffer), >= 6.6 for TCX"
+    )]
+    KernelTooOld { found: String },
+    #[error("interface `{iface}`: a {hook} program is already attached by someone else ({detail}); detach it or use --hook {other}")]
+    AlreadyAttached {
+        iface: String,
+        hook: &'static str,
+        other: &'static str,
+        detail: String,
+    },
+    #[error("interface `{iface}`: attaching {hook} failed: {source}")]
+    Attach {
+        iface: String,
+        hook: &'static str,
+        #[source]
+        source: ProgramError,
+    },
+    #[error("loading the eBPF programs failed: {0}")]
+    Load(#[from] EbpfError),
+    #[error("loading program {name} failed: {source}")]
+    Program {
+        name: &'static str,
+        #[source]
+        source: ProgramError,
+    },
+    #[error("map {0} missing from the eBPF object")]
+    MissingMap(&'static str),
+    #[error("map {name}: {source}")]
+    Map {
+        name: &'static str,
+        #[source]
+        source: aya::maps::MapError,
+    },
+    #[error("ring buffer: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// What to load and where to attach.
+#[derive(Clone, Debug)]
+pub struct ObserverConfig {
+    pub interfaces: Vec<String>,
+    pub hook: HookSel,
+    pub xdp_mode: XdpModeSel,
+    /// [`abi::class`] bits to report.
+    pub report_mask: u32,
+}
+
+/// One attachment, for the record of what we attached (and so detach on drop).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub iface: String,
+    pub ifindex: u32,
+    pub hook: &'static str,
+}
+
+/// The loaded programs and maps. Dropping it detaches everything it attached.
+pub struct Programs {
+    ebpf: Ebpf,
+}
+
+impl Programs {
+    /// Loads the object and the programs into the kernel, without attaching anything.
+    pub fn load(report_mask: u32) -> Result<Self, ObserveError> {
+        if EBPF_OBJECT.is_empty() {
+            return Err(ObserveError::NoObject);
+        }
+        check_kernel()?;
+        let mut ebpf = Ebpf::load(EBPF_OBJECT).map_err(map_load_error)?;
+        for name in [
+            abi::PROG_XDP,
+            abi::PROG_XDP_BARE,
+            abi::PROG_TC_INGRESS,
+            abi::PROG_TC_EGRESS,
+        ] {
+            let prog = ebpf.program_mut(name).ok_or(ObserveError::Program {
+                name,
+                source: ProgramError::NotLoaded,
+            })?;
+            let res = match prog {
+                aya::programs::Program::Xdp(p) => p.load(),
+                aya::programs::Program::SchedClassifier(p) => p.load(),
+                _ => Err(ProgramError::NotLoaded),
+            };
+            res.map_err(|source| map_program_error(name, source))?;
+        }
+        let mut programs = Self { ebpf };
+        programs.set_report_mask(report_mask)?;
+        Ok(programs)
+    }
+
+    /// Chooses which message classes the programs report.
+    pub fn set_report_mask(&mut self, mask: u32) -> Result<(), ObserveError> {
+        let map = self
+            .ebpf
+            .map_mut(abi::MAP_CONFIG)
+            .ok_or(ObserveError::MissingMap(abi::MAP_CONFIG))?;
+        let mut config: Array<_, Config> =
+            Array::try_from(map).map_err(|source| ObserveError::Map {
+                name: abi::MAP_CONFIG,
+                source,
+            })?;
+        config
+            .set(
+                0,
+                Config {
+                    report_mask: mask,
+                    flags: Config::VALID,
+                },
+                0,
+            )
+            .map_err(|source| ObserveError::Map {
+                name: abi::MAP_CONFIG,
+                source,
+            })
+    }
+
+    pub fn xdp(&mut self, name: &'static str) -> Result<&mut Xdp, ObserveError> {
+        self.ebpf
+            .program_mut(name)
+            .and_then(|p| <&mut Xdp>::try_from(p).ok())
+            .ok_or(ObserveError::Program {
+                name,
+                source: ProgramError::NotLoaded,
+            })
+    }
+
+    pub fn classifier(&mut self, name: &'static str) -> Result<&mut SchedClassifier, ObserveError> {
+        self.ebpf
+            .program_mut(name)
+            .and_then(|p| <&mut SchedClassifier>::try_from(p).ok())
+            .ok_or(ObserveError::Program {
+                name,
+                source: ProgramError::NotLoaded,
+            })
+    }
+
+    /// The counters summed over all CPUs, indexed like [`abi::counter`].
+    pub fn counters(&self) -> Result<[u64; counter::COUNT as usize], ObserveError> {
+        let map = self
+            .ebpf
+            .map(abi::MAP_COUNTERS)
+            .ok_or(ObserveError::MissingMap(abi::MAP_COUNTERS))?;
+        let counters: PerCpuArray<_, u64> =
+            PerCpuArray::try_from(map).map_err(|source| ObserveError::Map {
+                name: abi::MAP_COUNTERS,
+                source,
+            })?;
+        let mut out = [0u64; counter::COUNT as usize];
+        for (i, slot) in out.iter_mut().enumerate() {
+            let values = counters
+                .get(&(i as u32), 0)
+                .map_err(|source| ObserveError::Map {
+                    name: abi::MAP_COUNTERS,
+                    source,
+                })?;
+            *slot = values.iter().sum();
+        }
+        Ok(out)
+    }
+
+    /// Takes the ring buffer out of the object for reading (once).
+    pub fn take_ring(&mut self) -> Result<RingBuf<MapData>, ObserveError> {
+        let map = self
+            .ebpf
+            .take_map(abi::MAP_EVENTS)
+            .ok_or(ObserveError::MissingMap(abi::MAP_EVENTS))?;
+        RingBuf::try_from(map).map_err(|source| ObserveError::Map {
+            name: abi::MAP_EVENTS,
+            source,
+        })
+    }
+}
+
+/// Loaded and attached programs plus the ring buffer reader.
+pub struct Observer {
+    programs: Programs,
+    ring: AsyncFd<RingBuf<MapData>>,
+    attached: Vec<Attachment>,
+    names: HashMap<u32, String>,
+    clock: ClockMap,
+}
+
+impl Observer {
+    /// Loads the programs and attaches them to every interface. On any failure everything
+    /// attached so far is detached (dropped) before the error is returned.
+    pub fn start(config: &ObserverConfig) -> Result<Self, ObserveError> {
+        let mut names = HashMap::new();
+        for iface in &config.interfaces {
+            names.insert(ifindex(iface)?, iface.clone());
+        }
+        let mut programs = Programs::load(config.report_mask)?;
+        let mut attached = Vec::new();
+        for iface in &config.interfaces {
+            let idx = ifindex(iface)?;
+            if matches!(config.hook, HookSel::Xdp | HookSel::Both) {
+                programs
+                    .xdp(abi::PROG_XDP)?
+                    .attach(iface, config.xdp_mode.mode())
+                    .map_err(|e| attach_error(iface, "xdp", "tc", e))?;
+                attached.push(Attachment {
+                    iface: iface.clone(),
+                    ifindex: idx,
+                    hook: "xdp",
+                });
+            }
+            if matches!(config.hook, HookSel::Tc) {
+                programs
+                    .classifier(abi::PROG_TC_INGRESS)?
+                    .attach(iface, TcAttachType::Ingress)
+                    .map_err(|e| attach_error(iface, "tc ingress", "xdp", e))?;
+                attached.push(Attachment {
+                    iface: iface.clone(),
+                    ifindex: idx,
+                    hook: "tc_ingress",
+                });
+            }
+            if matches!(config.hook, HookSel::Tc | HookSel::Both) {
+                programs
+                    .classifier(abi::PROG_TC_EGRESS)?
+                    .attach(iface, TcAttachType::Egress)
+                    .map_err(|e| attach_error(iface, "tc egress", "xdp", e))?;
+                attached.push(Attachment {
+                    iface: iface.clone(),
+                    ifindex: idx,
+                    hook: "tc_egress",
+                });
+            }
+        }
+        let ring = register_ring(programs.take_ring()?)?;
+        Ok(Self {
+            programs,
+            ring,
+            attached,
+            names,
+            clock: ClockMap::now(),
+        })
+    }
+
+    pub fn attachments(&self) -> &[Attachment] {
+        &self.attached
+    }
+
+    /// The interface name for a record's ifindex (one of ours, else `if<N>`).
+    pub fn iface_name(&self, ifindex: u32) -> String {
+        self.names
+            .get(&ifindex)
+            .cloned()
+            .unwrap_or_else(|| format!("if{ifindex}"))
+    }
+
+    /// Wall-clock time of a record's kernel timestamp.
+    pub fn wall_time(&self, ts_ns: u64) -> SystemTime {
+        self.clock.wall(ts_ns)
+    }
+
+    pub fn counters(&self) -> Result<[u64; counter::COUNT as usize], ObserveError> {
+        self.programs.counters()
+    }
+
+    /// Waits until records are available, then hands each one to `f`. Returns how many.
+    pub async fn next_batch(&mut self, mut f: impl FnMut(Record)) -> Result<usize, ObserveError> {
+        let mut guard = self.ring.readable_mut().await?;
+        let ring = guard.get_inner_mut();
+        let mut n = 0;
+        while let Some(item) = ring.next() {
+            if let Some(rec) = Record::from_bytes(&item) {
+                f(rec);
+                n += 1;
+            }
+        }
+        guard.clear_ready();
+        Ok(n)
+    }
+
+    /// Drains whatever is in the ring buffer without waiting.
+    pub fn drain(&mut self, mut f: impl FnMut(Record)) -> usize {
+        let ring = self.ring.get_mut();
+        let mut n = 0;
+        while let Some(item) = ring.next() {
+            if let Some(rec) = Record::from_bytes(&item) {
+                f(rec);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Detaches everything now (also done on drop).
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+/// Registers the ring buffer with the runtime for readability.
+fn register_ring(ring: RingBuf<MapData>) -> Result<AsyncFd<RingBuf<MapData>>, io::Error> {
+    // SAFETY: the RingBuf owns its map fd for as long as it lives, and it lives inside the
+    // AsyncFd; as_raw_fd always returns that same fd.
+    unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
+        .map_err(io::Error::from)
+}
+
+/// Converts `bpf_ktime_get_ns` (CLOCK_MONOTONIC) to wall-clock time.
+#[derive(Clone, Copy, Debug)]
+pub struct ClockMap {
+    /// Wall-clock nanoseconds since the epoch minus monotonic nanoseconds, sampled together.
+    offset_ns: i128,
+}
+
+impl ClockMap {
+    pub fn now() -> Self {
+        let mono = monotonic_ns() as i128;
+        let wall = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i128)
+            .unwrap_or(0);
+        Self {
+            offset_ns: wall - mono,
+        }
+    }
+
+    pub fn wall(&self, mono_ns: u64) -> SystemTime {
+        let ns = (mono_ns as i128 + self.offset_ns).max(0) as u128;
+        SystemTime::UNIX_EPOCH
+            + Duration::new((ns / 1_000_000_000) as u64, (ns % 1_000_000_000) as u32)
+    }
+}
+
+/// CLOCK_MONOTONIC now, in nanoseconds (the clock of `bpf_ktime_get_ns`).
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The interface index of `name`, or [`ObserveError::UnknownInterface`].
+pub fn ifindex(name: &str) -> Result<u32, ObserveError> {
+    let c = CString::new(name).map_err(|_| ObserveError::UnknownInterface(name.to_string()))?;
+    // SAFETY: c is a valid NUL-terminated string.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if idx == 0 {
+        return Err(ObserveError::UnknownInterface(name.to_string()));
+    }
+    Ok(idx)
+}
+
+fn check_kernel() -> Result<(), ObserveError> {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|p| p.parse::<u32>().ok());
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if major != 0 && (major, minor) < (5, 8) {
+        return Err(ObserveError::KernelTooOld {
+            found: release.trim().to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn is_eperm(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            if io.raw_os_error() == Some(libc::EPERM) {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
+}
+
+fn os_error(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            if let Some(code) = io.raw_os_error() {
+                return Some(code);
+            }
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn map_load_error(e: EbpfError) -> ObserveError {
+    if is_eperm(&e) {
+        return ObserveError::Privileges {
+            action: "load eBPF programs and maps",
+            caps: "CAP_BPF and CAP_PERFMON",
+        };
+    }
+    ObserveError::Load(e)
+}
+
+fn map_program_error(name: &'static str, source: ProgramError) -> ObserveError {
+    if is_eperm(&source) {
+        return ObserveError::Privileges {
+            action: "load eBPF programs",
+            caps: "CAP_BPF and CAP_PERFMON",
+        };
+    }
+    ObserveError::Program { name, source }
+}
+
+fn attach_error(
+    iface: &str,
+    hook: &'static str,
+    other: &'static str,
+    e: ProgramError,
+) -> ObserveError {
+    if let ProgramError::UnknownInterface { name } = &e {
+        return ObserveError::UnknownInterface(name.clone());
+    }
+    if is_eperm(&e) {
+        return ObserveError::Privileges {
+            action: "attach programs to interfaces",
+            caps: "CAP_NET_ADMIN and CAP_BPF",
+        };
+    }
+    if matches!(os_error(&e), Some(libc::EBUSY) | Some(libc::EEXIST)) {
+        return ObserveError::AlreadyAttached {
+            iface: iface.to_string(),
+            hook,
+            other,
+            detail: e.to_string(),
+        };
+    }
+    ObserveError::Attach {
+        iface: iface.to_string(),
+        hook,
+        source: e,
+    }
+}
