@@ -162,6 +162,109 @@ impl Drop for Netns {
     }
 }
 
+/// A child process whose stdout lines are collected by a thread, so a test can wait (bounded)
+/// for a line and still read everything at the end. The child is killed on drop.
+pub struct LineReader {
+    child: Child,
+    rx: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+    stderr: Option<thread::JoinHandle<String>>,
+}
+
+impl LineReader {
+    /// Takes over a child spawned with piped stdout (and stderr).
+    pub fn new(mut child: Child) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if let Some(out) = child.stdout.take() {
+            thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let stderr = child.stderr.take().map(|mut err| {
+            thread::spawn(move || {
+                use std::io::Read;
+                let mut s = String::new();
+                let _ = err.read_to_string(&mut s);
+                s
+            })
+        });
+        Self {
+            child,
+            rx,
+            seen: Vec::new(),
+            stderr,
+        }
+    }
+
+    /// Waits until a line satisfies `pred` (returning it) or `timeout` passes (`None`).
+    pub fn wait_for(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<String> {
+        if let Some(l) = self.seen.iter().find(|l| pred(l)) {
+            return Some(l.clone());
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.rx.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = pred(&line);
+                    self.seen.push(line.clone());
+                    if hit {
+                        return Some(line);
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Sends a signal to the child (e.g. `libc::SIGINT`).
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    /// Waits (bounded) for the child to exit; returns its status, every stdout line and stderr.
+    pub fn finish(
+        mut self,
+        timeout: Duration,
+    ) -> io::Result<(std::process::ExitStatus, Vec<String>, String)> {
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(st) = self.child.try_wait()? {
+                break st;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                return Err(io::Error::other(format!(
+                    "child did not exit within {timeout:?}"
+                )));
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        while let Ok(line) = self.rx.recv_timeout(Duration::from_millis(500)) {
+            self.seen.push(line);
+        }
+        let err = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        Ok((status, std::mem::take(&mut self.seen), err))
+    }
+}
+
+impl Drop for LineReader {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Connects `a` and `b` with a veth pair: `a_if` in `a`, `b_if` in `b`, both up.
 pub fn veth(a: &Netns, a_if: &str, b: &Netns, b_if: &str) -> io::Result<()> {
     a.ip(&[

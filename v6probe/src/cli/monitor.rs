@@ -67,6 +67,19 @@ struct PacketLine<'a> {
     icmp6: Icmp6Head,
 }
 
+/// First line: what was attached where.
+#[derive(Debug, Serialize)]
+struct Start {
+    attachments: Vec<StartAttachment>,
+}
+
+#[derive(Debug, Serialize)]
+struct StartAttachment {
+    iface: String,
+    ifindex: u32,
+    hook: &'static str,
+}
+
 #[derive(Debug, Default, Serialize)]
 struct Stats {
     /// Kernel counters summed over CPUs.
@@ -99,6 +112,28 @@ async fn run(args: Args) -> Result<ExitCode> {
     tracing::info!(attachments = ?observer.attachments(), "attached");
     let stdout = io::stdout();
     let mut out = JsonLines::new(io::BufWriter::new(stdout.lock()));
+    let start = Start {
+        attachments: observer
+            .attachments()
+            .iter()
+            .map(|a| StartAttachment {
+                iface: a.iface.clone(),
+                ifindex: a.ifindex,
+                hook: a.hook,
+            })
+            .collect(),
+    };
+    match args.format {
+        Format::Json => out.write("start", &start)?,
+        Format::Text => {
+            let names: Vec<String> = start
+                .attachments
+                .iter()
+                .map(|a| format!("{}:{}", a.iface, a.hook))
+                .collect();
+            eprintln!("v6probe: watching {}", names.join(", "));
+        }
+    }
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let started = std::time::Instant::now();

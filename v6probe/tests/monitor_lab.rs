@@ -1,0 +1,271 @@
+//! `v6probe monitor` against real kernels in network namespaces this test creates.
+#![cfg(target_os = "linux")]
+
+use std::{sync::Mutex, time::Duration};
+
+use serde_json::Value;
+use v6probe::{
+    lab::{veth, LineReader, Netns},
+    require_privileges,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
+/// The lab tests in this file check for leftover programs globally: run them one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn lines(all: &[String]) -> Vec<Value> {
+    all.iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .collect()
+}
+
+fn packets<'a>(v: &'a [Value], name: &str, dir: &str) -> Vec<&'a Value> {
+    v.iter()
+        .filter(|l| l["kind"] == "packet" && l["icmp6"]["name"] == name && l["dir"] == dir)
+        .collect()
+}
+
+/// No v6probe program is loaded any more (attached programs stay loaded while linked).
+fn v6probe_programs_loaded() -> Vec<String> {
+    aya::programs::loaded_programs()
+        .filter_map(Result::ok)
+        .filter_map(|p| p.name_as_str().map(str::to_string))
+        .filter(|n| n.starts_with("v6p_"))
+        .collect()
+}
+
+#[test]
+fn monitor_sees_real_ndp_and_detaches() {
+    require_privileges!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let host = Netns::new("mon-host").unwrap();
+    let peer = Netns::new("mon-peer").unwrap();
+    veth(&host, "v6p-h0", &peer, "v6p-p0").unwrap();
+    peer.ip(&[
+        "-6",
+        "addr",
+        "add",
+        "fd00:a::2/64",
+        "dev",
+        "v6p-p0",
+        "nodad",
+    ])
+    .unwrap();
+    let host_mac = host.mac("v6p-h0").unwrap();
+    let peer_mac = peer.mac("v6p-p0").unwrap();
+
+    let child = host
+        .command(BIN)
+        .args(["monitor", "-i", "v6p-h0", "--duration", "20"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut mon = LineReader::new(child);
+    let start = mon
+        .wait_for(Duration::from_secs(10), |l| {
+            l.contains("\"kind\":\"start\"")
+        })
+        .expect("monitor start line");
+    let start: Value = serde_json::from_str(&start).unwrap();
+    let hooks: Vec<&str> = start["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["hook"].as_str().unwrap())
+        .collect();
+    assert_eq!(hooks, ["xdp", "tc_egress"]);
+
+    // The local kernel: DAD for a new address, and router solicitations when the link comes
+    // back up (forwarding off, accept_ra on: the defaults).
+    host.sysctl("net.ipv6.conf.v6p-h0.router_solicitation_interval", "1")
+        .unwrap();
+    host.ip(&["link", "set", "v6p-h0", "down"]).unwrap();
+    host.ip(&["link", "set", "v6p-h0", "up"]).unwrap();
+    host.ip(&["-6", "addr", "add", "fd00:a::1/64", "dev", "v6p-h0"])
+        .unwrap();
+    host.wait_dad(Duration::from_secs(5)).unwrap();
+    // The peer kernel resolves us (NS in, our NA out) and we resolve it (NS out, its NA in).
+    peer.exec(
+        "ping",
+        &["-6", "-c", "2", "-i", "0.2", "-W", "2", "fd00:a::1"],
+    )
+    .unwrap();
+    host.ip(&["-6", "neigh", "flush", "dev", "v6p-h0"]).unwrap();
+    host.exec("ping", &["-6", "-c", "1", "-W", "2", "fd00:a::2"])
+        .unwrap();
+
+    mon.wait_for(Duration::from_secs(5), |l| l.contains("router_solicit"))
+        .expect("a router solicitation");
+    mon.signal(libc::SIGINT);
+    let (status, out, err) = mon.finish(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "monitor failed: {status} {err}");
+    let v = lines(&out);
+
+    // Every packet line carries the documented fields.
+    for p in v.iter().filter(|l| l["kind"] == "packet") {
+        for key in ["ts", "iface", "dir", "hook"] {
+            assert!(p[key].is_string(), "{key} missing in {p}");
+        }
+        assert!(p["ts"].as_str().unwrap().ends_with('Z'));
+        assert!(p["eth"]["src"].is_string() && p["eth"]["dst"].is_string());
+        assert!(p["ip6"]["src"].is_string() && p["ip6"]["dst"].is_string());
+        assert!(p["ip6"]["hop_limit"].is_u64() && p["ip6"]["ext"].is_array());
+        assert!(p["icmp6"]["type"].is_u64() && p["icmp6"]["code"].is_u64());
+        assert_eq!(p["iface"], "v6p-h0");
+    }
+
+    // NS from the peer, seen by XDP on ingress, and our NA back, seen by TC on egress.
+    let ns_in = packets(&v, "neighbor_solicit", "ingress");
+    assert!(
+        ns_in.iter().any(|p| p["eth"]["src"] == peer_mac.as_str()
+            && p["hook"] == "xdp"
+            && p["ip6"]["src"] == "fd00:a::2"),
+        "no NS from the peer: {ns_in:?}"
+    );
+    let na_out = packets(&v, "neighbor_advert", "egress");
+    assert!(
+        na_out.iter().any(|p| p["eth"]["src"] == host_mac.as_str()
+            && p["hook"] == "tc"
+            && p["ip6"]["hop_limit"] == 255),
+        "no NA from us: {na_out:?}"
+    );
+    // Our NS for the peer and its NA.
+    assert!(packets(&v, "neighbor_solicit", "egress")
+        .iter()
+        .any(|p| p["eth"]["src"] == host_mac.as_str()));
+    assert!(packets(&v, "neighbor_advert", "ingress")
+        .iter()
+        .any(|p| p["eth"]["src"] == peer_mac.as_str() && p["ip6"]["src"] == "fd00:a::2"));
+    // DAD: NS from the unspecified address.
+    assert!(
+        packets(&v, "neighbor_solicit", "egress")
+            .iter()
+            .any(|p| p["ip6"]["src"] == "::"),
+        "no DAD NS"
+    );
+    // RS to all-routers.
+    assert!(packets(&v, "router_solicit", "egress")
+        .iter()
+        .any(|p| p["ip6"]["dst"] == "ff02::2"));
+
+    // The final stats line agrees with what was printed.
+    let stats = v.iter().find(|l| l["kind"] == "stats").expect("stats line");
+    let printed = v.iter().filter(|l| l["kind"] == "packet").count() as u64;
+    assert_eq!(stats["lines"].as_u64().unwrap(), printed);
+    assert!(stats["kernel"]["records"].as_u64().unwrap() >= printed);
+    assert_eq!(stats["kernel"]["ringbuf_drops"], 0);
+
+    // Nothing left attached.
+    let link = host.ip(&["link", "show", "v6p-h0"]).unwrap();
+    assert!(!link.contains("xdp"), "XDP still attached: {link}");
+    assert!(
+        v6probe_programs_loaded().is_empty(),
+        "programs still loaded: {:?}",
+        v6probe_programs_loaded()
+    );
+}
+
+#[test]
+fn monitor_errors_are_clear_and_leave_nothing_behind() {
+    require_privileges!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let host = Netns::new("mon-err").unwrap();
+    let peer = Netns::new("mon-err-peer").unwrap();
+    veth(&host, "v6p-e0", &peer, "v6p-e1").unwrap();
+
+    // Unknown interface: exit 1, the interface named.
+    let out = host
+        .command(BIN)
+        .args(["monitor", "-i", "v6p-nope", "--duration", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("interface `v6p-nope` not found"), "{err}");
+
+    // Bad command line: exit 64.
+    let out = host
+        .command(BIN)
+        .args(["monitor", "-i", "v6p-e0", "--duration", "-3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+
+    // Someone else's XDP program on the interface: refuse, name it, leave theirs alone.
+    let first = host
+        .command(BIN)
+        .args([
+            "monitor",
+            "-i",
+            "v6p-e0",
+            "--hook",
+            "xdp",
+            "--duration",
+            "20",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = LineReader::new(first);
+    first
+        .wait_for(Duration::from_secs(10), |l| {
+            l.contains("\"kind\":\"start\"")
+        })
+        .expect("first monitor started");
+    // A second monitor on a free interface and the busy one: it attaches to the free one
+    // first, then fails on the busy one, and must not leave the free one attached.
+    veth(&host, "v6p-f0", &host, "v6p-f1").unwrap();
+    let out = host
+        .command(BIN)
+        .args([
+            "monitor",
+            "-i",
+            "v6p-f0",
+            "-i",
+            "v6p-e0",
+            "--hook",
+            "xdp",
+            "--duration",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already attached"), "{err}");
+    assert!(err.contains("v6p-e0"), "{err}");
+    let link = host.ip(&["link", "show", "v6p-e0"]).unwrap();
+    assert!(
+        link.contains("xdp"),
+        "the first monitor's program must survive: {link}"
+    );
+    let free = host.ip(&["link", "show", "v6p-f0"]).unwrap();
+    assert!(!free.contains("xdp"), "partial attach left behind: {free}");
+    first.signal(libc::SIGTERM);
+    let (status, _, _) = first.finish(Duration::from_secs(10)).unwrap();
+    assert!(status.success());
+    let link = host.ip(&["link", "show", "v6p-e0"]).unwrap();
+    assert!(!link.contains("xdp"), "{link}");
+
+    // A missing second interface is caught before anything is loaded.
+    let out = host
+        .command(BIN)
+        .args([
+            "monitor",
+            "-i",
+            "v6p-e0",
+            "-i",
+            "v6p-missing",
+            "--duration",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let link = host.ip(&["link", "show", "v6p-e0"]).unwrap();
+    assert!(!link.contains("xdp"), "{link}");
+    assert!(v6probe_programs_loaded().is_empty());
+}
