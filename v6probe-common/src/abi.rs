@@ -7,7 +7,7 @@
 
 /// Name of the BPF ring buffer map carrying [`Record`]s.
 pub const MAP_EVENTS: &str = "V6P_EVENTS";
-/// Name of the per-CPU array of `u64` counters, indexed by [`counter`].
+/// Name of the per-CPU array holding one [`Counters`] entry (index 0).
 pub const MAP_COUNTERS: &str = "V6P_COUNTERS";
 /// Name of the one-entry array holding the [`Config`].
 pub const MAP_CONFIG: &str = "V6P_CONFIG";
@@ -21,6 +21,12 @@ pub const PROG_XDP_BARE: &str = "v6p_xdp_bare";
 
 /// Default ring buffer size in bytes (a power of two, a multiple of the page size).
 pub const RING_BYTES: u32 = 4 << 20;
+
+/// The programs wake the ring-buffer reader only once this many bytes are pending; the reader
+/// also polls every [`POLL_INTERVAL_MS`], so a lone record waits at most that long.
+pub const WAKEUP_BYTES: u64 = 64 * 1024;
+/// How often the reader looks at the ring buffer without a wakeup.
+pub const POLL_INTERVAL_MS: u64 = 10;
 
 /// How many bytes of the ICMPv6 message (from its type byte) a record can hold.
 pub const MSG_CAP: usize = 512;
@@ -197,6 +203,13 @@ pub mod counter {
     }
 }
 
+/// Every counter of one CPU, indexed by [`counter`]: the single entry of [`MAP_COUNTERS`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counters {
+    pub v: [u64; counter::COUNT as usize],
+}
+
 /// The one entry of [`MAP_CONFIG`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -272,6 +285,7 @@ pub const RECORD_HEADER_LEN: usize = 96;
 const _: () = assert!(core::mem::size_of::<Record>() == RECORD_HEADER_LEN + MSG_CAP);
 const _: () = assert!(core::mem::align_of::<Record>() == 8);
 const _: () = assert!(core::mem::size_of::<Config>() == 8);
+const _: () = assert!(core::mem::size_of::<Counters>() == 8 * counter::COUNT as usize);
 
 impl Record {
     /// The valid part of the message bytes.
@@ -296,4 +310,6 @@ impl Record {
 mod pod {
     // SAFETY: plain old data, no padding, every bit pattern valid.
     unsafe impl aya::Pod for super::Config {}
+    // SAFETY: an array of u64, no padding, every bit pattern valid.
+    unsafe impl aya::Pod for super::Counters {}
 }

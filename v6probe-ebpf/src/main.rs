@@ -12,25 +12,29 @@
 #![no_main]
 
 use aya_ebpf::{
-    bindings::{__sk_buff, xdp_action},
+    bindings::{__sk_buff, xdp_action, BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     helpers::{bpf_ktime_get_ns, generated::bpf_xdp_load_bytes},
     macros::{classifier, map, xdp},
     maps::{Array, PerCpuArray, RingBuf},
     programs::{TcContext, XdpContext},
 };
 use v6probe_common::abi::{
-    class, counter, direction, ethertype, ext, flags, hook, next_header, Config, Record,
-    MAX_EXT_HEADERS, MSG_CAP, RING_BYTES,
+    class, counter, direction, ethertype, ext, flags, hook, next_header, Config, Counters, Record,
+    MAX_EXT_HEADERS, MSG_CAP, RING_BYTES, WAKEUP_BYTES,
 };
 
 #[map(name = "V6P_EVENTS")]
 static EVENTS: RingBuf = RingBuf::with_byte_size(RING_BYTES, 0);
 
+/// One per-CPU entry holding every counter: a single map lookup per packet.
 #[map(name = "V6P_COUNTERS")]
-static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(counter::COUNT, 0);
+static COUNTERS: PerCpuArray<Counters> = PerCpuArray::with_max_entries(1, 0);
 
 #[map(name = "V6P_CONFIG")]
 static CONFIG: Array<Config> = Array::with_max_entries(1, 0);
+
+/// Bytes one record takes in the ring (8-byte header, rounded to 8).
+const RECORD_SLOT: u64 = (core::mem::size_of::<Record>() as u64 + 8 + 7) & !7;
 
 /// TC verdict that lets the next classifier (or the default action) decide: an observer must not
 /// end the chain. Same value as TCX_NEXT.
@@ -152,11 +156,23 @@ impl Frame for TcFrame<'_> {
     }
 }
 
-#[inline(always)]
-fn count(index: u32) {
-    if let Some(p) = COUNTERS.get_ptr_mut(index) {
-        // SAFETY: per-CPU slot, no concurrent writer on this CPU while the program runs.
-        unsafe { *p += 1 };
+/// This CPU's counters, looked up once per packet.
+struct Count(*mut Counters);
+
+impl Count {
+    #[inline(always)]
+    fn get() -> Self {
+        Self(COUNTERS.get_ptr_mut(0).unwrap_or(core::ptr::null_mut()))
+    }
+
+    #[inline(always)]
+    fn inc(&self, index: u32) {
+        if self.0.is_null() || index >= counter::COUNT {
+            return;
+        }
+        // SAFETY: non-null pointer to this CPU's slot (no concurrent writer on this CPU while
+        // the program runs); index checked against the array length.
+        unsafe { (*self.0).v[index as usize] += 1 };
     }
 }
 
@@ -181,21 +197,22 @@ struct Parsed {
 
 #[inline(always)]
 fn observe<F: Frame>(frame: &F, hook: u8, dir: u8) {
-    count(counter::FRAMES);
-    let Some(p) = parse(frame) else {
+    let count = Count::get();
+    count.inc(counter::FRAMES);
+    let Some(p) = parse(frame, &count) else {
         return;
     };
     let config = CONFIG.get(0).copied().unwrap_or_default();
     if !config.reports(p.class_bit) {
         return;
     }
-    emit(frame, &p, hook, dir);
+    emit(frame, &p, hook, dir, &count);
 }
 
 /// Walks Ethernet, VLAN tags, IPv6 and its extension headers to an ICMPv6 message of a type we
 /// report (or a non-first ICMPv6 fragment). `None` for everything else (counted).
 #[inline(always)]
-fn parse<F: Frame>(frame: &F) -> Option<Parsed> {
+fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     let mut ethertype = u16::from_be(frame.load::<u16>(12)?);
     let mut l3 = 14usize;
     let mut vlan_tci = [0u16; 2];
@@ -212,23 +229,23 @@ fn parse<F: Frame>(frame: &F) -> Option<Parsed> {
             l3 += 4;
             vlan_count = 2;
         }
-        count(counter::VLAN);
+        count.inc(counter::VLAN);
     }
     if ethertype != ethertype::IPV6 {
         return None;
     }
-    count(counter::IPV6);
+    count.inc(counter::IPV6);
     // Fixed IPv6 header: version (4 bits) .. payload length (16) next header (8) hop limit (8).
     let Some(word0) = frame.load::<u32>(l3) else {
-        count(counter::PARSE_FAILURES);
+        count.inc(counter::PARSE_FAILURES);
         return None;
     };
     let Some(lens) = frame.load::<[u8; 4]>(l3 + 4) else {
-        count(counter::PARSE_FAILURES);
+        count.inc(counter::PARSE_FAILURES);
         return None;
     };
     if (u32::from_be(word0) >> 28) != 6 {
-        count(counter::PARSE_FAILURES);
+        count.inc(counter::PARSE_FAILURES);
         return None;
     }
     let payload_len = u16::from_be_bytes([lens[0], lens[1]]);
@@ -250,7 +267,7 @@ fn parse<F: Frame>(frame: &F) -> Option<Parsed> {
         }
         if i == MAX_EXT_HEADERS {
             // Chain longer than we walk.
-            count(counter::PARSE_FAILURES);
+            count.inc(counter::PARSE_FAILURES);
             return None;
         }
         let bit = match nh {
@@ -264,7 +281,7 @@ fn parse<F: Frame>(frame: &F) -> Option<Parsed> {
             _ => return None,
         };
         let Some(h) = frame.load::<[u8; 2]>(off) else {
-            count(counter::PARSE_FAILURES);
+            count.inc(counter::PARSE_FAILURES);
             return None;
         };
         ext_bitmap |= bit;
@@ -272,7 +289,7 @@ fn parse<F: Frame>(frame: &F) -> Option<Parsed> {
         ext_count += 1;
         let len = if nh == next_header::FRAGMENT {
             let Some(f) = frame.load::<[u8; 8]>(off) else {
-                count(counter::PARSE_FAILURES);
+                count.inc(counter::PARSE_FAILURES);
                 return None;
             };
             let ofs = u16::from_be_bytes([f[2], f[3]]);
@@ -296,8 +313,8 @@ fn parse<F: Frame>(frame: &F) -> Option<Parsed> {
             if nh != next_header::ICMPV6 {
                 return None;
             }
-            count(counter::ICMPV6);
-            count(counter::FRAGMENTS);
+            count.inc(counter::ICMPV6);
+            count.inc(counter::FRAGMENTS);
             return Some(Parsed {
                 vlan_tci,
                 vlan_count,
@@ -318,22 +335,32 @@ fn parse<F: Frame>(frame: &F) -> Option<Parsed> {
         }
     }
     if !found {
-        count(counter::PARSE_FAILURES);
+        count.inc(counter::PARSE_FAILURES);
         return None;
     }
-    count(counter::ICMPV6);
+    count.inc(counter::ICMPV6);
     // Type and code together: a 1-byte bounds check compiles to `p >= end`, which the verifier
     // cannot turn into a packet range.
     let Some([icmp_type, _code]) = frame.load::<[u8; 2]>(off) else {
-        count(counter::PARSE_FAILURES);
+        count.inc(counter::PARSE_FAILURES);
         return None;
     };
     let class_bit = class::of_type(icmp_type);
     if class_bit == 0 {
         return None;
     }
-    if let Some(c) = counter::of_type(icmp_type) {
-        count(c);
+    // Constant indices per arm: an index computed from the type loses its bounds for the
+    // verifier once LLVM drops the (provably redundant) range check.
+    match icmp_type {
+        1 => count.inc(counter::DEST_UNREACHABLE),
+        2 => count.inc(counter::PACKET_TOO_BIG),
+        3 => count.inc(counter::TIME_EXCEEDED),
+        4 => count.inc(counter::PARAM_PROBLEM),
+        133 => count.inc(counter::ROUTER_SOLICIT),
+        134 => count.inc(counter::ROUTER_ADVERT),
+        135 => count.inc(counter::NEIGHBOR_SOLICIT),
+        136 => count.inc(counter::NEIGHBOR_ADVERT),
+        _ => count.inc(counter::REDIRECT),
     }
     let ext_len = off - (l3 + 40);
     let msg_len = (payload_len as usize).saturating_sub(ext_len) as u16;
@@ -357,9 +384,9 @@ fn parse<F: Frame>(frame: &F) -> Option<Parsed> {
 }
 
 #[inline(always)]
-fn emit<F: Frame>(frame: &F, p: &Parsed, hook: u8, dir: u8) {
+fn emit<F: Frame>(frame: &F, p: &Parsed, hook: u8, dir: u8, count: &Count) {
     let Some(mut entry) = EVENTS.reserve::<Record>(0) else {
-        count(counter::RINGBUF_DROPS);
+        count.inc(counter::RINGBUF_DROPS);
         return;
     };
     let rec = entry.as_mut_ptr();
@@ -381,7 +408,7 @@ fn emit<F: Frame>(frame: &F, p: &Parsed, hook: u8, dir: u8) {
         want
     };
     if fl & flags::TRUNCATED != 0 {
-        count(counter::TRUNCATED);
+        count.inc(counter::TRUNCATED);
     }
     // SAFETY: rec points at a reserved, writable Record in the ring buffer; each field is
     // written through a raw pointer without forming references to uninitialised memory.
@@ -425,8 +452,17 @@ fn emit<F: Frame>(frame: &F, p: &Parsed, hook: u8, dir: u8) {
         (*rec).captured_len = got;
         (*rec).flags = fl;
     }
-    entry.submit(0);
-    count(counter::RECORDS);
+    // Wake the reader once, on the record that takes the backlog over WAKEUP_BYTES; it also
+    // polls on a short tick. A wakeup per record (the default when the reader keeps up) costs
+    // several times more than the rest of the record path.
+    let avail = EVENTS.query(u64::from(BPF_RB_AVAIL_DATA));
+    let wake = if avail >= WAKEUP_BYTES && avail < WAKEUP_BYTES + RECORD_SLOT {
+        u64::from(BPF_RB_FORCE_WAKEUP)
+    } else {
+        u64::from(BPF_RB_NO_WAKEUP)
+    };
+    entry.submit(wake);
+    count.inc(counter::RECORDS);
 }
 
 #[cfg(not(test))]

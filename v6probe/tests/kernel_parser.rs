@@ -8,98 +8,10 @@ use aya::{
 };
 use v6probe::{
     abi::{self, class, counter, direction, ext, flags, hook, Record, MSG_CAP},
+    lab::frame::{frag, ns_body, opts8, FrameSpec, DST_IP, DST_MAC, SRC_IP, SRC_MAC},
     observe::Programs,
     require_privileges,
 };
-
-const SRC_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
-const DST_MAC: [u8; 6] = [0x33, 0x33, 0xff, 0, 0, 0x02];
-const SRC_IP: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
-const DST_IP: [u8; 16] = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 2];
-
-/// A frame under construction: Ethernet (+ VLAN tags) + IPv6 + extension headers + payload.
-struct FrameSpec {
-    vlans: Vec<(u16, u16)>, // (TPID, TCI)
-    ethertype: u16,
-    hop_limit: u8,
-    /// (next-header value of this header, its bytes without the next-header byte)
-    ext: Vec<(u8, Vec<u8>)>,
-    upper: u8,
-    payload: Vec<u8>,
-    /// Override of the IPv6 payload length field.
-    payload_len: Option<u16>,
-}
-
-impl FrameSpec {
-    fn icmp(ty: u8, code: u8, body: &[u8]) -> Self {
-        let mut payload = vec![ty, code, 0, 0];
-        payload.extend_from_slice(body);
-        Self {
-            vlans: vec![],
-            ethertype: 0x86dd,
-            hop_limit: 255,
-            ext: vec![],
-            upper: 58,
-            payload,
-            payload_len: None,
-        }
-    }
-
-    fn build(&self) -> Vec<u8> {
-        let mut f = Vec::new();
-        f.extend_from_slice(&DST_MAC);
-        f.extend_from_slice(&SRC_MAC);
-        for (tpid, tci) in &self.vlans {
-            f.extend_from_slice(&tpid.to_be_bytes());
-            f.extend_from_slice(&tci.to_be_bytes());
-        }
-        f.extend_from_slice(&self.ethertype.to_be_bytes());
-        let mut exts = Vec::new();
-        let types: Vec<u8> = self.ext.iter().map(|(t, _)| *t).collect();
-        for (i, (_, body)) in self.ext.iter().enumerate() {
-            let next = types.get(i + 1).copied().unwrap_or(self.upper);
-            exts.push(next);
-            exts.extend_from_slice(body);
-        }
-        let plen = self
-            .payload_len
-            .unwrap_or((exts.len() + self.payload.len()) as u16);
-        let first_nh = types.first().copied().unwrap_or(self.upper);
-        f.extend_from_slice(&[0x60, 0, 0, 0]);
-        f.extend_from_slice(&plen.to_be_bytes());
-        f.push(first_nh);
-        f.push(self.hop_limit);
-        f.extend_from_slice(&SRC_IP);
-        f.extend_from_slice(&DST_IP);
-        f.extend_from_slice(&exts);
-        f.extend_from_slice(&self.payload);
-        f
-    }
-}
-
-/// Hop-by-hop or destination options header body (after the next-header byte): 8 bytes with
-/// a PadN option.
-fn opts8() -> Vec<u8> {
-    vec![0, 1, 4, 0, 0, 0, 0]
-}
-
-/// Fragment header body: reserved, offset(13 bits)|res|M, identification.
-fn frag(offset_units: u16, more: bool, id: u32) -> Vec<u8> {
-    let ofs = (offset_units << 3) | u16::from(more);
-    let mut v = vec![0];
-    v.extend_from_slice(&ofs.to_be_bytes());
-    v.extend_from_slice(&id.to_be_bytes());
-    v
-}
-
-fn ns_body() -> Vec<u8> {
-    // reserved(4) + target fe80::2 + SLLA option
-    let mut b = vec![0, 0, 0, 0];
-    b.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
-    b.extend_from_slice(&[1, 1]);
-    b.extend_from_slice(&SRC_MAC);
-    b
-}
 
 struct Harness {
     programs: Programs,

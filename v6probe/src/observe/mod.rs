@@ -133,11 +133,20 @@ pub struct Programs {
 impl Programs {
     /// Loads the object and the programs into the kernel, without attaching anything.
     pub fn load(report_mask: u32) -> Result<Self, ObserveError> {
+        Self::load_with_ring(report_mask, abi::RING_BYTES)
+    }
+
+    /// Like [`Programs::load`] with a ring buffer of `ring_bytes` (a power of two, at least a
+    /// page).
+    pub fn load_with_ring(report_mask: u32, ring_bytes: u32) -> Result<Self, ObserveError> {
         if EBPF_OBJECT.is_empty() {
             return Err(ObserveError::NoObject);
         }
         check_kernel()?;
-        let mut ebpf = Ebpf::load(EBPF_OBJECT).map_err(map_load_error)?;
+        let mut ebpf = aya::EbpfLoader::new()
+            .map_max_entries(abi::MAP_EVENTS, ring_bytes)
+            .load(EBPF_OBJECT)
+            .map_err(map_load_error)?;
         for name in [
             abi::PROG_XDP,
             abi::PROG_XDP_BARE,
@@ -212,20 +221,20 @@ impl Programs {
             .ebpf
             .map(abi::MAP_COUNTERS)
             .ok_or(ObserveError::MissingMap(abi::MAP_COUNTERS))?;
-        let counters: PerCpuArray<_, u64> =
+        let counters: PerCpuArray<_, abi::Counters> =
             PerCpuArray::try_from(map).map_err(|source| ObserveError::Map {
                 name: abi::MAP_COUNTERS,
                 source,
             })?;
+        let per_cpu = counters.get(&0, 0).map_err(|source| ObserveError::Map {
+            name: abi::MAP_COUNTERS,
+            source,
+        })?;
         let mut out = [0u64; counter::COUNT as usize];
-        for (i, slot) in out.iter_mut().enumerate() {
-            let values = counters
-                .get(&(i as u32), 0)
-                .map_err(|source| ObserveError::Map {
-                    name: abi::MAP_COUNTERS,
-                    source,
-                })?;
-            *slot = values.iter().sum();
+        for cpu in per_cpu.iter() {
+            for (slot, v) in out.iter_mut().zip(cpu.v.iter()) {
+                *slot += v;
+            }
         }
         Ok(out)
     }
@@ -329,19 +338,20 @@ impl Observer {
         self.programs.counters()
     }
 
-    /// Waits until records are available, then hands each one to `f`. Returns how many.
+    /// Waits until records are available (a wakeup, or the poll tick finds some: the programs
+    /// only wake the reader when data piles up), then hands each one to `f`. Returns how many.
     pub async fn next_batch(&mut self, mut f: impl FnMut(Record)) -> Result<usize, ObserveError> {
-        let mut guard = self.ring.readable_mut().await?;
-        let ring = guard.get_inner_mut();
-        let mut n = 0;
-        while let Some(item) = ring.next() {
-            if let Some(rec) = Record::from_bytes(&item) {
-                f(rec);
-                n += 1;
+        loop {
+            let n = self.drain(&mut f);
+            if n > 0 {
+                return Ok(n);
+            }
+            let tick = tokio::time::sleep(Duration::from_millis(abi::POLL_INTERVAL_MS));
+            tokio::select! {
+                guard = self.ring.readable_mut() => guard?.clear_ready(),
+                _ = tick => {}
             }
         }
-        guard.clear_ready();
-        Ok(n)
     }
 
     /// Drains whatever is in the ring buffer without waiting.

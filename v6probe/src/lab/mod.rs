@@ -4,6 +4,8 @@
 //! out to iproute2 (`ip`), which is what an operator would type, so a failing step names the
 //! command and its stderr. Traffic in a lab only ever goes to addresses inside namespaces the lab
 //! created.
+pub mod frame;
+
 use std::{
     io,
     process::{Child, Command, Output, Stdio},
