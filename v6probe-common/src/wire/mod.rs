@@ -154,4 +154,6 @@ pub mod addr {
 mod tests;
 // scapy-generated frames (see testdata/gen_vectors.py).
 #[cfg(all(test, feature = "alloc"))]
+mod proptests;
+#[cfg(all(test, feature = "alloc"))]
 mod vectors;
