@@ -583,7 +583,8 @@ mod owned {
                     data: rest(),
                 }
             } else {
-                let w1 = be32(bytes, 4);
+                // Types without a fixed part (min_len 4) may be shorter than 8 bytes.
+                let w1 = if bytes.len() >= 8 { be32(bytes, 4) } else { 0 };
                 let opts = || Options::parse(p.options());
                 match t {
                     msg_type::ROUTER_SOLICIT => Message::RouterSolicit {

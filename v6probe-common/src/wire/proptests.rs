@@ -164,7 +164,7 @@ fn message() -> impl Strategy<Value = Icmpv6Repr> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    // 256 cases by default; PROPTEST_CASES=N for a longer run.
 
     #[test]
     fn ndp_roundtrip(m in message(), src in addr(), dst in addr(), hl in any::<u8>(), a in mac(), b in mac()) {
