@@ -96,7 +96,18 @@ fn real_ndp_frames_decode_validate_and_reemit() {
         .spawn(
             "timeout",
             &[
-                "20", "tcpdump", "-i", "v6pb0", "-U", "-n", "-c", "200", "-w", pcap_s, "icmp6",
+                "20",
+                "tcpdump",
+                "-i",
+                "v6pb0",
+                "-U",
+                "--immediate-mode",
+                "-n",
+                "-c",
+                "200",
+                "-w",
+                pcap_s,
+                "icmp6",
             ],
         )
         .unwrap();
