@@ -344,7 +344,16 @@ fn ra_rules() {
     g.ip6.hop_limit = 64;
     let m = g.icmp6.as_mut().unwrap();
     m.code = 1;
-    if let Message::RouterAdvert { options, .. } = &mut m.message {
+    if let Message::RouterAdvert {
+        options,
+        preference,
+        ..
+    } = &mut m.message
+    {
+        *preference = Preference::Reserved;
+        if let NdpOption::RouteInfo { preference, .. } = &mut options.list[7] {
+            *preference = Preference::Reserved;
+        }
         if let NdpOption::PrefixInfo {
             preferred_lifetime, ..
         } = &mut options.list[2]
@@ -365,9 +374,11 @@ fn ra_rules() {
             "hop_limit_not_255",
             "code_not_zero",
             "pio_preferred_gt_valid",
+            "preference_reserved",
             "option_not_allowed",
             "ll_option_length_not_ethernet",
-            "source_not_link_local"
+            "source_not_link_local",
+            "preference_reserved"
         ]
     );
 }

@@ -8,7 +8,7 @@ use super::{
     frame::{Frame, Ip6Info},
     icmpv6::{msg_type as t, Icmpv6Repr, Message},
     ipv6::ChainEnd,
-    ndisc_option::{kind, NdpOption, OptionWalkError},
+    ndisc_option::{kind, NdpOption, OptionWalkError, Preference},
 };
 use crate::abi::next_header as nh;
 
@@ -35,6 +35,7 @@ pub enum Code {
     PioPreferredGtValid,
     PrefixLenInvalid,
     RioLengthMismatch,
+    PreferenceReserved,
     NdpFragmented,
     NdpBehindExtHeaders,
     NonFirstFragment,
@@ -44,7 +45,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 26] = [
+    pub const ALL: [Code; 27] = [
         Code::HopLimitNot255,
         Code::CodeNotZero,
         Code::ChecksumBad,
@@ -65,6 +66,7 @@ impl Code {
         Code::PioPreferredGtValid,
         Code::PrefixLenInvalid,
         Code::RioLengthMismatch,
+        Code::PreferenceReserved,
         Code::NdpFragmented,
         Code::NdpBehindExtHeaders,
         Code::NonFirstFragment,
@@ -95,6 +97,7 @@ impl Code {
             Code::PioPreferredGtValid => "pio_preferred_gt_valid",
             Code::PrefixLenInvalid => "prefix_len_invalid",
             Code::RioLengthMismatch => "rio_length_mismatch",
+            Code::PreferenceReserved => "preference_reserved",
             Code::NdpFragmented => "ndp_fragmented",
             Code::NdpBehindExtHeaders => "ndp_behind_ext_headers",
             Code::NonFirstFragment => "non_first_fragment",
@@ -305,7 +308,21 @@ pub fn validate_message(
                     );
                 }
             }
-            NdpOption::RouteInfo { prefix, length, .. } => {
+            NdpOption::RouteInfo {
+                prefix,
+                length,
+                preference,
+                ..
+            } => {
+                // RFC 4191 2.3: "If the Reserved (10) value is received, the Route Information
+                // Option MUST be ignored."
+                if *preference == Preference::Reserved {
+                    push(
+                        out,
+                        Code::PreferenceReserved,
+                        Some(format!("route {prefix}")),
+                    );
+                }
                 if prefix.len > 128 {
                     push(
                         out,
@@ -353,6 +370,16 @@ pub fn validate_message(
         _ => {}
     }
     match &icmp.message {
+        // RFC 4191 2.2: "If the Reserved (10) value is received, the receiver MUST treat the
+        // value as if it were (00)."
+        Message::RouterAdvert {
+            preference: Preference::Reserved,
+            ..
+        } => push(
+            out,
+            Code::PreferenceReserved,
+            Some("router preference".into()),
+        ),
         Message::NeighborSolicit { target, .. } => {
             // RFC 4861 7.1.1: "Target Address is not a multicast address."
             if target.is_multicast() {
