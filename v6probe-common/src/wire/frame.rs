@@ -1,0 +1,361 @@
+//! The owned frame-level decode every consumer uses (monitor, `decode`, detector, scanner), its
+//! constructor from a kernel [`Record`], and the whole-frame emitter.
+//!
+//! JSON shape (the `eth`, `ip6`, `icmp6` members of a `packet` line):
+//! ```text
+//! {"eth":{"src":"02:..","dst":"33:33:..","vlan":[{"vid":10,"pcp":0,"dei":false}]},
+//!  "ip6":{"src":"fe80::1","dst":"ff02::1","hop_limit":255,"payload_len":32,
+//!         "ext":["hop_by_hop"],"frag":{"offset":0,"more":false,"id":7}|null},
+//!  "icmp6":{"type":135,"code":0,"name":"neighbor_solicit","checksum_ok":true,
+//!           "target":"fe80::2","options":[{"type":1,"name":"source_ll_addr","addr":".."}]}|null,
+//!  "truncated":false}
+//! ```
+//! `icmp6` is `null` for a non-first fragment or a message shorter than 4 bytes.
+use alloc::vec::Vec;
+use core::net::Ipv6Addr;
+
+use super::{
+    icmpv6::Icmpv6Repr,
+    ipv6::{self, ChainEnd, ExtChain, FragmentInfo},
+    Error, EthernetAddress, EthernetFrame, EthernetRepr, Ipv6Packet, Ipv6Repr, VlanTag,
+};
+use crate::abi::{self, ethertype, next_header as nh, Record};
+
+/// Why a frame is not an ICMPv6 frame the decoder can represent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameError {
+    /// Ethernet or IPv6 header cut short or unreadable.
+    Header(Error),
+    /// The EtherType (after VLAN tags) is not IPv6.
+    NotIpv6 { ethertype: u16 },
+    /// The upper layer is not ICMPv6 (or is hidden behind ESP / no-next-header).
+    NotIcmpv6 { next_header: u8 },
+}
+
+impl core::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Header(e) => write!(f, "{e}"),
+            Self::NotIpv6 { ethertype } => write!(f, "not IPv6 (ethertype {ethertype:#06x})"),
+            Self::NotIcmpv6 { next_header } => {
+                write!(f, "not ICMPv6 (next header {next_header})")
+            }
+        }
+    }
+}
+
+impl core::error::Error for FrameError {}
+
+impl From<Error> for FrameError {
+    fn from(e: Error) -> Self {
+        Self::Header(e)
+    }
+}
+
+impl FrameError {
+    /// Stable snake_case reason (for `"kind":"skipped"` lines).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Header(Error::Truncated { .. }) => "truncated",
+            Self::Header(_) => "malformed",
+            Self::NotIpv6 { .. } => "not_ipv6",
+            Self::NotIcmpv6 { .. } => "not_icmpv6",
+        }
+    }
+}
+
+/// IPv6-level facts about the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ip6Info {
+    pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
+    pub hop_limit: u8,
+    pub payload_len: u16,
+    pub traffic_class: u8,
+    pub flow_label: u32,
+    /// The extension headers (types, lengths, fragment fields) and how the walk ended.
+    pub ext: ExtChain,
+}
+
+impl Ip6Info {
+    pub fn frag(&self) -> Option<FragmentInfo> {
+        self.ext.fragment()
+    }
+}
+
+/// One decoded frame: Ethernet -> VLANs -> IPv6 -> extension headers -> ICMPv6.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub eth: EthernetRepr,
+    pub ip6: Ip6Info,
+    /// `None` for a non-first fragment, a chain that could not be walked, or fewer than 4
+    /// bytes of ICMPv6.
+    pub icmp6: Option<Icmpv6Repr>,
+    /// Bytes of ICMPv6 message present.
+    pub icmp6_len: usize,
+    /// The capture holds less than the IPv6 payload length says.
+    pub truncated: bool,
+}
+
+impl Frame {
+    /// Decodes an Ethernet frame.
+    pub fn parse(frame: &[u8]) -> Result<Self, FrameError> {
+        let ef = EthernetFrame::new_checked(frame)?;
+        let (eth, off) = EthernetRepr::parse(&ef)?;
+        if eth.ethertype != ethertype::IPV6 {
+            return Err(FrameError::NotIpv6 {
+                ethertype: eth.ethertype,
+            });
+        }
+        let p = Ipv6Packet::new_checked(&frame[off..])?;
+        let ip = Ipv6Repr::parse(&p)?;
+        let payload = p.payload();
+        let truncated = payload.len() < ip.payload_len as usize;
+        let ext = ExtChain::walk(ip.next_header, payload);
+        let ip6 = Ip6Info {
+            src: ip.src,
+            dst: ip.dst,
+            hop_limit: ip.hop_limit,
+            payload_len: ip.payload_len,
+            traffic_class: ip.traffic_class,
+            flow_label: ip.flow_label,
+            ext,
+        };
+        let msg: &[u8] = match ext.end {
+            ChainEnd::Upper if ext.upper == nh::ICMPV6 => {
+                payload.get(ext.upper_offset..).unwrap_or_default()
+            }
+            ChainEnd::NonFirstFragment if ext.upper == nh::ICMPV6 => &[],
+            ChainEnd::TooMany | ChainEnd::Truncated => &[],
+            ChainEnd::Esp => {
+                return Err(FrameError::NotIcmpv6 {
+                    next_header: nh::ESP,
+                })
+            }
+            _ => {
+                return Err(FrameError::NotIcmpv6 {
+                    next_header: ext.upper,
+                })
+            }
+        };
+        let addrs = (!truncated).then_some((&ip.src, &ip.dst));
+        let icmp6 = Icmpv6Repr::parse(msg, addrs).ok();
+        Ok(Self {
+            eth,
+            ip6,
+            icmp6,
+            icmp6_len: msg.len(),
+            truncated,
+        })
+    }
+
+    /// Builds the decode from a kernel record (which carries the headers as fields and the
+    /// ICMPv6 message, possibly cut to [`abi::MSG_CAP`]).
+    pub fn from_record(r: &Record) -> Self {
+        let n = (r.vlan_count as usize).min(abi::MAX_VLANS);
+        let mut vlans = [VlanTag::default(); abi::MAX_VLANS];
+        for (v, &tci) in vlans.iter_mut().zip(r.vlan_tci.iter()).take(n) {
+            *v = VlanTag { tpid: None, tci };
+        }
+        let frag = (r.flags & abi::flags::FRAGMENT != 0).then_some(FragmentInfo {
+            offset: r.frag_offset,
+            more: r.flags & abi::flags::MORE_FRAGMENTS != 0,
+            id: r.frag_id,
+        });
+        let kinds = &r.ext_types[..(r.ext_count as usize).min(abi::MAX_EXT_HEADERS)];
+        let ext = ExtChain::from_parts(kinds, frag, nh::ICMPV6);
+        let src = Ipv6Addr::from(r.ip6_src);
+        let dst = Ipv6Addr::from(r.ip6_dst);
+        let msg = r.message();
+        let truncated = r.flags & abi::flags::TRUNCATED != 0 || msg.len() < usize::from(r.msg_len);
+        let icmp6 = if r.flags & abi::flags::NON_FIRST_FRAGMENT != 0 {
+            None
+        } else {
+            Icmpv6Repr::parse(msg, (!truncated).then_some((&src, &dst))).ok()
+        };
+        Self {
+            eth: EthernetRepr {
+                src: EthernetAddress(r.eth_src),
+                dst: EthernetAddress(r.eth_dst),
+                vlans,
+                vlan_count: n as u8,
+                ethertype: ethertype::IPV6,
+            },
+            ip6: Ip6Info {
+                src,
+                dst,
+                hop_limit: r.hop_limit,
+                payload_len: r.payload_len,
+                traffic_class: 0,
+                flow_label: 0,
+                ext,
+            },
+            icmp6,
+            icmp6_len: msg.len(),
+            truncated,
+        }
+    }
+
+    /// A frame to emit: untagged Ethernet, IPv6 without extension headers, `icmp6`.
+    pub fn new(
+        eth_src: EthernetAddress,
+        eth_dst: EthernetAddress,
+        src: Ipv6Addr,
+        dst: Ipv6Addr,
+        hop_limit: u8,
+        icmp6: Icmpv6Repr,
+    ) -> Self {
+        let len = icmp6.buffer_len();
+        Self {
+            eth: EthernetRepr::new(eth_src, eth_dst, ethertype::IPV6),
+            ip6: Ip6Info {
+                src,
+                dst,
+                hop_limit,
+                payload_len: len as u16,
+                traffic_class: 0,
+                flow_label: 0,
+                ext: ExtChain::from_parts(&[], None, nh::ICMPV6),
+            },
+            icmp6_len: len,
+            icmp6: Some(icmp6),
+            truncated: false,
+        }
+    }
+
+    /// Replaces the extension headers to emit: `(type, length in bytes, fragment fields)`.
+    pub fn with_ext_headers(mut self, headers: &[(u8, usize, Option<FragmentInfo>)]) -> Self {
+        let kinds: Vec<u8> = headers.iter().map(|h| h.0).collect();
+        let frag = headers.iter().find_map(|h| h.2);
+        let mut c = ExtChain::from_parts(&kinds, frag, nh::ICMPV6);
+        c.set_lens(
+            headers
+                .iter()
+                .map(|h| ipv6::ext_header_len(h.0, h.1) as u16),
+        );
+        self.ip6.ext = c;
+        self
+    }
+
+    /// Adds a VLAN tag (outer first); ignored beyond [`abi::MAX_VLANS`].
+    pub fn with_vlan(mut self, tpid: u16, tci: u16) -> Self {
+        let n = self.eth.vlan_count as usize;
+        if n < abi::MAX_VLANS {
+            self.eth.vlans[n] = VlanTag {
+                tpid: Some(tpid),
+                tci,
+            };
+            self.eth.vlan_count += 1;
+        }
+        self
+    }
+
+    fn ext_len(&self) -> usize {
+        self.ip6
+            .ext
+            .headers()
+            .iter()
+            .map(|h| ipv6::ext_header_len(h.kind, h.len as usize))
+            .sum()
+    }
+
+    /// The encoded frame length.
+    pub fn buffer_len(&self) -> usize {
+        self.eth.buffer_len()
+            + ipv6::HEADER_LEN
+            + self.ext_len()
+            + self.icmp6.as_ref().map_or(0, Icmpv6Repr::buffer_len)
+    }
+
+    /// Writes the whole frame (payload length and ICMPv6 checksum computed); returns its
+    /// length. `ip6.payload_len` is ignored.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, Error> {
+        let n = self.buffer_len();
+        if buf.len() < n {
+            return Err(Error::BufferTooSmall {
+                need: n,
+                have: buf.len(),
+            });
+        }
+        let mut off = self.eth.emit(buf)?;
+        let headers = self.ip6.ext.headers();
+        let first = headers.first().map_or(nh::ICMPV6, |h| h.kind);
+        let ip = Ipv6Repr {
+            src: self.ip6.src,
+            dst: self.ip6.dst,
+            next_header: first,
+            payload_len: (n - off - ipv6::HEADER_LEN) as u16,
+            hop_limit: self.ip6.hop_limit,
+            traffic_class: self.ip6.traffic_class,
+            flow_label: self.ip6.flow_label,
+        };
+        off += ip.emit(&mut buf[off..])?;
+        for (i, h) in headers.iter().enumerate() {
+            let next = headers.get(i + 1).map_or(nh::ICMPV6, |n| n.kind);
+            off += ipv6::emit_ext_header(&mut buf[off..], h.kind, next, h.len as usize, h.frag)?;
+        }
+        if let Some(m) = &self.icmp6 {
+            off += m.emit(&self.ip6.src, &self.ip6.dst, &mut buf[off..])?;
+        }
+        Ok(off)
+    }
+
+    /// The encoded frame as a new vector.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = alloc::vec![0u8; self.buffer_len()];
+        // Cannot fail: the buffer has exactly `buffer_len` bytes.
+        let n = self.emit(&mut v).unwrap_or(0);
+        v.truncate(n);
+        v
+    }
+
+    /// [`Frame::emit`] appended to a `BytesMut`.
+    #[cfg(feature = "bytes")]
+    pub fn emit_to(&self, out: &mut bytes::BytesMut) -> Result<usize, Error> {
+        let start = out.len();
+        out.resize(start + self.buffer_len(), 0);
+        self.emit(&mut out[start..])
+    }
+}
+
+#[cfg(feature = "serde")]
+pub(crate) fn ser_ext<S: serde::Serializer>(c: &ExtChain, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(c.headers().iter().map(|h| h.name()))
+}
+
+#[cfg(feature = "serde")]
+mod ser {
+    use serde::ser::{SerializeStruct, Serializer};
+
+    use super::{Frame, Ip6Info};
+
+    impl serde::Serialize for Ip6Info {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            struct Ext<'a>(&'a crate::wire::ExtChain);
+            impl serde::Serialize for Ext<'_> {
+                fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    super::ser_ext(self.0, s)
+                }
+            }
+            let mut st = s.serialize_struct("Ip6Info", 6)?;
+            st.serialize_field("src", &self.src)?;
+            st.serialize_field("dst", &self.dst)?;
+            st.serialize_field("hop_limit", &self.hop_limit)?;
+            st.serialize_field("payload_len", &self.payload_len)?;
+            st.serialize_field("ext", &Ext(&self.ext))?;
+            st.serialize_field("frag", &self.frag())?;
+            st.end()
+        }
+    }
+
+    impl serde::Serialize for Frame {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut st = s.serialize_struct("Frame", 4)?;
+            st.serialize_field("eth", &self.eth)?;
+            st.serialize_field("ip6", &self.ip6)?;
+            st.serialize_field("icmp6", &self.icmp6)?;
+            st.serialize_field("truncated", &self.truncated)?;
+            st.end()
+        }
+    }
+}

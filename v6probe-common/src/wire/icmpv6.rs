@@ -1,0 +1,849 @@
+//! ICMPv6 (RFC 4443) and the NDP messages (RFC 4861 section 4).
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |     Type      |     Code      |          Checksum             |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |   RS/NS/NA/Redirect: Reserved or R|S|O flags; RA: Cur Hop      |
+//! |   Limit, M|O|H|Prf|P flags, Router Lifetime; errors: unused,   |
+//! |   MTU or Pointer; echo: Identifier, Sequence Number            |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |  RA: Reachable Time, Retrans Timer; NS/NA: Target Address;     |
+//! |  Redirect: Target, Destination; errors: the invoking packet    |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |   Options ...
+//! ```
+use core::net::Ipv6Addr;
+
+use super::{addr16, be16, be32, checksum, Error, Result};
+use crate::abi::next_header;
+
+/// ICMPv6 type numbers.
+pub mod msg_type {
+    pub use crate::abi::icmp6::*;
+    pub const ECHO_REQUEST: u8 = 128;
+    pub const ECHO_REPLY: u8 = 129;
+}
+
+mod field {
+    pub const TYPE: usize = 0;
+    pub const CODE: usize = 1;
+    pub const CHECKSUM: usize = 2;
+    pub const HEADER_LEN: usize = 4;
+    // Errors
+    pub const MTU: usize = 4; // packet too big
+    pub const POINTER: usize = 4; // parameter problem
+    pub const ERR_DATA: usize = 8;
+    // Echo
+    pub const ECHO_IDENT: usize = 4;
+    pub const ECHO_SEQ: usize = 6;
+    // RA (RFC 4861 4.2)
+    pub const CUR_HOP_LIMIT: usize = 4;
+    pub const ROUTER_FLAGS: usize = 5;
+    pub const ROUTER_LIFETIME: usize = 6;
+    pub const REACHABLE_TIME: usize = 8;
+    pub const RETRANS_TIMER: usize = 12;
+    pub const RA_OPTIONS: usize = 16;
+    // RS (4.1)
+    pub const RS_OPTIONS: usize = 8;
+    // NS / NA (4.3, 4.4)
+    pub const NEIGH_FLAGS: usize = 4;
+    pub const TARGET: usize = 8;
+    pub const NEIGH_OPTIONS: usize = 24;
+    // Redirect (4.5)
+    pub const DEST: usize = 24;
+    pub const REDIRECT_OPTIONS: usize = 40;
+}
+
+/// Minimum length of a message of type `t` (RFC 4861 section 6.1 / 7.1 / 8.1 "ICMP length
+/// (derived from the IP length) is N or more octets"; RFC 4443 for errors and echo).
+pub fn min_len(t: u8) -> usize {
+    match t {
+        msg_type::ROUTER_SOLICIT => 8,
+        msg_type::ROUTER_ADVERT => 16,
+        msg_type::NEIGHBOR_SOLICIT | msg_type::NEIGHBOR_ADVERT => 24,
+        msg_type::REDIRECT => 40,
+        1..=4 | msg_type::ECHO_REQUEST | msg_type::ECHO_REPLY => 8,
+        _ => field::HEADER_LEN,
+    }
+}
+
+/// Stable snake_case name of an ICMPv6 type.
+pub fn name_of(t: u8) -> &'static str {
+    match t {
+        1 => "dest_unreachable",
+        2 => "packet_too_big",
+        3 => "time_exceeded",
+        4 => "param_problem",
+        128 => "echo_request",
+        129 => "echo_reply",
+        130 => "mld_query",
+        131 => "mld_report",
+        132 => "mld_done",
+        133 => "router_solicit",
+        134 => "router_advert",
+        135 => "neighbor_solicit",
+        136 => "neighbor_advert",
+        137 => "redirect",
+        143 => "mldv2_report",
+        _ => "unknown",
+    }
+}
+
+/// Stable name of an error code (RFC 4443 3.1, 3.3, 3.4; RFC 7112 for code 3 of type 4).
+pub fn code_name(t: u8, code: u8) -> Option<&'static str> {
+    Some(match (t, code) {
+        (1, 0) => "no_route",
+        (1, 1) => "admin_prohibited",
+        (1, 2) => "beyond_scope",
+        (1, 3) => "address_unreachable",
+        (1, 4) => "port_unreachable",
+        (1, 5) => "source_policy_failed",
+        (1, 6) => "reject_route",
+        (1, 7) => "source_routing_header_error",
+        (3, 0) => "hop_limit_exceeded",
+        (3, 1) => "reassembly_time_exceeded",
+        (4, 0) => "erroneous_header_field",
+        (4, 1) => "unrecognized_next_header",
+        (4, 2) => "unrecognized_ipv6_option",
+        (4, 3) => "incomplete_header_chain",
+        _ => return None,
+    })
+}
+
+/// A zero-copy view of an ICMPv6 message.
+#[derive(Debug, Clone)]
+pub struct Icmpv6Packet<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Icmpv6Packet<T> {
+    pub const fn new_unchecked(buffer: T) -> Self {
+        Self { buffer }
+    }
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let p = Self::new_unchecked(buffer);
+        p.check_len()?;
+        Ok(p)
+    }
+    /// The 4-byte header and the type's fixed part ([`min_len`]) are present.
+    pub fn check_len(&self) -> Result<()> {
+        let have = self.buffer.as_ref().len();
+        let need = if have < field::HEADER_LEN {
+            field::HEADER_LEN
+        } else {
+            min_len(self.msg_type())
+        };
+        if have < need {
+            return Err(Error::Truncated {
+                layer: "icmpv6",
+                need,
+                have,
+            });
+        }
+        Ok(())
+    }
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+    fn b(&self) -> &[u8] {
+        self.buffer.as_ref()
+    }
+    pub fn msg_type(&self) -> u8 {
+        self.b()[field::TYPE]
+    }
+    pub fn msg_code(&self) -> u8 {
+        self.b()[field::CODE]
+    }
+    pub fn checksum(&self) -> u16 {
+        be16(self.b(), field::CHECKSUM)
+    }
+    /// True when the checksum over the pseudo-header and the whole buffer is right.
+    pub fn verify_checksum(&self, src: &Ipv6Addr, dst: &Ipv6Addr) -> bool {
+        checksum::verify(src, dst, next_header::ICMPV6, self.b())
+    }
+    pub fn mtu(&self) -> u32 {
+        be32(self.b(), field::MTU)
+    }
+    pub fn pointer(&self) -> u32 {
+        be32(self.b(), field::POINTER)
+    }
+    pub fn echo_ident(&self) -> u16 {
+        be16(self.b(), field::ECHO_IDENT)
+    }
+    pub fn echo_seq_no(&self) -> u16 {
+        be16(self.b(), field::ECHO_SEQ)
+    }
+    pub fn current_hop_limit(&self) -> u8 {
+        self.b()[field::CUR_HOP_LIMIT]
+    }
+    pub fn router_flags(&self) -> u8 {
+        self.b()[field::ROUTER_FLAGS]
+    }
+    pub fn router_lifetime(&self) -> u16 {
+        be16(self.b(), field::ROUTER_LIFETIME)
+    }
+    pub fn reachable_time(&self) -> u32 {
+        be32(self.b(), field::REACHABLE_TIME)
+    }
+    pub fn retrans_time(&self) -> u32 {
+        be32(self.b(), field::RETRANS_TIMER)
+    }
+    /// NA flags byte: R 0x80, S 0x40, O 0x20.
+    pub fn neighbor_flags(&self) -> u8 {
+        self.b()[field::NEIGH_FLAGS]
+    }
+    pub fn target_addr(&self) -> Ipv6Addr {
+        addr16(self.b(), field::TARGET)
+    }
+    pub fn dest_addr(&self) -> Ipv6Addr {
+        addr16(self.b(), field::DEST)
+    }
+    /// Offset of the options area for NDP types (None for other types).
+    pub fn options_offset(&self) -> Option<usize> {
+        match self.msg_type() {
+            msg_type::ROUTER_SOLICIT => Some(field::RS_OPTIONS),
+            msg_type::ROUTER_ADVERT => Some(field::RA_OPTIONS),
+            msg_type::NEIGHBOR_SOLICIT | msg_type::NEIGHBOR_ADVERT => Some(field::NEIGH_OPTIONS),
+            msg_type::REDIRECT => Some(field::REDIRECT_OPTIONS),
+            _ => None,
+        }
+    }
+    /// The options area of an NDP message (empty for other types or short buffers).
+    pub fn options(&self) -> &[u8] {
+        let b = self.b();
+        self.options_offset()
+            .and_then(|o| b.get(o..))
+            .unwrap_or_default()
+    }
+    /// The walker over the options area.
+    pub fn option_iter(&self) -> super::ndisc_option::OptionIter<'_> {
+        super::ndisc_option::OptionIter::new(self.options())
+    }
+    /// The invoking packet quoted by an error message.
+    pub fn invoking_packet(&self) -> &[u8] {
+        self.b().get(field::ERR_DATA..).unwrap_or_default()
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv6Packet<T> {
+    fn bm(&mut self) -> &mut [u8] {
+        self.buffer.as_mut()
+    }
+    pub fn set_msg_type(&mut self, v: u8) {
+        self.bm()[field::TYPE] = v;
+    }
+    pub fn set_msg_code(&mut self, v: u8) {
+        self.bm()[field::CODE] = v;
+    }
+    pub fn set_checksum(&mut self, v: u16) {
+        self.bm()[field::CHECKSUM..field::CHECKSUM + 2].copy_from_slice(&v.to_be_bytes());
+    }
+    /// Zeroes the checksum field and writes the checksum over the pseudo-header and buffer.
+    pub fn fill_checksum(&mut self, src: &Ipv6Addr, dst: &Ipv6Addr) {
+        self.set_checksum(0);
+        let c = checksum::compute(src, dst, next_header::ICMPV6, self.buffer.as_ref());
+        self.set_checksum(c);
+    }
+    fn put(&mut self, at: usize, v: &[u8]) {
+        self.bm()[at..at + v.len()].copy_from_slice(v);
+    }
+    pub fn set_mtu(&mut self, v: u32) {
+        self.put(field::MTU, &v.to_be_bytes());
+    }
+    pub fn set_pointer(&mut self, v: u32) {
+        self.put(field::POINTER, &v.to_be_bytes());
+    }
+    pub fn set_echo_ident(&mut self, v: u16) {
+        self.put(field::ECHO_IDENT, &v.to_be_bytes());
+    }
+    pub fn set_echo_seq_no(&mut self, v: u16) {
+        self.put(field::ECHO_SEQ, &v.to_be_bytes());
+    }
+    pub fn set_current_hop_limit(&mut self, v: u8) {
+        self.bm()[field::CUR_HOP_LIMIT] = v;
+    }
+    pub fn set_router_flags(&mut self, v: u8) {
+        self.bm()[field::ROUTER_FLAGS] = v;
+    }
+    pub fn set_router_lifetime(&mut self, v: u16) {
+        self.put(field::ROUTER_LIFETIME, &v.to_be_bytes());
+    }
+    pub fn set_reachable_time(&mut self, v: u32) {
+        self.put(field::REACHABLE_TIME, &v.to_be_bytes());
+    }
+    pub fn set_retrans_time(&mut self, v: u32) {
+        self.put(field::RETRANS_TIMER, &v.to_be_bytes());
+    }
+    pub fn set_neighbor_flags(&mut self, v: u8) {
+        self.bm()[field::NEIGH_FLAGS] = v;
+    }
+    pub fn set_target_addr(&mut self, a: Ipv6Addr) {
+        self.put(field::TARGET, &a.octets());
+    }
+    pub fn set_dest_addr(&mut self, a: Ipv6Addr) {
+        self.put(field::DEST, &a.octets());
+    }
+}
+
+#[cfg(feature = "alloc")]
+pub use owned::*;
+
+#[cfg(feature = "alloc")]
+mod owned {
+    use alloc::vec::Vec;
+    use core::net::Ipv6Addr;
+
+    use super::{code_name, field, min_len, msg_type, name_of, Icmpv6Packet};
+    use crate::abi::next_header as nh;
+    use crate::wire::{
+        be16, be32, ipv6::ExtChain, ndisc_option::Options, ndisc_option::Preference, Error,
+        Ipv6Packet, Result,
+    };
+
+    /// The upper-layer part of a quoted packet.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+    #[cfg_attr(feature = "serde", serde(tag = "proto", rename_all = "snake_case"))]
+    pub enum QuotedUpper {
+        Tcp {
+            src_port: u16,
+            dst_port: u16,
+        },
+        Udp {
+            src_port: u16,
+            dst_port: u16,
+        },
+        Icmpv6 {
+            #[cfg_attr(feature = "serde", serde(rename = "type"))]
+            msg_type: u8,
+            code: u8,
+            /// Echo identifier and sequence number, for echo request/reply.
+            #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+            id: Option<u16>,
+            #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+            seq: Option<u16>,
+        },
+    }
+
+    /// A packet quoted inside an ICMPv6 error or a redirected-header option, decoded as far as
+    /// the quoted bytes go.
+    ///
+    /// JSON: `{"len":48,"src":"..","dst":"..","next_header":58,"hop_limit":64,"ext":["fragment"],
+    /// "upper":{"proto":"udp","src_port":..,"dst_port":..}|null}`; address fields are absent when
+    /// fewer than 40 bytes were quoted.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+    pub struct Quoted {
+        /// Bytes quoted.
+        pub len: usize,
+        #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+        pub src: Option<Ipv6Addr>,
+        #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+        pub dst: Option<Ipv6Addr>,
+        #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+        pub next_header: Option<u8>,
+        #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+        pub hop_limit: Option<u8>,
+        #[cfg_attr(
+            feature = "serde",
+            serde(serialize_with = "crate::wire::frame::ser_ext")
+        )]
+        pub ext: ExtChain,
+        pub upper: Option<QuotedUpper>,
+    }
+
+    impl Quoted {
+        /// Decodes a quoted packet; never fails.
+        pub fn parse(data: &[u8]) -> Self {
+            let mut q = Self {
+                len: data.len(),
+                src: None,
+                dst: None,
+                next_header: None,
+                hop_limit: None,
+                ext: ExtChain::default(),
+                upper: None,
+            };
+            let Ok(p) = Ipv6Packet::new_checked(data) else {
+                return q;
+            };
+            if p.version() != 6 {
+                return q;
+            }
+            q.src = Some(p.src_addr());
+            q.dst = Some(p.dst_addr());
+            q.next_header = Some(p.next_header());
+            q.hop_limit = Some(p.hop_limit());
+            // The quoted payload may be cut: use what is there, not payload_len.
+            let payload = &data[crate::wire::ipv6::HEADER_LEN..];
+            q.ext = ExtChain::walk(p.next_header(), payload);
+            if q.ext.end != crate::wire::ipv6::ChainEnd::Upper {
+                return q;
+            }
+            let u = payload.get(q.ext.upper_offset..).unwrap_or_default();
+            q.upper = match q.ext.upper {
+                nh::TCP if u.len() >= 4 => Some(QuotedUpper::Tcp {
+                    src_port: be16(u, 0),
+                    dst_port: be16(u, 2),
+                }),
+                nh::UDP if u.len() >= 4 => Some(QuotedUpper::Udp {
+                    src_port: be16(u, 0),
+                    dst_port: be16(u, 2),
+                }),
+                nh::ICMPV6 if u.len() >= 2 => {
+                    let echo = matches!(u[0], msg_type::ECHO_REQUEST | msg_type::ECHO_REPLY);
+                    Some(QuotedUpper::Icmpv6 {
+                        msg_type: u[0],
+                        code: u[1],
+                        id: (echo && u.len() >= 6).then(|| be16(u, 4)),
+                        seq: (echo && u.len() >= 8).then(|| be16(u, 6)),
+                    })
+                }
+                _ => None,
+            };
+            q
+        }
+    }
+
+    /// The body of an ICMPv6 message, by type.
+    ///
+    /// JSON: flattened into the `icmp6` object next to `type`, `code`, `name`, `checksum_ok`:
+    /// - `router_solicit`: `"options"`
+    /// - `router_advert`: `"cur_hop_limit","managed","other","home_agent","preference",
+    ///   "proxy","router_lifetime","reachable_time","retrans_timer","options"`
+    /// - `neighbor_solicit`: `"target","options"`
+    /// - `neighbor_advert`: `"router","solicited","override","target","options"`
+    /// - `redirect`: `"target","destination","options"`
+    /// - `dest_unreachable`, `time_exceeded`: `"reason","quoted"`; `packet_too_big`:
+    ///   `"mtu","quoted"`; `param_problem`: `"reason","pointer","quoted"`
+    /// - `echo_request` / `echo_reply`: `"id","seq","data_len"`
+    /// - too short for its type: `"short":true,"data_len"`; other types: `"data_len"`
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+    #[cfg_attr(feature = "serde", serde(untagged))]
+    pub enum Message {
+        RouterSolicit {
+            /// The Reserved field (kept so emit reproduces the input).
+            #[cfg_attr(feature = "serde", serde(skip))]
+            reserved: u32,
+            options: Options,
+        },
+        RouterAdvert {
+            cur_hop_limit: u8,
+            managed: bool,
+            other: bool,
+            home_agent: bool,
+            preference: Preference,
+            proxy: bool,
+            #[cfg_attr(feature = "serde", serde(skip))]
+            reserved_flags: u8,
+            router_lifetime: u16,
+            reachable_time: u32,
+            retrans_timer: u32,
+            options: Options,
+        },
+        NeighborSolicit {
+            #[cfg_attr(feature = "serde", serde(skip))]
+            reserved: u32,
+            target: Ipv6Addr,
+            options: Options,
+        },
+        NeighborAdvert {
+            router: bool,
+            solicited: bool,
+            #[cfg_attr(feature = "serde", serde(rename = "override"))]
+            override_: bool,
+            /// The 29 reserved bits after R, S, O.
+            #[cfg_attr(feature = "serde", serde(skip))]
+            reserved: u32,
+            target: Ipv6Addr,
+            options: Options,
+        },
+        Redirect {
+            #[cfg_attr(feature = "serde", serde(skip))]
+            reserved: u32,
+            target: Ipv6Addr,
+            destination: Ipv6Addr,
+            options: Options,
+        },
+        DestUnreachable {
+            reason: Option<&'static str>,
+            #[cfg_attr(feature = "serde", serde(skip))]
+            unused: u32,
+            quoted: Quoted,
+            #[cfg_attr(feature = "serde", serde(skip))]
+            data: Vec<u8>,
+        },
+        PacketTooBig {
+            mtu: u32,
+            quoted: Quoted,
+            #[cfg_attr(feature = "serde", serde(skip))]
+            data: Vec<u8>,
+        },
+        TimeExceeded {
+            reason: Option<&'static str>,
+            #[cfg_attr(feature = "serde", serde(skip))]
+            unused: u32,
+            quoted: Quoted,
+            #[cfg_attr(feature = "serde", serde(skip))]
+            data: Vec<u8>,
+        },
+        ParamProblem {
+            reason: Option<&'static str>,
+            pointer: u32,
+            quoted: Quoted,
+            #[cfg_attr(feature = "serde", serde(skip))]
+            data: Vec<u8>,
+        },
+        EchoRequest {
+            id: u16,
+            seq: u16,
+            data_len: usize,
+            #[cfg_attr(feature = "serde", serde(skip))]
+            data: Vec<u8>,
+        },
+        EchoReply {
+            id: u16,
+            seq: u16,
+            data_len: usize,
+            #[cfg_attr(feature = "serde", serde(skip))]
+            data: Vec<u8>,
+        },
+        /// Shorter than the minimum for its type: the bytes after the 4-byte header, raw.
+        Short {
+            short: bool,
+            data_len: usize,
+            #[cfg_attr(feature = "serde", serde(skip))]
+            data: Vec<u8>,
+        },
+        /// Any other type: the bytes after the 4-byte header, raw.
+        Other {
+            data_len: usize,
+            #[cfg_attr(feature = "serde", serde(skip))]
+            data: Vec<u8>,
+        },
+    }
+
+    /// An ICMPv6 message in owned form.
+    ///
+    /// JSON (the `icmp6` object of a packet line):
+    /// `{"type":135,"code":0,"name":"neighbor_solicit","checksum_ok":true,
+    ///   "target":"fe80::1","options":[{"type":1,"name":"source_ll_addr","addr":"02:00:00:00:00:01"}]}`.
+    /// `checksum_ok` is `null` when it could not be checked (capture cut short).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+    pub struct Icmpv6Repr {
+        #[cfg_attr(feature = "serde", serde(rename = "type"))]
+        pub msg_type: u8,
+        pub code: u8,
+        pub name: &'static str,
+        pub checksum_ok: Option<bool>,
+        #[cfg_attr(feature = "serde", serde(skip))]
+        pub checksum: u16,
+        #[cfg_attr(feature = "serde", serde(flatten))]
+        pub message: Message,
+    }
+
+    impl Icmpv6Repr {
+        /// A message with type and code; checksum filled on emit.
+        pub fn new(msg_type: u8, code: u8, message: Message) -> Self {
+            Self {
+                msg_type,
+                code,
+                name: name_of(msg_type),
+                checksum_ok: None,
+                checksum: 0,
+                message,
+            }
+        }
+
+        /// Parses a message. Only fewer than 4 bytes is an error; a message too short for its
+        /// type becomes [`Message::Short`]. `addrs` (source, destination) verifies the
+        /// checksum; `checksum_ok` is `None` without them.
+        pub fn parse(bytes: &[u8], addrs: Option<(&Ipv6Addr, &Ipv6Addr)>) -> Result<Self> {
+            if bytes.len() < field::HEADER_LEN {
+                return Err(Error::Truncated {
+                    layer: "icmpv6",
+                    need: field::HEADER_LEN,
+                    have: bytes.len(),
+                });
+            }
+            let p = Icmpv6Packet::new_unchecked(bytes);
+            let t = p.msg_type();
+            let code = p.msg_code();
+            let checksum_ok = addrs.map(|(s, d)| p.verify_checksum(s, d));
+            let rest = || bytes[field::HEADER_LEN..].to_vec();
+            let message = if bytes.len() < min_len(t) {
+                Message::Short {
+                    short: true,
+                    data_len: bytes.len() - field::HEADER_LEN,
+                    data: rest(),
+                }
+            } else {
+                // Types without a fixed part (min_len 4) may be shorter than 8 bytes.
+                let w1 = if bytes.len() >= 8 { be32(bytes, 4) } else { 0 };
+                let opts = || Options::parse(p.options());
+                match t {
+                    msg_type::ROUTER_SOLICIT => Message::RouterSolicit {
+                        reserved: w1,
+                        options: opts(),
+                    },
+                    msg_type::ROUTER_ADVERT => {
+                        let f = p.router_flags();
+                        Message::RouterAdvert {
+                            cur_hop_limit: p.current_hop_limit(),
+                            managed: f & 0x80 != 0,
+                            other: f & 0x40 != 0,
+                            home_agent: f & 0x20 != 0,
+                            preference: Preference::from_bits(f >> 3),
+                            proxy: f & 0x04 != 0,
+                            reserved_flags: f & 0x03,
+                            router_lifetime: p.router_lifetime(),
+                            reachable_time: p.reachable_time(),
+                            retrans_timer: p.retrans_time(),
+                            options: opts(),
+                        }
+                    }
+                    msg_type::NEIGHBOR_SOLICIT => Message::NeighborSolicit {
+                        reserved: w1,
+                        target: p.target_addr(),
+                        options: opts(),
+                    },
+                    msg_type::NEIGHBOR_ADVERT => Message::NeighborAdvert {
+                        router: w1 & 0x8000_0000 != 0,
+                        solicited: w1 & 0x4000_0000 != 0,
+                        override_: w1 & 0x2000_0000 != 0,
+                        reserved: w1 & 0x1fff_ffff,
+                        target: p.target_addr(),
+                        options: opts(),
+                    },
+                    msg_type::REDIRECT => Message::Redirect {
+                        reserved: w1,
+                        target: p.target_addr(),
+                        destination: p.dest_addr(),
+                        options: opts(),
+                    },
+                    1..=4 => {
+                        let data = p.invoking_packet().to_vec();
+                        let quoted = Quoted::parse(&data);
+                        let reason = code_name(t, code);
+                        match t {
+                            1 => Message::DestUnreachable {
+                                reason,
+                                unused: w1,
+                                quoted,
+                                data,
+                            },
+                            2 => Message::PacketTooBig {
+                                mtu: w1,
+                                quoted,
+                                data,
+                            },
+                            3 => Message::TimeExceeded {
+                                reason,
+                                unused: w1,
+                                quoted,
+                                data,
+                            },
+                            _ => Message::ParamProblem {
+                                reason,
+                                pointer: w1,
+                                quoted,
+                                data,
+                            },
+                        }
+                    }
+                    msg_type::ECHO_REQUEST | msg_type::ECHO_REPLY => {
+                        let data = bytes[8..].to_vec();
+                        let (id, seq, data_len) = (p.echo_ident(), p.echo_seq_no(), data.len());
+                        if t == msg_type::ECHO_REQUEST {
+                            Message::EchoRequest {
+                                id,
+                                seq,
+                                data_len,
+                                data,
+                            }
+                        } else {
+                            Message::EchoReply {
+                                id,
+                                seq,
+                                data_len,
+                                data,
+                            }
+                        }
+                    }
+                    _ => Message::Other {
+                        data_len: bytes.len() - field::HEADER_LEN,
+                        data: rest(),
+                    },
+                }
+            };
+            Ok(Self {
+                msg_type: t,
+                code,
+                name: name_of(t),
+                checksum_ok,
+                checksum: p.checksum(),
+                message,
+            })
+        }
+
+        /// The message's options (empty for non-NDP types).
+        pub fn options(&self) -> Option<&Options> {
+            match &self.message {
+                Message::RouterSolicit { options, .. }
+                | Message::RouterAdvert { options, .. }
+                | Message::NeighborSolicit { options, .. }
+                | Message::NeighborAdvert { options, .. }
+                | Message::Redirect { options, .. } => Some(options),
+                _ => None,
+            }
+        }
+
+        /// The encoded length.
+        pub fn buffer_len(&self) -> usize {
+            field::HEADER_LEN
+                + match &self.message {
+                    Message::RouterSolicit { options, .. } => 4 + options.buffer_len(),
+                    Message::RouterAdvert { options, .. } => 12 + options.buffer_len(),
+                    Message::NeighborSolicit { options, .. }
+                    | Message::NeighborAdvert { options, .. } => 20 + options.buffer_len(),
+                    Message::Redirect { options, .. } => 36 + options.buffer_len(),
+                    Message::DestUnreachable { data, .. }
+                    | Message::PacketTooBig { data, .. }
+                    | Message::TimeExceeded { data, .. }
+                    | Message::ParamProblem { data, .. }
+                    | Message::EchoRequest { data, .. }
+                    | Message::EchoReply { data, .. } => 4 + data.len(),
+                    Message::Short { data, .. } | Message::Other { data, .. } => data.len(),
+                }
+        }
+
+        /// Writes the message into the start of `buf` with the checksum for `src` -> `dst`;
+        /// returns its length.
+        pub fn emit(&self, src: &Ipv6Addr, dst: &Ipv6Addr, buf: &mut [u8]) -> Result<usize> {
+            let n = self.buffer_len();
+            if buf.len() < n {
+                return Err(Error::BufferTooSmall {
+                    need: n,
+                    have: buf.len(),
+                });
+            }
+            let buf = &mut buf[..n];
+            buf[..8.min(n)].fill(0);
+            let mut p = Icmpv6Packet::new_unchecked(&mut *buf);
+            p.set_msg_type(self.msg_type);
+            p.set_msg_code(self.code);
+            let w1 = |b: &mut [u8], v: u32| b[4..8].copy_from_slice(&v.to_be_bytes());
+            match &self.message {
+                Message::RouterSolicit { reserved, options } => {
+                    w1(buf, *reserved);
+                    options.emit(&mut buf[field::RS_OPTIONS..])?;
+                }
+                Message::RouterAdvert {
+                    cur_hop_limit,
+                    managed,
+                    other,
+                    home_agent,
+                    preference,
+                    proxy,
+                    reserved_flags,
+                    router_lifetime,
+                    reachable_time,
+                    retrans_timer,
+                    options,
+                } => {
+                    p.set_current_hop_limit(*cur_hop_limit);
+                    p.set_router_flags(
+                        (u8::from(*managed) << 7)
+                            | (u8::from(*other) << 6)
+                            | (u8::from(*home_agent) << 5)
+                            | (preference.bits() << 3)
+                            | (u8::from(*proxy) << 2)
+                            | (reserved_flags & 3),
+                    );
+                    p.set_router_lifetime(*router_lifetime);
+                    p.set_reachable_time(*reachable_time);
+                    p.set_retrans_time(*retrans_timer);
+                    options.emit(&mut buf[field::RA_OPTIONS..])?;
+                }
+                Message::NeighborSolicit {
+                    reserved,
+                    target,
+                    options,
+                } => {
+                    w1(buf, *reserved);
+                    buf[8..24].copy_from_slice(&target.octets());
+                    options.emit(&mut buf[field::NEIGH_OPTIONS..])?;
+                }
+                Message::NeighborAdvert {
+                    router,
+                    solicited,
+                    override_,
+                    reserved,
+                    target,
+                    options,
+                } => {
+                    let v = (u32::from(*router) << 31)
+                        | (u32::from(*solicited) << 30)
+                        | (u32::from(*override_) << 29)
+                        | (reserved & 0x1fff_ffff);
+                    w1(buf, v);
+                    buf[8..24].copy_from_slice(&target.octets());
+                    options.emit(&mut buf[field::NEIGH_OPTIONS..])?;
+                }
+                Message::Redirect {
+                    reserved,
+                    target,
+                    destination,
+                    options,
+                } => {
+                    w1(buf, *reserved);
+                    buf[8..24].copy_from_slice(&target.octets());
+                    buf[24..40].copy_from_slice(&destination.octets());
+                    options.emit(&mut buf[field::REDIRECT_OPTIONS..])?;
+                }
+                Message::DestUnreachable {
+                    unused: w, data, ..
+                }
+                | Message::TimeExceeded {
+                    unused: w, data, ..
+                }
+                | Message::PacketTooBig { mtu: w, data, .. }
+                | Message::ParamProblem {
+                    pointer: w, data, ..
+                } => {
+                    w1(buf, *w);
+                    buf[8..].copy_from_slice(data);
+                }
+                Message::EchoRequest { id, seq, data, .. }
+                | Message::EchoReply { id, seq, data, .. } => {
+                    buf[4..6].copy_from_slice(&id.to_be_bytes());
+                    buf[6..8].copy_from_slice(&seq.to_be_bytes());
+                    buf[8..].copy_from_slice(data);
+                }
+                Message::Short { data, .. } | Message::Other { data, .. } => {
+                    buf[4..].copy_from_slice(data)
+                }
+            }
+            Icmpv6Packet::new_unchecked(&mut *buf).fill_checksum(src, dst);
+            Ok(n)
+        }
+
+        /// [`Icmpv6Repr::emit`] appended to a `BytesMut`.
+        #[cfg(feature = "bytes")]
+        pub fn emit_to(
+            &self,
+            src: &Ipv6Addr,
+            dst: &Ipv6Addr,
+            out: &mut bytes::BytesMut,
+        ) -> Result<usize> {
+            let start = out.len();
+            out.resize(start + self.buffer_len(), 0);
+            self.emit(src, dst, &mut out[start..])
+        }
+    }
+}
