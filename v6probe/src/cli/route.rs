@@ -52,9 +52,9 @@ impl From<Pref> for RoutePref {
 pub struct AddArgs {
     /// Destination IPv6 prefix (ADDR/LEN, no host bits).
     pub prefix: Ipv6Net,
-    /// Outgoing interface.
+    /// Outgoing interface (needed for an interface route or a link-local gateway).
     #[arg(long)]
-    pub dev: String,
+    pub dev: Option<String>,
     /// Next-hop router (a link-local one needs --dev).
     #[arg(long)]
     pub via: Option<Ipv6Addr>,
@@ -118,7 +118,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         Cmd::Add(a) => {
             let spec = RouteSpec {
                 prefix: a.prefix,
-                dev: Some(a.dev),
+                dev: a.dev,
                 via: a.via,
                 metric: a.metric,
                 table: a.table,

@@ -465,6 +465,16 @@ impl NeighParams {
         for (c, o) in changes.iter().zip(&old) {
             if let Some(v) = now.iter_mut().find(|v| v.key == c.spec.key) {
                 v.old = Some(*o);
+                if v.value != c.value {
+                    // Times are kept in jiffies: 12345 ms reads back as 12348 at HZ=250.
+                    tracing::warn!(
+                        key = c.spec.key,
+                        iface,
+                        requested = c.value,
+                        stored = v.value,
+                        "the kernel stored a different value (rounded to its clock ticks)"
+                    );
+                }
             }
         }
         Ok(now)
