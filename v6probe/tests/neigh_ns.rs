@@ -165,6 +165,10 @@ fn params_set_read_back_refuse_and_roll_back() {
     );
     assert_eq!(snapshot(&a), cur, "the failed run left changes behind");
 
+    // `default` exists only in the initial namespace: a clear error here.
+    let o = v6probe(&a, &["neigh", "params"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("only in the initial network namespace"));
     // An interface without a directory.
     let o = v6probe(&a, &["neigh", "params", "-i", "nosuch0"]);
     assert_eq!(o.status.code(), Some(1));

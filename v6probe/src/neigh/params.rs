@@ -222,6 +222,11 @@ pub enum ParamError {
     DefaultOnly { key: String, iface: String },
     #[error("no IPv6 neighbour parameters for `{iface}` ({path}): no such interface")]
     NoSuchInterface { iface: String, path: PathBuf },
+    #[error(
+        "{path} does not exist: the kernel has `default` ND parameters (and gc_thresh*) only in \
+         the initial network namespace; give an interface with -i"
+    )]
+    NoDefault { path: PathBuf },
     #[error("`{key}` is not available for {iface} on this kernel ({path})")]
     Missing {
         key: String,
@@ -347,6 +352,9 @@ impl NeighParams {
 
     fn dir(&self, iface: &str) -> Result<PathBuf, ParamError> {
         let dir = self.root.join(iface);
+        if iface == "default" && !dir.is_dir() {
+            return Err(ParamError::NoDefault { path: dir });
+        }
         if iface.is_empty() || iface.contains('/') || iface == "." || iface == ".." || !dir.is_dir()
         {
             return Err(ParamError::NoSuchInterface {
