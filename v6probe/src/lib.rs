@@ -9,5 +9,8 @@ pub mod cli;
 pub mod lab;
 pub mod output;
 
+pub mod neigh;
 #[cfg(target_os = "linux")]
 pub mod observe;
+pub mod route;
+pub mod ula;

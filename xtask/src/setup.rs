@@ -27,6 +27,9 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("curl", "curl"),
     ("ping", "iputils-ping"),
     ("sysctl", "procps"),
+    // ula tests compare with hashlib and ipaddress; neigh tests bind-mount a sysctl read-only.
+    ("/usr/bin/python3", "python3"),
+    ("mount", "mount"),
 ];
 
 /// Cross targets whose `cargo check` proves the BSD/macOS code compiles.

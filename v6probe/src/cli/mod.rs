@@ -12,6 +12,9 @@ use clap::{Parser, Subcommand};
 
 #[cfg(target_os = "linux")]
 mod monitor;
+mod neigh;
+mod route;
+mod ula;
 
 /// Exit code for a run that worked but found nothing.
 pub const EXIT_NOTHING_FOUND: u8 = 2;
@@ -37,6 +40,12 @@ pub enum Command {
     /// Watch NDP and ICMPv6 errors with the kernel programs; one JSON object per line.
     #[cfg(target_os = "linux")]
     Monitor(monitor::Args),
+    /// Unique local addresses (RFC 4193): generate, check, discover, aggregate.
+    Ula(ula::Args),
+    /// Add, delete and list IPv6 routes (rtnetlink; routing socket on FreeBSD/macOS).
+    Route(route::Args),
+    /// IPv6 ND parameters and the neighbour table.
+    Neigh(neigh::Args),
 }
 
 /// Parses the command line, runs the subcommand, and maps the result to an exit code.
@@ -53,6 +62,9 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         #[cfg(target_os = "linux")]
         Command::Monitor(args) => monitor::exec(args),
+        Command::Ula(args) => ula::exec(args),
+        Command::Route(args) => route::exec(args),
+        Command::Neigh(args) => neigh::exec(args),
     };
     match result {
         Ok(code) => code,
