@@ -8,6 +8,7 @@ pub use v6probe_common::{abi, wire};
 pub mod cli;
 pub mod lab;
 pub mod output;
+pub mod packet;
 
 pub mod neigh;
 #[cfg(target_os = "linux")]

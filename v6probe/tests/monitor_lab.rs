@@ -25,12 +25,14 @@ fn packets<'a>(v: &'a [Value], name: &str, dir: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-/// No v6probe program is loaded any more (attached programs stay loaded while linked).
-fn v6probe_programs_loaded() -> Vec<String> {
+/// IDs of the v6probe programs loaded in the kernel right now (attached programs stay loaded
+/// while linked). Compared before and after a monitor run, so other processes' programs do not
+/// matter.
+fn v6probe_program_ids() -> std::collections::BTreeSet<u32> {
     aya::programs::loaded_programs()
         .filter_map(Result::ok)
-        .filter_map(|p| p.name_as_str().map(str::to_string))
-        .filter(|n| n.starts_with("v6p_"))
+        .filter(|p| p.name_as_str().is_some_and(|n| n.starts_with("v6p_")))
+        .map(|p| p.id())
         .collect()
 }
 
@@ -53,6 +55,7 @@ fn monitor_sees_real_ndp_and_detaches() {
     .unwrap();
     let host_mac = host.mac("v6p-h0").unwrap();
     let peer_mac = peer.mac("v6p-p0").unwrap();
+    let programs_before = v6probe_program_ids();
 
     let child = host
         .command(BIN)
@@ -124,6 +127,20 @@ fn monitor_sees_real_ndp_and_detaches() {
             && p["ip6"]["src"] == "fd00:a::2"),
         "no NS from the peer: {ns_in:?}"
     );
+    // The full message is decoded: the target and the source link-layer option.
+    let ns = ns_in
+        .iter()
+        .find(|p| p["ip6"]["src"] == "fd00:a::2")
+        .unwrap();
+    eprintln!("NS line: {ns}");
+    assert_eq!(ns["icmp6"]["target"], "fd00:a::1");
+    assert_eq!(ns["icmp6"]["checksum_ok"], true);
+    assert!(ns["icmp6"]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["name"] == "source_ll_addr" && o["addr"] == peer_mac.as_str()));
+    assert_eq!(ns["violations"].as_array().map(Vec::len), Some(0), "{ns}");
     let na_out = packets(&v, "neighbor_advert", "egress");
     assert!(
         na_out.iter().any(|p| p["eth"]["src"] == host_mac.as_str()
@@ -160,11 +177,11 @@ fn monitor_sees_real_ndp_and_detaches() {
     // Nothing left attached.
     let link = host.ip(&["link", "show", "v6p-h0"]).unwrap();
     assert!(!link.contains("xdp"), "XDP still attached: {link}");
-    assert!(
-        v6probe_programs_loaded().is_empty(),
-        "programs still loaded: {:?}",
-        v6probe_programs_loaded()
-    );
+    let left: Vec<u32> = v6probe_program_ids()
+        .difference(&programs_before)
+        .copied()
+        .collect();
+    assert!(left.is_empty(), "programs still loaded: {left:?}");
 }
 
 #[test]
@@ -174,6 +191,7 @@ fn monitor_errors_are_clear_and_leave_nothing_behind() {
     let host = Netns::new("mon-err").unwrap();
     let peer = Netns::new("mon-err-peer").unwrap();
     veth(&host, "v6p-e0", &peer, "v6p-e1").unwrap();
+    let programs_before = v6probe_program_ids();
 
     // Unknown interface: exit 1, the interface named.
     let out = host
@@ -267,5 +285,5 @@ fn monitor_errors_are_clear_and_leave_nothing_behind() {
     assert_eq!(out.status.code(), Some(1));
     let link = host.ip(&["link", "show", "v6p-e0"]).unwrap();
     assert!(!link.contains("xdp"), "{link}");
-    assert!(v6probe_programs_loaded().is_empty());
+    assert!(v6probe_program_ids().is_subset(&programs_before));
 }

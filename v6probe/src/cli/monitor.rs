@@ -10,11 +10,12 @@ use std::{
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use tokio::signal::unix::{signal, SignalKind};
-use v6probe_common::abi::{class, counter, flags, Record};
+use v6probe_common::abi::{class, counter, Record};
 
 use crate::{
-    observe::{record::PacketMeta, HookSel, Observer, ObserverConfig, XdpModeSel},
+    observe::{HookSel, Observer, ObserverConfig, XdpModeSel},
     output::{Format, JsonLines},
+    packet::Packet,
 };
 
 #[derive(Debug, clap::Args)]
@@ -44,27 +45,6 @@ fn parse_secs(s: &str) -> std::result::Result<Duration, String> {
         return Err(format!("`{s}`: give a positive number of seconds"));
     }
     Ok(Duration::from_secs_f64(v))
-}
-
-/// The ICMPv6 part of a packet line as far as the record tells it.
-#[derive(Debug, Serialize)]
-struct Icmp6Head {
-    #[serde(rename = "type")]
-    ty: u8,
-    code: u8,
-    name: &'static str,
-    /// Message length claimed by the IPv6 header.
-    len: u16,
-    /// Bytes of it the kernel captured.
-    captured: u16,
-    truncated: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct PacketLine<'a> {
-    #[serde(flatten)]
-    meta: &'a PacketMeta,
-    icmp6: Icmp6Head,
 }
 
 /// First line: what was attached where.
@@ -203,65 +183,20 @@ fn print_batch<W: Write>(
 ) -> io::Result<()> {
     for rec in batch {
         stats.records_read += 1;
-        let meta = PacketMeta::from_record(
+        let packet = Packet::from_record(
             rec,
             observer.wall_time(rec.ts_ns),
             observer.iface_name(rec.ifindex),
         );
-        let msg = rec.message();
-        let head = Icmp6Head {
-            ty: rec.icmp_type,
-            code: msg.get(1).copied().unwrap_or(0),
-            name: icmp6_name(rec.icmp_type, rec.flags),
-            len: rec.msg_len,
-            captured: rec.captured_len,
-            truncated: rec.flags & flags::TRUNCATED != 0,
-        };
         match format {
-            Format::Json => out.write(
-                "packet",
-                &PacketLine {
-                    meta: &meta,
-                    icmp6: head,
-                },
-            )?,
+            Format::Json => out.write("packet", &packet)?,
             Format::Text => {
                 let w = out.get_mut();
-                writeln!(
-                    w,
-                    "{} {:<8} {:<7} {:<3} {:<17} {:>39} -> {:<39} hlim={:<3} {}",
-                    meta.ts,
-                    meta.iface,
-                    meta.dir,
-                    meta.hook,
-                    meta.eth.src,
-                    meta.ip6.src,
-                    meta.ip6.dst,
-                    meta.ip6.hop_limit,
-                    head.name
-                )?;
+                writeln!(w, "{}", packet.text())?;
                 w.flush()?;
             }
         }
         stats.lines += 1;
     }
     Ok(())
-}
-
-fn icmp6_name(ty: u8, fl: u8) -> &'static str {
-    if fl & flags::NON_FIRST_FRAGMENT != 0 {
-        return "fragment";
-    }
-    match ty {
-        1 => "dest_unreachable",
-        2 => "packet_too_big",
-        3 => "time_exceeded",
-        4 => "param_problem",
-        133 => "router_solicit",
-        134 => "router_advert",
-        135 => "neighbor_solicit",
-        136 => "neighbor_advert",
-        137 => "redirect",
-        _ => "unknown",
-    }
 }

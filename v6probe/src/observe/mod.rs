@@ -19,8 +19,6 @@ use thiserror::Error;
 use tokio::io::unix::AsyncFd;
 use v6probe_common::abi::{self, counter, Config, Record};
 
-pub mod record;
-
 /// The eBPF object built by `build.rs` (empty when built with `AYA_BUILD_SKIP=1`).
 pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/v6probe"));
 

@@ -1,0 +1,145 @@
+//! The `"kind":"packet"` line: one decoded frame plus where and when it was seen. Printed by
+//! `monitor` (kernel records), `decode` and `monitor --pcap` (capture files), from the same
+//! decoder ([`Frame`]) and the same validation, so every consumer sees one schema.
+//!
+//! ```text
+//! {"kind":"packet","v":1,"ts":"2026-11-26T17:45:05.034648650Z","iface":"eth0","dir":"ingress",
+//!  "hook":"xdp","eth":{..},"ip6":{..},"icmp6":{..}|null,"truncated":false,"violations":[..]}
+//! ```
+//! `decode` adds `"frame"` (1-based number in the file). See README, "Output schema".
+use std::{net::Ipv6Addr, time::SystemTime};
+
+use serde::Serialize;
+use v6probe_common::{
+    abi::{direction, hook, Record},
+    wire::{validate::Violation, Frame},
+};
+
+use crate::output::rfc3339_nanos;
+
+/// Where and when a frame was seen.
+#[derive(Clone, Debug, Serialize)]
+pub struct Seen {
+    /// 1-based frame number in a capture file (`decode` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u64>,
+    pub ts: String,
+    /// Interface name (`null` when a capture file does not say).
+    pub iface: Option<String>,
+    /// `ingress` / `egress` (`null` when a capture file does not say).
+    pub dir: Option<&'static str>,
+    /// `xdp`, `tc` or `pcap`.
+    pub hook: &'static str,
+}
+
+impl Seen {
+    /// For a kernel record.
+    pub fn from_record(rec: &Record, ts: SystemTime, iface: String) -> Self {
+        Self {
+            frame: None,
+            ts: rfc3339_nanos(ts),
+            iface: Some(iface),
+            dir: Some(if rec.direction == direction::EGRESS {
+                "egress"
+            } else {
+                "ingress"
+            }),
+            hook: if rec.hook == hook::TC { "tc" } else { "xdp" },
+        }
+    }
+
+    /// For a frame read from a capture file.
+    pub fn from_capture(
+        number: u64,
+        ts: SystemTime,
+        iface: Option<String>,
+        dir: Option<&'static str>,
+    ) -> Self {
+        Self {
+            frame: Some(number),
+            ts: rfc3339_nanos(ts),
+            iface,
+            dir,
+            hook: "pcap",
+        }
+    }
+}
+
+/// A decoded frame with its validation findings, ready to print.
+#[derive(Clone, Debug)]
+pub struct Packet {
+    pub seen: Seen,
+    pub frame: Frame,
+    pub violations: Vec<Violation>,
+}
+
+impl Packet {
+    /// Decodes and validates a kernel record.
+    pub fn from_record(rec: &Record, ts: SystemTime, iface: String) -> Self {
+        let frame = Frame::from_record(rec);
+        let violations = frame.validate();
+        Self {
+            seen: Seen::from_record(rec, ts, iface),
+            frame,
+            violations,
+        }
+    }
+
+    /// Validates an already decoded frame.
+    pub fn new(seen: Seen, frame: Frame) -> Self {
+        let violations = frame.validate();
+        Self {
+            seen,
+            frame,
+            violations,
+        }
+    }
+
+    /// The ICMPv6 message name (`neighbor_solicit`, ...), or `fragment` when there is none.
+    pub fn name(&self) -> &str {
+        self.frame.icmp6.as_ref().map_or("fragment", |m| m.name)
+    }
+
+    /// One aligned, readable line.
+    pub fn text(&self) -> String {
+        let src: Ipv6Addr = self.frame.ip6.src;
+        let dst: Ipv6Addr = self.frame.ip6.dst;
+        let mut s = format!(
+            "{} {:<8} {:<7} {:<4} {:<17} {:>26} -> {:<26} hlim={:<3} {}",
+            self.seen.ts,
+            self.seen.iface.as_deref().unwrap_or("-"),
+            self.seen.dir.unwrap_or("-"),
+            self.seen.hook,
+            self.frame.eth.src,
+            src,
+            dst,
+            self.frame.ip6.hop_limit,
+            self.name(),
+        );
+        if !self.violations.is_empty() {
+            let codes: Vec<&str> = self.violations.iter().map(|v| v.code.code()).collect();
+            s.push_str(" !");
+            s.push_str(&codes.join(",!"));
+        }
+        s
+    }
+}
+
+impl Serialize for Packet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            #[serde(flatten)]
+            seen: &'a Seen,
+            #[serde(flatten)]
+            frame: &'a Frame,
+            violations: &'a [Violation],
+        }
+        Line {
+            seen: &self.seen,
+            frame: &self.frame,
+            violations: &self.violations,
+        }
+        .serialize(s)
+    }
+}
