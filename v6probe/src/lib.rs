@@ -7,6 +7,8 @@ pub use v6probe_common::{abi, wire};
 
 pub mod cli;
 pub mod lab;
+#[cfg(target_os = "linux")]
+pub mod netio;
 pub mod output;
 pub mod packet;
 

@@ -164,6 +164,28 @@ impl Drop for Netns {
     }
 }
 
+/// Runs `f` on a fresh thread that has entered the network namespace `name` (from
+/// `ip netns add`), and returns its result. Sockets opened in `f` belong to that namespace and
+/// keep working from any thread afterwards.
+pub fn in_netns<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<T> {
+    let path = format!("/var/run/netns/{name}");
+    let handle = thread::spawn(move || -> io::Result<T> {
+        let file = std::fs::File::open(&path)?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: a valid namespace fd; setns only changes this thread's network namespace.
+        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(f())
+    });
+    handle
+        .join()
+        .map_err(|_| io::Error::other("thread in the namespace panicked"))?
+}
+
 /// A child process whose stdout lines are collected by a thread, so a test can wait (bounded)
 /// for a line and still read everything at the end. The child is killed on drop.
 pub struct LineReader {
