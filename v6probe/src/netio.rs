@@ -232,7 +232,7 @@ impl PacketSocket {
             Ok(Some(Received {
                 len: (n as usize).min(buf.len()),
                 ts: ts.unwrap_or_else(SystemTime::now),
-                outgoing: sll.sll_pkttype == libc::PACKET_OUTGOING as u8,
+                outgoing: sll.sll_pkttype == libc::PACKET_OUTGOING,
             }))
         }
     }
