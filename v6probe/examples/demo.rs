@@ -113,7 +113,7 @@ fn run(bin: &str) -> Result<(), String> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map(|c| LineReader::new(c))
+        .map(LineReader::new)
         .map_err(e("starting radvd (apt-get install radvd)"))?;
 
     step("starting `v6probe monitor -i v6p-h0 --format text --duration 10` in the host");
