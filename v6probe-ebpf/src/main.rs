@@ -456,7 +456,7 @@ fn emit<F: Frame>(frame: &F, p: &Parsed, hook: u8, dir: u8, count: &Count) {
     // polls on a short tick. A wakeup per record (the default when the reader keeps up) costs
     // several times more than the rest of the record path.
     let avail = EVENTS.query(u64::from(BPF_RB_AVAIL_DATA));
-    let wake = if avail >= WAKEUP_BYTES && avail < WAKEUP_BYTES + RECORD_SLOT {
+    let wake = if (WAKEUP_BYTES..WAKEUP_BYTES + RECORD_SLOT).contains(&avail) {
         u64::from(BPF_RB_FORCE_WAKEUP)
     } else {
         u64::from(BPF_RB_NO_WAKEUP)

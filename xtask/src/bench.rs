@@ -1,11 +1,51 @@
-//! `cargo xtask bench`: prints figures and ratios against baselines measured in the same run,
-//! and writes them to target/bench/*.json.
-use anyhow::Result;
+//! `cargo xtask bench`: every benchmark, each printing its figures and ratios against a
+//! baseline measured in the same run and writing `target/bench/<name>.json`.
+//!
+//! The benchmarks are `harness = false` bench targets of the v6probe crate (they load the real
+//! eBPF programs, build namespace labs, and so need the library): `cargo bench -p v6probe` runs
+//! them all. Those needing root print why they skip without it.
+use std::process::Command;
+
+use anyhow::{Context as _, Result};
+
+use crate::{util::step, workspace_root};
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Skip `cargo xtask setup`.
+    #[arg(long)]
+    pub no_setup: bool,
+    /// Run only this bench target (e.g. `xdp`).
+    #[arg(long)]
+    pub only: Option<String>,
+}
 
-pub fn run(_args: &Args) -> Result<()> {
-    crate::setup::run(&crate::setup::Args::default())?;
-    anyhow::bail!("no benchmarks yet")
+pub fn run(args: &Args) -> Result<()> {
+    if !args.no_setup {
+        crate::setup::run(&crate::setup::Args::default())?;
+    }
+    let root = workspace_root();
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(&root)
+        .args(["bench", "--package", "v6probe"]);
+    if let Some(only) = &args.only {
+        cmd.args(["--bench", only]);
+    }
+    step("bench", &mut cmd)?;
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("bench");
+    println!("\nfigures written:");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    for f in files {
+        println!("  {}", f.display());
+    }
+    Ok(())
 }
