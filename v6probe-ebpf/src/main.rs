@@ -248,6 +248,20 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
         count.inc(counter::PARSE_FAILURES);
         return None;
     }
+    // Fast path for the bulk of traffic (TCP, UDP, ESP, ...): leave before any parser state
+    // is set up.
+    if !matches!(
+        lens[2],
+        next_header::ICMPV6
+            | next_header::HOP_BY_HOP
+            | next_header::ROUTING
+            | next_header::FRAGMENT
+            | next_header::DEST_OPTS
+            | next_header::AUTH
+            | next_header::MOBILITY
+    ) {
+        return None;
+    }
     let payload_len = u16::from_be_bytes([lens[0], lens[1]]);
     let mut nh = lens[2];
     let hop_limit = lens[3];

@@ -164,6 +164,7 @@ impl Drop for Netns {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Runs `f` on a fresh thread that has entered the network namespace `name` (from
 /// `ip netns add`), and returns its result. Sockets opened in `f` belong to that namespace and
 /// keep working from any thread afterwards.
