@@ -10,6 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod connect;
+mod listen;
 #[cfg(target_os = "linux")]
 mod monitor;
 
@@ -37,6 +39,10 @@ pub enum Command {
     /// Watch NDP and ICMPv6 errors with the kernel programs; one JSON object per line.
     #[cfg(target_os = "linux")]
     Monitor(monitor::Args),
+    /// Happy Eyeballs connect (RFC 8305) that falls back on ICMPv6 errors and remembers them.
+    Connect(connect::Args),
+    /// Dual-stack TCP listener (IPV6_V6ONLY set explicitly); reports each peer.
+    Listen(listen::Args),
 }
 
 /// Parses the command line, runs the subcommand, and maps the result to an exit code.
@@ -53,6 +59,8 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         #[cfg(target_os = "linux")]
         Command::Monitor(args) => monitor::exec(args),
+        Command::Connect(args) => connect::exec(args),
+        Command::Listen(args) => listen::exec(args),
     };
     match result {
         Ok(code) => code,

@@ -265,10 +265,10 @@ impl Dialer {
         let mut queue: VecDeque<(SocketAddr, Option<Decision>)> = VecDeque::new();
         let mut tried: Vec<IpAddr> = Vec::new();
         let rebuild = |v6: &[IpAddr],
-                           v4: &[IpAddr],
-                           tried: &[IpAddr],
-                           skipped: &mut Vec<Skipped>,
-                           transitions: &mut Vec<Transition>|
+                       v4: &[IpAddr],
+                       tried: &[IpAddr],
+                       skipped: &mut Vec<Skipped>,
+                       transitions: &mut Vec<Transition>|
          -> VecDeque<(SocketAddr, Option<Decision>)> {
             let now = Instant::now();
             let mut decided = Vec::new();
@@ -278,10 +278,7 @@ impl Dialer {
                 if d == Decision::Skip && !skipped.iter().any(|s| s.addr == *a) {
                     skipped.push(Skipped {
                         addr: *a,
-                        why: format!(
-                            "blocked ({})",
-                            self.table.state_of(*a6, now).as_str()
-                        ),
+                        why: format!("blocked ({})", self.table.state_of(*a6, now).as_str()),
                     });
                 }
                 decided.push((*a, d));
@@ -319,14 +316,7 @@ impl Dialer {
             if !queue.is_empty() && (inflight.is_empty() || now_t >= next_at) {
                 if let Some((addr, decision)) = queue.pop_front() {
                     tried.push(addr.ip());
-                    self.start_attempt(
-                        addr,
-                        decision,
-                        start,
-                        &mut report,
-                        &mut set,
-                        &mut inflight,
-                    );
+                    self.start_attempt(addr, decision, start, &mut report, &mut set, &mut inflight);
                     next_at = tokio::time::Instant::now() + self.cfg.attempt_delay;
                     continue;
                 }
@@ -503,7 +493,10 @@ impl Dialer {
         inflight: &mut Vec<InFlight>,
     ) {
         let idx = report.attempts.len();
-        let t = Instant::now().saturating_duration_since(start).as_secs_f64() * 1000.0;
+        let t = Instant::now()
+            .saturating_duration_since(start)
+            .as_secs_f64()
+            * 1000.0;
         report.attempts.push(AttemptRecord {
             addr,
             family: Family::of(&addr.ip()),
@@ -576,7 +569,10 @@ impl Dialer {
     pub fn learn(&self, ev: &IcmpErrorEvent) -> (Vec<Transition>, Option<MtuAlert>) {
         let now = Instant::now();
         if ev.icmp_type == super::icmp::ICMPV6_PACKET_TOO_BIG {
-            return (Vec::new(), self.table.record_mtu(ev.quoted_dst, ev.mtu, now));
+            return (
+                Vec::new(),
+                self.table.record_mtu(ev.quoted_dst, ev.mtu, now),
+            );
         }
         match ev.observation() {
             Some(o) => (self.table.observe(ev.quoted_dst, o, now), None),
@@ -606,11 +602,7 @@ pub fn order(
     let v6_all: Vec<_> = first.iter().chain(later.iter()).copied().collect();
     let v4: Vec<_> = v4.iter().map(|a| (*a, None)).collect();
     let v6_leads = prefer == Family::Ipv6 && !first.is_empty();
-    let (a, b) = if v6_leads {
-        (v6_all, v4)
-    } else {
-        (v4, v6_all)
-    };
+    let (a, b) = if v6_leads { (v6_all, v4) } else { (v4, v6_all) };
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
@@ -665,8 +657,9 @@ async fn wait_connect(
         _ => None,
     };
     // SAFETY: the socket owns its fd, which stays open and the same until `into_inner` or drop.
-    let afd = unsafe { AsyncFd::register_with_interest(sock, Interest::WRITABLE | Interest::ERROR) }
-        .map_err(|e| AttemptFail::Errno(e.into_parts().1))?;
+    let afd =
+        unsafe { AsyncFd::register_with_interest(sock, Interest::WRITABLE | Interest::ERROR) }
+            .map_err(|e| AttemptFail::Errno(e.into_parts().1))?;
     loop {
         let mut guard = afd
             .ready(Interest::WRITABLE | Interest::ERROR)
@@ -692,9 +685,7 @@ async fn wait_connect(
             (None, None) => {}
         }
         match afd.get_ref().peer_addr() {
-            Ok(_) => {
-                return Ok(afd.into_inner())
-            }
+            Ok(_) => return Ok(afd.into_inner()),
             Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => guard.clear_ready(),
             Err(e) => return Err(AttemptFail::Errno(e)),
         }
@@ -769,10 +760,7 @@ mod tests {
         let table = Arc::new(FallbackTable::new(64, Default::default()));
         let d = Dialer::new(table.clone(), IcmpFeed::default(), DialConfig::default()).unwrap();
         let (s, r) = d
-            .dial(
-                Target::Addrs(vec![a("::1"), a("127.0.0.1")]),
-                port,
-            )
+            .dial(Target::Addrs(vec![a("::1"), a("127.0.0.1")]), port)
             .await;
         assert!(s.is_some(), "{r:?}");
         assert_eq!(r.family, Some(Family::Ipv6));

@@ -112,10 +112,7 @@ impl DualListener {
     pub fn bind(addr: SocketAddr, v6only: Option<bool>, strategy: Strategy) -> Result<Self, Error> {
         if addr.is_ipv4() {
             if v6only == Some(true) {
-                return Err(Error::V6OnlyOnIpv4 {
-                    addr,
-                    v6only: true,
-                });
+                return Err(Error::V6OnlyOnIpv4 { addr, v6only: true });
             }
             let s = listen_socket(addr, None)?;
             return Ok(Self {
@@ -268,11 +265,12 @@ mod tests {
     async fn v6only_refuses_ipv4_and_two_sockets_serve_both() {
         let l = DualListener::bind("[::]:0".parse().unwrap(), Some(true), Strategy::Auto).unwrap();
         assert_eq!(l.info().mode, Mode::Ipv6Only);
-        let e = TcpStream::connect(("127.0.0.1", l.port())).await.unwrap_err();
+        let e = TcpStream::connect(("127.0.0.1", l.port()))
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
 
-        let l2 =
-            DualListener::bind("[::]:0".parse().unwrap(), None, Strategy::TwoSockets).unwrap();
+        let l2 = DualListener::bind("[::]:0".parse().unwrap(), None, Strategy::TwoSockets).unwrap();
         assert_eq!(l2.info().mode, Mode::TwoSockets);
         assert_eq!(l2.info().addrs.len(), 2);
         let port = l2.port();

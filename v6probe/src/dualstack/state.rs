@@ -419,7 +419,10 @@ mod tests {
             61_010,
         )
         .unwrap();
-        assert_eq!((again.state, again.probing), (FallbackState::Blocked, false));
+        assert_eq!(
+            (again.state, again.probing),
+            (FallbackState::Blocked, false)
+        );
         assert_eq!(again.until_ms, 121_010);
     }
 
@@ -430,7 +433,10 @@ mod tests {
         assert_eq!(decide(e, &P, 14_999).0, Decision::Ipv4First);
         assert_eq!(decide(e, &P, 15_000).0, Decision::Ipv6First);
         let n = expire(e, 15_000).unwrap();
-        assert_eq!((n.state, n.reason), (FallbackState::Normal, Reason::PauseElapsed));
+        assert_eq!(
+            (n.state, n.reason),
+            (FallbackState::Normal, Reason::PauseElapsed)
+        );
         assert_eq!(expire(e, 14_000), None);
     }
 

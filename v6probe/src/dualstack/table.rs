@@ -543,7 +543,9 @@ mod tests {
         }
         let snap = t.snapshot(t0);
         assert_eq!(snap.len(), 800);
-        assert!(snap.iter().all(|(_, e, _)| e.state == FallbackState::Limited));
+        assert!(snap
+            .iter()
+            .all(|(_, e, _)| e.state == FallbackState::Limited));
     }
 
     #[test]
