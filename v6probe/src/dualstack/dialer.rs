@@ -278,7 +278,7 @@ impl Dialer {
                 if d == Decision::Skip && !skipped.iter().any(|s| s.addr == *a) {
                     skipped.push(Skipped {
                         addr: *a,
-                        why: format!("blocked ({})", self.table.state_of(*a6, now).as_str()),
+                        why: format!("fallback state {}", self.table.state_of(*a6, now).as_str()),
                     });
                 }
                 decided.push((*a, d));
