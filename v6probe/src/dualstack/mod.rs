@@ -9,9 +9,11 @@
 //! - [`errqueue`]: the unprivileged source, the socket error queue (IPV6_RECVERR).
 //! - [`dialer`]: the tokio dialer.
 //! - [`listener`]: the socket2 listener, IPV6_V6ONLY always set explicitly.
+//! - [`lab`]: the client/router/server namespaces the tests and the benchmark use.
 pub mod dialer;
 pub mod errqueue;
 pub mod icmp;
+pub mod lab;
 pub mod listener;
 pub mod resolve;
 pub mod state;

@@ -1,0 +1,328 @@
+//! Dual-stack dialer and listener against real kernels: namespaces client, router, server
+//! (`v6probe::dualstack::lab`). Each test builds its own lab; everything is removed on drop.
+use std::{net::IpAddr, process::Output, sync::Arc, time::Duration};
+
+use serde_json::Value;
+use v6probe::{
+    dualstack::{
+        dialer::Outcome,
+        lab::{in_netns, DualLab, Ipv6Fault, SERVER_NAME, SERVER_V4, SERVER_V6},
+        DialConfig, DialReport, Dialer, FallbackState, FallbackTable, Family, IcmpFeed, IcmpSource,
+        Policy, Reason, Target,
+    },
+    lab::Netns,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
+
+fn cli(ns: &Netns, args: &[&str]) -> Output {
+    ns.command(BIN)
+        .args(args)
+        .output()
+        .expect("running v6probe in the namespace")
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+fn of_kind<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    lines.iter().filter(|v| v["kind"] == kind).collect()
+}
+
+fn start_echo_server(lab: &DualLab, extra: &[&str]) -> Value {
+    let mut args = vec!["listen", "[::]:8080", "--echo"];
+    args.extend_from_slice(extra);
+    let (_child, line) = lab.spawn_server(BIN, &args).expect("server listener");
+    serde_json::from_str(&line).expect("listening record")
+}
+
+/// Runs one dialer (with a table the caller keeps) in the client namespace.
+fn dial_in(lab: &DualLab, dialer: &Dialer, port: u16) -> DialReport {
+    let d = dialer.clone();
+    in_netns(&lab.client, move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let (_s, r) = d
+                .dial(
+                    Target::Addrs(vec![IpAddr::V6(SERVER_V6), IpAddr::V4(SERVER_V4)]),
+                    port,
+                )
+                .await;
+            r
+        })
+    })
+    .expect("thread in the client namespace")
+}
+
+#[test]
+fn ipv6_healthy_ipv6_wins_by_name() {
+    v6probe::require_privileges!();
+    let lab = DualLab::new("dh").unwrap();
+    start_echo_server(&lab, &[]);
+    let out = cli(&lab.client, &["connect", SERVER_NAME, "8080"]);
+    assert!(out.status.success(), "{out:?}");
+    let lines = json_lines(&out);
+    let c = of_kind(&lines, "connect");
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0]["family"], "ipv6", "{}", c[0]);
+    assert_eq!(c[0]["winner"], format!("[{SERVER_V6}]:8080"));
+    // Both families came from the namespace's hosts file, resolved separately.
+    assert_eq!(c[0]["resolution"]["aaaa"][0], SERVER_V6.to_string());
+    assert_eq!(c[0]["resolution"]["a"][0], SERVER_V4.to_string());
+    assert!(of_kind(&lines, "fallback_transition").is_empty());
+}
+
+#[test]
+fn no_route_ends_ipv6_at_once_blocks_and_next_goes_straight_to_ipv4() {
+    v6probe::require_privileges!();
+    let lab = DualLab::new("du").unwrap();
+    start_echo_server(&lab, &[]);
+    lab.set_ipv6_fault(Ipv6Fault::Unreachable).unwrap();
+    let out = cli(
+        &lab.client,
+        &["connect", SERVER_NAME, "8080", "--repeat", "2"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let lines = json_lines(&out);
+    let c = of_kind(&lines, "connect");
+    assert_eq!(c.len(), 2);
+
+    // First connection: the IPv6 attempt ends with the ICMPv6 no-route from the router, read
+    // from the socket error queue; IPv4 wins.
+    assert_eq!(c[0]["family"], "ipv4", "{}", c[0]);
+    let a0 = &c[0]["attempts"][0];
+    assert_eq!(a0["family"], "ipv6");
+    assert_eq!(a0["outcome"], "failed");
+    assert_eq!(a0["icmp"]["icmp_type"], 1);
+    assert_eq!(a0["icmp"]["code"], 0);
+    assert_eq!(a0["icmp"]["offender"], "fd00:c::1");
+    assert_eq!(a0["icmp"]["source"], "errqueue");
+    assert_eq!(a0["icmp"]["quoted_dst"], SERVER_V6.to_string());
+    // It ended before the attempt delay, so IPv4 started at once, not after 250 ms.
+    let a1 = &c[0]["attempts"][1];
+    assert_eq!(a1["family"], "ipv4");
+    assert!(
+        a1["start_ms"].as_f64().unwrap() < 250.0,
+        "IPv4 waited for the attempt delay: {}",
+        c[0]
+    );
+    let tr = of_kind(&lines, "fallback_transition");
+    assert!(
+        tr.iter().any(|t| t["dest"] == SERVER_V6.to_string()
+            && t["to"] == "blocked"
+            && t["reason"] == "icmp_no_route"),
+        "{tr:?}"
+    );
+    assert!(tr
+        .iter()
+        .any(|t| t["dest"] == "fd00:5::/64" && t["to"] == "blocked"));
+
+    // Second connection: IPv6 skipped, IPv4 is the only attempt.
+    assert_eq!(c[1]["family"], "ipv4");
+    assert_eq!(c[1]["skipped"][0]["addr"], SERVER_V6.to_string());
+    assert_eq!(c[1]["attempts"].as_array().unwrap().len(), 1);
+    assert_eq!(c[1]["attempts"][0]["family"], "ipv4");
+}
+
+#[test]
+fn admin_prohibited_blocks_through_the_library_with_metrics() {
+    v6probe::require_privileges!();
+    let lab = DualLab::new("dp").unwrap();
+    start_echo_server(&lab, &[]);
+    lab.set_ipv6_fault(Ipv6Fault::Prohibit).unwrap();
+    let table = Arc::new(FallbackTable::new(64, Policy::default()));
+    let feed = IcmpFeed::default();
+    let mut events = feed.subscribe();
+    let dialer = Dialer::new(table.clone(), feed, DialConfig::default()).unwrap();
+    let r = dial_in(&lab, &dialer, 8080);
+    assert_eq!(r.family, Some(Family::Ipv4), "{r:?}");
+    let icmp = r.attempts[0].icmp.as_ref().expect("ICMPv6 error recorded");
+    assert_eq!((icmp.icmp_type, icmp.code), (1, 1));
+    // The error queue source went through the shared feed.
+    let ev = events.try_recv().expect("event on the feed");
+    assert_eq!(ev.source, IcmpSource::Errqueue);
+    assert_eq!(ev.quoted_dst, SERVER_V6);
+    let now = std::time::Instant::now();
+    assert_eq!(table.state_of(SERVER_V6, now), FallbackState::Blocked);
+    assert_eq!(
+        table.transitions_total(FallbackState::Blocked, Reason::IcmpAdminProhibited),
+        2
+    );
+    let prom = table.render_prometheus(now);
+    assert!(
+        prom.contains("v6probe_fallback_state{dest=\"fd00:5::2\""),
+        "{prom}"
+    );
+    assert!(
+        prom.contains(
+            "v6probe_fallback_transitions_total{to=\"blocked\",reason=\"icmp_admin_prohibited\"} 2"
+        ),
+        "{prom}"
+    );
+}
+
+#[test]
+fn silent_drop_ipv4_wins_after_the_attempt_delay() {
+    v6probe::require_privileges!();
+    let lab = DualLab::new("db").unwrap();
+    start_echo_server(&lab, &[]);
+    lab.set_ipv6_fault(Ipv6Fault::Blackhole).unwrap();
+    let out = cli(
+        &lab.client,
+        &[
+            "connect",
+            SERVER_NAME,
+            "8080",
+            "--attempt-delay",
+            "100",
+            "--timeout",
+            "3000",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let lines = json_lines(&out);
+    let c = of_kind(&lines, "connect")[0];
+    assert_eq!(c["family"], "ipv4", "{c}");
+    let a = c["attempts"].as_array().unwrap();
+    assert_eq!(a[0]["family"], "ipv6");
+    assert_eq!(a[0]["outcome"], "cancelled", "{c}");
+    assert!(a[0].get("icmp").is_none());
+    assert!(
+        a[1]["start_ms"].as_f64().unwrap() >= 100.0,
+        "IPv4 must start after the attempt delay: {c}"
+    );
+}
+
+#[test]
+fn mtu_1280_link_records_path_mtu_without_fallback() {
+    v6probe::require_privileges!();
+    let lab = DualLab::new("dm").unwrap();
+    lab.set_router_path_mtu(1280).unwrap();
+    start_echo_server(&lab, &[]);
+    let out = cli(
+        &lab.client,
+        &["connect", SERVER_NAME, "8080", "--send", "300000"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let lines = json_lines(&out);
+    let c = of_kind(&lines, "connect")[0];
+    assert_eq!(c["family"], "ipv6", "{c}");
+    let t = of_kind(&lines, "transfer")[0];
+    assert_eq!(t["bytes_echoed"], 300000, "{t}");
+    assert_eq!(t["path_mtu"], 1280, "{t}");
+    assert_eq!(c["path_mtu"], 1280);
+    assert!(of_kind(&lines, "fallback_transition").is_empty());
+    assert!(of_kind(&lines, "mtu_alert").is_empty());
+}
+
+#[test]
+fn hop_limit_exhausted_limits_then_normal_after_the_pause() {
+    v6probe::require_privileges!();
+    let lab = DualLab::new("dt").unwrap();
+    start_echo_server(&lab, &[]);
+    lab.set_ipv6_fault(Ipv6Fault::HopLimit).unwrap();
+    let pause = Duration::from_millis(700);
+    let policy = Policy {
+        limited_pause: pause,
+        time_exceeded_pause: pause,
+        ..Policy::default()
+    };
+    let table = Arc::new(FallbackTable::new(64, policy));
+    let dialer = Dialer::new(table.clone(), IcmpFeed::default(), DialConfig::default()).unwrap();
+
+    let r1 = dial_in(&lab, &dialer, 8080);
+    assert_eq!(r1.family, Some(Family::Ipv4), "{r1:?}");
+    let icmp = r1.attempts[0]
+        .icmp
+        .as_ref()
+        .expect("time exceeded recorded");
+    assert_eq!(icmp.icmp_type, 3);
+    assert!(r1.transitions.iter().any(|t| t.to == FallbackState::Limited
+        && t.reason == Reason::IcmpTimeExceeded
+        && t.dest == SERVER_V6.to_string()));
+
+    // While limited: IPv4 goes first; IPv6 would only follow after the attempt delay.
+    let r2 = dial_in(&lab, &dialer, 8080);
+    assert_eq!(r2.attempts[0].family, Family::Ipv4, "{r2:?}");
+    assert_eq!(r2.family, Some(Family::Ipv4));
+
+    // Path repaired; after the pause IPv6 is first again and wins.
+    lab.clear_ipv6_fault(Ipv6Fault::HopLimit).unwrap();
+    std::thread::sleep(pause + Duration::from_millis(100));
+    let r3 = dial_in(&lab, &dialer, 8080);
+    assert_eq!(r3.family, Some(Family::Ipv6), "{r3:?}");
+    assert_eq!(r3.attempts[0].outcome, Some(Outcome::Connected));
+    assert!(
+        r3.transitions
+            .iter()
+            .any(|t| t.to == FallbackState::Normal && t.reason == Reason::PauseElapsed),
+        "{:?}",
+        r3.transitions
+    );
+    assert_eq!(
+        table.state_of(SERVER_V6, std::time::Instant::now()),
+        FallbackState::Normal
+    );
+}
+
+#[test]
+fn listener_dual_stack_serves_both_and_v6only_refuses_ipv4() {
+    v6probe::require_privileges!();
+    let lab = DualLab::new("dl").unwrap();
+
+    // One dual-stack socket: an IPv6 and an IPv4 client, the IPv4 one shown as IPv4.
+    let (child, line) = lab
+        .spawn_server(BIN, &["listen", "[::]:9000", "--count", "2"])
+        .unwrap();
+    drop(child);
+    let info: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(info["mode"], "dual_stack", "{info}");
+    assert_eq!(info["v6only"], false);
+    for addr in [SERVER_V6.to_string(), SERVER_V4.to_string()] {
+        let out = cli(&lab.client, &["connect", "x", "9000", "--addr", &addr]);
+        assert!(out.status.success(), "{addr}: {out:?}");
+    }
+
+    // --v6only true: IPv6 served, IPv4 refused.
+    let (_c2, line) = lab
+        .spawn_server(BIN, &["listen", "[::]:9001", "--v6only", "true"])
+        .unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(info["mode"], "ipv6_only", "{info}");
+    let out = cli(
+        &lab.client,
+        &["connect", "x", "9001", "--addr", &SERVER_V6.to_string()],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let out = cli(
+        &lab.client,
+        &["connect", "x", "9001", "--addr", &SERVER_V4.to_string()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let c = json_lines(&out);
+    assert_eq!(
+        of_kind(&c, "connect")[0]["attempts"][0]["errno"],
+        libc::ECONNREFUSED
+    );
+
+    // Port in use: a clear error and exit code 1.
+    let out = cli(&lab.server, &["listen", "[::]:9001"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already in use"),
+        "{out:?}"
+    );
+    // An address that is not local.
+    let out = cli(&lab.server, &["listen", "[fd00:99::1]:9002"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not assigned"),
+        "{out:?}"
+    );
+}
