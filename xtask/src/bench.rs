@@ -7,5 +7,6 @@ pub struct Args {}
 
 pub fn run(_args: &Args) -> Result<()> {
     crate::setup::run(&crate::setup::Args::default())?;
-    anyhow::bail!("no benchmarks yet")
+    crate::bench_dualstack::run()?;
+    Ok(())
 }
