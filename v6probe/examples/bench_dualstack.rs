@@ -14,7 +14,7 @@ use std::{
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 use v6probe::{
-    dualstack::lab::{DualLab, Ipv6Fault, SERVER_NAME, SERVER_V4, SERVER_V6},
+    dualstack::lab::{in_netns, DualLab, Ipv6Fault, SERVER_NAME, SERVER_V4, SERVER_V6},
     lab::Netns,
 };
 
@@ -142,6 +142,104 @@ fn lock_dropped_icmps(ns: &Netns) -> Option<u64> {
         .ok()
 }
 
+/// One non-blocking IPv6 connect to the unreachable server from the client namespace, without
+/// any Happy Eyeballs: how long until the socket reports an error, and which.
+fn kernel_probe(lab: &DualLab, recverr: bool) -> Result<(f64, i32)> {
+    use std::os::fd::AsRawFd;
+    let r = in_netns(&lab.client, move || -> std::io::Result<(f64, i32)> {
+        let s = socket2::Socket::new(
+            socket2::Domain::IPV6,
+            socket2::Type::STREAM.nonblocking(),
+            None,
+        )?;
+        if recverr {
+            use std::os::fd::AsFd;
+            v6probe::dualstack::errqueue::enable_recverr(s.as_fd())?;
+        }
+        let t = std::time::Instant::now();
+        let addr = std::net::SocketAddr::new(SERVER_V6.into(), 8080);
+        match s.connect(&addr.into()) {
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) => return Ok((0.0, e.raw_os_error().unwrap_or(0))),
+            Ok(()) => return Ok((0.0, 0)),
+        }
+        let mut pfd = libc::pollfd {
+            fd: s.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut pfd, 1, 5000) };
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        let err = s.take_error()?.and_then(|e| e.raw_os_error()).unwrap_or(0);
+        Ok((ms, err))
+    })??;
+    Ok(r)
+}
+
+/// Kernel behaviour for a connecting socket and an ICMPv6 no-route: when the error arrives
+/// during connect() (zero-latency veth: the socket is still locked by the syscall), and when it
+/// arrives a few ms later (router egress shaped with tbf so the error waits behind a ping).
+fn kernel_section(lab: &DualLab, bin: &str, runs: usize) -> Result<Value> {
+    let mut out = serde_json::Map::new();
+    for (name, recverr) in [
+        ("immediate_icmp_plain", false),
+        ("immediate_icmp_recverr", true),
+    ] {
+        let mut v = Vec::new();
+        for _ in 0..runs {
+            let (ms, err) = kernel_probe(lab, recverr)?;
+            if err != libc::ENETUNREACH {
+                bail!("{name}: expected ENETUNREACH, got errno {err}");
+            }
+            v.push(ms);
+        }
+        out.insert(name.into(), stats(&v));
+    }
+    lab.router.exec(
+        "tc",
+        &[
+            "qdisc", "add", "dev", "r0", "root", "tbf", "rate", "100kbit", "burst", "1600",
+            "latency", "2s",
+        ],
+    )?;
+    let mut v = Vec::new();
+    for i in 0..=runs {
+        // Empty the token bucket so the ICMPv6 error queues behind this echo reply.
+        let _ = lab.client.exec(
+            "ping",
+            &["-6", "-c", "1", "-s", "1400", "-W", "1", "fd00:c::1"],
+        );
+        let (ms, err) = kernel_probe(lab, false)?;
+        if err != libc::ENETUNREACH {
+            bail!("delayed_icmp_plain: expected ENETUNREACH, got errno {err}");
+        }
+        if i > 0 {
+            v.push(ms);
+        }
+    }
+    out.insert("delayed_icmp_plain".into(), stats(&v));
+    // The same delayed error, for curl and v6probe (fresh process each: first connection).
+    let (mut curl, mut ours) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let _ = lab.client.exec(
+            "ping",
+            &["-6", "-c", "1", "-s", "1400", "-W", "1", "fd00:c::1"],
+        );
+        curl.push(curl_time(&lab.client)?);
+        let _ = lab.client.exec(
+            "ping",
+            &["-6", "-c", "1", "-s", "1400", "-W", "1", "fd00:c::1"],
+        );
+        ours.push(v6probe_times(&lab.client, bin, &["connect", SERVER_NAME, "8080"])?[0]);
+    }
+    lab.router
+        .exec("tc", &["qdisc", "del", "dev", "r0", "root"])?;
+    out.insert("delayed_icmp_curl_he_200".into(), stats(&curl));
+    out.insert("delayed_icmp_v6probe_first".into(), stats(&ours));
+    Ok(Value::Object(out))
+}
+
 fn stats(v: &[f64]) -> Value {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
@@ -196,11 +294,16 @@ fn main() -> Result<()> {
             .entry("v6probe_repeat_blocked_addr")
             .or_default()
             .push(t[1]);
-        let t = v6probe_times(&lab.client, &bin, &["connect", "x", "8080", "--addr", &v4])?;
+        // The baseline is also a second connection in one process (same warm state).
+        let t = v6probe_times(
+            &lab.client,
+            &bin,
+            &["connect", "x", "8080", "--addr", &v4, "--repeat", "2"],
+        )?;
         results
             .entry("v6probe_direct_ipv4_addr")
             .or_default()
-            .push(t[0]);
+            .push(t[1]);
         let t = v6probe_times(
             &lab.client,
             &bin,
@@ -217,6 +320,25 @@ fn main() -> Result<()> {
             .push(plain_time(&lab.client)?);
     }
     let lock_after = lock_dropped_icmps(&lab.client);
+    let kernel = kernel_section(&lab, &bin, args.runs).context("kernel behaviour measurements")?;
+    println!(
+        "kernel: non-blocking IPv6 connect, ICMPv6 no-route, time until the socket errors (ms)"
+    );
+    for k in [
+        "immediate_icmp_plain",
+        "immediate_icmp_recverr",
+        "delayed_icmp_plain",
+        "delayed_icmp_curl_he_200",
+        "delayed_icmp_v6probe_first",
+    ] {
+        println!(
+            "{:<30} median {:>10.3}  min {:>10.3}  max {:>10.3}",
+            k,
+            kernel[k]["median_ms"].as_f64().unwrap_or(f64::NAN),
+            kernel[k]["min_ms"].as_f64().unwrap_or(f64::NAN),
+            kernel[k]["max_ms"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
 
     let med = |k: &str| {
         let mut s = results[k].clone();
@@ -240,9 +362,12 @@ fn main() -> Result<()> {
         ("v6probe_repeat_blocked", "v6probe repeat, blocked"),
         (
             "v6probe_repeat_blocked_addr",
-            "v6probe repeat, blocked --addr",
+            "v6probe repeat, blocked --addr (2nd)",
         ),
-        ("v6probe_direct_ipv4_addr", "v6probe direct IPv4 --addr"),
+        (
+            "v6probe_direct_ipv4_addr",
+            "v6probe direct IPv4 --addr (2nd)",
+        ),
         ("v6probe_no_recverr", "v6probe --no-recverr"),
         ("curl_he_200", "curl --happy-eyeballs 200"),
         ("plain_sequential", "plain sequential connect"),
@@ -299,6 +424,7 @@ fn main() -> Result<()> {
             "repeat_blocked_within_1_2_of_direct_ipv4": repeat_over_direct <= 1.2,
         },
         "kernel": {
+            "connect_error_timing": kernel,
             "tcp_ext_lock_dropped_icmps_delta": lock_delta,
             "uname_r": Command::new("uname").arg("-r").output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()),
         },
