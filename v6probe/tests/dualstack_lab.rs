@@ -326,3 +326,96 @@ fn listener_dual_stack_serves_both_and_v6only_refuses_ipv4() {
         "{out:?}"
     );
 }
+
+/// Any source can feed the dialer: here a raw ICMPv6 socket in the client namespace stands in
+/// for the kernel observer and pushes what it reads through `push_observed_icmpv6`, while the
+/// dialer's own error-queue source is off. The no-route still ends the IPv6 attempt at once.
+#[test]
+fn external_icmp_source_ends_the_attempt_without_recverr() {
+    v6probe::require_privileges!();
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let lab = DualLab::new("dx").unwrap();
+    start_echo_server(&lab, &[]);
+    lab.set_ipv6_fault(Ipv6Fault::Unreachable).unwrap();
+    let table = Arc::new(FallbackTable::new(64, Policy::default()));
+    let feed = IcmpFeed::default();
+    let cfg = DialConfig {
+        recverr: false,
+        ..DialConfig::default()
+    };
+    let dialer = Dialer::new(table, feed.clone(), cfg).unwrap();
+    let r = in_netns(&lab.client, move || {
+        let raw = socket2::Socket::new(
+            socket2::Domain::IPV6,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::ICMPV6),
+        )
+        .expect("raw ICMPv6 socket");
+        raw.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut pushed = 0;
+                // Bounded: at most 200 reads of 50 ms.
+                for _ in 0..200 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1500];
+                    let Ok((n, from)) = raw.recv_from(&mut buf) else {
+                        continue;
+                    };
+                    // SAFETY: recv_from initialised the first n bytes.
+                    let msg: Vec<u8> = buf[..n]
+                        .iter()
+                        .map(|b| unsafe { b.assume_init() })
+                        .collect();
+                    let offender = from.as_socket_ipv6().map(|a| *a.ip());
+                    if v6probe::dualstack::push_observed_icmpv6(
+                        &feed,
+                        &msg,
+                        offender,
+                        std::time::Instant::now(),
+                        std::time::SystemTime::now(),
+                    )
+                    .is_ok()
+                    {
+                        pushed += 1;
+                    }
+                }
+                pushed
+            })
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let report = rt.block_on(async {
+            dialer
+                .dial(
+                    Target::Addrs(vec![IpAddr::V6(SERVER_V6), IpAddr::V4(SERVER_V4)]),
+                    8080,
+                )
+                .await
+                .1
+        });
+        stop.store(true, Ordering::Relaxed);
+        (report, reader.join().unwrap_or(0))
+    })
+    .unwrap();
+    let (report, pushed) = r;
+    assert!(pushed >= 1, "the raw socket saw no ICMPv6 error");
+    assert_eq!(report.family, Some(Family::Ipv4), "{report:?}");
+    let icmp = report.attempts[0]
+        .icmp
+        .as_ref()
+        .expect("ended by the ICMPv6 error");
+    assert_eq!(icmp.source, IcmpSource::Observer);
+    assert_eq!((icmp.icmp_type, icmp.code), (1, 0));
+    assert!(
+        report.attempts[1].start_ms < 250.0,
+        "IPv4 waited for the attempt delay: {report:?}"
+    );
+}

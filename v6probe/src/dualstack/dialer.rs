@@ -264,17 +264,27 @@ impl Dialer {
         // --- Order by the table's decisions.
         let mut queue: VecDeque<(SocketAddr, Option<Decision>)> = VecDeque::new();
         let mut tried: Vec<IpAddr> = Vec::new();
-        let rebuild = |v6: &[IpAddr],
-                       v4: &[IpAddr],
-                       tried: &[IpAddr],
-                       skipped: &mut Vec<Skipped>,
-                       transitions: &mut Vec<Transition>|
+        // One decision per address per dial: asking again (when a late answer rebuilds the
+        // queue) would see this dial's own probe claim and skip the address.
+        let mut decisions: Vec<(IpAddr, Decision)> = Vec::new();
+        let mut rebuild = |v6: &[IpAddr],
+                           v4: &[IpAddr],
+                           tried: &[IpAddr],
+                           skipped: &mut Vec<Skipped>,
+                           transitions: &mut Vec<Transition>|
          -> VecDeque<(SocketAddr, Option<Decision>)> {
             let now = Instant::now();
             let mut decided = Vec::new();
             for a in v6.iter().filter(|a| !tried.contains(a)) {
                 let IpAddr::V6(a6) = a else { continue };
-                let d = self.table.decide(*a6, now, transitions);
+                let d = match decisions.iter().find(|(x, _)| x == a) {
+                    Some((_, d)) => *d,
+                    None => {
+                        let d = self.table.decide(*a6, now, transitions);
+                        decisions.push((*a, d));
+                        d
+                    }
+                };
                 if d == Decision::Skip && !skipped.iter().any(|s| s.addr == *a) {
                     skipped.push(Skipped {
                         addr: *a,
@@ -332,7 +342,12 @@ impl Dialer {
                             }
                             _ => false,
                         });
-                        if let Some(i) = hit {
+                        if !ends_attempt(&ev) {
+                            // Packet too big: an MTU to record, never the end of an attempt.
+                            if let Some(alert) = self.learn(&ev).1 {
+                                tracing::warn!(dest = %alert.dest, mtu = alert.mtu, "path MTU below 1280");
+                            }
+                        } else if let Some(i) = hit {
                             let f = inflight.swap_remove(i);
                             f.abort.abort();
                             self.end_failed(&mut report, f.idx, AttemptFail::Icmp(ev, None), start);
@@ -581,6 +596,15 @@ impl Dialer {
     }
 }
 
+/// Whether an ICMPv6 error about an attempt's SYN ends the attempt: destination unreachable
+/// and time exceeded do (the kernel would fail or retry the SYN); packet too big does not.
+fn ends_attempt(ev: &IcmpErrorEvent) -> bool {
+    matches!(
+        ev.icmp_type,
+        super::icmp::ICMPV6_DEST_UNREACH | super::icmp::ICMPV6_TIME_EXCEEDED
+    )
+}
+
 /// RFC 8305 section 4 ordering with the table's decisions: IPv6 addresses that may go first
 /// lead (unless IPv4 is preferred), then families alternate; `limited` IPv6 addresses come
 /// after the first IPv4 address; skipped ones are left out.
@@ -671,7 +695,9 @@ async fn wait_connect(
                 Ok(evs) => {
                     for ev in evs {
                         feed.push(ev.clone());
-                        icmp.get_or_insert(ev);
+                        if ends_attempt(&ev) {
+                            icmp.get_or_insert(ev);
+                        }
                     }
                 }
                 Err(e) => tracing::debug!(error = %e, "reading the socket error queue"),
