@@ -73,9 +73,11 @@ fn ipv6_healthy_ipv6_wins_by_name() {
     assert_eq!(c.len(), 1);
     assert_eq!(c[0]["family"], "ipv6", "{}", c[0]);
     assert_eq!(c[0]["winner"], format!("[{SERVER_V6}]:8080"));
-    // Both families came from the namespace's hosts file, resolved separately.
+    // AAAA came from the namespace's hosts file; the A query runs separately and may still be
+    // pending when IPv6 has already won (RFC 8305: no waiting for A).
     assert_eq!(c[0]["resolution"]["aaaa"][0], SERVER_V6.to_string());
-    assert_eq!(c[0]["resolution"]["a"][0], SERVER_V4.to_string());
+    let a = c[0]["resolution"]["a"].as_array().unwrap();
+    assert!(a.is_empty() || a[0] == SERVER_V4.to_string(), "{}", c[0]);
     assert!(of_kind(&lines, "fallback_transition").is_empty());
 }
 

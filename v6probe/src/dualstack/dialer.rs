@@ -271,7 +271,8 @@ impl Dialer {
                            v4: &[IpAddr],
                            tried: &[IpAddr],
                            skipped: &mut Vec<Skipped>,
-                           transitions: &mut Vec<Transition>|
+                           transitions: &mut Vec<Transition>,
+                           more_coming: bool|
          -> VecDeque<(SocketAddr, Option<Decision>)> {
             let now = Instant::now();
             let mut decided = Vec::new();
@@ -295,9 +296,9 @@ impl Dialer {
             }
             let v4: Vec<IpAddr> = v4.iter().filter(|a| !tried.contains(a)).copied().collect();
             let mut ordered = order(&decided, &v4, self.cfg.prefer);
-            if ordered.is_empty() && v4.is_empty() {
-                // Everything blocked and no other family: try the blocked addresses after all
-                // rather than fail without trying.
+            if ordered.is_empty() && v4.is_empty() && !more_coming {
+                // Everything blocked, no other family, and no answer still to come: try the
+                // blocked addresses after all rather than fail without trying.
                 ordered = decided.iter().map(|(a, d)| (*a, Some(*d))).collect();
             }
             ordered
@@ -311,6 +312,7 @@ impl Dialer {
             &tried,
             &mut report.skipped,
             &mut report.transitions,
+            late.is_some(),
         ));
 
         // --- Attempts.
@@ -397,7 +399,7 @@ impl Dialer {
                         (Family::Ipv4, Ok(a)) => { report.resolution.a_ms = Some(at); report.resolution.a.clone_from(&a); v4 = a; }
                         (_, Err(e)) => report.resolution.errors.push(e.to_string()),
                     }
-                    queue = rebuild(&v6, &v4, &tried, &mut report.skipped, &mut report.transitions);
+                    queue = rebuild(&v6, &v4, &tried, &mut report.skipped, &mut report.transitions, false);
                 },
                 _ = tokio::time::sleep_until(deadline) => {
                     for f in inflight.drain(..) {
