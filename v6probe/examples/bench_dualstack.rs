@@ -50,9 +50,18 @@ fn args() -> Result<Args> {
     })
 }
 
+/// Whether client programs run pinned to CPU 0 (for the asynchronous-ICMP scenario).
+static PIN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn run(ns: &Netns, program: &str, args: &[&str]) -> Result<Output> {
-    ns.command(program)
-        .args(args)
+    let mut c = if PIN.load(std::sync::atomic::Ordering::Relaxed) {
+        let mut c = ns.command("taskset");
+        c.args(["-c", "0", program]);
+        c
+    } else {
+        ns.command(program)
+    };
+    c.args(args)
         .output()
         .with_context(|| format!("running {program} {}", args.join(" ")))
 }
@@ -110,6 +119,9 @@ fn curl_time(ns: &Netns) -> Result<f64> {
     Ok(t * 1000.0)
 }
 
+/// Connections per process for the repeat-to-blocked / direct IPv4 comparison.
+const REPEATS: &str = "21";
+
 const PLAIN: &str = r#"
 import socket, sys, time
 t = time.monotonic()
@@ -146,7 +158,19 @@ fn lock_dropped_icmps(ns: &Netns) -> Option<u64> {
 /// any Happy Eyeballs: how long until the socket reports an error, and which.
 fn kernel_probe(lab: &DualLab, recverr: bool) -> Result<(f64, i32)> {
     use std::os::fd::AsRawFd;
+    let pin = PIN.load(std::sync::atomic::Ordering::Relaxed);
     let r = in_netns(&lab.client, move || -> std::io::Result<(f64, i32)> {
+        if pin {
+            // SAFETY: a zeroed cpu_set_t is empty; CPU_SET and sched_setaffinity(0) act on this
+            // thread only.
+            unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(0, &mut set);
+                if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+        }
         let s = socket2::Socket::new(
             socket2::Domain::IPV6,
             socket2::Type::STREAM.nonblocking(),
@@ -179,7 +203,7 @@ fn kernel_probe(lab: &DualLab, recverr: bool) -> Result<(f64, i32)> {
 
 /// Kernel behaviour for a connecting socket and an ICMPv6 no-route: when the error arrives
 /// during connect() (zero-latency veth: the socket is still locked by the syscall), and when it
-/// arrives a few ms later (router egress shaped with tbf so the error waits behind a ping).
+/// is produced concurrently on another CPU (RPS), i.e. after the syscall released the socket.
 fn kernel_section(lab: &DualLab, bin: &str, runs: usize) -> Result<Value> {
     let mut out = serde_json::Map::new();
     for (name, recverr) in [
@@ -196,47 +220,47 @@ fn kernel_section(lab: &DualLab, bin: &str, runs: usize) -> Result<Value> {
         }
         out.insert(name.into(), stats(&v));
     }
-    lab.router.exec(
-        "tc",
-        &[
-            "qdisc", "add", "dev", "r0", "root", "tbf", "rate", "100kbit", "burst", "1600",
-            "latency", "2s",
-        ],
-    )?;
-    let mut v = Vec::new();
-    for i in 0..=runs {
-        // Empty the token bucket so the ICMPv6 error queues behind this echo reply.
-        let _ = lab.client.exec(
-            "ping",
-            &["-6", "-c", "1", "-s", "1400", "-W", "1", "fd00:c::1"],
+    // Asynchronous ICMPv6: the router's receive on r0 is steered (RPS) to CPU 1 while the
+    // client runs on CPU 0, so the error is generated and delivered concurrently with, and
+    // almost always after, the client's connect() syscall -- as on any real path.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 {
+        out.insert(
+            "async_icmp".into(),
+            json!({"skipped": "needs at least 2 CPUs"}),
         );
-        let (ms, err) = kernel_probe(lab, false)?;
-        if err != libc::ENETUNREACH {
-            bail!("delayed_icmp_plain: expected ENETUNREACH, got errno {err}");
-        }
-        if i > 0 {
-            v.push(ms);
-        }
-    }
-    out.insert("delayed_icmp_plain".into(), stats(&v));
-    // The same delayed error, for curl and v6probe (fresh process each: first connection).
-    let (mut curl, mut ours) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        let _ = lab.client.exec(
-            "ping",
-            &["-6", "-c", "1", "-s", "1400", "-W", "1", "fd00:c::1"],
-        );
-        curl.push(curl_time(&lab.client)?);
-        let _ = lab.client.exec(
-            "ping",
-            &["-6", "-c", "1", "-s", "1400", "-W", "1", "fd00:c::1"],
-        );
-        ours.push(v6probe_times(&lab.client, bin, &["connect", SERVER_NAME, "8080"])?[0]);
+        return Ok(Value::Object(out));
     }
     lab.router
-        .exec("tc", &["qdisc", "del", "dev", "r0", "root"])?;
-    out.insert("delayed_icmp_curl_he_200".into(), stats(&curl));
-    out.insert("delayed_icmp_v6probe_first".into(), stats(&ours));
+        .sh("echo 2 > /sys/class/net/r0/queues/rx-0/rps_cpus")
+        .context("steering the router's r0 receive to CPU 1 (RPS)")?;
+    PIN.store(true, std::sync::atomic::Ordering::Relaxed);
+    let result = (|| -> Result<()> {
+        let mut plain = Vec::new();
+        for _ in 0..runs {
+            let (ms, err) = kernel_probe(lab, false)?;
+            if err != libc::ENETUNREACH {
+                bail!("async_icmp_plain: expected ENETUNREACH, got errno {err}");
+            }
+            plain.push(ms);
+        }
+        out.insert("async_icmp_plain".into(), stats(&plain));
+        let (mut curl, mut ours, mut seq) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            curl.push(curl_time(&lab.client)?);
+            ours.push(v6probe_times(&lab.client, bin, &["connect", SERVER_NAME, "8080"])?[0]);
+            seq.push(plain_time(&lab.client)?);
+        }
+        out.insert("async_icmp_curl_he_200".into(), stats(&curl));
+        out.insert("async_icmp_v6probe_first".into(), stats(&ours));
+        out.insert("async_icmp_plain_sequential".into(), stats(&seq));
+        Ok(())
+    })();
+    PIN.store(false, std::sync::atomic::Ordering::Relaxed);
+    lab.router
+        .sh("echo 0 > /sys/class/net/r0/queues/rx-0/rps_cpus")
+        .context("resetting RPS on r0")?;
+    result?;
     Ok(Value::Object(out))
 }
 
@@ -287,23 +311,24 @@ fn main() -> Result<()> {
             &lab.client,
             &bin,
             &[
-                "connect", "x", "8080", "--addr", &v6, "--addr", &v4, "--repeat", "2",
+                "connect", "x", "8080", "--addr", &v6, "--addr", &v4, "--repeat", REPEATS,
             ],
         )?;
+        // Connections 2..N of one process: every one finds the destination blocked.
         results
             .entry("v6probe_repeat_blocked_addr")
             .or_default()
-            .push(t[1]);
-        // The baseline is also a second connection in one process (same warm state).
+            .extend_from_slice(&t[1..]);
+        // The baseline: connections 2..N of one process too (same warm state).
         let t = v6probe_times(
             &lab.client,
             &bin,
-            &["connect", "x", "8080", "--addr", &v4, "--repeat", "2"],
+            &["connect", "x", "8080", "--addr", &v4, "--repeat", REPEATS],
         )?;
         results
             .entry("v6probe_direct_ipv4_addr")
             .or_default()
-            .push(t[1]);
+            .extend_from_slice(&t[1..]);
         let t = v6probe_times(
             &lab.client,
             &bin,
@@ -322,14 +347,16 @@ fn main() -> Result<()> {
     let lock_after = lock_dropped_icmps(&lab.client);
     let kernel = kernel_section(&lab, &bin, args.runs).context("kernel behaviour measurements")?;
     println!(
-        "kernel: non-blocking IPv6 connect, ICMPv6 no-route, time until the socket errors (ms)"
+        "kernel (ms): *_icmp_plain / _recverr = a bare non-blocking IPv6 connect until it errors; \
+         async_icmp_* clients = time to connect (IPv4 wins)"
     );
     for k in [
         "immediate_icmp_plain",
         "immediate_icmp_recverr",
-        "delayed_icmp_plain",
-        "delayed_icmp_curl_he_200",
-        "delayed_icmp_v6probe_first",
+        "async_icmp_plain",
+        "async_icmp_curl_he_200",
+        "async_icmp_v6probe_first",
+        "async_icmp_plain_sequential",
     ] {
         println!(
             "{:<30} median {:>10.3}  min {:>10.3}  max {:>10.3}",
@@ -347,6 +374,8 @@ fn main() -> Result<()> {
     };
     let curl_over_v6probe = med("curl_he_200") / med("v6probe_first");
     let plain_over_v6probe = med("plain_sequential") / med("v6probe_first");
+    let kmed = |k: &str| kernel[k]["median_ms"].as_f64().unwrap_or(f64::NAN);
+    let async_curl_over_v6probe = kmed("async_icmp_curl_he_200") / kmed("async_icmp_v6probe_first");
     let repeat_over_direct = med("v6probe_repeat_blocked_addr") / med("v6probe_direct_ipv4_addr");
 
     println!(
@@ -354,7 +383,11 @@ fn main() -> Result<()> {
         args.runs
     );
     println!(
-        "{:<30} {:>10} {:>10} {:>10} {:>10}",
+        "(--addr rows: connections 2..{REPEATS} of each process, {} samples)",
+        results["v6probe_direct_ipv4_addr"].len()
+    );
+    println!(
+        "{:<32} {:>10} {:>10} {:>10} {:>10}",
         "client", "median", "p90", "min", "max"
     );
     let labels = [
@@ -362,12 +395,9 @@ fn main() -> Result<()> {
         ("v6probe_repeat_blocked", "v6probe repeat, blocked"),
         (
             "v6probe_repeat_blocked_addr",
-            "v6probe repeat, blocked --addr (2nd)",
+            "v6probe repeat, blocked --addr",
         ),
-        (
-            "v6probe_direct_ipv4_addr",
-            "v6probe direct IPv4 --addr (2nd)",
-        ),
+        ("v6probe_direct_ipv4_addr", "v6probe direct IPv4 --addr"),
         ("v6probe_no_recverr", "v6probe --no-recverr"),
         ("curl_he_200", "curl --happy-eyeballs 200"),
         ("plain_sequential", "plain sequential connect"),
@@ -376,7 +406,7 @@ fn main() -> Result<()> {
     for (k, label) in labels {
         let st = stats(&results[k]);
         println!(
-            "{:<30} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
+            "{:<32} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
             label,
             st["median_ms"].as_f64().unwrap_or(f64::NAN),
             st["p90_ms"].as_f64().unwrap_or(f64::NAN),
@@ -394,6 +424,9 @@ fn main() -> Result<()> {
         }
     );
     println!("plain / v6probe: {plain_over_v6probe:.1}x");
+    println!(
+        "with the ICMPv6 error arriving after connect() returned (async): curl / v6probe {async_curl_over_v6probe:.2}x"
+    );
     println!(
         "repeat to blocked / direct IPv4: {repeat_over_direct:.2}x (target <= 1.2x: {})",
         if repeat_over_direct <= 1.2 {
@@ -418,6 +451,7 @@ fn main() -> Result<()> {
             "curl_over_v6probe_first": curl_over_v6probe,
             "plain_over_v6probe_first": plain_over_v6probe,
             "repeat_blocked_over_direct_ipv4": repeat_over_direct,
+            "async_icmp_curl_over_v6probe_first": async_curl_over_v6probe,
         },
         "targets": {
             "curl_over_v6probe_at_least_10": curl_over_v6probe >= 10.0,
