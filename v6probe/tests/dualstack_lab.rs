@@ -1,5 +1,6 @@
 //! Dual-stack dialer and listener against real kernels: namespaces client, router, server
 //! (`v6probe::dualstack::lab`). Each test builds its own lab; everything is removed on drop.
+#![cfg(target_os = "linux")]
 use std::{net::IpAddr, process::Output, sync::Arc, time::Duration};
 
 use serde_json::Value;

@@ -647,16 +647,15 @@ pub fn order(
 /// Creates the socket and starts a non-blocking connect. Returns the socket and its local
 /// address (for matching ICMPv6 errors to the attempt).
 fn begin_connect(addr: SocketAddr, cfg: &DialConfig) -> io::Result<(Socket, Option<SocketAddr>)> {
-    let sock = Socket::new(
-        Domain::for_address(addr),
-        Type::STREAM.nonblocking().cloexec(),
-        Some(Protocol::TCP),
-    )?;
+    // socket2 sets close-on-exec on every platform.
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    sock.set_nonblocking(true)?;
     if addr.is_ipv6() && cfg.recverr {
         if let Err(e) = errqueue::enable_recverr(sock.as_fd()) {
             tracing::warn!(error = %e, "IPV6_RECVERR not available; ICMPv6 errors will be slow");
         }
     }
+    #[cfg(target_os = "linux")]
     if let Some(t) = cfg.tcp_user_timeout {
         sock.set_tcp_user_timeout(Some(t))?;
     }

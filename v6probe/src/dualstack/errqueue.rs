@@ -10,19 +10,24 @@
 //!
 //! Packet too big is not queued for TCP (the kernel lowers the MSS itself); read the socket's
 //! IPV6_MTU for the path MTU ([`socket_path_mtu`]).
+use std::{io, net::SocketAddrV6, os::fd::BorrowedFd};
+#[cfg(target_os = "linux")]
 use std::{
-    io,
     mem::{self, MaybeUninit},
-    net::{Ipv6Addr, SocketAddrV6},
-    os::fd::{AsRawFd, BorrowedFd},
+    net::Ipv6Addr,
+    os::fd::AsRawFd,
     time::{Instant, SystemTime},
 };
 
-use super::icmp::{IcmpErrorEvent, IcmpSource};
+use super::icmp::IcmpErrorEvent;
+#[cfg(target_os = "linux")]
+use super::icmp::IcmpSource;
 
+#[cfg(target_os = "linux")]
 const SO_EE_ORIGIN_ICMP6: u8 = 3;
 
 /// `struct sock_extended_err` (linux/errqueue.h).
+#[cfg(target_os = "linux")]
 #[repr(C)]
 #[derive(Clone, Copy)]
 struct SockExtendedErr {
@@ -35,7 +40,32 @@ struct SockExtendedErr {
     ee_data: u32,
 }
 
+/// Turns on IPV6_RECVERR on an IPv6 socket (Linux; elsewhere: `Unsupported`).
+#[cfg(not(target_os = "linux"))]
+pub fn enable_recverr(_fd: BorrowedFd<'_>) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "IPV6_RECVERR (the socket error queue) is Linux-only",
+    ))
+}
+
+/// The path MTU of a connected IPv6 socket (Linux; elsewhere: `Unsupported`).
+#[cfg(not(target_os = "linux"))]
+pub fn socket_path_mtu(_fd: BorrowedFd<'_>) -> io::Result<u32> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "IPV6_MTU on a connected socket is read on Linux only",
+    ))
+}
+
+/// No error queue outside Linux: nothing to read.
+#[cfg(not(target_os = "linux"))]
+pub fn drain(_fd: BorrowedFd<'_>, _local: SocketAddrV6) -> io::Result<Vec<IcmpErrorEvent>> {
+    Ok(Vec::new())
+}
+
 /// Turns on IPV6_RECVERR on an IPv6 socket.
+#[cfg(target_os = "linux")]
 pub fn enable_recverr(fd: BorrowedFd<'_>) -> io::Result<()> {
     let one: libc::c_int = 1;
     // SAFETY: valid fd, option value points to a c_int of the given length.
@@ -56,6 +86,7 @@ pub fn enable_recverr(fd: BorrowedFd<'_>) -> io::Result<()> {
 }
 
 /// The path MTU the kernel holds for a connected IPv6 socket (getsockopt IPV6_MTU).
+#[cfg(target_os = "linux")]
 pub fn socket_path_mtu(fd: BorrowedFd<'_>) -> io::Result<u32> {
     let mut v: libc::c_int = 0;
     let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
@@ -76,6 +107,7 @@ pub fn socket_path_mtu(fd: BorrowedFd<'_>) -> io::Result<u32> {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn v6_from_sockaddr(sa: &libc::sockaddr_in6) -> SocketAddrV6 {
     SocketAddrV6::new(
         Ipv6Addr::from(sa.sin6_addr.s6_addr),
@@ -87,6 +119,7 @@ fn v6_from_sockaddr(sa: &libc::sockaddr_in6) -> SocketAddrV6 {
 
 /// Reads every queued ICMPv6 error (at most 16) from a TCP socket whose local address is
 /// `local`, without blocking. Errors of other origins (local errors) are skipped.
+#[cfg(target_os = "linux")]
 pub fn drain(fd: BorrowedFd<'_>, local: SocketAddrV6) -> io::Result<Vec<IcmpErrorEvent>> {
     let mut events = Vec::new();
     for _ in 0..16 {

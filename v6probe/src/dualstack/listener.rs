@@ -82,12 +82,10 @@ fn map_bind_error(addr: SocketAddr, e: io::Error) -> Error {
 
 fn listen_socket(addr: SocketAddr, v6only: Option<bool>) -> Result<Socket, Error> {
     let io = |what| move |source| Error::Listen { addr, what, source };
-    let sock = Socket::new(
-        Domain::for_address(addr),
-        Type::STREAM.nonblocking().cloexec(),
-        Some(Protocol::TCP),
-    )
-    .map_err(io("socket"))?;
+    // socket2 sets close-on-exec on every platform.
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .map_err(io("socket"))?;
+    sock.set_nonblocking(true).map_err(io("O_NONBLOCK"))?;
     if let Some(v) = v6only {
         sock.set_only_v6(v).map_err(io("IPV6_V6ONLY"))?;
     }

@@ -44,6 +44,7 @@
 pub mod dialer;
 pub mod errqueue;
 pub mod icmp;
+#[cfg(target_os = "linux")]
 pub mod lab;
 pub mod listener;
 pub mod resolve;

@@ -53,7 +53,11 @@ pub fn lookup_blocking(host: &str, family: Family) -> io::Result<Vec<IpAddr>> {
     // SAFETY: c_host is NUL-terminated, hints valid, res receives a list freed below.
     let rc = unsafe { libc::getaddrinfo(c_host.as_ptr(), ptr::null(), &hints, &mut res) };
     if rc != 0 {
-        if rc == libc::EAI_NONAME || rc == libc::EAI_NODATA {
+        #[cfg(target_os = "linux")]
+        let no_data = rc == libc::EAI_NODATA;
+        #[cfg(not(target_os = "linux"))]
+        let no_data = false;
+        if rc == libc::EAI_NONAME || no_data {
             return Ok(Vec::new());
         }
         // SAFETY: gai_strerror returns a static string.

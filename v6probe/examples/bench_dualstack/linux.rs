@@ -278,7 +278,7 @@ fn stats(v: &[f64]) -> Value {
     })
 }
 
-fn main() -> Result<()> {
+pub fn main() -> Result<()> {
     let args = args()?;
     if let Some(reason) = v6probe::lab::privileged_skip_reason() {
         eprintln!("bench dualstack: SKIPPED: {reason}");
