@@ -201,6 +201,42 @@ fn silent_drop_ipv4_wins_after_the_attempt_delay() {
         a[1]["start_ms"].as_f64().unwrap() >= 100.0,
         "IPv4 must start after the attempt delay: {c}"
     );
+    // The silent IPv6 path is remembered: `limited` for the pause (connect_timeout).
+    let tr = of_kind(&lines, "fallback_transition");
+    assert!(
+        tr.iter().any(|t| t["dest"] == SERVER_V6.to_string()
+            && t["to"] == "limited"
+            && t["reason"] == "connect_timeout"),
+        "{tr:?}"
+    );
+}
+
+#[test]
+fn silent_drop_is_remembered_ipv4_first_on_the_next_connection() {
+    v6probe::require_privileges!();
+    let lab = DualLab::new("dr").unwrap();
+    start_echo_server(&lab, &[]);
+    lab.set_ipv6_fault(Ipv6Fault::Blackhole).unwrap();
+    let out = cli(
+        &lab.client,
+        &[
+            "connect",
+            SERVER_NAME,
+            "8080",
+            "--repeat",
+            "2",
+            "--timeout",
+            "3000",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let lines = json_lines(&out);
+    let c = of_kind(&lines, "connect");
+    assert_eq!(c[0]["attempts"][0]["family"], "ipv6", "{}", c[0]);
+    // Second connection: IPv4 first (IPv6 would be raced only after the attempt delay).
+    assert_eq!(c[1]["attempts"][0]["family"], "ipv4", "{}", c[1]);
+    assert_eq!(c[1]["attempts"][0]["outcome"], "connected");
+    assert_eq!(c[1]["attempts"].as_array().unwrap().len(), 1, "{}", c[1]);
 }
 
 #[test]

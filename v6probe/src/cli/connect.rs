@@ -264,11 +264,11 @@ fn text(
         };
         let _ = writeln!(
             s,
-            "    +{:>9.3} ms {:<40} {:<9} at +{:>9.3} ms  {}",
+            "    +{:>9.3} ms {:<40} {:<9} at {:>11}  {}",
             a.start_ms,
             a.addr.to_string(),
             outcome,
-            a.end_ms.unwrap_or(f64::NAN),
+            a.end_ms.map_or("-".to_string(), |e| format!("+{e:.3} ms")),
             a.why
         );
     }

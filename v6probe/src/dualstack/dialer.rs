@@ -273,7 +273,7 @@ impl Dialer {
                            skipped: &mut Vec<Skipped>,
                            transitions: &mut Vec<Transition>,
                            more_coming: bool|
-         -> VecDeque<(SocketAddr, Option<Decision>)> {
+         -> (VecDeque<(SocketAddr, Option<Decision>)>, bool) {
             let now = Instant::now();
             let mut decided = Vec::new();
             for a in v6.iter().filter(|a| !tried.contains(a)) {
@@ -295,25 +295,36 @@ impl Dialer {
                 decided.push((*a, d));
             }
             let v4: Vec<IpAddr> = v4.iter().filter(|a| !tried.contains(a)).copied().collect();
+            // `limited` means IPv4 first: while the A answer is still pending, hold those IPv6
+            // addresses back (until A arrives or one attempt delay has passed).
+            let held = more_coming
+                && v4.is_empty()
+                && decided.iter().any(|(_, d)| *d == Decision::Ipv4First);
+            if held {
+                decided.retain(|(_, d)| *d != Decision::Ipv4First);
+            }
             let mut ordered = order(&decided, &v4, self.cfg.prefer);
             if ordered.is_empty() && v4.is_empty() && !more_coming {
                 // Everything blocked, no other family, and no answer still to come: try the
                 // blocked addresses after all rather than fail without trying.
                 ordered = decided.iter().map(|(a, d)| (*a, Some(*d))).collect();
             }
-            ordered
+            let q = ordered
                 .into_iter()
                 .map(|(a, d)| (SocketAddr::new(a, port), d))
-                .collect()
+                .collect();
+            (q, held)
         };
-        queue.extend(rebuild(
+        let (q, mut held) = rebuild(
             &v6,
             &v4,
             &tried,
             &mut report.skipped,
             &mut report.transitions,
             late.is_some(),
-        ));
+        );
+        queue.extend(q);
+        let hold_until = tokio::time::Instant::from_std(start + self.cfg.attempt_delay);
 
         // --- Attempts.
         let mut set: JoinSet<(usize, Result<Socket, AttemptFail>)> = JoinSet::new();
@@ -391,6 +402,11 @@ impl Dialer {
                     }
                 },
                 _ = tokio::time::sleep_until(next_at), if have_queue => {},
+                _ = tokio::time::sleep_until(hold_until), if held => {
+                    // A did not come within the attempt delay: race the held IPv6 now.
+                    held = false;
+                    queue = rebuild(&v6, &v4, &tried, &mut report.skipped, &mut report.transitions, false).0;
+                },
                 res = async { match late.as_mut() { Some(f) => f.await, None => std::future::pending().await } }, if late.is_some() => {
                     late = None;
                     let (fam, r, at) = res;
@@ -399,7 +415,8 @@ impl Dialer {
                         (Family::Ipv4, Ok(a)) => { report.resolution.a_ms = Some(at); report.resolution.a.clone_from(&a); v4 = a; }
                         (_, Err(e)) => report.resolution.errors.push(e.to_string()),
                     }
-                    queue = rebuild(&v6, &v4, &tried, &mut report.skipped, &mut report.transitions, false);
+                    held = false;
+                    queue = rebuild(&v6, &v4, &tried, &mut report.skipped, &mut report.transitions, false).0;
                 },
                 _ = tokio::time::sleep_until(deadline) => {
                     for f in inflight.drain(..) {
@@ -416,12 +433,30 @@ impl Dialer {
                 },
             }
         }
+        let delay_ms = self.cfg.attempt_delay.as_secs_f64() * 1000.0;
         for f in inflight.drain(..) {
             f.abort.abort();
+            let now = Instant::now();
             let rec = &mut report.attempts[f.idx];
-            rec.end_ms = Some(ms(Instant::now()));
+            rec.end_ms = Some(ms(now));
             rec.outcome = Some(Outcome::Cancelled);
             rec.why = "another attempt connected first".into();
+            // An IPv6 attempt still unanswered a whole attempt delay after it started, while
+            // another connection completed: the IPv6 path is silent (a drop, no ICMPv6). That
+            // is the "connect timeout" input: `limited` for the pause.
+            if let SocketAddr::V6(r) = rec.addr {
+                if ms(now) - rec.start_ms >= delay_ms {
+                    rec.why = format!(
+                        "another attempt connected first; no answer within the {} ms attempt delay",
+                        self.cfg.attempt_delay.as_millis()
+                    );
+                    report.transitions.extend(self.table.observe(
+                        *r.ip(),
+                        Observation::Timeout,
+                        now,
+                    ));
+                }
+            }
         }
         set.abort_all();
         let stream = winner.and_then(|s| {

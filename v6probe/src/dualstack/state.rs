@@ -67,7 +67,8 @@ pub enum Reason {
     ErrnoHostUnreachable = 9,
     /// The socket failed with EACCES (a prohibit / policy answer).
     ErrnoAccess = 10,
-    /// The IPv6 attempt got no answer within the attempt timeout.
+    /// The IPv6 attempt got no answer: before the overall deadline, or within the attempt
+    /// delay while another connection completed (a silent path).
     ConnectTimeout = 11,
     /// An IPv6 connection completed.
     Ipv6Success = 12,
