@@ -458,3 +458,53 @@ fn external_icmp_source_ends_the_attempt_without_recverr() {
         "IPv4 waited for the attempt delay: {report:?}"
     );
 }
+
+/// `blocked` recovers on its own: after the cool-down one dialer probes IPv6 first; on a
+/// repaired path the probe connects and the destination (host and /64) is `normal` again.
+#[test]
+fn blocked_probes_after_the_cooldown_and_recovers() {
+    v6probe::require_privileges!();
+    let lab = DualLab::new("dc").unwrap();
+    start_echo_server(&lab, &[]);
+    lab.set_ipv6_fault(Ipv6Fault::Unreachable).unwrap();
+    let cooldown = Duration::from_millis(600);
+    let policy = Policy {
+        blocked_cooldown: cooldown,
+        ..Policy::default()
+    };
+    let table = Arc::new(FallbackTable::new(64, policy));
+    let dialer = Dialer::new(table.clone(), IcmpFeed::default(), DialConfig::default()).unwrap();
+
+    let r1 = dial_in(&lab, &dialer, 8080);
+    assert_eq!(r1.family, Some(Family::Ipv4), "{r1:?}");
+    assert_eq!(
+        table.state_of(SERVER_V6, std::time::Instant::now()),
+        FallbackState::Blocked
+    );
+    // Within the cool-down: IPv6 skipped.
+    let r2 = dial_in(&lab, &dialer, 8080);
+    assert_eq!(r2.skipped.len(), 1, "{r2:?}");
+    assert_eq!(r2.attempts.len(), 1);
+
+    lab.clear_ipv6_fault(Ipv6Fault::Unreachable).unwrap();
+    std::thread::sleep(cooldown + Duration::from_millis(100));
+    let r3 = dial_in(&lab, &dialer, 8080);
+    assert_eq!(
+        r3.attempts[0].decision,
+        Some(v6probe::dualstack::Decision::Probe),
+        "{r3:?}"
+    );
+    assert_eq!(r3.family, Some(Family::Ipv6), "{r3:?}");
+    assert!(r3
+        .transitions
+        .iter()
+        .any(|t| t.reason == Reason::ProbeStarted));
+    assert!(r3
+        .transitions
+        .iter()
+        .any(|t| t.to == FallbackState::Normal && t.reason == Reason::Ipv6Success));
+    assert_eq!(
+        table.state_of(SERVER_V6, std::time::Instant::now()),
+        FallbackState::Normal
+    );
+}
