@@ -27,6 +27,9 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("curl", "curl"),
     ("ping", "iputils-ping"),
     ("sysctl", "procps"),
+    // bench dualstack: the plain sequential connect client, and CPU pinning.
+    ("/usr/bin/python3", "python3"),
+    ("taskset", "util-linux"),
 ];
 
 /// Cross targets whose `cargo check` proves the BSD/macOS code compiles.
