@@ -15,7 +15,7 @@ pub struct Args {
     /// Skip `cargo xtask setup`.
     #[arg(long)]
     pub no_setup: bool,
-    /// Run only this bench target (e.g. `xdp`).
+    /// Run only this benchmark (a bench target such as `xdp`, or `dualstack`).
     #[arg(long)]
     pub only: Option<String>,
 }
@@ -32,6 +32,9 @@ pub fn run(args: &Args) -> Result<()> {
         cmd.args(["--bench", only]);
     }
     step("bench", &mut cmd)?;
+    if args.only.as_deref().is_none_or(|o| o == "dualstack") {
+        crate::bench_dualstack::run()?;
+    }
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root.join("target"))

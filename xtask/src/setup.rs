@@ -27,9 +27,12 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("curl", "curl"),
     ("ping", "iputils-ping"),
     ("sysctl", "procps"),
-    // ula tests compare with hashlib and ipaddress; neigh tests bind-mount a sysctl read-only.
+    // ula tests compare with hashlib and ipaddress; the dualstack bench's sequential client.
     ("/usr/bin/python3", "python3"),
+    // neigh tests bind-mount a sysctl read-only.
     ("mount", "mount"),
+    // the dualstack bench pins CPUs.
+    ("taskset", "util-linux"),
 ];
 
 /// Cross targets whose `cargo check` proves the BSD/macOS code compiles.

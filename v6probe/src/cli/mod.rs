@@ -10,6 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod connect;
+mod listen;
 #[cfg(target_os = "linux")]
 mod monitor;
 mod neigh;
@@ -46,6 +48,10 @@ pub enum Command {
     Route(route::Args),
     /// IPv6 ND parameters and the neighbour table.
     Neigh(neigh::Args),
+    /// Happy Eyeballs connect (RFC 8305) that falls back on ICMPv6 errors and remembers them.
+    Connect(connect::Args),
+    /// Dual-stack TCP listener (IPV6_V6ONLY set explicitly); reports each peer.
+    Listen(listen::Args),
 }
 
 /// Parses the command line, runs the subcommand, and maps the result to an exit code.
@@ -65,6 +71,8 @@ pub fn run() -> ExitCode {
         Command::Ula(args) => ula::exec(args),
         Command::Route(args) => route::exec(args),
         Command::Neigh(args) => neigh::exec(args),
+        Command::Connect(args) => connect::exec(args),
+        Command::Listen(args) => listen::exec(args),
     };
     match result {
         Ok(code) => code,

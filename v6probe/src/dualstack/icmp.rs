@@ -1,0 +1,354 @@
+//! ICMPv6 errors as plain input for the dialer, whatever their source.
+//!
+//! Two sources feed the same channel ([`IcmpFeed`]):
+//! - the socket error queue (IPV6_RECVERR), read by each dialer attempt: works without
+//!   privileges (see [`super::errqueue`]);
+//! - the kernel observer (eBPF), which sees every ICMPv6 error on the host: it calls
+//!   [`push_observed_icmpv6`] with each captured ICMPv6 message.
+//!
+//! The dialer matches an event to an attempt by the quoted packet's addresses and ports.
+use std::{
+    net::Ipv6Addr,
+    time::{Instant, SystemTime},
+};
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use super::state::Observation;
+
+pub const ICMPV6_DEST_UNREACH: u8 = 1;
+pub const ICMPV6_PACKET_TOO_BIG: u8 = 2;
+pub const ICMPV6_TIME_EXCEEDED: u8 = 3;
+pub const ICMPV6_PARAM_PROBLEM: u8 = 4;
+
+/// Where an event came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IcmpSource {
+    /// The attempt's own socket error queue (IPV6_RECVERR).
+    Errqueue,
+    /// The kernel observer (eBPF programs).
+    Observer,
+}
+
+/// One ICMPv6 error, with the fields of the packet it quotes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IcmpErrorEvent {
+    /// ICMPv6 type (1 destination unreachable, 2 packet too big, 3 time exceeded, 4 parameter
+    /// problem).
+    pub icmp_type: u8,
+    pub code: u8,
+    /// The MTU of a packet too big (0 otherwise).
+    pub mtu: u32,
+    /// The router (or host) that sent the error, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offender: Option<Ipv6Addr>,
+    /// Source, destination, next header and ports of the quoted (offending) packet.
+    pub quoted_src: Ipv6Addr,
+    pub quoted_dst: Ipv6Addr,
+    pub quoted_proto: u8,
+    pub quoted_src_port: u16,
+    pub quoted_dst_port: u16,
+    /// Monotonic time the error was seen (for ordering within a run).
+    #[serde(skip)]
+    pub seen_at: Instant,
+    /// RFC 3339 wall-clock time it was seen.
+    pub seen: String,
+    pub source: IcmpSource,
+}
+
+impl IcmpErrorEvent {
+    /// What the state machine learns from this error; `None` for a packet too big (an MTU to
+    /// record, never a fallback) and for errors that say nothing about reachability.
+    pub fn observation(&self) -> Option<Observation> {
+        match self.icmp_type {
+            ICMPV6_DEST_UNREACH => Some(Observation::DestUnreachable { code: self.code }),
+            ICMPV6_TIME_EXCEEDED => Some(Observation::TimeExceeded),
+            _ => None,
+        }
+    }
+
+    /// Short text for timelines, e.g. `icmpv6 dest-unreach no-route from fd00:c::1`.
+    pub fn describe(&self) -> String {
+        let what = match (self.icmp_type, self.code) {
+            (1, 0) => "destination unreachable (no route)".to_string(),
+            (1, 1) => "destination unreachable (administratively prohibited)".to_string(),
+            (1, 2) => "destination unreachable (beyond scope)".to_string(),
+            (1, 3) => "destination unreachable (address unreachable)".to_string(),
+            (1, 4) => "destination unreachable (port unreachable)".to_string(),
+            (1, 5) => "destination unreachable (policy failed)".to_string(),
+            (1, 6) => "destination unreachable (reject route)".to_string(),
+            (2, _) => format!("packet too big (mtu {})", self.mtu),
+            (3, 0) => "time exceeded (hop limit)".to_string(),
+            (t, c) => format!("type {t} code {c}"),
+        };
+        match self.offender {
+            Some(o) => format!("icmpv6 {what} from {o}"),
+            None => format!("icmpv6 {what}"),
+        }
+    }
+
+    /// Whether this error quotes a packet of the TCP flow `src:sport -> dst:dport`.
+    pub fn matches_tcp(&self, src: Ipv6Addr, sport: u16, dst: Ipv6Addr, dport: u16) -> bool {
+        self.quoted_proto == libc::IPPROTO_TCP as u8
+            && self.quoted_src == src
+            && self.quoted_dst == dst
+            && self.quoted_src_port == sport
+            && self.quoted_dst_port == dport
+    }
+}
+
+/// Why an ICMPv6 message could not be turned into an [`IcmpErrorEvent`].
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    #[error("ICMPv6 message of {len} bytes is too short for {what}")]
+    Truncated { len: usize, what: &'static str },
+    #[error("ICMPv6 type {0} is not an error message this dialer uses")]
+    NotAnError(u8),
+    #[error("quoted packet is IPv{0}, not IPv6")]
+    NotIpv6(u8),
+}
+
+/// Parses an ICMPv6 error message (starting at its type byte) into an event.
+///
+/// ```text
+///  0                   1                   2                   3
+///  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+/// |     Type      |     Code      |          Checksum             |
+/// |            unused / MTU / pointer (32 bits)                   |
+/// |    As much of invoking packet as possible (IPv6 header, ...)  |
+/// ```
+/// Extension headers in the quoted packet are not walked: the ports are read only when the
+/// quoted next header is TCP or UDP directly (what a dialer's SYN looks like).
+pub fn parse_icmpv6_error(
+    msg: &[u8],
+    seen_at: Instant,
+    seen: SystemTime,
+    source: IcmpSource,
+    offender: Option<Ipv6Addr>,
+) -> Result<IcmpErrorEvent, ParseError> {
+    let len = msg.len();
+    if len < 8 {
+        return Err(ParseError::Truncated {
+            len,
+            what: "the ICMPv6 header",
+        });
+    }
+    let icmp_type = msg[0];
+    if !(ICMPV6_DEST_UNREACH..=ICMPV6_PARAM_PROBLEM).contains(&icmp_type) {
+        return Err(ParseError::NotAnError(icmp_type));
+    }
+    let word = u32::from_be_bytes([msg[4], msg[5], msg[6], msg[7]]);
+    let q = &msg[8..];
+    if q.len() < 40 {
+        return Err(ParseError::Truncated {
+            len,
+            what: "the quoted IPv6 header",
+        });
+    }
+    if q[0] >> 4 != 6 {
+        return Err(ParseError::NotIpv6(q[0] >> 4));
+    }
+    let addr = |o: usize| {
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&q[o..o + 16]);
+        Ipv6Addr::from(b)
+    };
+    let proto = q[6];
+    let (sport, dport) = if (proto == 6 || proto == 17) && q.len() >= 44 {
+        (
+            u16::from_be_bytes([q[40], q[41]]),
+            u16::from_be_bytes([q[42], q[43]]),
+        )
+    } else {
+        (0, 0)
+    };
+    Ok(IcmpErrorEvent {
+        icmp_type,
+        code: msg[1],
+        mtu: if icmp_type == ICMPV6_PACKET_TOO_BIG {
+            word
+        } else {
+            0
+        },
+        offender,
+        quoted_src: addr(8),
+        quoted_dst: addr(24),
+        quoted_proto: proto,
+        quoted_src_port: sport,
+        quoted_dst_port: dport,
+        seen_at,
+        seen: crate::output::rfc3339_nanos(seen),
+        source,
+    })
+}
+
+/// The channel every ICMPv6 error source pushes into; each dialer subscribes. A broadcast
+/// channel, so one observer can feed many concurrent dialers. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct IcmpFeed {
+    tx: broadcast::Sender<IcmpErrorEvent>,
+}
+
+impl Default for IcmpFeed {
+    fn default() -> Self {
+        Self::new(1024)
+    }
+}
+
+impl IcmpFeed {
+    /// A feed buffering up to `capacity` events per slow subscriber (older ones are dropped
+    /// for that subscriber, and it logs how many).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            tx: broadcast::channel(capacity.max(1)).0,
+        }
+    }
+
+    /// Pushes an event to every current subscriber (none: dropped, which is fine).
+    pub fn push(&self, ev: IcmpErrorEvent) {
+        let _ = self.tx.send(ev);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<IcmpErrorEvent> {
+        self.tx.subscribe()
+    }
+}
+
+/// The entry point for the kernel observer: converts one ICMPv6 message the eBPF programs
+/// captured (bytes from the ICMPv6 type byte, e.g. `&record.msg[..record.captured_len]`, with
+/// the outer IPv6 source as `offender`) and pushes it to the dialers. Messages that are not
+/// ICMPv6 errors about an IPv6 packet are ignored (returned as the error, for counting).
+pub fn push_observed_icmpv6(
+    feed: &IcmpFeed,
+    icmpv6_message: &[u8],
+    offender: Option<Ipv6Addr>,
+    seen_at: Instant,
+    seen: SystemTime,
+) -> Result<(), ParseError> {
+    let ev = parse_icmpv6_error(
+        icmpv6_message,
+        seen_at,
+        seen,
+        IcmpSource::Observer,
+        offender,
+    )?;
+    feed.push(ev);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An ICMPv6 destination unreachable (no route) quoting a TCP SYN from
+    /// [2001:db8:c::2]:36732 to [2001:db8:5::2]:80, laid out as a router sends it (synthetic;
+    /// the layout matches the lab capture of a Linux router with an `unreachable` route).
+    fn no_route_msg() -> Vec<u8> {
+        let mut m = vec![1, 0, 0xab, 0xcd, 0, 0, 0, 0];
+        // Quoted IPv6 header: version 6, payload 40, next header TCP, hop limit 63.
+        m.extend_from_slice(&[0x60, 0, 0, 0, 0, 40, 6, 63]);
+        m.extend_from_slice(&"2001:db8:c::2".parse::<Ipv6Addr>().unwrap().octets());
+        m.extend_from_slice(&"2001:db8:5::2".parse::<Ipv6Addr>().unwrap().octets());
+        // TCP header start: ports 36732 -> 80, sequence number.
+        m.extend_from_slice(&[0x8f, 0x7c, 0x00, 0x50, 0x11, 0x46, 0x79, 0x4f]);
+        m
+    }
+
+    #[test]
+    fn parses_quoted_flow_and_matches() {
+        let ev = parse_icmpv6_error(
+            &no_route_msg(),
+            Instant::now(),
+            SystemTime::UNIX_EPOCH,
+            IcmpSource::Observer,
+            Some("2001:db8:c::1".parse().unwrap()),
+        )
+        .unwrap();
+        assert_eq!((ev.icmp_type, ev.code, ev.mtu), (1, 0, 0));
+        assert_eq!(ev.quoted_src_port, 36732);
+        assert_eq!(ev.quoted_dst_port, 80);
+        assert!(ev.matches_tcp(
+            "2001:db8:c::2".parse().unwrap(),
+            36732,
+            "2001:db8:5::2".parse().unwrap(),
+            80
+        ));
+        assert!(!ev.matches_tcp(
+            "2001:db8:c::2".parse().unwrap(),
+            36733,
+            "2001:db8:5::2".parse().unwrap(),
+            80
+        ));
+        assert_eq!(
+            ev.observation(),
+            Some(Observation::DestUnreachable { code: 0 })
+        );
+        assert!(ev.describe().contains("no route"), "{}", ev.describe());
+    }
+
+    #[test]
+    fn packet_too_big_carries_mtu_and_no_observation() {
+        let mut m = no_route_msg();
+        m[0] = 2;
+        m[4..8].copy_from_slice(&1280u32.to_be_bytes());
+        let ev = parse_icmpv6_error(
+            &m,
+            Instant::now(),
+            SystemTime::UNIX_EPOCH,
+            IcmpSource::Observer,
+            None,
+        )
+        .unwrap();
+        assert_eq!(ev.mtu, 1280);
+        assert_eq!(ev.observation(), None);
+    }
+
+    #[test]
+    fn rejects_short_and_non_error_messages() {
+        let now = Instant::now();
+        let t = SystemTime::UNIX_EPOCH;
+        let m = no_route_msg();
+        assert!(matches!(
+            parse_icmpv6_error(&m[..20], now, t, IcmpSource::Observer, None),
+            Err(ParseError::Truncated { .. })
+        ));
+        let mut echo = m.clone();
+        echo[0] = 128;
+        assert_eq!(
+            parse_icmpv6_error(&echo, now, t, IcmpSource::Observer, None),
+            Err(ParseError::NotAnError(128))
+        );
+        let mut v4 = m;
+        v4[8] = 0x45;
+        assert_eq!(
+            parse_icmpv6_error(&v4, now, t, IcmpSource::Observer, None),
+            Err(ParseError::NotIpv6(4))
+        );
+    }
+
+    #[tokio::test]
+    async fn observer_entry_point_reaches_subscribers() {
+        let feed = IcmpFeed::new(8);
+        let mut rx = feed.subscribe();
+        push_observed_icmpv6(
+            &feed,
+            &no_route_msg(),
+            None,
+            Instant::now(),
+            SystemTime::now(),
+        )
+        .unwrap();
+        let ev = rx.recv().await.unwrap();
+        assert_eq!(ev.source, IcmpSource::Observer);
+        assert!(push_observed_icmpv6(
+            &feed,
+            &[128, 0, 0, 0],
+            None,
+            Instant::now(),
+            SystemTime::now()
+        )
+        .is_err());
+    }
+}
