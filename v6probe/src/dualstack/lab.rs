@@ -12,7 +12,6 @@ use std::{
     fs,
     io::{self, BufRead, BufReader},
     net::{Ipv4Addr, Ipv6Addr},
-    os::fd::AsRawFd,
     path::PathBuf,
     process::Child,
     thread,
@@ -264,19 +263,7 @@ pub fn in_netns<R: Send + 'static>(
     ns: &Netns,
     f: impl FnOnce() -> R + Send + 'static,
 ) -> io::Result<R> {
-    let path = PathBuf::from("/var/run/netns").join(ns.name());
-    let file = fs::File::open(&path)?;
-    let handle = thread::spawn(move || -> io::Result<R> {
-        // SAFETY: a valid namespace fd; setns affects only this thread.
-        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(f())
-    });
-    handle
-        .join()
-        .map_err(|_| io::Error::other("thread in the namespace panicked"))?
+    crate::lab::in_netns(ns.name(), f)
 }
 
 /// Waits until `cond` holds, checking every 20 ms, at most `timeout`.
