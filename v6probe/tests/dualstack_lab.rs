@@ -134,6 +134,56 @@ fn no_route_ends_ipv6_at_once_blocks_and_next_goes_straight_to_ipv4() {
     assert_eq!(c[1]["attempts"][0]["family"], "ipv4");
 }
 
+/// The kernel observer alone (error queue off): the XDP program sees the router's ICMPv6
+/// no-route on the client's interface and the dialer ends the IPv6 attempt at once; without it
+/// (error queue off, no observer) IPv4 only starts after the attempt delay.
+#[test]
+fn kernel_observer_ends_the_ipv6_attempt_without_the_error_queue() {
+    v6probe::require_privileges!();
+    let lab = DualLab::new("dk").unwrap();
+    start_echo_server(&lab, &[]);
+    lab.set_ipv6_fault(Ipv6Fault::Unreachable).unwrap();
+    let out = cli(
+        &lab.client,
+        &[
+            "connect",
+            SERVER_NAME,
+            "8080",
+            "--no-recverr",
+            "--observe",
+            "c0",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let lines = json_lines(&out);
+    let c = of_kind(&lines, "connect");
+    assert_eq!(c[0]["family"], "ipv4", "{}", c[0]);
+    let a0 = &c[0]["attempts"][0];
+    assert_eq!(a0["family"], "ipv6");
+    assert_eq!(a0["icmp"]["source"], "observer", "{}", c[0]);
+    assert_eq!(a0["icmp"]["code"], 0);
+    assert_eq!(a0["icmp"]["offender"], "fd00:c::1");
+    let a1 = &c[0]["attempts"][1];
+    assert!(
+        a1["start_ms"].as_f64().unwrap() < 250.0,
+        "IPv4 waited for the attempt delay: {}",
+        c[0]
+    );
+    // Nothing stays attached to the client's interface.
+    let link = lab.client.ip(&["link", "show", "c0"]).unwrap();
+    assert!(!link.contains("xdp"), "{link}");
+
+    // Control: no error queue, no observer: IPv4 starts only after the 250 ms attempt delay.
+    let out = cli(
+        &lab.client,
+        &["connect", SERVER_NAME, "8080", "--no-recverr"],
+    );
+    let lines = json_lines(&out);
+    let c = of_kind(&lines, "connect");
+    let a1 = &c[0]["attempts"][1];
+    assert!(a1["start_ms"].as_f64().unwrap() >= 249.0, "{}", c[0]);
+}
+
 #[test]
 fn admin_prohibited_blocks_through_the_library_with_metrics() {
     v6probe::require_privileges!();

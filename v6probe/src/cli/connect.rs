@@ -61,6 +61,52 @@ pub struct Args {
     /// Write the fallback metrics (Prometheus text) to this file at the end.
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<std::path::PathBuf>,
+    /// Also feed the dialer the ICMPv6 errors the kernel programs (XDP, as `monitor`) see
+    /// arriving on this interface (repeatable). Needs the privileges of `monitor`.
+    #[cfg(target_os = "linux")]
+    #[arg(long = "observe", value_name = "IFACE")]
+    pub observe: Vec<String>,
+}
+
+/// Starts the kernel observer on `ifaces` (ICMPv6 errors only) and pushes every error it sees
+/// into `feed`. The observer (and its attachments) lives as long as the returned task.
+#[cfg(target_os = "linux")]
+fn start_observer(
+    ifaces: &[String],
+    feed: &IcmpFeed,
+) -> Result<Option<tokio::task::JoinHandle<()>>> {
+    use crate::observe::{HookSel, Observer, ObserverConfig, XdpModeSel};
+    if ifaces.is_empty() {
+        return Ok(None);
+    }
+    let mut observer = Observer::start(&ObserverConfig {
+        interfaces: ifaces.to_vec(),
+        hook: HookSel::Xdp,
+        xdp_mode: XdpModeSel::Auto,
+        report_mask: crate::abi::class::ERRORS,
+    })
+    .context("--observe: starting the kernel observer")?;
+    let feed = feed.clone();
+    Ok(Some(tokio::spawn(async move {
+        loop {
+            let pushed = observer
+                .next_batch(|rec| {
+                    let src = std::net::Ipv6Addr::from(rec.ip6_src);
+                    let _ = crate::dualstack::push_observed_icmpv6(
+                        &feed,
+                        rec.message(),
+                        Some(src),
+                        std::time::Instant::now(),
+                        std::time::SystemTime::now(),
+                    );
+                })
+                .await;
+            if let Err(e) = pushed {
+                tracing::warn!("kernel observer stopped: {e}");
+                return;
+            }
+        }
+    })))
 }
 
 /// The record after a `--send` transfer (`"kind":"transfer"`).
@@ -98,7 +144,10 @@ async fn run(args: Args) -> Result<ExitCode> {
         recverr: !args.no_recverr,
         ..DialConfig::default()
     };
-    let dialer = Dialer::new(table.clone(), IcmpFeed::default(), cfg)?;
+    let feed = IcmpFeed::default();
+    #[cfg(target_os = "linux")]
+    let observer = start_observer(&args.observe, &feed)?;
+    let dialer = Dialer::new(table.clone(), feed, cfg)?;
     let target = if args.addrs.is_empty() {
         Target::Host(args.host.clone())
     } else {
@@ -145,6 +194,12 @@ async fn run(args: Args) -> Result<ExitCode> {
     if let Some(path) = &args.metrics {
         std::fs::write(path, table.render_prometheus(std::time::Instant::now()))
             .with_context(|| format!("writing metrics to {}", path.display()))?;
+    }
+    // Detach the kernel programs (the observer task owns them).
+    #[cfg(target_os = "linux")]
+    if let Some(task) = observer {
+        task.abort();
+        let _ = task.await;
     }
     Ok(if failures == 0 {
         ExitCode::SUCCESS

@@ -110,17 +110,9 @@ pub enum ParseError {
     NotIpv6(u8),
 }
 
-/// Parses an ICMPv6 error message (starting at its type byte) into an event.
-///
-/// ```text
-///  0                   1                   2                   3
-///  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
-/// |     Type      |     Code      |          Checksum             |
-/// |            unused / MTU / pointer (32 bits)                   |
-/// |    As much of invoking packet as possible (IPv6 header, ...)  |
-/// ```
-/// Extension headers in the quoted packet are not walked: the ports are read only when the
-/// quoted next header is TCP or UDP directly (what a dialer's SYN looks like).
+/// Parses an ICMPv6 error message (starting at its type byte) into an event, with the shared
+/// `wire` decoder: the quoted packet is walked through its extension headers to the TCP/UDP
+/// ports, as far as the quoted bytes go.
 pub fn parse_icmpv6_error(
     msg: &[u8],
     seen_at: Instant,
@@ -128,6 +120,8 @@ pub fn parse_icmpv6_error(
     source: IcmpSource,
     offender: Option<Ipv6Addr>,
 ) -> Result<IcmpErrorEvent, ParseError> {
+    use v6probe_common::wire::icmpv6::{Icmpv6Repr, Message, QuotedUpper};
+
     let len = msg.len();
     if len < 8 {
         return Err(ParseError::Truncated {
@@ -139,45 +133,44 @@ pub fn parse_icmpv6_error(
     if !(ICMPV6_DEST_UNREACH..=ICMPV6_PARAM_PROBLEM).contains(&icmp_type) {
         return Err(ParseError::NotAnError(icmp_type));
     }
-    let word = u32::from_be_bytes([msg[4], msg[5], msg[6], msg[7]]);
-    let q = &msg[8..];
-    if q.len() < 40 {
+    let repr = Icmpv6Repr::parse(msg, None).map_err(|_| ParseError::Truncated {
+        len,
+        what: "the ICMPv6 header",
+    })?;
+    let (mtu, quoted) = match &repr.message {
+        Message::PacketTooBig { mtu, quoted, .. } => (*mtu, quoted),
+        Message::DestUnreachable { quoted, .. }
+        | Message::TimeExceeded { quoted, .. }
+        | Message::ParamProblem { quoted, .. } => (0, quoted),
+        _ => return Err(ParseError::NotAnError(icmp_type)),
+    };
+    let (Some(quoted_src), Some(quoted_dst), Some(next_header)) =
+        (quoted.src, quoted.dst, quoted.next_header)
+    else {
+        if len >= 8 + 40 && msg[8] >> 4 != 6 {
+            return Err(ParseError::NotIpv6(msg[8] >> 4));
+        }
         return Err(ParseError::Truncated {
             len,
             what: "the quoted IPv6 header",
         });
-    }
-    if q[0] >> 4 != 6 {
-        return Err(ParseError::NotIpv6(q[0] >> 4));
-    }
-    let addr = |o: usize| {
-        let mut b = [0u8; 16];
-        b.copy_from_slice(&q[o..o + 16]);
-        Ipv6Addr::from(b)
     };
-    let proto = q[6];
-    let (sport, dport) = if (proto == 6 || proto == 17) && q.len() >= 44 {
-        (
-            u16::from_be_bytes([q[40], q[41]]),
-            u16::from_be_bytes([q[42], q[43]]),
-        )
-    } else {
-        (0, 0)
+    let (quoted_proto, quoted_src_port, quoted_dst_port) = match quoted.upper {
+        Some(QuotedUpper::Tcp { src_port, dst_port }) => (6, src_port, dst_port),
+        Some(QuotedUpper::Udp { src_port, dst_port }) => (17, src_port, dst_port),
+        Some(QuotedUpper::Icmpv6 { .. }) => (58, 0, 0),
+        None => (next_header, 0, 0),
     };
     Ok(IcmpErrorEvent {
         icmp_type,
         code: msg[1],
-        mtu: if icmp_type == ICMPV6_PACKET_TOO_BIG {
-            word
-        } else {
-            0
-        },
+        mtu,
         offender,
-        quoted_src: addr(8),
-        quoted_dst: addr(24),
-        quoted_proto: proto,
-        quoted_src_port: sport,
-        quoted_dst_port: dport,
+        quoted_src,
+        quoted_dst,
+        quoted_proto,
+        quoted_src_port,
+        quoted_dst_port,
         seen_at,
         seen: crate::output::rfc3339_nanos(seen),
         source,
