@@ -144,7 +144,10 @@ pub mod class {
 
 /// Indices into the per-CPU counter array [`MAP_COUNTERS`].
 pub mod counter {
-    pub const FRAMES: u32 = 0;
+    /// Frames that are not IPv6 (or too short to tell). Every frame increments exactly one of
+    /// `NON_IPV6` and `IPV6`, so frames seen = [`frames`] = the two added (one counter update
+    /// per frame on the fast path, not two).
+    pub const NON_IPV6: u32 = 0;
     pub const IPV6: u32 = 1;
     pub const ICMPV6: u32 = 2;
     pub const DEST_UNREACHABLE: u32 = 3;
@@ -172,7 +175,7 @@ pub mod counter {
 
     /// Stable snake_case names, indexed like the constants, for output.
     pub const NAMES: [&str; COUNT as usize] = [
-        "frames",
+        "non_ipv6",
         "ipv6",
         "icmpv6",
         "dest_unreachable",
@@ -191,6 +194,11 @@ pub mod counter {
         "vlan",
         "fragments",
     ];
+
+    /// Frames seen, from the counters summed over CPUs.
+    pub const fn frames(c: &[u64; COUNT as usize]) -> u64 {
+        c[NON_IPV6 as usize] + c[IPV6 as usize]
+    }
 
     /// The counter for a matched ICMPv6 type, if it is one the programs count.
     #[inline(always)]

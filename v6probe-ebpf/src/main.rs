@@ -198,7 +198,6 @@ struct Parsed {
 #[inline(always)]
 fn observe<F: Frame>(frame: &F, hook: u8, dir: u8) {
     let count = Count::get();
-    count.inc(counter::FRAMES);
     let Some(p) = parse(frame, &count) else {
         return;
     };
@@ -213,25 +212,38 @@ fn observe<F: Frame>(frame: &F, hook: u8, dir: u8) {
 /// report (or a non-first ICMPv6 fragment). `None` for everything else (counted).
 #[inline(always)]
 fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
-    let mut ethertype = u16::from_be(frame.load::<u16>(12)?);
+    let Some(et) = frame.load::<u16>(12) else {
+        count.inc(counter::NON_IPV6);
+        return None;
+    };
+    let mut ethertype = u16::from_be(et);
     let mut l3 = 14usize;
     let mut vlan_tci = [0u16; 2];
     let mut vlan_count = 0u8;
     // Up to two tags (802.1ad outer, 802.1Q inner), unrolled.
     if ethertype == ethertype::VLAN || ethertype == ethertype::QINQ {
-        vlan_tci[0] = u16::from_be(frame.load::<u16>(l3)?);
-        ethertype = u16::from_be(frame.load::<u16>(l3 + 2)?);
+        count.inc(counter::VLAN);
+        let Some(tag) = frame.load::<[u8; 4]>(l3) else {
+            count.inc(counter::NON_IPV6);
+            return None;
+        };
+        vlan_tci[0] = u16::from_be_bytes([tag[0], tag[1]]);
+        ethertype = u16::from_be_bytes([tag[2], tag[3]]);
         l3 += 4;
         vlan_count = 1;
         if ethertype == ethertype::VLAN || ethertype == ethertype::QINQ {
-            vlan_tci[1] = u16::from_be(frame.load::<u16>(l3)?);
-            ethertype = u16::from_be(frame.load::<u16>(l3 + 2)?);
+            let Some(tag) = frame.load::<[u8; 4]>(l3) else {
+                count.inc(counter::NON_IPV6);
+                return None;
+            };
+            vlan_tci[1] = u16::from_be_bytes([tag[0], tag[1]]);
+            ethertype = u16::from_be_bytes([tag[2], tag[3]]);
             l3 += 4;
             vlan_count = 2;
         }
-        count.inc(counter::VLAN);
     }
     if ethertype != ethertype::IPV6 {
+        count.inc(counter::NON_IPV6);
         return None;
     }
     count.inc(counter::IPV6);

@@ -205,13 +205,21 @@ fn monitor_errors_are_clear_and_leave_nothing_behind() {
 
     // Without privileges: the missing capabilities are named, exit 1.
     let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
         .args([BIN, "monitor", "-i", "lo", "--duration", "1"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("missing privileges") && err.contains("CAP_BPF"), "{err}");
+    assert!(
+        err.contains("missing privileges") && err.contains("CAP_BPF"),
+        "{err}"
+    );
 
     // Bad command line: exit 64.
     let out = host

@@ -149,6 +149,9 @@ async fn run(args: Args) -> Result<ExitCode> {
     }
     let counters = observer.counters()?;
     observer.stop();
+    stats
+        .kernel
+        .insert("frames".into(), counter::frames(&counters).into());
     for (i, name) in counter::NAMES.iter().enumerate() {
         stats.kernel.insert((*name).into(), counters[i].into());
     }

@@ -155,12 +155,24 @@ impl Programs {
                 name,
                 source: ProgramError::NotLoaded,
             })?;
-            let res = match prog {
-                aya::programs::Program::Xdp(p) => p.load(),
-                aya::programs::Program::SchedClassifier(p) => p.load(),
-                _ => Err(ProgramError::NotLoaded),
-            };
-            res.map_err(|source| map_program_error(name, source))?;
+            // The verifier gives up with EAGAIN when a signal arrives mid-verification: retry
+            // that (bounded); every other error is final.
+            let mut attempt = 0;
+            loop {
+                let res = match &mut *prog {
+                    aya::programs::Program::Xdp(p) => p.load(),
+                    aya::programs::Program::SchedClassifier(p) => p.load(),
+                    _ => Err(ProgramError::NotLoaded),
+                };
+                match res {
+                    Ok(()) => break,
+                    Err(e) if attempt < 3 && os_error(&e) == Some(libc::EAGAIN) => {
+                        attempt += 1;
+                        tracing::debug!(name, attempt, "verifier interrupted (EAGAIN), retrying");
+                    }
+                    Err(e) => return Err(map_program_error(name, e)),
+                }
+            }
         }
         let mut programs = Self { ebpf };
         programs.set_report_mask(report_mask)?;
