@@ -248,15 +248,13 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     }
     count.inc(counter::IPV6);
     // Fixed IPv6 header: version (4 bits) .. payload length (16) next header (8) hop limit (8).
-    let Some(word0) = frame.load::<u32>(l3) else {
+    // Version .. hop limit in one read: [version/class, class/flow, flow, flow, len, len, nh, hlim].
+    let Some(fixed) = frame.load::<[u8; 8]>(l3) else {
         count.inc(counter::PARSE_FAILURES);
         return None;
     };
-    let Some(lens) = frame.load::<[u8; 4]>(l3 + 4) else {
-        count.inc(counter::PARSE_FAILURES);
-        return None;
-    };
-    if (u32::from_be(word0) >> 28) != 6 {
+    let lens = [fixed[4], fixed[5], fixed[6], fixed[7]];
+    if fixed[0] >> 4 != 6 {
         count.inc(counter::PARSE_FAILURES);
         return None;
     }
