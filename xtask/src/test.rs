@@ -81,10 +81,68 @@ pub fn run(args: &Args) -> Result<()> {
     }
     let mut test = Command::new("cargo");
     test.current_dir(&root)
-        .args(["test", "--workspace", "--exclude", "v6probe-ebpf"])
+        .args([
+            "test",
+            "--workspace",
+            "--exclude",
+            "v6probe-ebpf",
+            "--no-fail-fast",
+        ])
         .args(&args.cargo_test_args);
-    step("test", &mut test)?;
+    let totals = run_counting(&mut test)?;
+    // One closing line over every test binary (cargo's own last line is the doc-test run).
+    println!(
+        "xtask: {} passed, {} failed, {} skipped",
+        totals.passed, totals.failed, totals.ignored
+    );
+    if !totals.ok {
+        anyhow::bail!("step `test` failed: {} failed", totals.failed);
+    }
     Ok(())
+}
+
+#[derive(Default)]
+struct Totals {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+    ok: bool,
+}
+
+/// Runs `cargo test`, passing its output through, and adds up its `test result:` lines.
+fn run_counting(cmd: &mut Command) -> Result<Totals> {
+    use std::io::{BufRead, BufReader};
+    eprintln!("xtask [test]: {}", crate::util::describe(cmd));
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("step `test`: could not start cargo test")?;
+    let mut t = Totals::default();
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Some(rest) = line.trim().strip_prefix("test result: ") {
+                for part in rest.split(';') {
+                    let mut w = part.split_whitespace().rev();
+                    let (Some(kind), Some(n)) = (w.next(), w.next()) else {
+                        continue;
+                    };
+                    let n: u64 = n.parse().unwrap_or(0);
+                    match kind {
+                        "passed" => t.passed += n,
+                        "failed" => t.failed += n,
+                        "ignored" => t.ignored += n,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .context("step `test`: waiting for cargo test")?;
+    t.ok = status.success() && t.failed == 0;
+    Ok(t)
 }
 
 #[derive(clap::Args)]
