@@ -1,0 +1,123 @@
+//! What `monitor` (and, later, `monitor --pcap`) call: the detection flags, and a
+//! [`Detector`] fed one packet at a time.
+use std::{path::PathBuf, time::Duration, time::SystemTime};
+
+use super::{Alert, Config, DetectError, Engine, EngineStats, Policy, State};
+use crate::packet::Packet;
+
+/// Which packet lines to print besides the alerts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Events {
+    /// Alerts only.
+    None,
+    /// NDP messages (RS, RA, NS, NA, redirect).
+    Ndp,
+    /// Every packet the kernel programs report.
+    #[default]
+    All,
+}
+
+/// Detection flags, flattened into `monitor`'s arguments.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DetectArgs {
+    /// Packet lines to print besides alerts.
+    #[arg(long, value_enum, default_value_t)]
+    pub events: Events,
+    /// Learn routers and neighbours for this many seconds before judging them.
+    #[arg(long, value_name = "SECS", value_parser = parse_learn)]
+    pub learn: Option<Duration>,
+    /// Policy file (TOML): legitimate routers, prefixes, RDNSS, routes, proxies.
+    #[arg(long, value_name = "FILE.toml")]
+    pub policy: Option<PathBuf>,
+    /// Save the learned baseline here on exit and after learning; restore it at start.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+fn parse_learn(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !v.is_finite() || !(0.0..=1e9).contains(&v) {
+        return Err(format!("`{s}`: give a number of seconds >= 0"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// The engine plus its policy and state file.
+pub struct Detector {
+    engine: Engine,
+    events: Events,
+    state_path: Option<PathBuf>,
+}
+
+impl Detector {
+    /// Loads the policy and the state named in `args`, with default bounds.
+    pub fn new(args: &DetectArgs) -> Result<Self, DetectError> {
+        Self::with_config(args, Config::default())
+    }
+
+    pub fn with_config(args: &DetectArgs, mut cfg: Config) -> Result<Self, DetectError> {
+        let policy = args.policy.as_deref().map(Policy::load).transpose()?;
+        if let Some(l) = args.learn {
+            cfg.learn = l;
+        }
+        let mut engine = Engine::new(cfg, policy);
+        if let Some(path) = &args.state {
+            if let Some(s) = State::load(path)? {
+                tracing::info!(
+                    path = %path.display(),
+                    routers = s.routers.len(),
+                    neighbors = s.neighbors.len(),
+                    "state restored"
+                );
+                engine.restore(&s);
+            }
+        }
+        Ok(Self {
+            engine,
+            events: args.events,
+            state_path: args.state.clone(),
+        })
+    }
+
+    /// Judges one packet (its kernel or capture timestamp as `now`).
+    pub fn observe(&mut self, p: &Packet, now: SystemTime) -> Vec<Alert> {
+        let alerts = self.engine.observe(p, now);
+        if self.engine.take_learning_finished() {
+            if let Err(e) = self.save() {
+                tracing::warn!("saving the baseline after learning: {e}");
+            }
+        }
+        alerts
+    }
+
+    /// Whether `--events` asks for this packet's line.
+    pub fn show_packet(&self, p: &Packet) -> bool {
+        match self.events {
+            Events::None => false,
+            Events::All => true,
+            Events::Ndp => p
+                .frame
+                .icmp6
+                .as_ref()
+                .is_some_and(|m| (133..=137).contains(&m.msg_type)),
+        }
+    }
+
+    /// Saves the state file, if one was given.
+    pub fn save(&self) -> Result<(), DetectError> {
+        match &self.state_path {
+            Some(p) => self.engine.snapshot().save(p),
+            None => Ok(()),
+        }
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        self.engine.stats()
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
