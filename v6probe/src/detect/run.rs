@@ -1,9 +1,17 @@
 //! What `monitor` (and, later, `monitor --pcap`) call: the detection flags, and a
 //! [`Detector`] fed one packet at a time.
-use std::{path::PathBuf, time::Duration, time::SystemTime};
+use std::{
+    io::{self, Write},
+    path::PathBuf,
+    time::Duration,
+    time::SystemTime,
+};
 
 use super::{Alert, Config, DetectError, Engine, EngineStats, Policy, State};
-use crate::packet::Packet;
+use crate::{
+    output::{Format, JsonLines},
+    packet::Packet,
+};
 
 /// Which packet lines to print besides the alerts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -18,7 +26,7 @@ pub enum Events {
 }
 
 /// Detection flags, flattened into `monitor`'s arguments.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct DetectArgs {
     /// Packet lines to print besides alerts.
     #[arg(long, value_enum, default_value_t)]
@@ -32,6 +40,21 @@ pub struct DetectArgs {
     /// Save the learned baseline here on exit and after learning; restore it at start.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Most neighbour bindings kept (older ones are evicted, counted in the stats).
+    #[arg(long, value_name = "N", default_value_t = Config::default().max_neighbors)]
+    pub max_neighbors: usize,
+}
+
+impl Default for DetectArgs {
+    fn default() -> Self {
+        Self {
+            events: Events::default(),
+            learn: None,
+            policy: None,
+            state: None,
+            max_neighbors: Config::default().max_neighbors,
+        }
+    }
 }
 
 fn parse_learn(s: &str) -> Result<Duration, String> {
@@ -62,6 +85,7 @@ impl Detector {
         if let Some(l) = args.learn {
             cfg.learn = l;
         }
+        cfg.max_neighbors = args.max_neighbors;
         let mut engine = Engine::new(cfg, policy);
         if let Some(path) = &args.state {
             if let Some(s) = State::load(path)? {
@@ -120,4 +144,41 @@ impl Detector {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
+}
+
+/// Prints alerts (`"kind":"alert"` lines, or text); returns how many lines were written.
+pub fn write_alerts<W: Write>(
+    out: &mut JsonLines<W>,
+    format: Format,
+    alerts: &[Alert],
+) -> io::Result<u64> {
+    for a in alerts {
+        match format {
+            Format::Json => out.write("alert", a)?,
+            Format::Text => {
+                let w = out.get_mut();
+                writeln!(w, "{}", a.text())?;
+                w.flush()?;
+            }
+        }
+    }
+    Ok(alerts.len() as u64)
+}
+
+/// The engine figures as one text line (for `--format text`).
+pub fn stats_text(s: &EngineStats) -> String {
+    let alerts: Vec<String> = s.alerts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let evicted: u64 = s.evictions.values().sum();
+    format!(
+        "-- detect: {} observed, {} neighbours, {} routers, {} evicted, alerts: {}",
+        s.observed,
+        s.neighbors,
+        s.routers,
+        evicted,
+        if alerts.is_empty() {
+            "none".to_string()
+        } else {
+            alerts.join(" ")
+        }
+    )
 }
