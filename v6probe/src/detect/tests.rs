@@ -1083,3 +1083,63 @@ fn state_round_trip_restores_the_baseline() {
     assert!(State::load(&dir.join("missing.json")).unwrap().is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn events_select_packet_lines_and_alerts_print_as_text() {
+    let echo_like = ptb(mac(1), 1400);
+    let ndp = na(mac(1), g(1), SOLICITED);
+    for (events, shows_ndp, shows_other) in [
+        (Events::None, false, false),
+        (Events::Ndp, true, false),
+        (Events::All, true, true),
+    ] {
+        let d = Detector::new(&DetectArgs {
+            events,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(d.show_packet(&ndp), shows_ndp, "{events:?}");
+        assert_eq!(d.show_packet(&echo_like), shows_other, "{events:?}");
+    }
+    let mut d = Detector::new(&DetectArgs::default()).unwrap();
+    let a = d.observe(&ndp, at(0));
+    let mut w = crate::output::JsonLines::new(Vec::new());
+    assert_eq!(
+        run::write_alerts(&mut w, crate::output::Format::Text, &a).unwrap(),
+        1
+    );
+    let text = String::from_utf8(w.get_mut().clone()).unwrap();
+    assert!(
+        text.contains("ALERT low") && text.contains("neighbor_new"),
+        "{text}"
+    );
+    let s = run::stats_text(&d.stats());
+    assert!(s.contains("neighbor_new=1"), "{s}");
+}
+
+#[test]
+fn detector_saves_state_when_learning_ends() {
+    let dir = std::env::temp_dir().join(format!("v6p-detect-learn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.json");
+    let args = DetectArgs {
+        learn: Some(Duration::from_secs(2)),
+        state: Some(path.clone()),
+        ..Default::default()
+    };
+    let mut d = Detector::new(&args).unwrap();
+    d.observe(&ra(mac(9), ll(9), &Ra::default()), at(0));
+    assert!(!path.exists());
+    d.observe(&na(mac(1), g(1), SOLICITED), at(2500));
+    let s = State::load(&path).unwrap().expect("saved after learning");
+    assert_eq!(s.routers.len(), 1);
+    // Restored by the next run: a different router is rogue at once, no learning needed.
+    let mut d = Detector::new(&DetectArgs {
+        state: Some(path.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let a = d.observe(&ra(mac(8), ll(8), &Ra::default()), at(10_000));
+    assert!(codes(&a).contains(&"ra_rogue"), "{:?}", codes(&a));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
