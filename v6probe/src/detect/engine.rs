@@ -1289,6 +1289,16 @@ impl Engine {
                 );
             }
         }
+        // RFC 4861 7.2.5: an NA without Override does not replace a cached link-layer address
+        // (anycast answers, proxies); hosts keep the old one, and so does the baseline.
+        if !override_
+            && self
+                .neighbors
+                .get(&(cx.ifx, target))
+                .is_some_and(|b| b.mac != mac)
+        {
+            return;
+        }
         let changed = self.bind(cx, out, target, mac, "neighbor_advert");
         if let Some((old, false)) = changed {
             if !solicited && override_ {

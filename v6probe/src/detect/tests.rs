@@ -335,6 +335,22 @@ fn neighbor_mac_changed_medium_when_fresh_low_when_owner_was_silent() {
 }
 
 #[test]
+fn na_without_override_does_not_move_a_binding() {
+    // Two routers answering for the subnet-router anycast address (Linux: O clear).
+    let anycast = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0);
+    let mut h = H::new();
+    h.feed(&ra(mac(8), ll(8), &Ra::default()), 0);
+    h.feed(&ra(mac(9), ll(9), &Ra::default()), 1);
+    h.feed(&na(mac(8), anycast, (true, true, false)), 2);
+    h.feed(&na(mac(9), anycast, (true, true, false)), 10);
+    h.feed(&na(mac(8), anycast, (true, true, false)), 20);
+    assert!(h.above_low().is_empty(), "{:?}", codes(&h.all));
+    // With Override, the same answer moves it.
+    h.feed(&na(mac(9), anycast, (true, true, true)), 30);
+    assert_eq!(h.count("neighbor_mac_changed"), 1);
+}
+
+#[test]
 fn neighbor_flip_flop_back_to_previous_mac() {
     let mut h = H::new();
     h.feed(&na(mac(1), g(1), SOLICITED), 0);
