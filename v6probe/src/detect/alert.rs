@@ -146,6 +146,9 @@ pub struct Alert {
     pub code: AlertCode,
     pub severity: Severity,
     pub iface: Option<String>,
+    /// Outer VLAN id, when the frame was tagged (bindings are kept per interface and VLAN).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
     pub ts: String,
     /// The IPv6 address the alert is about (binding, DAD target, router, source).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -396,7 +396,8 @@ fn base_evidence(p: &Packet) -> Map<String, Value> {
 pub struct Engine {
     cfg: Config,
     policy: Option<Policy>,
-    ifaces: Vec<Option<String>>,
+    /// Links: (interface name, outer VLAN id or 0). Bindings and routers are per link.
+    ifaces: Vec<(Option<String>, u16)>,
     class_rates: Vec<[RateWindow; 5]>,
     pending_count: Vec<usize>,
     neighbors: BoundedMap<Key, Binding>,
@@ -462,7 +463,12 @@ impl Engine {
     pub fn observe_into(&mut self, p: &Packet, now: SystemTime, out: &mut Vec<Alert>) {
         let t = nanos(now);
         self.observed += 1;
-        let ifx = self.iface_id(p.seen.iface.as_deref());
+        let vid = if p.frame.eth.vlan_count > 0 {
+            p.frame.eth.vlans[0].vid()
+        } else {
+            0
+        };
+        let ifx = self.iface_id(p.seen.iface.as_deref(), vid);
         self.tick_learning(t);
         let cx = Cx { p, now, t, ifx };
         let Some(icmp) = p.frame.icmp6.as_ref() else {
@@ -525,13 +531,8 @@ impl Engine {
 
     /// The learned baseline, for `--state`.
     pub fn snapshot(&self) -> State {
-        let name = |ifx: u16| {
-            self.ifaces
-                .get(ifx as usize)
-                .cloned()
-                .flatten()
-                .unwrap_or_default()
-        };
+        let name = |ifx: u16| self.iface_name(ifx).unwrap_or_default();
+        let vlan = |ifx: u16| self.vlan(ifx);
         let mut s = State {
             version: STATE_VERSION,
             ..Default::default()
@@ -539,6 +540,7 @@ impl Engine {
         for ((ifx, a), b) in self.neighbors.iter() {
             s.neighbors.push(NeighborState {
                 iface: name(*ifx),
+                vlan: vlan(*ifx),
                 address: *a,
                 mac: b.mac,
                 prev_macs: b.prev().to_vec(),
@@ -549,6 +551,7 @@ impl Engine {
         for ((ifx, ll), r) in self.routers.iter() {
             s.routers.push(RouterState {
                 iface: name(*ifx),
+                vlan: vlan(*ifx),
                 link_local: *ll,
                 mac: r.mac,
                 params: r.params.clone(),
@@ -557,23 +560,28 @@ impl Engine {
         for ((ifx, mac), ()) in self.router_macs.iter() {
             s.router_macs.push(RouterMacState {
                 iface: name(*ifx),
+                vlan: vlan(*ifx),
                 mac: *mac,
             });
         }
         // Stable order, so unchanged state gives an unchanged file.
         s.neighbors
-            .sort_by(|a, b| (&a.iface, a.address).cmp(&(&b.iface, b.address)));
-        s.routers
-            .sort_by(|a, b| (&a.iface, a.link_local).cmp(&(&b.iface, b.link_local)));
+            .sort_by(|a, b| (&a.iface, a.vlan, a.address).cmp(&(&b.iface, b.vlan, b.address)));
+        s.routers.sort_by(|a, b| {
+            (&a.iface, a.vlan, a.link_local).cmp(&(&b.iface, b.vlan, b.link_local))
+        });
         s.router_macs
-            .sort_by(|a, b| (&a.iface, a.mac).cmp(&(&b.iface, b.mac)));
+            .sort_by(|a, b| (&a.iface, a.vlan, a.mac).cmp(&(&b.iface, b.vlan, b.mac)));
         s
     }
 
     /// Loads a saved baseline: afterwards unknown routers are judged as rogue.
     pub fn restore(&mut self, s: &State) {
         for n in &s.neighbors {
-            let ifx = self.iface_id(Some(&n.iface).filter(|s| !s.is_empty()).map(|s| s.as_str()));
+            let ifx = self.iface_id(
+                Some(n.iface.as_str()).filter(|s| !s.is_empty()),
+                n.vlan.unwrap_or(0),
+            );
             let mut b = Binding::new(n.mac, n.first_seen_ns);
             b.last_seen = n.last_seen_ns;
             let prev: Vec<Mac> = n.prev_macs.iter().copied().take(PREV_MACS).collect();
@@ -582,7 +590,10 @@ impl Engine {
             self.neighbors.insert((ifx, n.address), b);
         }
         for r in &s.routers {
-            let ifx = self.iface_id(Some(&r.iface).filter(|s| !s.is_empty()).map(|s| s.as_str()));
+            let ifx = self.iface_id(
+                Some(r.iface.as_str()).filter(|s| !s.is_empty()),
+                r.vlan.unwrap_or(0),
+            );
             self.routers.insert(
                 (ifx, r.link_local),
                 Router {
@@ -594,14 +605,32 @@ impl Engine {
             self.router_macs.insert((ifx, r.mac), ());
         }
         for m in &s.router_macs {
-            let ifx = self.iface_id(Some(&m.iface).filter(|s| !s.is_empty()).map(|s| s.as_str()));
+            let ifx = self.iface_id(
+                Some(m.iface.as_str()).filter(|s| !s.is_empty()),
+                m.vlan.unwrap_or(0),
+            );
             self.router_macs.insert((ifx, m.mac), ());
         }
         self.baseline = true;
     }
 
-    fn iface_id(&mut self, name: Option<&str>) -> u16 {
-        if let Some(i) = self.ifaces.iter().position(|n| n.as_deref() == name) {
+    fn iface_name(&self, ifx: u16) -> Option<String> {
+        self.ifaces.get(ifx as usize).and_then(|l| l.0.clone())
+    }
+
+    fn vlan(&self, ifx: u16) -> Option<u16> {
+        self.ifaces
+            .get(ifx as usize)
+            .map(|l| l.1)
+            .filter(|v| *v != 0)
+    }
+
+    fn iface_id(&mut self, name: Option<&str>, vid: u16) -> u16 {
+        if let Some(i) = self
+            .ifaces
+            .iter()
+            .position(|(n, v)| *v == vid && n.as_deref() == name)
+        {
             return i as u16;
         }
         // Interface names come from the host (or a capture's few interface records): a
@@ -609,7 +638,7 @@ impl Engine {
         if self.ifaces.len() >= u16::MAX as usize {
             return u16::MAX - 1;
         }
-        self.ifaces.push(name.map(str::to_owned));
+        self.ifaces.push((name.map(str::to_owned), vid));
         self.class_rates.push([RateWindow::default(); 5]);
         self.pending_count.push(0);
         (self.ifaces.len() - 1) as u16
@@ -708,7 +737,8 @@ impl Engine {
         let mut a = Alert {
             code,
             severity: sev,
-            iface: self.ifaces.get(cx.ifx as usize).cloned().flatten(),
+            iface: self.iface_name(cx.ifx),
+            vlan: self.vlan(cx.ifx),
             ts: rfc3339_nanos(cx.now),
             address: None,
             mac: None,
@@ -1372,7 +1402,7 @@ impl Engine {
         };
         let key = (cx.ifx, src);
         let learning = self.is_learning_at(cx.t);
-        let iface = self.ifaces.get(cx.ifx as usize).cloned().flatten();
+        let iface = self.iface_name(cx.ifx);
         let in_policy = self
             .policy
             .as_ref()
@@ -1620,7 +1650,7 @@ impl Engine {
 
     fn on_redirect(&mut self, cx: &Cx, out: &mut Vec<Alert>, target: Ipv6Addr, dest: Ipv6Addr) {
         let (src, eth_src) = (cx.p.frame.ip6.src, cx.p.frame.eth.src);
-        let iface = self.ifaces.get(cx.ifx as usize).cloned().flatten();
+        let iface = self.iface_name(cx.ifx);
         let ok = match self.routers.get(&(cx.ifx, src)) {
             Some(r) => r.mac == eth_src,
             None => self

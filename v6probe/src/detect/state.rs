@@ -26,6 +26,8 @@ pub struct State {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NeighborState {
     pub iface: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
     pub address: Ipv6Addr,
     #[serde(with = "mac_serde")]
     pub mac: EthernetAddress,
@@ -38,6 +40,8 @@ pub struct NeighborState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouterState {
     pub iface: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
     pub link_local: Ipv6Addr,
     #[serde(with = "mac_serde")]
     pub mac: EthernetAddress,
@@ -47,6 +51,8 @@ pub struct RouterState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouterMacState {
     pub iface: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
     #[serde(with = "mac_serde")]
     pub mac: EthernetAddress,
 }

@@ -1159,3 +1159,29 @@ fn detector_saves_state_when_learning_ends() {
     assert!(codes(&a).contains(&"ra_rogue"), "{:?}", codes(&a));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn bindings_are_per_vlan() {
+    let mut h = H::new();
+    h.feed(&na(mac(1), g(1), SOLICITED), 0);
+    // The same address on VLAN 10 with another MAC is another host, not a change.
+    let tagged =
+        packet(na_frame(mac(2), g(1), g(1), SOLICITED, Some(mac(2))).with_vlan(0x8100, 10));
+    let a = h.feed(&tagged, 10);
+    assert_eq!(codes(&a), ["neighbor_new"]);
+    assert_eq!(a[0].vlan, Some(10));
+    let tagged =
+        packet(na_frame(mac(3), g(1), g(1), SOLICITED, Some(mac(3))).with_vlan(0x8100, 10));
+    let a = h.feed(&tagged, 20);
+    assert_eq!(codes(&a), ["neighbor_mac_changed"]);
+    assert_eq!(a[0].old_mac, Some(mac(2)));
+    let snap = h.e.snapshot();
+    assert!(snap
+        .neighbors
+        .iter()
+        .any(|n| n.vlan == Some(10) && n.mac == mac(3)));
+    assert!(snap
+        .neighbors
+        .iter()
+        .any(|n| n.vlan.is_none() && n.mac == mac(1)));
+}
