@@ -72,7 +72,13 @@ pub struct Detector {
     engine: Engine,
     events: Events,
     state_path: Option<PathBuf>,
+    /// Packet time of the last state save (or of the first packet).
+    last_save: Option<SystemTime>,
 }
+
+/// With `--state`, the baseline is also saved this often (packet time), so a crash loses
+/// little.
+pub const SAVE_EVERY: Duration = Duration::from_secs(300);
 
 impl Detector {
     /// Loads the policy and the state named in `args`, with default bounds.
@@ -102,15 +108,25 @@ impl Detector {
             engine,
             events: args.events,
             state_path: args.state.clone(),
+            last_save: None,
         })
     }
 
     /// Judges one packet (its kernel or capture timestamp as `now`).
     pub fn observe(&mut self, p: &Packet, now: SystemTime) -> Vec<Alert> {
         let alerts = self.engine.observe(p, now);
-        if self.engine.take_learning_finished() {
+        let due = self.state_path.is_some()
+            && match self.last_save {
+                None => {
+                    self.last_save = Some(now);
+                    false
+                }
+                Some(t) => now.duration_since(t).is_ok_and(|d| d >= SAVE_EVERY),
+            };
+        if self.engine.take_learning_finished() || due {
+            self.last_save = Some(now);
             if let Err(e) = self.save() {
-                tracing::warn!("saving the baseline after learning: {e}");
+                tracing::warn!("saving the detection baseline: {e}");
             }
         }
         alerts

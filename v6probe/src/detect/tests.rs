@@ -1149,6 +1149,17 @@ fn detector_saves_state_when_learning_ends() {
     d.observe(&na(mac(1), g(1), SOLICITED), at(2500));
     let s = State::load(&path).unwrap().expect("saved after learning");
     assert_eq!(s.routers.len(), 1);
+    // And every SAVE_EVERY of packet time.
+    d.observe(&ra(mac(7), ll(7), &Ra::default()), at(3000));
+    assert_eq!(State::load(&path).unwrap().unwrap().routers.len(), 1);
+    d.observe(
+        &na(mac(1), g(1), SOLICITED),
+        at(2500 + run::SAVE_EVERY.as_millis() as u64),
+    );
+    // (The rogue router's link-local address is a binding, not a router.)
+    let saved = State::load(&path).unwrap().unwrap();
+    assert_eq!(saved.routers.len(), 1);
+    assert!(saved.neighbors.iter().any(|n| n.address == ll(7)));
     // Restored by the next run: a different router is rogue at once, no learning needed.
     let mut d = Detector::new(&DetectArgs {
         state: Some(path.clone()),
