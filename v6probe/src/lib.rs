@@ -6,6 +6,7 @@
 pub use v6probe_common::{abi, wire};
 
 pub mod cli;
+pub mod detect;
 pub mod dualstack;
 pub mod lab;
 #[cfg(target_os = "linux")]

@@ -13,6 +13,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use v6probe_common::abi::{class, counter, Record};
 
 use crate::{
+    detect::{self, DetectArgs, Detector},
     observe::{HookSel, Observer, ObserverConfig, XdpModeSel},
     output::{Format, JsonLines},
     packet::Packet,
@@ -35,6 +36,8 @@ pub struct Args {
     /// Stop after this many seconds (fractions allowed).
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub duration: Option<Duration>,
+    #[command(flatten)]
+    pub detect: DetectArgs,
 }
 
 fn parse_secs(s: &str) -> std::result::Result<Duration, String> {
@@ -71,6 +74,8 @@ struct Stats {
     /// Records lost in the kernel because the ring buffer was full.
     drops: u64,
     duration_s: f64,
+    /// Detection engine figures (bindings, evictions, alerts by code).
+    detect: Option<detect::EngineStats>,
 }
 
 pub fn exec(args: Args) -> Result<ExitCode> {
@@ -82,6 +87,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
 }
 
 async fn run(args: Args) -> Result<ExitCode> {
+    let mut detector = Detector::new(&args.detect).context("starting the detector")?;
     let config = ObserverConfig {
         interfaces: args.interfaces.clone(),
         hook: args.hook,
@@ -134,7 +140,14 @@ async fn run(args: Args) -> Result<ExitCode> {
             _ = sigint.recv() => break,
             _ = sigterm.recv() => break,
         }
-        if let Err(e) = print_batch(&observer, &batch, args.format, &mut out, &mut stats) {
+        if let Err(e) = print_batch(
+            &observer,
+            &mut detector,
+            &batch,
+            args.format,
+            &mut out,
+            &mut stats,
+        ) {
             write_err = Some(e);
             break;
         }
@@ -143,7 +156,14 @@ async fn run(args: Args) -> Result<ExitCode> {
     let mut rest = Vec::new();
     observer.drain(|rec| rest.push(rec));
     if write_err.is_none() {
-        if let Err(e) = print_batch(&observer, &rest, args.format, &mut out, &mut stats) {
+        if let Err(e) = print_batch(
+            &observer,
+            &mut detector,
+            &rest,
+            args.format,
+            &mut out,
+            &mut stats,
+        ) {
             write_err = Some(e);
         }
     }
@@ -157,11 +177,14 @@ async fn run(args: Args) -> Result<ExitCode> {
     }
     stats.drops = counters[counter::RINGBUF_DROPS as usize];
     stats.duration_s = started.elapsed().as_secs_f64();
+    stats.detect = Some(detector.stats());
+    let saved = detector.save().context("saving the detection state");
     match write_err {
         Some(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
         Some(e) => return Err(e).context("writing to stdout"),
         None => {}
     }
+    saved?;
     match args.format {
         Format::Json => out.write("stats", &stats)?,
         Format::Text => {
@@ -171,6 +194,9 @@ async fn run(args: Args) -> Result<ExitCode> {
                 "-- {} records, {} lines, {} dropped in kernel, {:.1}s",
                 stats.records_read, stats.lines, stats.drops, stats.duration_s
             )?;
+            if let Some(d) = &stats.detect {
+                writeln!(w, "{}", detect::run::stats_text(d))?;
+            }
             w.flush()?;
         }
     }
@@ -179,6 +205,7 @@ async fn run(args: Args) -> Result<ExitCode> {
 
 fn print_batch<W: Write>(
     observer: &Observer,
+    detector: &mut Detector,
     batch: &[Record],
     format: Format,
     out: &mut JsonLines<W>,
@@ -186,11 +213,13 @@ fn print_batch<W: Write>(
 ) -> io::Result<()> {
     for rec in batch {
         stats.records_read += 1;
-        let packet = Packet::from_record(
-            rec,
-            observer.wall_time(rec.ts_ns),
-            observer.iface_name(rec.ifindex),
-        );
+        let ts = observer.wall_time(rec.ts_ns);
+        let packet = Packet::from_record(rec, ts, observer.iface_name(rec.ifindex));
+        let alerts = detector.observe(&packet, ts);
+        if !detector.show_packet(&packet) {
+            stats.lines += detect::run::write_alerts(out, format, &alerts)?;
+            continue;
+        }
         match format {
             Format::Json => out.write("packet", &packet)?,
             Format::Text => {
@@ -200,6 +229,7 @@ fn print_batch<W: Write>(
             }
         }
         stats.lines += 1;
+        stats.lines += detect::run::write_alerts(out, format, &alerts)?;
     }
     Ok(())
 }

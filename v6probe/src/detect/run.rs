@@ -1,0 +1,200 @@
+//! What `monitor` (and, later, `monitor --pcap`) call: the detection flags, and a
+//! [`Detector`] fed one packet at a time.
+use std::{
+    io::{self, Write},
+    path::PathBuf,
+    time::Duration,
+    time::SystemTime,
+};
+
+use super::{Alert, Config, DetectError, Engine, EngineStats, Policy, State};
+use crate::{
+    output::{Format, JsonLines},
+    packet::Packet,
+};
+
+/// Which packet lines to print besides the alerts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Events {
+    /// Alerts only.
+    None,
+    /// NDP messages (RS, RA, NS, NA, redirect).
+    Ndp,
+    /// Every packet the kernel programs report.
+    #[default]
+    All,
+}
+
+/// Detection flags, flattened into `monitor`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DetectArgs {
+    /// Packet lines to print besides alerts.
+    #[arg(long, value_enum, default_value_t)]
+    pub events: Events,
+    /// Learn routers and neighbours for this many seconds before judging them.
+    #[arg(long, value_name = "SECS", value_parser = parse_learn)]
+    pub learn: Option<Duration>,
+    /// Policy file (TOML): legitimate routers, prefixes, RDNSS, routes, proxies.
+    #[arg(long, value_name = "FILE.toml")]
+    pub policy: Option<PathBuf>,
+    /// Save the learned baseline here on exit and after learning; restore it at start.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Most neighbour bindings kept (older ones are evicted, counted in the stats).
+    #[arg(long, value_name = "N", default_value_t = Config::default().max_neighbors)]
+    pub max_neighbors: usize,
+}
+
+impl Default for DetectArgs {
+    fn default() -> Self {
+        Self {
+            events: Events::default(),
+            learn: None,
+            policy: None,
+            state: None,
+            max_neighbors: Config::default().max_neighbors,
+        }
+    }
+}
+
+fn parse_learn(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !v.is_finite() || !(0.0..=1e9).contains(&v) {
+        return Err(format!("`{s}`: give a number of seconds >= 0"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// The engine plus its policy and state file.
+pub struct Detector {
+    engine: Engine,
+    events: Events,
+    state_path: Option<PathBuf>,
+    /// Packet time of the last state save (or of the first packet).
+    last_save: Option<SystemTime>,
+}
+
+/// With `--state`, the baseline is also saved this often (packet time), so a crash loses
+/// little.
+pub const SAVE_EVERY: Duration = Duration::from_secs(300);
+
+impl Detector {
+    /// Loads the policy and the state named in `args`, with default bounds.
+    pub fn new(args: &DetectArgs) -> Result<Self, DetectError> {
+        Self::with_config(args, Config::default())
+    }
+
+    pub fn with_config(args: &DetectArgs, mut cfg: Config) -> Result<Self, DetectError> {
+        let policy = args.policy.as_deref().map(Policy::load).transpose()?;
+        if let Some(l) = args.learn {
+            cfg.learn = l;
+        }
+        cfg.max_neighbors = args.max_neighbors;
+        let mut engine = Engine::new(cfg, policy);
+        if let Some(path) = &args.state {
+            if let Some(s) = State::load(path)? {
+                tracing::info!(
+                    path = %path.display(),
+                    routers = s.routers.len(),
+                    neighbors = s.neighbors.len(),
+                    "state restored"
+                );
+                engine.restore(&s);
+            }
+        }
+        Ok(Self {
+            engine,
+            events: args.events,
+            state_path: args.state.clone(),
+            last_save: None,
+        })
+    }
+
+    /// Judges one packet (its kernel or capture timestamp as `now`).
+    pub fn observe(&mut self, p: &Packet, now: SystemTime) -> Vec<Alert> {
+        let alerts = self.engine.observe(p, now);
+        let due = self.state_path.is_some()
+            && match self.last_save {
+                None => {
+                    self.last_save = Some(now);
+                    false
+                }
+                Some(t) => now.duration_since(t).is_ok_and(|d| d >= SAVE_EVERY),
+            };
+        if self.engine.take_learning_finished() || due {
+            self.last_save = Some(now);
+            if let Err(e) = self.save() {
+                tracing::warn!("saving the detection baseline: {e}");
+            }
+        }
+        alerts
+    }
+
+    /// Whether `--events` asks for this packet's line.
+    pub fn show_packet(&self, p: &Packet) -> bool {
+        match self.events {
+            Events::None => false,
+            Events::All => true,
+            Events::Ndp => p
+                .frame
+                .icmp6
+                .as_ref()
+                .is_some_and(|m| (133..=137).contains(&m.msg_type)),
+        }
+    }
+
+    /// Saves the state file, if one was given.
+    pub fn save(&self) -> Result<(), DetectError> {
+        match &self.state_path {
+            Some(p) => self.engine.snapshot().save(p),
+            None => Ok(()),
+        }
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        self.engine.stats()
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// Prints alerts (`"kind":"alert"` lines, or text); returns how many lines were written.
+pub fn write_alerts<W: Write>(
+    out: &mut JsonLines<W>,
+    format: Format,
+    alerts: &[Alert],
+) -> io::Result<u64> {
+    for a in alerts {
+        match format {
+            Format::Json => out.write("alert", a)?,
+            Format::Text => {
+                let w = out.get_mut();
+                writeln!(w, "{}", a.text())?;
+                w.flush()?;
+            }
+        }
+    }
+    Ok(alerts.len() as u64)
+}
+
+/// The engine figures as one text line (for `--format text`).
+pub fn stats_text(s: &EngineStats) -> String {
+    let alerts: Vec<String> = s.alerts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let evicted: u64 = s.evictions.values().sum();
+    format!(
+        "-- detect: {} observed, {} neighbours, {} routers, {} evicted, alerts: {}",
+        s.observed,
+        s.neighbors,
+        s.routers,
+        evicted,
+        if alerts.is_empty() {
+            "none".to_string()
+        } else {
+            alerts.join(" ")
+        }
+    )
+}

@@ -1,0 +1,349 @@
+//! A hash map with a hard bound on its length and counted evictions.
+//!
+//! Eviction is CLOCK (second chance) over insertion order: an entry read or updated since it
+//! was last considered gets one more round, so the busy bindings stay and a flood of one-off
+//! keys evicts other one-off keys. Every operation is O(1) amortized, which matters when an
+//! attacker sends a new MAC per frame.
+use std::{collections::HashMap, collections::VecDeque, hash::Hash};
+
+/// foldhash: several times faster than SipHash on 8..24-byte keys, and seeded per process, so
+/// an attacker on the link cannot choose addresses that all land in one bucket.
+pub type Hasher = foldhash::fast::RandomState;
+
+#[derive(Debug, Clone)]
+struct Slot<V> {
+    value: V,
+    /// Matches the queue entry that currently represents this key.
+    gen: u64,
+    referenced: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct BoundedMap<K, V> {
+    map: HashMap<K, Slot<V>, Hasher>,
+    order: VecDeque<(K, u64)>,
+    cap: usize,
+    next_gen: u64,
+    evictions: u64,
+}
+
+impl<K: Copy + Eq + Hash, V> BoundedMap<K, V> {
+    /// A map holding at most `cap` entries (at least 1).
+    pub fn new(cap: usize) -> Self {
+        Self {
+            map: HashMap::with_hasher(Hasher::default()),
+            order: VecDeque::new(),
+            cap: cap.max(1),
+            next_gen: 0,
+            evictions: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn capacity_bound(&self) -> usize {
+        self.cap
+    }
+
+    /// Entries evicted to stay within the bound since creation.
+    pub fn evictions(&self) -> u64 {
+        self.evictions
+    }
+
+    pub fn get(&self, k: &K) -> Option<&V> {
+        self.map.get(k).map(|s| &s.value)
+    }
+
+    pub fn contains_key(&self, k: &K) -> bool {
+        self.map.contains_key(k)
+    }
+
+    /// Reads an entry for update and marks it as used.
+    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.map.get_mut(k).map(|s| {
+            s.referenced = true;
+            &mut s.value
+        })
+    }
+
+    /// Inserts or replaces; returns the entry evicted to make room, if any.
+    pub fn insert(&mut self, k: K, v: V) -> Option<(K, V)> {
+        if let Some(s) = self.map.get_mut(&k) {
+            s.value = v;
+            s.referenced = true;
+            return None;
+        }
+        self.insert_absent(k, v)
+    }
+
+    /// Inserts a key the caller just found absent (saves a lookup on the hot path of a flood
+    /// of new keys); returns the entry evicted to make room, if any.
+    pub fn insert_absent(&mut self, k: K, v: V) -> Option<(K, V)> {
+        debug_assert!(!self.map.contains_key(&k));
+        let evicted = if self.map.len() >= self.cap {
+            self.evict_one()
+        } else {
+            None
+        };
+        let gen = self.next_gen;
+        self.next_gen += 1;
+        self.map.insert(
+            k,
+            Slot {
+                value: v,
+                gen,
+                referenced: false,
+            },
+        );
+        self.order.push_back((k, gen));
+        self.compact_if_needed();
+        evicted
+    }
+
+    pub fn remove(&mut self, k: &K) -> Option<V> {
+        // The queue entry goes stale and is skipped later.
+        let v = self.map.remove(k).map(|s| s.value);
+        self.compact_if_needed();
+        v
+    }
+
+    /// The oldest live entry by insertion (skipping stale queue entries).
+    pub fn oldest(&mut self) -> Option<(K, &V)> {
+        while let Some(&(k, gen)) = self.order.front() {
+            match self.map.get(&k) {
+                Some(s) if s.gen == gen => return self.map.get(&k).map(|s| (k, &s.value)),
+                _ => {
+                    self.order.pop_front();
+                }
+            }
+        }
+        None
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.map.iter().map(|(k, s)| (k, &s.value))
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.map.values_mut().map(|s| &mut s.value)
+    }
+
+    fn evict_one(&mut self) -> Option<(K, V)> {
+        // Each live entry gets at most one second chance, so this ends within 2 * len pops.
+        // Removing first and putting back the rare survivor costs one lookup per eviction.
+        let mut budget = 2 * self.order.len() + 1;
+        while budget > 0 {
+            budget -= 1;
+            let (k, gen) = self.order.pop_front()?;
+            let Some(mut s) = self.map.remove(&k) else {
+                continue;
+            };
+            if s.gen != gen {
+                // A stale queue entry for a key that has a newer one: keep the key.
+                self.map.insert(k, s);
+                continue;
+            }
+            if s.referenced {
+                s.referenced = false;
+                let g = self.next_gen;
+                self.next_gen += 1;
+                s.gen = g;
+                self.map.insert(k, s);
+                self.order.push_back((k, g));
+                continue;
+            }
+            self.evictions += 1;
+            return Some((k, s.value));
+        }
+        None
+    }
+
+    /// Removed keys leave stale queue entries: rebuild when they outnumber the live ones.
+    fn compact_if_needed(&mut self) {
+        if self.order.len() > 2 * self.map.len() + 64 {
+            let map = &self.map;
+            self.order
+                .retain(|(k, gen)| map.get(k).is_some_and(|s| s.gen == *gen));
+        }
+    }
+}
+
+/// Per-key rate windows in a direct-mapped array: a key's slot is picked by its hash; a
+/// different key landing on a taken slot replaces it (counted). One cache line per lookup,
+/// no allocation after creation: a flood of random source MACs costs nothing more than
+/// normal traffic, and a single source that floods keeps its slot while it sends.
+#[derive(Debug, Clone)]
+pub struct RateSlots<K> {
+    slots: Vec<Option<(K, RateWindow)>>,
+    mask: usize,
+    hasher: Hasher,
+    replaced: u64,
+}
+
+impl<K: Copy + Eq + Hash> RateSlots<K> {
+    /// At least `n` slots (rounded up to a power of two).
+    pub fn new(n: usize) -> Self {
+        let n = n.max(1).next_power_of_two();
+        Self {
+            slots: vec![None; n],
+            mask: n - 1,
+            hasher: Hasher::default(),
+            replaced: 0,
+        }
+    }
+
+    /// Counts one event for `k` at `t`; returns its events in the last second.
+    pub fn add(&mut self, k: K, t: u64) -> u32 {
+        use std::hash::BuildHasher;
+        let i = (self.hasher.hash_one(k) as usize) & self.mask;
+        let slot = &mut self.slots[i];
+        match slot {
+            Some((key, w)) if *key == k => w.add(t),
+            _ => {
+                if slot.is_some() {
+                    self.replaced += 1;
+                }
+                let mut w = RateWindow::default();
+                let r = w.add(t);
+                *slot = Some((k, w));
+                r
+            }
+        }
+    }
+
+    pub fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn used(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+
+    /// Keys that replaced another key's window.
+    pub fn replaced(&self) -> u64 {
+        self.replaced
+    }
+}
+
+/// Packets per second over the last second, in ten 100 ms buckets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RateWindow {
+    buckets: [u32; 10],
+    /// The 100 ms slot of the newest bucket.
+    slot: u64,
+}
+
+const SLOT_NS: u64 = 100_000_000;
+
+impl RateWindow {
+    /// Counts one event at `t` (ns) and returns the events in the last second.
+    pub fn add(&mut self, t: u64) -> u32 {
+        let slot = t / SLOT_NS;
+        if slot > self.slot {
+            let adv = slot - self.slot;
+            if adv >= 10 {
+                self.buckets = [0; 10];
+            } else {
+                for i in 1..=adv {
+                    self.buckets[((self.slot + i) % 10) as usize] = 0;
+                }
+            }
+            self.slot = slot;
+        }
+        // Late events (out of order by more than a second) are not counted.
+        if slot + 10 > self.slot {
+            let b = &mut self.buckets[(slot % 10) as usize];
+            *b = b.saturating_add(1);
+        }
+        self.sum()
+    }
+
+    pub fn sum(&self) -> u32 {
+        self.buckets.iter().fold(0u32, |a, b| a.saturating_add(*b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bound_holds_and_evictions_are_counted() {
+        let mut m = BoundedMap::new(4);
+        for i in 0..100u32 {
+            m.insert(i, i);
+            assert!(m.len() <= 4);
+        }
+        assert_eq!(m.len(), 4);
+        assert_eq!(m.evictions(), 96);
+        // The newest survive.
+        assert!(m.contains_key(&99) && m.contains_key(&96));
+    }
+
+    #[test]
+    fn used_entries_get_a_second_chance() {
+        let mut m = BoundedMap::new(3);
+        m.insert(1, ());
+        m.insert(2, ());
+        m.insert(3, ());
+        m.get_mut(&1);
+        m.insert(4, ()); // evicts 2, not 1
+        assert!(m.contains_key(&1));
+        assert!(!m.contains_key(&2));
+    }
+
+    #[test]
+    fn removals_do_not_grow_the_queue() {
+        let mut m = BoundedMap::new(8);
+        for i in 0..10_000u32 {
+            m.insert(i % 5, i);
+            m.remove(&(i % 5));
+        }
+        assert!(m.order.len() < 200, "{}", m.order.len());
+        assert_eq!(m.evictions(), 0);
+    }
+
+    #[test]
+    fn oldest_skips_removed_entries() {
+        let mut m = BoundedMap::new(8);
+        m.insert(1, 'a');
+        m.insert(2, 'b');
+        m.remove(&1);
+        assert_eq!(m.oldest().map(|(k, v)| (k, *v)), Some((2, 'b')));
+    }
+
+    #[test]
+    fn rate_slots_keep_a_busy_key_and_count_replacements() {
+        let mut r = RateSlots::new(8);
+        assert_eq!(r.slots(), 8);
+        for i in 0..50u64 {
+            assert_eq!(r.add(7u32, i * 1000), i as u32 + 1);
+        }
+        for k in 100..200u32 {
+            r.add(k, 60_000);
+        }
+        assert!(r.used() <= 8);
+        assert!(r.replaced() >= 92);
+    }
+
+    #[test]
+    fn rate_window_counts_the_last_second() {
+        let mut w = RateWindow::default();
+        let s = 1_000_000_000u64;
+        for i in 0..50 {
+            w.add(10 * s + i * 10_000_000); // 50 events over 0.5 s
+        }
+        assert_eq!(w.sum(), 50);
+        // 10.9 s: all 50 still inside the last second.
+        assert_eq!(w.add(10 * s + 900_000_000), 51);
+        // 11.05 s: the 10.0-10.1 s bucket (10 events) has aged out.
+        assert_eq!(w.add(11 * s + 50_000_000), 42);
+        assert_eq!(w.add(30 * s), 1);
+    }
+}

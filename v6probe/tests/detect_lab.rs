@@ -1,0 +1,767 @@
+//! `v6probe monitor` with the detection engine, against real kernels and radvd in network
+//! namespaces this test creates: a benign link that must stay silent above `low`, attacks sent
+//! from an attacker namespace (raw frames built with the `wire` emitter) that must each be
+//! alerted within 1 s of the first forged packet, and a random-MAC flood that must keep the
+//! engine within its bounds. Addresses: 2001:db8::/32 and fe80::/10, inside the lab only.
+#![cfg(target_os = "linux")]
+
+use std::{
+    net::Ipv6Addr,
+    process::Stdio,
+    sync::Mutex,
+    thread,
+    time::{Duration, Instant, SystemTime},
+};
+
+use serde_json::Value;
+use v6probe::{
+    lab::{in_netns, veth, LineReader, Netns},
+    netio::{Capture, PacketSocket},
+    require_privileges,
+    wire::{
+        addr, icmpv6::msg_type as mt, ndisc_option::Preference, EthernetAddress, FragmentInfo,
+        Frame, Icmpv6Repr, Message, NdpOption, Options, Prefix,
+    },
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
+/// The kernel programs are attached per interface; one lab at a time keeps the runs apart
+/// and the 2-core machine responsive.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+const HOP_BY_HOP: u8 = 0;
+const FRAGMENT: u8 = 44;
+
+/// A switch namespace with a bridge, and hosts attached to it by veth pairs.
+struct Lab {
+    sw: Netns,
+    hosts: Vec<(Netns, String)>,
+}
+
+impl Lab {
+    fn new(tag: &str) -> Self {
+        let sw = Netns::new(&format!("{tag}-sw")).unwrap();
+        // The switch itself says nothing: no IPv6 on its ports or bridge.
+        sw.sysctl("net.ipv6.conf.all.disable_ipv6", "1").unwrap();
+        sw.sysctl("net.ipv6.conf.default.disable_ipv6", "1")
+            .unwrap();
+        sw.ip(&[
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ])
+        .unwrap();
+        sw.ip(&["link", "set", "br0", "up"]).unwrap();
+        Self { sw, hosts: vec![] }
+    }
+
+    /// Adds a host namespace with interface `ifname` on the bridge; returns its index.
+    fn host(&mut self, tag: &str, ifname: &str) -> usize {
+        let ns = Netns::new(tag).unwrap();
+        let port = format!("v6p-s{}", self.hosts.len());
+        veth(&ns, ifname, &self.sw, &port).unwrap();
+        self.sw
+            .ip(&["link", "set", &port, "master", "br0"])
+            .unwrap();
+        self.hosts.push((ns, ifname.to_string()));
+        self.hosts.len() - 1
+    }
+
+    fn ns(&self, i: usize) -> &Netns {
+        &self.hosts[i].0
+    }
+}
+
+fn mac_of(ns: &Netns, ifname: &str) -> EthernetAddress {
+    let s = ns.mac(ifname).unwrap();
+    v6probe::detect::policy::parse_mac(&s).unwrap()
+}
+
+fn link_local(ns: &Netns, ifname: &str) -> Ipv6Addr {
+    let out = ns
+        .ip(&["-6", "-o", "addr", "show", "dev", ifname, "scope", "link"])
+        .unwrap();
+    let word = out
+        .split_whitespace()
+        .skip_while(|w| *w != "inet6")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no link-local on {ifname}: {out}"));
+    word.split('/').next().unwrap().parse().unwrap()
+}
+
+/// A daemon killed and reaped on drop (the namespace's drop would kill it too).
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts radvd in `ns` on `ifname` advertising `prefix` (and an RDNSS server).
+fn radvd(ns: &Netns, ifname: &str, prefix: &str, dir: &std::path::Path) -> Daemon {
+    ns.sysctl("net.ipv6.conf.all.forwarding", "1").unwrap();
+    let conf = dir.join(format!("radvd-{ifname}-{}.conf", ns.name()));
+    let dns = prefix.replace("::/64", "::53");
+    std::fs::write(
+        &conf,
+        format!(
+            "interface {ifname} {{\n AdvSendAdvert on;\n MinRtrAdvInterval 3;\n \
+             MaxRtrAdvInterval 4;\n prefix {prefix} {{ AdvOnLink on; AdvAutonomous on; \
+             AdvValidLifetime 120; AdvPreferredLifetime 60; }};\n RDNSS {dns} {{ }};\n}};\n"
+        ),
+    )
+    .unwrap();
+    let pid = dir.join(format!("radvd-{}.pid", ns.name()));
+    ns.command("radvd")
+        .args([
+            "-n",
+            "-m",
+            "stderr",
+            "-C",
+            conf.to_str().unwrap(),
+            "-p",
+            pid.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(Daemon)
+        .expect("radvd (apt-get install radvd)")
+}
+
+fn monitor(ns: &Netns, ifname: &str, extra: &[&str]) -> LineReader {
+    let child = ns
+        .command(BIN)
+        .args(["monitor", "-i", ifname, "--duration", "120"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut mon = LineReader::new(child);
+    mon.wait_for(Duration::from_secs(15), |l| {
+        l.contains("\"kind\":\"start\"")
+    })
+    .expect("monitor start line");
+    mon
+}
+
+fn finish(mon: LineReader) -> Vec<Value> {
+    mon.signal(libc::SIGINT);
+    let (status, out, err) = mon.finish(Duration::from_secs(20)).unwrap();
+    assert!(status.success(), "monitor failed: {status} {err}");
+    out.iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .collect()
+}
+
+fn ts_of(v: &Value) -> SystemTime {
+    humantime::parse_rfc3339(v["ts"].as_str().unwrap()).unwrap()
+}
+
+fn frame(
+    eth_src: EthernetAddress,
+    dst_mac: Option<EthernetAddress>,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    ty: u8,
+    m: Message,
+) -> Frame {
+    Frame::new(
+        eth_src,
+        dst_mac.unwrap_or(EthernetAddress(addr::multicast_mac(&dst))),
+        src,
+        dst,
+        255,
+        Icmpv6Repr::new(ty, 0, m),
+    )
+}
+
+fn na(eth: EthernetAddress, src: Ipv6Addr, target: Ipv6Addr, solicited: bool) -> Frame {
+    frame(
+        eth,
+        None,
+        src,
+        ALL_NODES,
+        mt::NEIGHBOR_ADVERT,
+        Message::NeighborAdvert {
+            router: false,
+            solicited,
+            override_: true,
+            reserved: 0,
+            target,
+            options: Options::from(vec![NdpOption::TargetLlAddr { addr: eth }]),
+        },
+    )
+}
+
+fn ns_frame(eth: EthernetAddress, src: Ipv6Addr, target: Ipv6Addr) -> Frame {
+    frame(
+        eth,
+        None,
+        src,
+        addr::solicited_node(&target),
+        mt::NEIGHBOR_SOLICIT,
+        Message::NeighborSolicit {
+            reserved: 0,
+            target,
+            options: Options::from(vec![NdpOption::SourceLlAddr { addr: eth }]),
+        },
+    )
+}
+
+fn ra(eth: EthernetAddress, src: Ipv6Addr, lifetime: u16, prefix: Ipv6Addr) -> Frame {
+    frame(
+        eth,
+        None,
+        src,
+        ALL_NODES,
+        mt::ROUTER_ADVERT,
+        Message::RouterAdvert {
+            cur_hop_limit: 64,
+            managed: false,
+            other: false,
+            home_agent: false,
+            preference: Preference::High,
+            proxy: false,
+            reserved_flags: 0,
+            router_lifetime: lifetime,
+            reachable_time: 0,
+            retrans_timer: 0,
+            options: Options::from(vec![
+                NdpOption::SourceLlAddr { addr: eth },
+                NdpOption::PrefixInfo {
+                    prefix: Prefix {
+                        addr: prefix,
+                        len: 64,
+                    },
+                    on_link: true,
+                    autonomous: true,
+                    router_addr: false,
+                    dhcpv6_pd: false,
+                    reserved_flags: 0,
+                    valid_lifetime: 600,
+                    preferred_lifetime: 300,
+                },
+            ]),
+        },
+    )
+}
+
+fn rand_mac(x: &mut u64) -> EthernetAddress {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    let b = x.to_be_bytes();
+    EthernetAddress([0x02, b[0], b[1], b[2], b[3], b[4]])
+}
+
+/// Sends the frames; returns the time just before the first one left.
+fn send(sock: &PacketSocket, frames: &[Vec<u8>]) -> SystemTime {
+    let t = SystemTime::now();
+    for f in frames {
+        sock.send(f).unwrap();
+    }
+    t
+}
+
+/// Waits for an alert matching `pred`; returns it and its latency from `sent` (alert ts minus
+/// send time) and the wall-clock time until the line arrived.
+fn expect_alert(
+    mon: &mut LineReader,
+    sent: SystemTime,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> (Value, Duration) {
+    let line = mon
+        .wait_for(Duration::from_secs(5), |l| {
+            serde_json::from_str::<Value>(l)
+                .ok()
+                .is_some_and(|v| v["kind"] == "alert" && pred(&v) && ts_of(&v) >= sent)
+        })
+        .unwrap_or_else(|| panic!("no alert for {what} within 5 s"));
+    let arrived = SystemTime::now().duration_since(sent).unwrap_or_default();
+    let v: Value = serde_json::from_str(&line).unwrap();
+    let latency = ts_of(&v).duration_since(sent).unwrap_or_default();
+    eprintln!(
+        "{what}: {} ({}) alert ts {:.3} ms after the first forged packet, line after {:.1} ms",
+        v["code"],
+        v["severity"],
+        latency.as_secs_f64() * 1e3,
+        arrived.as_secs_f64() * 1e3
+    );
+    assert!(
+        latency <= Duration::from_secs(1),
+        "{what}: alerted {latency:?} after the first forged packet: {v}"
+    );
+    (v, latency)
+}
+
+#[test]
+fn attacks_are_alerted_within_one_second() {
+    require_privileges!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("v6p-detect-attack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut lab = Lab::new("dat");
+    let mon_i = lab.host("dat-mon", "v6p-m0");
+    let peer_i = lab.host("dat-peer", "v6p-p0");
+    let rtr_i = lab.host("dat-rtr", "v6p-r0");
+    let att_i = lab.host("dat-att", "v6p-a0");
+    // The attacker's kernel stays quiet: only forged frames come from there.
+    lab.ns(att_i)
+        .sysctl("net.ipv6.conf.v6p-a0.disable_ipv6", "1")
+        .unwrap();
+    let (mon_ns, peer_ns, rtr_ns, att_ns) =
+        (lab.ns(mon_i), lab.ns(peer_i), lab.ns(rtr_i), lab.ns(att_i));
+    let mon_addr: Ipv6Addr = "2001:db8:d::1".parse().unwrap();
+    let peer_addr: Ipv6Addr = "2001:db8:d::2".parse().unwrap();
+    mon_ns
+        .ip(&[
+            "-6",
+            "addr",
+            "add",
+            "2001:db8:d::1/64",
+            "dev",
+            "v6p-m0",
+            "nodad",
+        ])
+        .unwrap();
+    peer_ns
+        .ip(&[
+            "-6",
+            "addr",
+            "add",
+            "2001:db8:d::2/64",
+            "dev",
+            "v6p-p0",
+            "nodad",
+        ])
+        .unwrap();
+    for ns in [mon_ns, peer_ns, rtr_ns] {
+        ns.wait_dad(Duration::from_secs(5)).unwrap();
+    }
+    let _radvd = radvd(rtr_ns, "v6p-r0", "2001:db8:d::/64", &dir);
+    let rtr_ll = link_local(rtr_ns, "v6p-r0");
+    let rtr_mac = mac_of(rtr_ns, "v6p-r0");
+    let mon_mac = mac_of(mon_ns, "v6p-m0");
+    let peer_mac = mac_of(peer_ns, "v6p-p0");
+    let mon_ll = link_local(mon_ns, "v6p-m0");
+
+    let mut mon = monitor(mon_ns, "v6p-m0", &["--learn", "4", "--events", "none"]);
+    // Learning: the router advertises; the peer and the monitor host resolve each other.
+    let learn_start = Instant::now();
+    while learn_start.elapsed() < Duration::from_secs(5) {
+        peer_ns
+            .exec("ping", &["-6", "-c", "1", "-W", "1", "2001:db8:d::1"])
+            .unwrap();
+        thread::sleep(Duration::from_millis(500));
+    }
+    thread::sleep(Duration::from_secs(1));
+
+    let att_mac = EthernetAddress([0x02, 0xba, 0xd0, 0, 0, 0x66]);
+    let att_ll: Ipv6Addr = "fe80::bad:66".parse().unwrap();
+    let sock = in_netns(att_ns.name(), || PacketSocket::open("v6p-a0", Capture::All))
+        .unwrap()
+        .unwrap();
+    let mut latencies = vec![];
+
+    // 1. Forged NA: the attacker claims the peer's address (unsolicited, Override).
+    let t = send(
+        &sock,
+        &[na(att_mac, peer_addr, peer_addr, false).to_bytes()],
+    );
+    let (v, l) = expect_alert(&mut mon, t, "forged NA", |v| {
+        v["code"] == "na_unsolicited_override" && v["address"] == peer_addr.to_string()
+    });
+    assert_eq!(v["severity"], "high");
+    assert_eq!(v["old_mac"], peer_mac.to_string());
+    assert_eq!(v["mac"], att_mac.to_string());
+    latencies.push(("forged_na", l));
+
+    // 2. Forged RA from an unknown router.
+    let t = send(
+        &sock,
+        &[ra(att_mac, att_ll, 1800, "2001:db8:bad::".parse().unwrap()).to_bytes()],
+    );
+    let (v, l) = expect_alert(&mut mon, t, "forged RA", |v| v["code"] == "ra_rogue");
+    assert_eq!(v["evidence"]["reason"], "not_learned");
+    latencies.push(("forged_ra", l));
+
+    // 3. RA killing the real router (its link-local, lifetime 0) from the attacker's MAC.
+    let t = send(
+        &sock,
+        &[ra(att_mac, rtr_ll, 0, "2001:db8:d::".parse().unwrap()).to_bytes()],
+    );
+    let (v, l) = expect_alert(&mut mon, t, "router kill RA", |v| {
+        v["code"] == "ra_router_killed"
+    });
+    assert_eq!(v["old_mac"], rtr_mac.to_string());
+    latencies.push(("ra_router_killed", l));
+
+    // 4. DAD replies: the monitor host starts using a new address; the attacker waits for its
+    // DAD probe and answers it.
+    let target: Ipv6Addr = "2001:db8:d::99".parse().unwrap();
+    mon_ns
+        .ip(&["-6", "addr", "add", "2001:db8:d::99/64", "dev", "v6p-m0"])
+        .unwrap();
+    let mut buf = vec![0u8; 2048];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let probe_seen = loop {
+        assert!(
+            Instant::now() < deadline,
+            "no DAD probe for {target} seen by the attacker"
+        );
+        if let Some(r) = sock.recv(&mut buf, Duration::from_millis(200)).unwrap() {
+            if let Ok(f) = Frame::parse(&buf[..r.len]) {
+                if let Some(Message::NeighborSolicit { target: tg, .. }) =
+                    f.icmp6.as_ref().map(|m| &m.message)
+                {
+                    if *tg == target && f.ip6.src.is_unspecified() {
+                        break r.ts;
+                    }
+                }
+            }
+        }
+    };
+    let t = send(&sock, &[na(att_mac, target, target, false).to_bytes()]);
+    let (v, l) = expect_alert(&mut mon, t, "DAD reply", |v| {
+        v["code"] == "dad_dos" && v["address"] == target.to_string()
+    });
+    assert_eq!(v["mac"], att_mac.to_string());
+    assert_eq!(v["evidence"]["prober"], mon_mac.to_string());
+    eprintln!(
+        "  (DAD probe seen by the attacker {:.1} ms before its reply)",
+        t.duration_since(probe_seen)
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3
+    );
+    latencies.push(("dad_reply", l));
+
+    // 5. NDP behind extension headers (RA-guard evasion): an NA behind hop-by-hop + dest opts.
+    let f = na(
+        att_mac,
+        "2001:db8:d::77".parse().unwrap(),
+        "2001:db8:d::77".parse().unwrap(),
+        false,
+    )
+    .with_ext_headers(&[(HOP_BY_HOP, 8, None), (60, 8, None)]);
+    let t = send(&sock, &[f.to_bytes()]);
+    let (v, l) = expect_alert(&mut mon, t, "NA behind extension headers", |v| {
+        v["code"] == "ndp_with_extension_headers"
+    });
+    assert_eq!(
+        v["evidence"]["ext"],
+        serde_json::json!(["hop_by_hop", "dest_opts"])
+    );
+    latencies.push(("ext_headers", l));
+
+    // 6. A fragmented RA (first fragment).
+    let f = ra(att_mac, att_ll, 1800, "2001:db8:bad::".parse().unwrap()).with_ext_headers(&[(
+        FRAGMENT,
+        8,
+        Some(FragmentInfo {
+            offset: 0,
+            more: false,
+            id: 0x6666,
+        }),
+    )]);
+    let t = send(&sock, &[f.to_bytes()]);
+    let (_, l) = expect_alert(&mut mon, t, "fragmented RA", |v| {
+        v["code"] == "ndp_fragmented"
+    });
+    latencies.push(("fragment", l));
+
+    // 7. Redirect from a host (to the monitor host).
+    let redirect = frame(
+        att_mac,
+        Some(mon_mac),
+        att_ll,
+        mon_ll,
+        mt::REDIRECT,
+        Message::Redirect {
+            reserved: 0,
+            target: att_ll,
+            destination: "2001:db8:ffff::1".parse().unwrap(),
+            options: Options::default(),
+        },
+    );
+    let t = send(&sock, &[redirect.to_bytes()]);
+    let (_, l) = expect_alert(&mut mon, t, "redirect", |v| {
+        v["code"] == "redirect_from_non_router"
+    });
+    latencies.push(("redirect", l));
+
+    // 8. Flood: 3000 NS for distinct targets, a new MAC each.
+    let mut x = 0x1234_5678_9abc_def1u64;
+    let frames: Vec<Vec<u8>> = (0..3000u32)
+        .map(|i| {
+            let m = rand_mac(&mut x);
+            let tg = Ipv6Addr::new(
+                0x2001,
+                0xdb8,
+                0xd,
+                0,
+                0,
+                0,
+                (i >> 16) as u16 + 0x100,
+                i as u16,
+            );
+            ns_frame(m, peer_addr, tg).to_bytes()
+        })
+        .collect();
+    let t = send(&sock, &frames);
+    let (v, l) = expect_alert(&mut mon, t, "NS flood", |v| v["code"] == "flood");
+    assert_eq!(v["evidence"]["class"], "ns");
+    latencies.push(("flood", l));
+    let (_, l) = expect_alert(&mut mon, t, "neighbour cache exhaustion", |v| {
+        v["code"] == "neighbor_cache_exhaustion"
+    });
+    latencies.push(("cache_exhaustion", l));
+
+    let v = finish(mon);
+    let stats = v.iter().find(|l| l["kind"] == "stats").expect("stats line");
+    let d = &stats["detect"];
+    eprintln!("detect stats: {d}");
+    assert!(d["observed"].as_u64().unwrap() > 3000);
+    assert!(d["alerts"]["flood"].as_u64().unwrap() >= 1);
+    let worst = latencies.iter().map(|l| l.1).max().unwrap();
+    eprintln!(
+        "attack latencies (alert ts - send ts): {}; worst {:.3} ms",
+        latencies
+            .iter()
+            .map(|(n, l)| format!("{n}={:.3}ms", l.as_secs_f64() * 1e3))
+            .collect::<Vec<_>>()
+            .join(" "),
+        worst.as_secs_f64() * 1e3
+    );
+    let _ = (mon_addr, rtr_mac);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn random_mac_flood_stays_within_bounds() {
+    require_privileges!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut lab = Lab::new("dmem");
+    let mon_i = lab.host("dmem-mon", "v6p-m0");
+    let att_i = lab.host("dmem-att", "v6p-a0");
+    lab.ns(att_i)
+        .sysctl("net.ipv6.conf.v6p-a0.disable_ipv6", "1")
+        .unwrap();
+    lab.ns(mon_i).wait_dad(Duration::from_secs(5)).unwrap();
+    let mon = monitor(
+        lab.ns(mon_i),
+        "v6p-m0",
+        &["--events", "none", "--max-neighbors", "256"],
+    );
+    let sock = in_netns(lab.ns(att_i).name(), || {
+        PacketSocket::open("v6p-a0", Capture::All)
+    })
+    .unwrap()
+    .unwrap();
+    let mut x = 0x0bad_cafe_f00d_1234u64;
+    let na_for = |x: &mut u64, i: u32| {
+        let m = rand_mac(x);
+        let tg = Ipv6Addr::new(0x2001, 0xdb8, 0xe, 0, 0, 0, (i >> 16) as u16, i as u16);
+        na(m, tg, tg, false).to_bytes()
+    };
+    // 2000 NAs at about 400/s (under the flood limit: every one is a new binding), then a
+    // burst of 20 000 (a flood: new bindings are not admitted).
+    let start = Instant::now();
+    for i in 0..2000u32 {
+        sock.send(&na_for(&mut x, i)).unwrap();
+        let due = Duration::from_micros(2500) * (i + 1);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            thread::sleep(wait);
+        }
+    }
+    thread::sleep(Duration::from_millis(1500));
+    for i in 0..20_000u32 {
+        sock.send(&na_for(&mut x, 100_000 + i)).unwrap();
+    }
+    thread::sleep(Duration::from_secs(1));
+    let v = finish(mon);
+    let stats = v.iter().find(|l| l["kind"] == "stats").expect("stats line");
+    let d = &stats["detect"];
+    eprintln!("detect stats: {d}; kernel drops {}", stats["drops"]);
+    let observed = d["observed"].as_u64().unwrap();
+    assert!(observed >= 2000, "{d}");
+    let neighbors = d["neighbors"].as_u64().unwrap();
+    assert!(neighbors <= 256, "{d}");
+    assert_eq!(neighbors, 256, "{d}");
+    assert!(d["evictions"]["neighbors"].as_u64().unwrap() >= 1500, "{d}");
+    assert!(d["bindings_not_admitted"].as_u64().unwrap() > 0, "{d}");
+    assert!(d["alerts"]["flood"].as_u64().unwrap() >= 1, "{d}");
+}
+
+#[test]
+fn benign_link_is_silent_above_low() {
+    require_privileges!();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("v6p-detect-benign-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut lab = Lab::new("dbn");
+    let mon_i = lab.host("dbn-mon", "v6p-m0");
+    let r1_i = lab.host("dbn-r1", "v6p-r1");
+    let r2_i = lab.host("dbn-r2", "v6p-r2");
+    let h1_i = lab.host("dbn-h1", "v6p-h1");
+    let h2_i = lab.host("dbn-h2", "v6p-h2");
+    // Privacy addresses that rotate every few seconds (RFC 8981): preferred 8 s, valid 20 s.
+    for (i, ifname) in [(h1_i, "v6p-h1"), (h2_i, "v6p-h2"), (mon_i, "v6p-m0")] {
+        let ns = lab.ns(i);
+        for (k, v) in [
+            ("use_tempaddr", "2"),
+            ("temp_prefered_lft", "8"),
+            ("temp_valid_lft", "20"),
+            ("max_desync_factor", "1"),
+            ("regen_max_retry", "3"),
+            ("router_solicitation_interval", "1"),
+        ] {
+            ns.sysctl(&format!("net.ipv6.conf.{ifname}.{k}"), v)
+                .unwrap();
+        }
+        // Short reachable time: entries go stale between pings, so NUD probes (unicast NS)
+        // happen during the run.
+        ns.sysctl(
+            &format!("net.ipv6.neigh.{ifname}.base_reachable_time_ms"),
+            "2000",
+        )
+        .unwrap();
+        ns.sysctl(
+            &format!("net.ipv6.neigh.{ifname}.delay_first_probe_time"),
+            "1",
+        )
+        .unwrap();
+    }
+    for i in [mon_i, r1_i, r2_i, h1_i, h2_i] {
+        lab.ns(i).wait_dad(Duration::from_secs(5)).unwrap();
+    }
+    let _r1 = radvd(lab.ns(r1_i), "v6p-r1", "2001:db8:1::/64", &dir);
+    let _r2 = radvd(lab.ns(r2_i), "v6p-r2", "2001:db8:2::/64", &dir);
+    let state = dir.join("baseline.json");
+    let mut mon = monitor(
+        lab.ns(mon_i),
+        "v6p-m0",
+        &[
+            "--learn",
+            "5",
+            "--events",
+            "ndp",
+            "--state",
+            state.to_str().unwrap(),
+        ],
+    );
+    // Hosts bounce their links (RS, DAD, SLAAC), then talk to each other and to the routers
+    // (NS/NA, NUD) for 35 s while their temporary addresses rotate.
+    for i in [h1_i, h2_i] {
+        let (ns, ifname) = (&lab.hosts[i].0, lab.hosts[i].1.clone());
+        ns.ip(&["link", "set", &ifname, "down"]).unwrap();
+        ns.ip(&["link", "set", &ifname, "up"]).unwrap();
+    }
+    let r1_ll = link_local(lab.ns(r1_i), "v6p-r1");
+    let r2_ll = link_local(lab.ns(r2_i), "v6p-r2");
+    let start = Instant::now();
+    let mut pings = 0;
+    while start.elapsed() < Duration::from_secs(35) {
+        for (from, to) in [(h1_i, h2_i), (h2_i, h1_i), (mon_i, h1_i)] {
+            let out = lab
+                .ns(to)
+                .ip(&["-6", "-o", "addr", "show", "scope", "global"])
+                .unwrap();
+            for a in out
+                .split_whitespace()
+                .filter(|w| w.starts_with("2001:db8:"))
+                .map(|w| w.split('/').next().unwrap_or_default().to_string())
+                .take(3)
+            {
+                let _ = lab.ns(from).exec("ping", &["-6", "-c", "1", "-W", "1", &a]);
+                pings += 1;
+            }
+        }
+        let (h1, ifn) = (lab.ns(h1_i), "v6p-h1");
+        let _ = h1.exec(
+            "ping",
+            &["-6", "-c", "1", "-W", "1", &format!("{r1_ll}%{ifn}")],
+        );
+        let _ = h1.exec(
+            "ping",
+            &["-6", "-c", "1", "-W", "1", &format!("{r2_ll}%{ifn}")],
+        );
+        thread::sleep(Duration::from_millis(700));
+    }
+    let _ = mon.wait_for(Duration::from_millis(100), |_| false);
+    let v = finish(mon);
+    let alerts: Vec<&Value> = v.iter().filter(|l| l["kind"] == "alert").collect();
+    let loud: Vec<&&Value> = alerts.iter().filter(|a| a["severity"] != "low").collect();
+    let packets: Vec<&Value> = v.iter().filter(|l| l["kind"] == "packet").collect();
+    let count = |name: &str| {
+        packets
+            .iter()
+            .filter(|p| p["icmp6"]["name"] == name)
+            .count()
+    };
+    let dad = packets
+        .iter()
+        .filter(|p| p["icmp6"]["name"] == "neighbor_solicit" && p["ip6"]["src"] == "::")
+        .count();
+    let nud = packets
+        .iter()
+        .filter(|p| {
+            p["icmp6"]["name"] == "neighbor_solicit"
+                && p["ip6"]["src"] != "::"
+                && !p["ip6"]["dst"]
+                    .as_str()
+                    .unwrap_or("ff02")
+                    .starts_with("ff02")
+        })
+        .count();
+    let ra_sources: std::collections::BTreeSet<&str> = packets
+        .iter()
+        .filter(|p| p["icmp6"]["name"] == "router_advert")
+        .filter_map(|p| p["eth"]["src"].as_str())
+        .collect();
+    let stats = v.iter().find(|l| l["kind"] == "stats").expect("stats line");
+    eprintln!(
+        "benign run: {} packet lines (RA {} from {} routers, RS {}, NS {}, of which DAD {} and NUD {}, NA {}), \
+         {pings} pings, {} alerts ({} above low); detect {}",
+        packets.len(),
+        count("router_advert"),
+        ra_sources.len(),
+        count("router_solicit"),
+        count("neighbor_solicit"),
+        dad,
+        nud,
+        count("neighbor_advert"),
+        alerts.len(),
+        loud.len(),
+        stats["detect"]
+    );
+    // The traffic the test means to produce did happen.
+    assert_eq!(ra_sources.len(), 2, "RAs from both routers");
+    assert!(count("router_solicit") >= 1 && dad >= 6 && count("neighbor_advert") >= 10);
+    assert!(nud >= 1, "no NUD probe seen");
+    // The baseline was saved (after learning and on exit) and holds both routers.
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(
+        saved["routers"].as_array().map(Vec::len),
+        Some(2),
+        "{saved}"
+    );
+    assert!(stats["duration_s"].as_f64().unwrap() >= 30.0);
+    assert!(
+        loud.is_empty(),
+        "alerts above low on a benign link: {loud:#?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
