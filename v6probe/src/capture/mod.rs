@@ -26,6 +26,11 @@ use pcap_parser::{
     PcapBlockOwned, PcapError,
 };
 
+use serde::Serialize;
+use v6probe_common::wire::Frame;
+
+use crate::packet::{Packet, Seen};
+
 #[cfg(test)]
 mod tests;
 pub mod write;
@@ -58,6 +63,18 @@ const INITIAL_BUFFER: usize = 1 << 16;
 /// The largest record (pcap record or pcapng block) the reader accepts. Larger ones are taken
 /// as corruption (a damaged length field) rather than allocated.
 pub const MAX_RECORD: usize = 64 << 20;
+
+/// File magics: pcapng section header; pcap micro- and nanosecond, both byte orders; the
+/// "modified" (Kuznetzov) pcap.
+const MAGICS: [[u8; 4]; 7] = [
+    [0x0a, 0x0d, 0x0d, 0x0a],
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+    [0x34, 0xcd, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xcd, 0x34],
+];
 
 /// pcapng option codes (draft-ietf-opsawg-pcapng section 4.2 and 4.3).
 const OPT_IF_NAME: u16 = 2;
@@ -146,6 +163,56 @@ impl CaptureFrame {
     pub fn is_ethernet(&self) -> bool {
         self.link_type == link_type::ETHERNET
     }
+
+    /// Where and when the frame was seen, for its `packet` line.
+    pub fn seen(&self) -> Seen {
+        Seen::from_capture(
+            self.number,
+            self.ts,
+            self.iface.clone(),
+            self.direction.map(Direction::as_str),
+        )
+    }
+
+    /// Decodes and validates the frame (the `packet` line of `decode` and `monitor --pcap`),
+    /// or says why it is not an ICMPv6 frame the decoder represents.
+    pub fn decode(&self) -> Result<Packet, Skipped> {
+        if !self.is_ethernet() {
+            return Err(Skipped {
+                frame: self.number,
+                reason: "unsupported_link_type",
+                detail: format!(
+                    "link type {} ({}): only Ethernet (1) is decoded",
+                    self.link_type,
+                    link_type::name(self.link_type)
+                ),
+                link_type: Some(self.link_type),
+            });
+        }
+        match Frame::parse(&self.data) {
+            Ok(frame) => Ok(Packet::new(self.seen(), frame)),
+            Err(e) => Err(Skipped {
+                frame: self.number,
+                reason: e.code(),
+                detail: e.to_string(),
+                link_type: None,
+            }),
+        }
+    }
+}
+
+/// A frame that is not an ICMPv6 frame on Ethernet: the body of a `"kind":"skipped"` line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// 1-based frame number.
+    pub frame: u64,
+    /// Stable snake_case reason: `unsupported_link_type`, or [`v6probe_common::wire::FrameError::code`]
+    /// (`not_ipv6`, `not_icmpv6`, `truncated`, `malformed`).
+    pub reason: &'static str,
+    /// Readable detail (the EtherType, next header, link type, ...).
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_type: Option<u32>,
 }
 
 /// What the reader knows about one pcapng interface.
@@ -226,10 +293,35 @@ impl CaptureReader<'static> {
 
 impl<'r> CaptureReader<'r> {
     /// Reads a capture from any byte stream (the format is probed: pcapng first, then pcap).
-    pub fn new<R: Read + 'r>(inner: R) -> Result<Self, CaptureError> {
+    pub fn new<R: Read + 'r>(mut inner: R) -> Result<Self, CaptureError> {
+        // Look at the magic first, so a short or foreign file is "not a capture" rather than
+        // a truncated one. pcap-parser probes the format with a single read, so hand it a
+        // prefix long enough for any file header.
+        let mut head = vec![0u8; 4096];
+        let mut got = 0;
+        while got < head.len() {
+            match inner.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(CaptureError::Read {
+                        offset: got as u64,
+                        source,
+                    })
+                }
+            }
+        }
+        head.truncate(got);
+        if head.is_empty() {
+            return Err(CaptureError::Empty);
+        }
+        if !head.get(..4).is_some_and(|m| MAGICS.iter().any(|x| x == m)) {
+            return Err(CaptureError::NotCapture);
+        }
         let io_err = Rc::new(RefCell::new(None));
         let tap = Tap {
-            inner,
+            inner: io::Cursor::new(head).chain(inner),
             err: io_err.clone(),
         };
         let reader = match pcap_parser::create_reader(INITIAL_BUFFER, tap) {

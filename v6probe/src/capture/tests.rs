@@ -221,6 +221,14 @@ fn absurd_record_length_is_an_error_not_an_allocation() {
 fn not_a_capture_and_empty() {
     let (_, err) = read_all(b"this is a text file, not a capture at all");
     assert!(matches!(err, Some(CaptureError::NotCapture)), "{err:?}");
+    let (_, err) = read_all(b"abc");
+    assert!(matches!(err, Some(CaptureError::NotCapture)), "{err:?}");
+    // A pcap magic and then nothing: a truncated capture.
+    let (_, err) = read_all(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]);
+    assert!(
+        matches!(err, Some(CaptureError::Truncated { offset: 0 })),
+        "{err:?}"
+    );
     let (_, err) = read_all(b"");
     assert!(matches!(err, Some(CaptureError::Empty)), "{err:?}");
     let e = CaptureReader::open("/nonexistent/v6p.pcap").unwrap_err();
@@ -229,12 +237,13 @@ fn not_a_capture_and_empty() {
 
 #[test]
 fn a_reader_error_names_its_offset_and_cause() {
-    // Serves the file in 64-byte reads, then fails: the first frame is read, the second is
-    // cut by the failure.
+    // Serves the file in 64-byte reads, then fails after 78 reads (4992 bytes): the frames
+    // wholly inside those bytes are read, the one across the failure is not.
+    const LIMIT: usize = 78 * 64;
     struct Failing(Vec<u8>, usize);
     impl std::io::Read for Failing {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            if self.1 >= 128 {
+            if self.1 >= LIMIT {
                 return Err(std::io::Error::other("disk on fire"));
             }
             let n = 64.min(buf.len());
@@ -243,10 +252,23 @@ fn a_reader_error_names_its_offset_and_cause() {
             Ok(n)
         }
     }
-    let mut r = CaptureReader::new(Failing(pcap_of(&frames(2)), 0)).unwrap();
-    assert!(r.next().unwrap().is_ok());
+    let fs = frames(100);
+    let file = pcap_of(&fs);
+    assert!(file.len() > LIMIT + 1000);
+    let (mut off, mut whole) = (24usize, 0usize);
+    for f in &fs {
+        if off + 16 + f.len() > LIMIT {
+            break;
+        }
+        off += 16 + f.len();
+        whole += 1;
+    }
+    let mut r = CaptureReader::new(Failing(file, 0)).unwrap();
+    for _ in 0..whole {
+        assert!(r.next().unwrap().is_ok());
+    }
     let e = r.next().unwrap().unwrap_err();
     assert!(e.to_string().contains("disk on fire"), "{e}");
-    assert_eq!(e.offset(), Some(24 + 16 + 60));
+    assert_eq!(e.offset(), Some(off as u64));
     assert!(r.next().is_none());
 }
