@@ -5,6 +5,7 @@
 
 pub use v6probe_common::{abi, wire};
 
+pub mod capture;
 pub mod cli;
 pub mod detect;
 pub mod dualstack;

@@ -150,6 +150,9 @@ pub struct FuzzArgs {
     /// Seconds to run each fuzz target.
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
+    /// Run only these targets (default: every target `cargo fuzz list` shows).
+    #[arg(long = "target")]
+    pub targets: Vec<String>,
 }
 
 pub fn fuzz(args: &FuzzArgs) -> Result<()> {
@@ -168,7 +171,12 @@ pub fn fuzz(args: &FuzzArgs) -> Result<()> {
             .current_dir(&root)
             .args(["+nightly", "fuzz", "list"]),
     )?;
-    for target in list.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    let selected = |t: &str| args.targets.is_empty() || args.targets.iter().any(|a| a == t);
+    for target in list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && selected(l))
+    {
         let seeds = fuzz_dir.join("seeds").join(target);
         let mut cmd = Command::new("cargo");
         cmd.current_dir(&root)
@@ -179,7 +187,13 @@ pub fn fuzz(args: &FuzzArgs) -> Result<()> {
         if seeds.exists() {
             cmd.arg(&seeds);
         }
-        cmd.args(["--", &format!("-max_total_time={}", args.seconds)]);
+        // libFuzzer prints its figures (execs, corpus size) on stderr; a crash leaves the input
+        // in fuzz/artifacts/<target>/ and fails the step.
+        cmd.args([
+            "--",
+            &format!("-max_total_time={}", args.seconds),
+            "-print_final_stats=1",
+        ]);
         step(&format!("fuzz {target}"), &mut cmd)?;
     }
     Ok(())

@@ -194,6 +194,7 @@ impl EthernetRepr {
     }
 
     /// Parses the header and tags; returns the repr and the payload offset.
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(frame: &EthernetFrame<T>) -> Result<(Self, usize)> {
         frame.check_len()?;
         let (vlans, n, et, off) = frame.walk_vlans()?;

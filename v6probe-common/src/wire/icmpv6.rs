@@ -293,7 +293,7 @@ pub use owned::*;
 
 #[cfg(feature = "alloc")]
 mod owned {
-    use alloc::vec::Vec;
+    use alloc::{boxed::Box, vec::Vec};
     use core::net::Ipv6Addr;
 
     use super::{code_name, field, min_len, msg_type, name_of, Icmpv6Packet};
@@ -421,6 +421,10 @@ mod owned {
     ///   `"mtu","quoted"`; `param_problem`: `"reason","pointer","quoted"`
     /// - `echo_request` / `echo_reply`: `"id","seq","data_len"`
     /// - too short for its type: `"short":true,"data_len"`; other types: `"data_len"`
+    ///
+    /// The quoted packet of an error is boxed: errors are rare, and an unboxed [`Quoted`]
+    /// (with its extension-header chain) would more than double the size of every NDP
+    /// message, which the decoder moves on every frame (codec benchmark).
     #[derive(Debug, Clone, PartialEq, Eq)]
     #[cfg_attr(feature = "serde", derive(serde::Serialize))]
     #[cfg_attr(feature = "serde", serde(untagged))]
@@ -473,13 +477,13 @@ mod owned {
             reason: Option<&'static str>,
             #[cfg_attr(feature = "serde", serde(skip))]
             unused: u32,
-            quoted: Quoted,
+            quoted: Box<Quoted>,
             #[cfg_attr(feature = "serde", serde(skip))]
             data: Vec<u8>,
         },
         PacketTooBig {
             mtu: u32,
-            quoted: Quoted,
+            quoted: Box<Quoted>,
             #[cfg_attr(feature = "serde", serde(skip))]
             data: Vec<u8>,
         },
@@ -487,14 +491,14 @@ mod owned {
             reason: Option<&'static str>,
             #[cfg_attr(feature = "serde", serde(skip))]
             unused: u32,
-            quoted: Quoted,
+            quoted: Box<Quoted>,
             #[cfg_attr(feature = "serde", serde(skip))]
             data: Vec<u8>,
         },
         ParamProblem {
             reason: Option<&'static str>,
             pointer: u32,
-            quoted: Quoted,
+            quoted: Box<Quoted>,
             #[cfg_attr(feature = "serde", serde(skip))]
             data: Vec<u8>,
         },
@@ -563,6 +567,7 @@ mod owned {
         /// Parses a message. Only fewer than 4 bytes is an error; a message too short for its
         /// type becomes [`Message::Short`]. `addrs` (source, destination) verifies the
         /// checksum; `checksum_ok` is `None` without them.
+        #[inline]
         pub fn parse(bytes: &[u8], addrs: Option<(&Ipv6Addr, &Ipv6Addr)>) -> Result<Self> {
             if bytes.len() < field::HEADER_LEN {
                 return Err(Error::Truncated {
@@ -628,7 +633,7 @@ mod owned {
                     },
                     1..=4 => {
                         let data = p.invoking_packet().to_vec();
-                        let quoted = Quoted::parse(&data);
+                        let quoted = Box::new(Quoted::parse(&data));
                         let reason = code_name(t, code);
                         match t {
                             1 => Message::DestUnreachable {

@@ -127,6 +127,7 @@ pub struct Ipv6Repr {
 }
 
 impl Ipv6Repr {
+    #[inline]
     pub fn parse<T: AsRef<[u8]>>(p: &Ipv6Packet<T>) -> Result<Self> {
         p.check_len()?;
         if p.version() != 6 {
@@ -272,7 +273,24 @@ pub struct ExtChain {
 impl ExtChain {
     /// Walks `payload` (the bytes after the fixed header) starting at `first` (the IPv6 next
     /// header field). Never fails: how it stopped is in [`ExtChain::end`].
+    #[inline]
     pub fn walk(first: u8, payload: &[u8]) -> Self {
+        // Fast path, the common case (no extension header): built whole, in place.
+        if !ExtHeader::is_ext(first) {
+            return Self {
+                headers: [ExtHeader::default(); MAX_EXT_HEADERS],
+                count: 0,
+                upper: first,
+                upper_offset: 0,
+                end: ChainEnd::Upper,
+            };
+        }
+        Self::walk_slow(first, payload)
+    }
+
+    /// The general walk (also reached for the fast path's inputs in tests).
+    #[inline(never)]
+    pub(crate) fn walk_slow(first: u8, payload: &[u8]) -> Self {
         let mut c = Self {
             upper: first,
             ..Self::default()

@@ -759,7 +759,12 @@ mod owned {
     impl Options {
         /// Walks `buf` (the options area of a message).
         pub fn parse(buf: &[u8]) -> Self {
-            let mut o = Self::default();
+            // Count first (a walk of the length bytes only), so the list is allocated once.
+            let n = OptionIter::new(buf).filter(|i| i.is_ok()).count();
+            let mut o = Self {
+                list: Vec::with_capacity(n),
+                error: None,
+            };
             for item in OptionIter::new(buf) {
                 match item {
                     Ok(v) => o.list.push(NdpOption::parse(&v)),

@@ -696,3 +696,19 @@ fn every_type_every_short_length() {
         }
     }
 }
+
+/// The walk's fast path (no extension header) gives what the general walk gives, for every
+/// next-header value and payload length.
+#[test]
+fn ext_chain_fast_path_matches_general_walk() {
+    let payload = [0u8; 16];
+    for nh in 0..=255u8 {
+        for n in [0, 7, 8, 16] {
+            assert_eq!(
+                ExtChain::walk(nh, &payload[..n]),
+                ExtChain::walk_slow(nh, &payload[..n]),
+                "next header {nh}, {n} bytes"
+            );
+        }
+    }
+}

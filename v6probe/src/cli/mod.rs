@@ -4,13 +4,14 @@
 //! Exit codes scripts can rely on (see README):
 //! - 0: success (for `scan`: at least one target answered);
 //! - 1: runtime error (interface missing, permission, I/O, file corrupt);
-//! - 2: ran fine but found nothing (`scan`: no target answered);
+//! - 2: ran fine but found nothing (`scan`: no target answered; `decode`: no ICMPv6 frame);
 //! - 64: bad command line (EX_USAGE).
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod connect;
+mod decode;
 mod listen;
 #[cfg(target_os = "linux")]
 mod monitor;
@@ -42,6 +43,8 @@ pub enum Command {
     /// Watch NDP and ICMPv6 errors with the kernel programs; one JSON object per line.
     #[cfg(target_os = "linux")]
     Monitor(monitor::Args),
+    /// Decode the NDP / ICMPv6 frames of a pcap or pcapng file; one JSON object per line.
+    Decode(decode::Args),
     /// Unique local addresses (RFC 4193): generate, check, discover, aggregate.
     Ula(ula::Args),
     /// Add, delete and list IPv6 routes (rtnetlink; routing socket on FreeBSD/macOS).
@@ -68,6 +71,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         #[cfg(target_os = "linux")]
         Command::Monitor(args) => monitor::exec(args),
+        Command::Decode(args) => decode::exec(args),
         Command::Ula(args) => ula::exec(args),
         Command::Route(args) => route::exec(args),
         Command::Neigh(args) => neigh::exec(args),

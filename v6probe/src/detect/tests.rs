@@ -230,7 +230,7 @@ fn ptb(m: EthernetAddress, mtu: u32) -> Packet {
         mt::PACKET_TOO_BIG,
         Message::PacketTooBig {
             mtu,
-            quoted: Quoted::parse(&q),
+            quoted: Box::new(Quoted::parse(&q)),
             data: q,
         },
     );
