@@ -22,8 +22,17 @@ use crate::{
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Interface to watch (repeat for several).
-    #[arg(short = 'i', long = "interface", value_name = "IFACE", required = true)]
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        required_unless_present = "pcap"
+    )]
     pub interfaces: Vec<String>,
+    /// Replay a pcap/pcapng capture through the same decoder and detector, with the capture's
+    /// timestamps, instead of watching interfaces (offline; no privileges needed).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["interfaces", "duration"])]
+    pub pcap: Option<std::path::PathBuf>,
     /// Hooks: `xdp` (ingress), `tc` (ingress and egress), `both` (XDP ingress + TC egress).
     #[arg(long, value_enum, default_value_t)]
     pub hook: HookSel,
@@ -65,8 +74,12 @@ struct StartAttachment {
 
 #[derive(Debug, Default, Serialize)]
 struct Stats {
-    /// Kernel counters summed over CPUs.
+    /// Kernel counters summed over CPUs (live monitoring).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     kernel: serde_json::Map<String, serde_json::Value>,
+    /// Frames read from the capture and frames that were not ICMPv6 on Ethernet (`--pcap`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture: Option<CaptureStats>,
     /// Records read from the ring buffer.
     records_read: u64,
     /// Lines written.
@@ -78,7 +91,17 @@ struct Stats {
     detect: Option<detect::EngineStats>,
 }
 
+#[derive(Debug, Default, Serialize)]
+struct CaptureStats {
+    file: String,
+    frames: u64,
+    skipped: u64,
+}
+
 pub fn exec(args: Args) -> Result<ExitCode> {
+    if let Some(path) = args.pcap.clone() {
+        return replay(&args, &path);
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -215,13 +238,24 @@ fn print_batch<W: Write>(
         stats.records_read += 1;
         let ts = observer.wall_time(rec.ts_ns);
         let packet = Packet::from_record(rec, ts, observer.iface_name(rec.ifindex));
-        let alerts = detector.observe(&packet, ts);
-        if !detector.show_packet(&packet) {
-            stats.lines += detect::run::write_alerts(out, format, &alerts)?;
-            continue;
-        }
+        judge_and_print(detector, &packet, ts, format, out, stats)?;
+    }
+    Ok(())
+}
+
+/// Runs the detector on one packet and prints its line (as `--events` says) and its alerts.
+fn judge_and_print<W: Write>(
+    detector: &mut Detector,
+    packet: &Packet,
+    ts: std::time::SystemTime,
+    format: Format,
+    out: &mut JsonLines<W>,
+    stats: &mut Stats,
+) -> io::Result<()> {
+    let alerts = detector.observe(packet, ts);
+    if detector.show_packet(packet) {
         match format {
-            Format::Json => out.write("packet", &packet)?,
+            Format::Json => out.write("packet", packet)?,
             Format::Text => {
                 let w = out.get_mut();
                 writeln!(w, "{}", packet.text())?;
@@ -229,7 +263,77 @@ fn print_batch<W: Write>(
             }
         }
         stats.lines += 1;
-        stats.lines += detect::run::write_alerts(out, format, &alerts)?;
     }
+    stats.lines += detect::run::write_alerts(out, format, &alerts)?;
     Ok(())
+}
+
+/// `monitor --pcap FILE`: the capture's frames through the same decoder and detector, with the
+/// capture's timestamps, so a recorded incident can be re-judged offline. A damaged file: what
+/// came before the damage is judged and printed, then the error names the byte offset.
+fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
+    let mut detector = Detector::new(&args.detect).context("starting the detector")?;
+    let reader =
+        crate::capture::CaptureReader::open(path).with_context(|| format!("{}", path.display()))?;
+    let stdout = io::stdout();
+    let mut out = JsonLines::new(io::BufWriter::new(stdout.lock()));
+    let started = std::time::Instant::now();
+    let mut stats = Stats::default();
+    let mut capture = CaptureStats {
+        file: path.display().to_string(),
+        ..CaptureStats::default()
+    };
+    let mut damage = None;
+    let mut write_err = None;
+    for item in reader {
+        let frame = match item {
+            Ok(f) => f,
+            Err(e) => {
+                damage = Some(e);
+                break;
+            }
+        };
+        capture.frames += 1;
+        match frame.decode() {
+            Ok(packet) => {
+                stats.records_read += 1;
+                if let Err(e) = judge_and_print(
+                    &mut detector,
+                    &packet,
+                    frame.ts,
+                    args.format,
+                    &mut out,
+                    &mut stats,
+                ) {
+                    write_err = Some(e);
+                    break;
+                }
+            }
+            Err(_) => capture.skipped += 1,
+        }
+    }
+    stats.capture = Some(capture);
+    stats.duration_s = started.elapsed().as_secs_f64();
+    stats.detect = Some(detector.stats());
+    let saved = detector.save().context("saving the detection state");
+    match write_err {
+        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        Some(e) => return Err(e).context("writing to stdout"),
+        None => {}
+    }
+    saved?;
+    match args.format {
+        Format::Json => out.write("stats", &stats)?,
+        Format::Text => {
+            let w = out.get_mut();
+            if let Some(d) = &stats.detect {
+                writeln!(w, "{}", detect::run::stats_text(d))?;
+            }
+            w.flush()?;
+        }
+    }
+    if let Some(e) = damage {
+        return Err(e).with_context(|| format!("{}", path.display()));
+    }
+    Ok(ExitCode::SUCCESS)
 }
