@@ -16,4 +16,5 @@ pub mod neigh;
 #[cfg(target_os = "linux")]
 pub mod observe;
 pub mod route;
+pub mod scan;
 pub mod ula;
