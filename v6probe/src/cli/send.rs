@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::{
     netio::{Capture, PacketSocket},
     output::JsonLines,
-    scan::build::{self, parse_fragment, parse_hex, parse_mac, Kind, LinkAddr, SendSpec},
+    scan::build::{self, parse_fragment, parse_mac, HexBytes, Kind, LinkAddr, SendSpec},
     wire::{ipv6::FragmentInfo, Frame},
 };
 
@@ -94,11 +94,11 @@ pub struct Args {
     #[arg(long, num_args = 0..=1, default_missing_value = "auto")]
     pub tlla: Option<LinkAddr>,
     /// Nonce option (RFC 3971), hex.
-    #[arg(long, value_parser = parse_hex)]
-    pub nonce: Option<Vec<u8>>,
+    #[arg(long)]
+    pub nonce: Option<HexBytes>,
     /// Redirect: redirected header option, the quoted packet in hex.
-    #[arg(long, value_parser = parse_hex)]
-    pub redirected_header: Option<Vec<u8>>,
+    #[arg(long)]
+    pub redirected_header: Option<HexBytes>,
     /// Any option: TYPE:HEX (data after the type and length bytes, zero-padded).
     #[arg(long = "option")]
     pub raw_options: Vec<String>,
@@ -151,11 +151,11 @@ pub fn exec(a: Args) -> Result<ExitCode> {
         mtu: a.mtu,
         slla: a.slla,
         tlla: a.tlla,
-        nonce: a.nonce,
+        nonce: a.nonce.map(|h| h.0),
         captive_portal: a.captive_portal,
         pref64: a.pref64,
         ra_flags_ext: a.ra_flags_ext,
-        redirected_header: a.redirected_header,
+        redirected_header: a.redirected_header.map(|h| h.0),
         raw_options: a.raw_options,
         hbh: a.hbh,
         dstopt: a.dstopt,
@@ -192,4 +192,15 @@ pub fn exec(a: Args) -> Result<ExitCode> {
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks over the whole command line (types, defaults, names).
+    #[test]
+    fn command_line_is_consistent() {
+        crate::cli::Cli::command().debug_assert();
+    }
 }

@@ -101,6 +101,17 @@ pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
+/// Hex bytes as one command-line value (clap would take `Vec<u8>` as many values).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HexBytes(pub Vec<u8>);
+
+impl std::str::FromStr for HexBytes {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        parse_hex(s).map(Self)
+    }
+}
+
 /// `--slla` / `--tlla`: a MAC, or the interface's (`auto`, or the flag without a value).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkAddr {
