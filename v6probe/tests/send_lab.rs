@@ -57,12 +57,10 @@ impl Pair {
                 if let Ok(f) = Frame::parse(&buf[..r.len]) {
                     // Only what the CLI sent (the kernel's own RS / MLD reports are not ours).
                     let t = f.icmp6.as_ref().map(|i| i.msg_type);
-                    if f.eth.src.0 == self.a_mac && matches!(t, Some(133..=137))
-                        || f.eth.src.0 == [2, 0x5c, 0, 0, 0, 1]
-                    {
-                        if f.ip6.hop_limit != 255 || !is_kernel_rs(&f) {
-                            frames.push(f);
-                        }
+                    let ours = f.eth.src.0 == self.a_mac && matches!(t, Some(133..=137))
+                        || f.eth.src.0 == [2, 0x5c, 0, 0, 0, 1];
+                    if ours && (f.ip6.hop_limit != 255 || !is_kernel_rs(&f)) {
+                        frames.push(f);
                     }
                 }
             }
