@@ -60,7 +60,7 @@ fn addr(i: u128) -> Ipv6Addr {
 
 fn is_live(a: &Ipv6Addr) -> bool {
     let v = u128::from(*a);
-    (BASE..BASE + N).contains(&v) && (v - BASE) % 2 == 0
+    (BASE..BASE + N).contains(&v) && (v - BASE).is_multiple_of(2)
 }
 
 fn timed(ns: &Netns, prog: &str, args: &[&str]) -> (f64, std::process::Output) {

@@ -351,3 +351,95 @@ fn bad_input_gives_clear_errors() {
         assert!(err.contains(needle), "{args:?}: `{needle}` not in: {err}");
     }
 }
+
+/// Forged answers sent with `v6probe send` from the sim namespace while a scan runs: an
+/// unsolicited NA to all-nodes (`unsolicited_na_race`, not counted as an answer), and a reply
+/// to the scanner without S whose TLLA differs from its Ethernet source
+/// (`missing_solicited_flag`, `ethernet_mismatch`).
+#[test]
+fn forged_answers_get_verdicts() {
+    v6probe::require_privileges!();
+    let lab = ScanLab::new("scanv", &[]).unwrap();
+    let sc_mac = lab.scanner.mac(SCAN_IF).unwrap();
+    let sc_ll = lab
+        .scanner
+        .ip(&["-6", "-o", "addr", "show", "dev", SCAN_IF, "scope", "link"])
+        .unwrap();
+    let sc_ll = sc_ll
+        .split_whitespace()
+        .nth(3)
+        .and_then(|a| a.split('/').next())
+        .unwrap()
+        .to_string();
+    let scan = LineReader::new(
+        lab.scanner
+            .spawn(
+                BIN,
+                &[
+                    "scan",
+                    "-i",
+                    SCAN_IF,
+                    "fd00::e:1-2",
+                    "--timeout",
+                    "1500",
+                    "--retries",
+                    "0",
+                    "--rate",
+                    "0",
+                ],
+            )
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(400));
+    let send = |args: &[&str]| {
+        let mut full = vec!["send", "na", "-i", SIM_IF];
+        full.extend_from_slice(args);
+        let o = run(&lab.sim, &full);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    send(&[
+        "--target",
+        "fd00::e:1",
+        "--flags",
+        "O",
+        "--tlla",
+        "02:ee:00:00:01:01",
+    ]);
+    send(&[
+        "--target",
+        "fd00::e:2",
+        "--flags",
+        "O",
+        "--tlla",
+        "02:ee:00:00:02:01",
+        "--src-mac",
+        "02:ee:00:00:02:02",
+        "--dst",
+        &sc_ll,
+        "--dst-mac",
+        &sc_mac,
+    ]);
+    let (status, out, err) = scan.finish(Duration::from_secs(10)).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    let v: Vec<Value> = out
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(v[0]["target"], "fd00::e:1");
+    assert_eq!(
+        v[0]["alive"], false,
+        "an announcement is not an answer: {}",
+        v[0]
+    );
+    assert_eq!(v[0]["unsolicited_nas"], 1);
+    assert_eq!(v[0]["verdicts"], serde_json::json!(["unsolicited_na_race"]));
+    assert_eq!(v[1]["alive"], true);
+    assert_eq!(v[1]["mac"], "02:ee:00:00:02:01");
+    assert_eq!(v[1]["replies"][0]["eth_src"], "02:ee:00:00:02:02");
+    assert_eq!(
+        v[1]["verdicts"],
+        serde_json::json!(["ethernet_mismatch", "missing_solicited_flag"])
+    );
+    assert_eq!(v[2]["kind"], "scan_summary");
+    assert_eq!(v[2]["alive"], 1);
+}

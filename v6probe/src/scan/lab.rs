@@ -56,10 +56,12 @@ impl ScanLab {
         for a in live {
             batch.push_str(&format!("addr add {a}/64 dev {TARGET_IF} nodad\n"));
         }
-        std::fs::write(&file, batch)?;
-        let r = target.ip(&["-batch", &file.display().to_string()]);
-        let _ = std::fs::remove_file(&file);
-        r?;
+        if !live.is_empty() {
+            std::fs::write(&file, batch)?;
+            let r = target.ip(&["-batch", &file.display().to_string()]);
+            let _ = std::fs::remove_file(&file);
+            r?;
+        }
         for ns in [&scanner, &target, &sim] {
             ns.wait_dad(Duration::from_secs(10))?;
         }
