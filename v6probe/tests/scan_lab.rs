@@ -99,6 +99,8 @@ fn scan_finds_live_addresses_and_flags_forged_replies() {
     assert_eq!(summary["targets"], 512);
     assert_eq!(summary["alive"], live.len());
     assert_eq!(summary["capture_drops"], 0);
+    // Every probe was timed by the kernel (its outgoing copy captured).
+    assert_eq!(summary["kernel_send_timestamps"], summary["probes_sent"]);
     assert_eq!(results.len(), 512);
 
     let live_set: BTreeSet<Ipv6Addr> = live.iter().copied().collect();

@@ -293,6 +293,7 @@ pub fn scan(
     let send_span = first_send.map_or(Duration::ZERO, |f| last_first_try.duration_since(f));
     let p = sched.progress();
     let unrelated = m.unrelated;
+    let kernel_sends = m.kernel_sends;
     let results = m.finish(|i| sched.tries(i));
     let alive = results.iter().filter(|r| r.alive).count();
     if drops > 0 {
@@ -313,6 +314,7 @@ pub fn scan(
             0.0
         },
         unrelated_nas: unrelated,
+        kernel_send_timestamps: kernel_sends,
         capture_drops: drops,
         verdicts: count_verdicts(&results),
     };

@@ -93,6 +93,8 @@ pub struct Matcher {
     per: Vec<PerTarget>,
     /// NAs for addresses we did not ask about.
     pub unrelated: u64,
+    /// Probes whose send time is the kernel's (their outgoing copy was captured).
+    pub kernel_sends: u64,
 }
 
 fn us(d: Duration) -> f64 {
@@ -106,6 +108,7 @@ impl Matcher {
             targets: targets.to_vec(),
             per: (0..targets.len()).map(|_| PerTarget::default()).collect(),
             unrelated: 0,
+            kernel_sends: 0,
         }
     }
 
@@ -126,6 +129,7 @@ impl Matcher {
         if let Some(p) = self.per.get_mut(i) {
             if let Some(s) = p.sends.iter_mut().find(|s| !s.1) {
                 *s = (ts, true);
+                self.kernel_sends += 1;
             }
         }
     }
@@ -285,6 +289,7 @@ mod tests {
         let mut m = Matcher::new(&t);
         m.on_sent(0, at(1000));
         m.on_sent_kernel(0, at(1010)); // the kernel saw it leave 10 us later
+        assert_eq!(m.kernel_sends, 1);
         assert_eq!(m.on_advert(&reply("fd00::1", MAC_A, 1060)), Some(0));
         assert_eq!(m.on_advert(&reply("fd00::99", MAC_A, 1060)), None);
         assert_eq!(m.unrelated, 1);

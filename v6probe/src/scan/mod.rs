@@ -84,6 +84,9 @@ pub struct ScanSummary {
     pub probes_per_sec: f64,
     /// Neighbor advertisements for addresses that were not targets.
     pub unrelated_nas: u64,
+    /// Probes timed by the kernel's timestamp of their outgoing copy (the rest by the
+    /// user-space time just before `send`).
+    pub kernel_send_timestamps: u64,
     /// Frames the capture socket's buffer dropped (replies may be missing if not 0).
     pub capture_drops: u64,
     /// How many targets got each verdict.
