@@ -201,8 +201,7 @@ fn print_table(out: &mut impl Write, report: &ScanReport) -> io::Result<()> {
             .min_by(|a, b| a.total_cmp(b))
             .map_or("-".to_string(), |v| format!("{v:.1}"));
         let replies: u32 = r.replies.iter().map(|g| g.count).sum();
-        writeln!(
-            out,
+        let row = format!(
             "{:<40} {:<17} {:>10} {:>6} {:>7}  {}",
             r.target.to_string(),
             r.mac.as_deref().unwrap_or("-"),
@@ -210,7 +209,8 @@ fn print_table(out: &mut impl Write, report: &ScanReport) -> io::Result<()> {
             r.probes,
             replies,
             r.verdicts.join(",")
-        )?;
+        );
+        writeln!(out, "{}", row.trim_end())?;
         for g in r.replies.iter().skip(1) {
             writeln!(
                 out,
