@@ -19,4 +19,5 @@ pub mod neigh;
 #[cfg(target_os = "linux")]
 pub mod observe;
 pub mod route;
+pub mod scan;
 pub mod ula;

@@ -35,8 +35,11 @@ const ETH_P_ALL: u16 = 0x0003;
 pub enum Capture {
     /// IPv6 frames only (EtherType 0x86dd; VLAN-tagged frames arrive untagged on most NICs).
     Ipv6,
-    /// Every frame.
+    /// Every frame, including copies of frames other sockets on this host send (the kernel
+    /// does not loop a socket's own frames back to it).
     All,
+    /// No frames: a socket used only for sending.
+    Nothing,
 }
 
 /// A frame received with its kernel timestamp.
@@ -68,6 +71,7 @@ impl PacketSocket {
         let proto = match capture {
             Capture::Ipv6 => ETH_P_IPV6,
             Capture::All => ETH_P_ALL,
+            Capture::Nothing => 0,
         }
         .to_be();
         // SAFETY: plain socket(2) call; the result is checked.
@@ -129,6 +133,71 @@ impl PacketSocket {
             return Err(sock.err("setsockopt(SO_TIMESTAMPNS)"));
         }
         Ok(sock)
+    }
+
+    /// The interface's hardware address (from `getsockname`, so namespace-correct).
+    pub fn mac(&self) -> Result<[u8; 6], NetIoError> {
+        // SAFETY: sockaddr_ll is plain data; the kernel fills at most `len` bytes.
+        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+        // SAFETY: valid pointers to sll and len.
+        let rc = unsafe {
+            libc::getsockname(
+                self.fd.as_raw_fd(),
+                (&mut sll as *mut libc::sockaddr_ll).cast(),
+                &mut len,
+            )
+        };
+        if rc < 0 {
+            return Err(self.err("getsockname"));
+        }
+        let mut mac = [0u8; 6];
+        mac.copy_from_slice(&sll.sll_addr[..6]);
+        Ok(mac)
+    }
+
+    /// Asks for a receive buffer of `bytes` (SO_RCVBUFFORCE as root, else SO_RCVBUF, which the
+    /// kernel caps at net.core.rmem_max). For bursts of replies at high probe rates.
+    pub fn set_recv_buffer(&self, bytes: usize) -> Result<(), NetIoError> {
+        let v = bytes.min(i32::MAX as usize) as libc::c_int;
+        for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+            // SAFETY: valid option value pointer and length.
+            let rc = unsafe {
+                libc::setsockopt(
+                    self.fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    opt,
+                    (&v as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as u32,
+                )
+            };
+            if rc == 0 {
+                return Ok(());
+            }
+        }
+        Err(self.err("setsockopt(SO_RCVBUF)"))
+    }
+
+    /// Frames the kernel dropped for this socket (receive buffer full) since the last call
+    /// (PACKET_STATISTICS resets on read).
+    pub fn take_drops(&self) -> Result<u32, NetIoError> {
+        // SAFETY: tpacket_stats is plain data of the stated length.
+        let mut st: libc::tpacket_stats = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tpacket_stats>() as u32;
+        // SAFETY: valid pointers to st and len.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_STATISTICS,
+                (&mut st as *mut libc::tpacket_stats).cast(),
+                &mut len,
+            )
+        };
+        if rc < 0 {
+            return Err(self.err("getsockopt(PACKET_STATISTICS)"));
+        }
+        Ok(st.tp_drops)
     }
 
     pub fn ifindex(&self) -> i32 {

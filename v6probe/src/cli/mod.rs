@@ -17,6 +17,12 @@ mod listen;
 mod monitor;
 mod neigh;
 mod route;
+#[cfg(target_os = "linux")]
+mod scan;
+#[cfg(target_os = "linux")]
+mod send;
+#[cfg(target_os = "linux")]
+mod sim;
 mod ula;
 
 /// Exit code for a run that worked but found nothing.
@@ -55,6 +61,15 @@ pub enum Command {
     Connect(connect::Args),
     /// Dual-stack TCP listener (IPV6_V6ONLY set explicitly); reports each peer.
     Listen(listen::Args),
+    /// Neighbor solicitations to many targets: who answers, how fast, and who else answers.
+    #[cfg(target_os = "linux")]
+    Scan(scan::Args),
+    /// Send one NDP message (RS, RA, NS, NA, redirect) with every field set from flags.
+    #[cfg(target_os = "linux")]
+    Send(Box<send::Args>),
+    /// Simulated neighbours and router answering on an interface (labs and tests).
+    #[cfg(target_os = "linux")]
+    Sim(sim::Args),
 }
 
 /// Parses the command line, runs the subcommand, and maps the result to an exit code.
@@ -77,6 +92,12 @@ pub fn run() -> ExitCode {
         Command::Neigh(args) => neigh::exec(args),
         Command::Connect(args) => connect::exec(args),
         Command::Listen(args) => listen::exec(args),
+        #[cfg(target_os = "linux")]
+        Command::Scan(args) => scan::exec(args),
+        #[cfg(target_os = "linux")]
+        Command::Send(args) => send::exec(*args),
+        #[cfg(target_os = "linux")]
+        Command::Sim(args) => sim::exec(args),
     };
     match result {
         Ok(code) => code,
