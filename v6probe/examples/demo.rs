@@ -246,12 +246,15 @@ fn run(bin: &str) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
     for l in &lines {
         let _ = writeln!(out, "{l}");
-        if l.starts_with("-- ") {
-            continue;
-        }
-        if let Some(kind) = l.split_whitespace().nth(9) {
-            *by_kind.entry(kind.to_string()).or_default() += 1;
-        }
+        // Packet lines: `ts iface dir hook mac src -> dst hlim=N name`; alert lines:
+        // `ts iface ALERT severity code message`; anything else is the closing summary.
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let key = match f.as_slice() {
+            [_, _, "ALERT", sev, code, ..] => format!("alert {code} ({sev})"),
+            [_, _, _, "xdp" | "tc", _, _, "->", _, _, name, ..] => (*name).to_string(),
+            _ => continue,
+        };
+        *by_kind.entry(key).or_default() += 1;
     }
     println!("---- summary ----");
     for (k, n) in &by_kind {
