@@ -458,12 +458,5 @@ fn main() {
         "runs_per_figure": REPEATS,
         "throughput_method": "best of runs_per_figure runs on a shared 2-core machine",
     });
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
-        .join("bench");
-    std::fs::create_dir_all(&dir).expect("target/bench");
-    let path = dir.join("detect.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&figures).expect("json")).expect("write");
-    println!("wrote {}", path.display());
+    v6probe::lab::write_bench_figures("detect", &figures).expect("target/bench");
 }

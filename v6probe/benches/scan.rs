@@ -311,9 +311,6 @@ mod imp {
             }
         }
         println!("targets: every live address and no false one; >= 10x the fastest complete peer; >= 50,000 probes/s");
-        let dir = bench_dir();
-        std::fs::create_dir_all(&dir).expect("target/bench");
-        let path = dir.join("scan.json");
         let json = serde_json::json!({
             "lab": {"range": RANGE, "addresses": N as u64, "live": 4096},
             "figures": figures,
@@ -321,8 +318,7 @@ mod imp {
             "v6probe_summaries": summaries,
             "fastest_complete_peer": fastest_peer.map(|p| p.tool.clone()),
         });
-        std::fs::write(&path, serde_json::to_string_pretty(&json).expect("json")).expect("write");
-        println!("written: {}", path.display());
+        v6probe::lab::write_bench_figures("scan", &json).expect("target/bench");
     }
 
     fn rate(ns: &Netns, ifname: &str, range: &str, extra: &[&str], setup: &str) -> Rate {
@@ -350,14 +346,5 @@ mod imp {
             probes: summary["probes_sent"].as_u64().unwrap_or(0),
             probes_per_sec: summary["probes_per_sec"].as_f64().unwrap_or(0.0),
         }
-    }
-
-    fn bench_dir() -> std::path::PathBuf {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target")
-            });
-        target.join("bench")
     }
 }

@@ -199,20 +199,6 @@ mod imp {
         }
         println!("ring-buffer drops: {drops}");
         println!("targets: non-ICMPv6 <= 1.3x bare; NDP with a record <= 150 ns/packet");
-        let dir = bench_dir();
-        std::fs::create_dir_all(&dir).expect("target/bench");
-        let path = dir.join("xdp.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&figures).expect("json"))
-            .expect("write");
-        println!("written: {}", path.display());
-    }
-
-    fn bench_dir() -> std::path::PathBuf {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target")
-            });
-        target.join("bench")
+        v6probe::lab::write_bench_figures("xdp", &figures).expect("target/bench");
     }
 }

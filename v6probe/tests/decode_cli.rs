@@ -2,9 +2,8 @@
 //! with reasons, text output, a damaged file (lines before the damage, then the byte offset and
 //! exit 1), a missing file, a file that is not a capture, and a capture without ICMPv6 (exit 2).
 use std::{
-    fs,
     net::Ipv6Addr,
-    path::{Path, PathBuf},
+    path::Path,
     process::{Command, Output},
     time::{Duration, UNIX_EPOCH},
 };
@@ -15,30 +14,9 @@ use v6probe::{
         write::{PcapNgWriter, PcapWriter},
         Direction,
     },
+    lab::TempDir,
     wire::{EthernetAddress, Frame, Icmpv6Repr, Message, NdpOption, Options},
 };
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("v6p-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.0.join(name);
-        fs::write(&p, bytes).unwrap();
-        p
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn ip(s: &str) -> Ipv6Addr {
     s.parse().unwrap()
@@ -117,11 +95,13 @@ fn lines(o: &Output) -> Vec<Value> {
 
 #[test]
 fn packet_lines_and_skipped_lines() {
-    let dir = Scratch::new("decode-all");
-    let file = dir.file(
-        "mix.pcap",
-        &pcap(&[arp(), ns("fe80::2"), udp6(), ns("fe80::3")]),
-    );
+    let dir = TempDir::new("decode-all").unwrap();
+    let file = dir
+        .file(
+            "mix.pcap",
+            &pcap(&[arp(), ns("fe80::2"), udp6(), ns("fe80::3")]),
+        )
+        .unwrap();
     let o = run(&[], &file);
     assert!(o.status.success(), "{o:?}");
     let l = lines(&o);
@@ -168,13 +148,13 @@ fn packet_lines_and_skipped_lines() {
 
 #[test]
 fn pcapng_interface_and_direction_and_text_output() {
-    let dir = Scratch::new("decode-ng");
+    let dir = TempDir::new("decode-ng").unwrap();
     let mut w = PcapNgWriter::new(Vec::new()).unwrap();
     let a = w.add_interface(Some("v6p-a0")).unwrap();
     w.write(a, UNIX_EPOCH, Some(Direction::Outbound), &ns("fe80::2"))
         .unwrap();
     w.write(a, UNIX_EPOCH, None, &arp()).unwrap();
-    let file = dir.file("x.pcapng", &w.into_inner());
+    let file = dir.file("x.pcapng", &w.into_inner()).unwrap();
     let l = lines(&run(&[], &file));
     assert_eq!(l.len(), 1);
     assert_eq!(l[0]["iface"], "v6p-a0");
@@ -192,11 +172,11 @@ fn pcapng_interface_and_direction_and_text_output() {
 
 #[test]
 fn truncated_file_prints_lines_before_then_offset_and_exits_1() {
-    let dir = Scratch::new("decode-cut");
+    let dir = TempDir::new("decode-cut").unwrap();
     let frames = [ns("fe80::2"), ns("fe80::3"), ns("fe80::4")];
     let full = pcap(&frames);
     let third = 24 + 2 * (16 + frames[0].len());
-    let file = dir.file("cut.pcap", &full[..third + 20]);
+    let file = dir.file("cut.pcap", &full[..third + 20]).unwrap();
     let o = run(&[], &file);
     assert_eq!(o.status.code(), Some(1), "{o:?}");
     let l = lines(&o);
@@ -210,8 +190,8 @@ fn truncated_file_prints_lines_before_then_offset_and_exits_1() {
 
 #[test]
 fn missing_file_and_not_a_capture_exit_1() {
-    let dir = Scratch::new("decode-bad");
-    let o = run(&[], &dir.0.join("nope.pcap"));
+    let dir = TempDir::new("decode-bad").unwrap();
+    let o = run(&[], &dir.path().join("nope.pcap"));
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8(o.stderr).unwrap();
     assert!(
@@ -219,7 +199,9 @@ fn missing_file_and_not_a_capture_exit_1() {
         "{err}"
     );
 
-    let file = dir.file("notes.txt", b"hello, this is not a capture file at all\n");
+    let file = dir
+        .file("notes.txt", b"hello, this is not a capture file at all\n")
+        .unwrap();
     let o = run(&[], &file);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8(o.stderr).unwrap();
@@ -229,8 +211,8 @@ fn missing_file_and_not_a_capture_exit_1() {
 
 #[test]
 fn capture_without_icmpv6_exits_2() {
-    let dir = Scratch::new("decode-none");
-    let file = dir.file("none.pcap", &pcap(&[arp(), udp6()]));
+    let dir = TempDir::new("decode-none").unwrap();
+    let file = dir.file("none.pcap", &pcap(&[arp(), udp6()])).unwrap();
     let o = run(&[], &file);
     assert_eq!(o.status.code(), Some(2), "{o:?}");
     assert!(o.stdout.is_empty());
@@ -254,8 +236,8 @@ fn other_link_types_are_skipped_with_a_reason() {
     // A pcap of LINKTYPE_LINUX_SLL (113) holding one frame.
     let mut file = pcap(&[ns("fe80::2")]);
     file[20..24].copy_from_slice(&113u32.to_le_bytes());
-    let dir = Scratch::new("decode-sll");
-    let file = dir.file("sll.pcap", &file);
+    let dir = TempDir::new("decode-sll").unwrap();
+    let file = dir.file("sll.pcap", &file).unwrap();
     let o = run(&["--all"], &file);
     assert_eq!(o.status.code(), Some(2));
     let l = lines(&o);

@@ -11,7 +11,7 @@ use std::{
     collections::BTreeSet,
     fs,
     net::Ipv6Addr,
-    path::{Path, PathBuf},
+    path::Path,
     process::Command,
     time::{Duration, UNIX_EPOCH},
 };
@@ -22,6 +22,7 @@ use v6probe::{
         write::{PcapNgWriter, PcapWriter},
         Direction,
     },
+    lab::TempDir,
     wire::{
         icmpv6::Quoted, ndisc_option::Preference, EthernetAddress, Frame, Icmpv6Repr, Ipv6Repr,
         Message, NdpOption, Options, Prefix,
@@ -67,24 +68,6 @@ fn have(cmd: &str, args: &[&str]) -> bool {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false)
-}
-
-/// A scratch folder removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("v6p-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 fn ip(s: &str) -> Ipv6Addr {
@@ -843,8 +826,8 @@ fn emitter_frames_agree_with_tshark() {
     if !tools_or_skip() {
         return;
     }
-    let dir = Scratch::new("tshark-emit");
-    let file = dir.0.join("emitted.pcapng");
+    let dir = TempDir::new("tshark-emit").unwrap();
+    let file = dir.path().join("emitted.pcapng");
     let mut w = PcapNgWriter::new(Vec::new()).unwrap();
     let ifc = w.add_interface(Some("v6p-lab0")).unwrap();
     let frames = emitted();
@@ -861,8 +844,8 @@ fn scapy_frames_agree_with_tshark() {
     if !tools_or_skip() {
         return;
     }
-    let dir = Scratch::new("tshark-scapy");
-    let file = dir.0.join("scapy.pcap");
+    let dir = TempDir::new("tshark-scapy").unwrap();
+    let file = dir.path().join("scapy.pcap");
     let out = Command::new(SCAPY)
         .args(["-c", SCAPY_SCRIPT])
         .arg(&file)
@@ -882,8 +865,8 @@ fn pcap_writer_output_reads_in_tshark() {
     if !tools_or_skip() {
         return;
     }
-    let dir = Scratch::new("tshark-pcap");
-    let file = dir.0.join("emitted.pcap");
+    let dir = TempDir::new("tshark-pcap").unwrap();
+    let file = dir.path().join("emitted.pcap");
     let mut w = PcapWriter::new(Vec::new()).unwrap();
     let frames = emitted();
     for b in &frames {

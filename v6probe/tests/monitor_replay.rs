@@ -3,7 +3,6 @@
 use std::{
     fs,
     net::Ipv6Addr,
-    path::PathBuf,
     process::Command,
     time::{Duration, UNIX_EPOCH},
 };
@@ -11,6 +10,7 @@ use std::{
 use serde_json::Value;
 use v6probe::{
     capture::write::PcapWriter,
+    lab::TempDir,
     wire::{
         addr, icmpv6::msg_type as mt, EthernetAddress, Frame, Icmpv6Repr, Message, NdpOption,
         Options,
@@ -18,23 +18,6 @@ use v6probe::{
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("v6p-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn mac(n: u8) -> EthernetAddress {
     EthernetAddress([0x02, 0, 0, 0, 0, n])
@@ -74,7 +57,7 @@ fn lines(out: &[u8]) -> Vec<Value> {
 
 #[test]
 fn replay_judges_a_capture_with_its_own_timestamps() {
-    let dir = Scratch::new("replay");
+    let dir = TempDir::new("replay").unwrap();
     let target: Ipv6Addr = "fd00:1::10".parse().unwrap();
     let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     // The owner announces itself, then 200 ms later another MAC takes the address over.
@@ -83,7 +66,7 @@ fn replay_judges_a_capture_with_its_own_timestamps() {
     w.write(t0 + Duration::from_millis(200), &na(mac(2), target))
         .unwrap();
     let bytes = w.into_inner();
-    let path = dir.0.join("incident.pcap");
+    let path = dir.path().join("incident.pcap");
     fs::write(&path, &bytes).unwrap();
 
     let run = || {
@@ -131,7 +114,7 @@ fn replay_judges_a_capture_with_its_own_timestamps() {
 
     // A capture cut in the middle of the second record: the first is judged and printed, then
     // the error names the byte offset, exit 1.
-    let cut = dir.0.join("cut.pcap");
+    let cut = dir.path().join("cut.pcap");
     fs::write(&cut, &bytes[..bytes.len() - 10]).unwrap();
     let out = Command::new(BIN)
         .args(["monitor", "--pcap"])

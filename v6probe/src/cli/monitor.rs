@@ -199,6 +199,26 @@ async fn run(args: Args) -> Result<ExitCode> {
         stats.kernel.insert((*name).into(), counters[i].into());
     }
     stats.drops = counters[counter::RINGBUF_DROPS as usize];
+    finish(
+        &mut detector,
+        stats,
+        started,
+        write_err,
+        args.format,
+        &mut out,
+    )
+}
+
+/// The common end of a live or replayed run: save the detection state, then print the `stats`
+/// line. A closed stdout (`| head`) ends quietly; any other write error is reported.
+fn finish<W: Write>(
+    detector: &mut Detector,
+    mut stats: Stats,
+    started: std::time::Instant,
+    write_err: Option<io::Error>,
+    format: Format,
+    out: &mut JsonLines<W>,
+) -> Result<ExitCode> {
     stats.duration_s = started.elapsed().as_secs_f64();
     stats.detect = Some(detector.stats());
     let saved = detector.save().context("saving the detection state");
@@ -208,15 +228,17 @@ async fn run(args: Args) -> Result<ExitCode> {
         None => {}
     }
     saved?;
-    match args.format {
+    match format {
         Format::Json => out.write("stats", &stats)?,
         Format::Text => {
             let w = out.get_mut();
-            writeln!(
-                w,
-                "-- {} records, {} lines, {} dropped in kernel, {:.1}s",
-                stats.records_read, stats.lines, stats.drops, stats.duration_s
-            )?;
+            if stats.capture.is_none() {
+                writeln!(
+                    w,
+                    "-- {} records, {} lines, {} dropped in kernel, {:.1}s",
+                    stats.records_read, stats.lines, stats.drops, stats.duration_s
+                )?;
+            }
             if let Some(d) = &stats.detect {
                 writeln!(w, "{}", detect::run::stats_text(d))?;
             }
@@ -313,27 +335,16 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
         }
     }
     stats.capture = Some(capture);
-    stats.duration_s = started.elapsed().as_secs_f64();
-    stats.detect = Some(detector.stats());
-    let saved = detector.save().context("saving the detection state");
-    match write_err {
-        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        Some(e) => return Err(e).context("writing to stdout"),
-        None => {}
-    }
-    saved?;
-    match args.format {
-        Format::Json => out.write("stats", &stats)?,
-        Format::Text => {
-            let w = out.get_mut();
-            if let Some(d) = &stats.detect {
-                writeln!(w, "{}", detect::run::stats_text(d))?;
-            }
-            w.flush()?;
-        }
-    }
+    let code = finish(
+        &mut detector,
+        stats,
+        started,
+        write_err,
+        args.format,
+        &mut out,
+    )?;
     if let Some(e) = damage {
         return Err(e).with_context(|| format!("{}", path.display()));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }

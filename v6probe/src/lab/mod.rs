@@ -290,6 +290,57 @@ impl Drop for LineReader {
     }
 }
 
+/// A scratch folder `v6p-<tag>-<pid>-<n>` in the temp dir, removed (with its contents) on drop.
+#[derive(Debug)]
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> io::Result<Self> {
+        let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("v6p-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p)?;
+        Ok(Self(p))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    /// Writes `bytes` to `name` inside the folder and returns its path.
+    pub fn file(&self, name: &str, bytes: &[u8]) -> io::Result<std::path::PathBuf> {
+        let p = self.0.join(name);
+        std::fs::write(&p, bytes)?;
+        Ok(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes a benchmark's figures to `<target>/bench/<name>.json` (`CARGO_TARGET_DIR` or the
+/// workspace's `target/`), prints where, and returns the path.
+pub fn write_bench_figures(
+    name: &str,
+    figures: &impl serde::Serialize,
+) -> io::Result<std::path::PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(figures).map_err(io::Error::other)?,
+    )?;
+    println!("written: {}", path.display());
+    Ok(path)
+}
+
 /// Connects `a` and `b` with a veth pair: `a_if` in `a`, `b_if` in `b`, both up.
 pub fn veth(a: &Netns, a_if: &str, b: &Netns, b_if: &str) -> io::Result<()> {
     a.ip(&[
