@@ -292,7 +292,12 @@ impl Frame {
         off += ip.emit(&mut buf[off..])?;
         for (i, h) in headers.iter().enumerate() {
             let next = headers.get(i + 1).map_or(nh::ICMPV6, |n| n.kind);
-            off += ipv6::emit_ext_header(&mut buf[off..], h.kind, next, h.len as usize, h.frag)?;
+            let frag = if h.kind == nh::FRAGMENT {
+                self.ip6.ext.fragment()
+            } else {
+                None
+            };
+            off += ipv6::emit_ext_header(&mut buf[off..], h.kind, next, h.len as usize, frag)?;
         }
         if let Some(m) = &self.icmp6 {
             off += m.emit(&self.ip6.src, &self.ip6.dst, &mut buf[off..])?;

@@ -196,7 +196,6 @@ pub const FRAGMENT_HEADER_LEN: usize = 8;
 pub struct ExtHeader {
     pub kind: u8,
     pub len: u16,
-    pub frag: Option<FragmentInfo>,
 }
 
 impl ExtHeader {
@@ -262,6 +261,9 @@ pub enum ChainEnd {
 pub struct ExtChain {
     headers: [ExtHeader; MAX_EXT_HEADERS],
     count: u8,
+    /// The (first) fragment header's fields: kept once, not per header, so the chain (and every
+    /// decoded frame, which holds one) stays small.
+    frag: Option<FragmentInfo>,
     /// Next-header value after the last header walked (the upper-layer protocol when
     /// `end == Upper`; for a non-first fragment, the fragment header's next header).
     pub upper: u8,
@@ -280,6 +282,7 @@ impl ExtChain {
             return Self {
                 headers: [ExtHeader::default(); MAX_EXT_HEADERS],
                 count: 0,
+                frag: None,
                 upper: first,
                 upper_offset: 0,
                 end: ChainEnd::Upper,
@@ -307,11 +310,7 @@ impl ExtChain {
                 break;
             }
             if kind == nh::ESP || kind == nh::NO_NEXT {
-                c.push(ExtHeader {
-                    kind,
-                    len: 0,
-                    frag: None,
-                });
+                c.push(ExtHeader { kind, len: 0 });
                 c.end = if kind == nh::ESP {
                     ChainEnd::Esp
                 } else {
@@ -341,8 +340,10 @@ impl ExtChain {
             c.push(ExtHeader {
                 kind,
                 len: len as u16,
-                frag,
             });
+            if c.frag.is_none() {
+                c.frag = frag;
+            }
             c.upper = next;
             if rest.len() < len {
                 c.end = ChainEnd::Truncated;
@@ -374,7 +375,7 @@ impl ExtChain {
     }
     /// The fragment header's fields, if there was one.
     pub fn fragment(&self) -> Option<FragmentInfo> {
-        self.headers().iter().find_map(|h| h.frag)
+        self.frag
     }
     /// Sets the header lengths (for emitting), in order.
     pub fn set_lens(&mut self, lens: impl Iterator<Item = u16>) {
@@ -391,11 +392,10 @@ impl ExtChain {
             ..Self::default()
         };
         for &k in kinds.iter().take(MAX_EXT_HEADERS) {
-            c.push(ExtHeader {
-                kind: k,
-                len: 0,
-                frag: if k == nh::FRAGMENT { frag } else { None },
-            });
+            c.push(ExtHeader { kind: k, len: 0 });
+        }
+        if kinds.contains(&nh::FRAGMENT) {
+            c.frag = frag;
         }
         c.end = match c.headers().last().map(|h| h.kind) {
             Some(nh::ESP) => ChainEnd::Esp,
