@@ -72,6 +72,10 @@ pub fn v6p_tc_egress(ctx: TcContext) -> i32 {
 trait Frame {
     /// Reads a `T` at `off`, or `None` when it would run past the frame.
     fn load<T: Copy>(&self, off: usize) -> Option<T>;
+    /// Runs `f` on bytes `off..off + N`, or `None` when they would run past the frame. For XDP
+    /// this is a bounds-checked view of packet memory, so only the bytes `f` reads are loaded
+    /// (a `[u8; N]` value read unaligned is assembled byte by byte into one integer first).
+    fn read<const N: usize, R>(&self, off: usize, f: impl FnOnce(&[u8; N]) -> R) -> Option<R>;
     /// Copies `len` (1..=MSG_CAP) bytes at `off` into `dst`.
     fn copy(&self, off: usize, dst: *mut u8, len: u32) -> bool;
     /// Bytes available from the start of the frame.
@@ -92,6 +96,18 @@ impl Frame for XdpFrame<'_> {
         // SAFETY: the range [start+off, start+off+size) was checked to lie inside the packet;
         // read_unaligned has no alignment requirement.
         Some(unsafe { core::ptr::read_unaligned((start + off) as *const T) })
+    }
+
+    #[inline(always)]
+    fn read<const N: usize, R>(&self, off: usize, f: impl FnOnce(&[u8; N]) -> R) -> Option<R> {
+        let start = self.0.data();
+        let end = self.0.data_end();
+        if off > MAX_OFFSET || start + off + N > end {
+            return None;
+        }
+        // SAFETY: [start+off, start+off+N) lies inside the packet (checked); [u8; N] has
+        // alignment 1; nothing writes the packet while the program runs.
+        Some(f(unsafe { &*((start + off) as *const [u8; N]) }))
     }
 
     #[inline(always)]
@@ -128,6 +144,11 @@ impl Frame for TcFrame<'_> {
             return None;
         }
         self.0.load::<T>(off).ok()
+    }
+
+    #[inline(always)]
+    fn read<const N: usize, R>(&self, off: usize, f: impl FnOnce(&[u8; N]) -> R) -> Option<R> {
+        self.load::<[u8; N]>(off).map(|b| f(&b))
     }
 
     #[inline(always)]
@@ -212,32 +233,43 @@ fn observe<F: Frame>(frame: &F, hook: u8, dir: u8) {
 /// report (or a non-first ICMPv6 fragment). `None` for everything else (counted).
 #[inline(always)]
 fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
-    let Some(et) = frame.load::<u16>(12) else {
+    let Some(mut ethertype) = frame.read(12, |b: &[u8; 2]| u16::from_be_bytes(*b)) else {
         count.inc(counter::NON_IPV6);
         return None;
     };
-    let mut ethertype = u16::from_be(et);
     let mut l3 = 14usize;
     let mut vlan_tci = [0u16; 2];
     let mut vlan_count = 0u8;
-    // Up to two tags (802.1ad outer, 802.1Q inner), unrolled.
-    if ethertype == ethertype::VLAN || ethertype == ethertype::QINQ {
+    // Up to two tags (802.1ad outer, 802.1Q inner), unrolled; untagged IPv6 skips the checks.
+    if ethertype != ethertype::IPV6
+        && (ethertype == ethertype::VLAN || ethertype == ethertype::QINQ)
+    {
         count.inc(counter::VLAN);
-        let Some(tag) = frame.load::<[u8; 4]>(l3) else {
+        let Some((tci, et)) = frame.read(l3, |t: &[u8; 4]| {
+            (
+                u16::from_be_bytes([t[0], t[1]]),
+                u16::from_be_bytes([t[2], t[3]]),
+            )
+        }) else {
             count.inc(counter::NON_IPV6);
             return None;
         };
-        vlan_tci[0] = u16::from_be_bytes([tag[0], tag[1]]);
-        ethertype = u16::from_be_bytes([tag[2], tag[3]]);
+        vlan_tci[0] = tci;
+        ethertype = et;
         l3 += 4;
         vlan_count = 1;
         if ethertype == ethertype::VLAN || ethertype == ethertype::QINQ {
-            let Some(tag) = frame.load::<[u8; 4]>(l3) else {
+            let Some((tci, et)) = frame.read(l3, |t: &[u8; 4]| {
+                (
+                    u16::from_be_bytes([t[0], t[1]]),
+                    u16::from_be_bytes([t[2], t[3]]),
+                )
+            }) else {
                 count.inc(counter::NON_IPV6);
                 return None;
             };
-            vlan_tci[1] = u16::from_be_bytes([tag[0], tag[1]]);
-            ethertype = u16::from_be_bytes([tag[2], tag[3]]);
+            vlan_tci[1] = tci;
+            ethertype = et;
             l3 += 4;
             vlan_count = 2;
         }
@@ -249,19 +281,19 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     count.inc(counter::IPV6);
     // Fixed IPv6 header: version (4 bits) .. payload length (16) next header (8) hop limit (8).
     // Version .. hop limit in one read: [version/class, class/flow, flow, flow, len, len, nh, hlim].
-    let Some(fixed) = frame.load::<[u8; 8]>(l3) else {
+    // The version and next header first: all the fast path needs.
+    let Some((version, first_nh)) = frame.read(l3, |h: &[u8; 8]| (h[0] >> 4, h[6])) else {
         count.inc(counter::PARSE_FAILURES);
         return None;
     };
-    let lens = [fixed[4], fixed[5], fixed[6], fixed[7]];
-    if fixed[0] >> 4 != 6 {
+    if version != 6 {
         count.inc(counter::PARSE_FAILURES);
         return None;
     }
     // Fast path for the bulk of traffic (TCP, UDP, ESP, ...): leave before any parser state
     // is set up.
     if !matches!(
-        lens[2],
+        first_nh,
         next_header::ICMPV6
             | next_header::HOP_BY_HOP
             | next_header::ROUTING
@@ -272,9 +304,10 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     ) {
         return None;
     }
-    let payload_len = u16::from_be_bytes([lens[0], lens[1]]);
-    let mut nh = lens[2];
-    let hop_limit = lens[3];
+    let (payload_len, hop_limit) = frame
+        .read(l3, |h: &[u8; 8]| (u16::from_be_bytes([h[4], h[5]]), h[7]))
+        .unwrap_or((0, 0));
+    let mut nh = first_nh;
     let mut off = l3 + 40;
     let mut ext_bitmap = 0u8;
     let mut ext_count = 0u8;
@@ -304,7 +337,7 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
             // TCP, UDP, ESP, no next header, anything else: not ICMPv6.
             _ => return None,
         };
-        let Some(h) = frame.load::<[u8; 2]>(off) else {
+        let Some(h) = frame.read(off, |h: &[u8; 2]| *h) else {
             count.inc(counter::PARSE_FAILURES);
             return None;
         };
@@ -312,13 +345,17 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
         ext_types[i] = nh;
         ext_count += 1;
         let len = if nh == next_header::FRAGMENT {
-            let Some(f) = frame.load::<[u8; 8]>(off) else {
+            let Some((ofs, id)) = frame.read(off, |f: &[u8; 8]| {
+                (
+                    u16::from_be_bytes([f[2], f[3]]),
+                    u32::from_be_bytes([f[4], f[5], f[6], f[7]]),
+                )
+            }) else {
                 count.inc(counter::PARSE_FAILURES);
                 return None;
             };
-            let ofs = u16::from_be_bytes([f[2], f[3]]);
             frag_offset = ofs >> 3;
-            frag_id = u32::from_be_bytes([f[4], f[5], f[6], f[7]]);
+            frag_id = id;
             fl |= flags::FRAGMENT;
             if ofs & 1 != 0 {
                 fl |= flags::MORE_FRAGMENTS;
@@ -365,7 +402,7 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     count.inc(counter::ICMPV6);
     // Type and code together: a 1-byte bounds check compiles to `p >= end`, which the verifier
     // cannot turn into a packet range.
-    let Some([icmp_type, _code]) = frame.load::<[u8; 2]>(off) else {
+    let Some(icmp_type) = frame.read(off, |b: &[u8; 2]| b[0]) else {
         count.inc(counter::PARSE_FAILURES);
         return None;
     };
