@@ -18,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use v6probe::lab::{veth, LineReader, Netns};
+use v6probe::lab::{veth, LineReader, Netns, TempDir};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -96,8 +96,10 @@ fn run(bin: &str) -> Result<(), String> {
         .ip(&["-6", "route", "add", "unreachable", "fd00:dead::/64"])
         .map_err(e("unreachable route"))?;
     // radvd on the router answers router solicitations and announces the prefix.
-    let conf = std::env::temp_dir().join(format!("v6p-demo-radvd-{}.conf", std::process::id()));
-    let pidfile = conf.with_extension("pid");
+    // Removed with the namespaces, whichever way the demo ends.
+    let scratch = TempDir::new("demo").map_err(e("scratch folder"))?;
+    let conf = scratch.path().join("radvd.conf");
+    let pidfile = scratch.path().join("radvd.pid");
     std::fs::write(
         &conf,
         "interface v6p-r0 {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 4;\n  AdvLinkMTU 1500;\n  prefix fd00:d0::/64 { AdvOnLink on; AdvAutonomous on; };\n  RDNSS fd00:d0::53 { };\n};\n",
@@ -238,8 +240,6 @@ fn run(bin: &str) -> Result<(), String> {
         mon.signal(libc::SIGINT);
     }
     let (status, lines, err) = mon.finish(Duration::from_secs(15)).map_err(e("monitor"))?;
-    let _ = std::fs::remove_file(&conf);
-    let _ = std::fs::remove_file(&pidfile);
     println!();
     println!("---- what v6probe monitor saw on v6p-h0 ----");
     let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();

@@ -3,22 +3,19 @@
 
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
+use v6probe::lab::TempDir;
 
-fn tmp(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("v6p-detect-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
+const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 
 #[test]
 fn bad_policy_names_file_line_and_column() {
-    let p = tmp(
-        "bad.toml",
-        "strict = true\n[[routers]]\nmac = \"02:00:00:00:00:zz\"\nlink_local = \"fe80::1\"\n",
-    );
+    let dir = TempDir::new("detect-cli").unwrap();
+    let p = dir
+        .file(
+            "bad.toml",
+            b"strict = true\n[[routers]]\nmac = \"02:00:00:00:00:zz\"\nlink_local = \"fe80::1\"\n",
+        )
+        .unwrap();
     let out = Command::new(BIN)
         .args(["monitor", "-i", "lo", "--duration", "1", "--policy"])
         .arg(&p)
@@ -35,7 +32,10 @@ fn bad_policy_names_file_line_and_column() {
 
 #[test]
 fn corrupt_state_file_is_an_error_and_bad_learn_is_usage() {
-    let p = tmp("state.json", "{\"version\": 1, \"neighbors\": [1]}\n");
+    let dir = TempDir::new("detect-cli").unwrap();
+    let p = dir
+        .file("state.json", b"{\"version\": 1, \"neighbors\": [1]}\n")
+        .unwrap();
     let out = Command::new(BIN)
         .args(["monitor", "-i", "lo", "--duration", "1", "--state"])
         .arg(&p)
