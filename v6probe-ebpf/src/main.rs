@@ -20,7 +20,7 @@ use aya_ebpf::{
 };
 use v6probe_common::abi::{
     class, counter, direction, ethertype, ext, flags, hook, next_header, Config, Counters, Record,
-    MAX_EXT_HEADERS, MSG_CAP, RING_BYTES, WAKEUP_BYTES,
+    MAX_EXT_HEADERS, MAX_VLANS, MSG_CAP, RING_BYTES, WAKEUP_BYTES,
 };
 
 #[map(name = "V6P_EVENTS")]
@@ -245,20 +245,9 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
         && (ethertype == ethertype::VLAN || ethertype == ethertype::QINQ)
     {
         count.inc(counter::VLAN);
-        let Some((tci, et)) = frame.read(l3, |t: &[u8; 4]| {
-            (
-                u16::from_be_bytes([t[0], t[1]]),
-                u16::from_be_bytes([t[2], t[3]]),
-            )
-        }) else {
-            count.inc(counter::NON_IPV6);
-            return None;
-        };
-        vlan_tci[0] = tci;
-        ethertype = et;
-        l3 += 4;
-        vlan_count = 1;
-        if ethertype == ethertype::VLAN || ethertype == ethertype::QINQ {
+        // Outer (802.1ad) then inner (802.1Q) tag; a constant bound, unrolled.
+        let mut i = 0;
+        while i < MAX_VLANS && (ethertype == ethertype::VLAN || ethertype == ethertype::QINQ) {
             let Some((tci, et)) = frame.read(l3, |t: &[u8; 4]| {
                 (
                     u16::from_be_bytes([t[0], t[1]]),
@@ -268,11 +257,12 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
                 count.inc(counter::NON_IPV6);
                 return None;
             };
-            vlan_tci[1] = tci;
+            vlan_tci[i] = tci;
             ethertype = et;
             l3 += 4;
-            vlan_count = 2;
+            i += 1;
         }
+        vlan_count = i as u8;
     }
     if ethertype != ethertype::IPV6 {
         count.inc(counter::NON_IPV6);

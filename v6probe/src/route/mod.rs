@@ -93,9 +93,9 @@ impl RouteSpec {
     }
 }
 
-/// fe80::/10.
-pub fn is_link_local(a: Ipv6Addr) -> bool {
-    a.segments()[0] & 0xffc0 == 0xfe80
+/// fe80::/10 (the codec's test, by value).
+pub(crate) fn is_link_local(a: Ipv6Addr) -> bool {
+    v6probe_common::wire::addr::is_link_local(&a)
 }
 
 /// A route as listed.
