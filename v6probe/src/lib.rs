@@ -20,4 +20,5 @@ pub mod neigh;
 pub mod observe;
 pub mod route;
 pub mod scan;
+pub mod send;
 pub mod ula;

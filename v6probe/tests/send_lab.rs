@@ -26,7 +26,7 @@ struct Pair {
 }
 
 fn mac(s: &str) -> [u8; 6] {
-    v6probe::scan::build::parse_mac(s).unwrap()
+    v6probe::send::parse_mac(s).unwrap()
 }
 
 fn pair(tag: &str) -> Pair {

@@ -66,7 +66,7 @@ pub struct Args {
     #[arg(long)]
     pub source: Option<Ipv6Addr>,
     /// Ethernet source and source link-layer address of the probes (default: the interface's).
-    #[arg(long, value_parser = crate::scan::build::parse_mac)]
+    #[arg(long, value_parser = crate::send::parse_mac)]
     pub src_mac: Option<[u8; 6]>,
     #[arg(long, value_enum, default_value_t)]
     pub format: ScanFormat,
@@ -103,7 +103,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             if let Some(mac) = e
                 .mac
                 .as_deref()
-                .and_then(|m| scan::build::parse_mac(m).ok())
+                .and_then(|m| crate::send::parse_mac(m).ok())
             {
                 cfg.dst_macs.insert(e.address, mac);
             }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::{
     netio::{Capture, PacketSocket},
     output::JsonLines,
-    scan::build::{self, parse_fragment, parse_mac, HexBytes, Kind, LinkAddr, SendSpec},
+    send::{self as build, parse_fragment, parse_mac, HexBytes, Kind, LinkAddr, SendSpec},
     wire::{ipv6::FragmentInfo, Frame},
 };
 

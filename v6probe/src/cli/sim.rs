@@ -12,10 +12,8 @@ use serde::Serialize;
 use crate::{
     netio::{Capture, PacketSocket},
     output::JsonLines,
-    scan::{
-        build::parse_mac,
-        sim::{eui64_link_local, Router, Sim},
-    },
+    scan::sim::{eui64_link_local, Router, Sim},
+    send::parse_mac,
     wire::{Frame, Prefix},
 };
 

@@ -10,7 +10,6 @@
 //!   and the kernel's copy of each probe leaving. RTT is kernel receive time of the NA minus
 //!   the kernel's timestamp of the probe's outgoing copy (the user-space time just before
 //!   `send` where the copy was missed), both from SO_TIMESTAMPNS.
-pub mod build;
 #[cfg(target_os = "linux")]
 mod driver;
 #[cfg(target_os = "linux")]
