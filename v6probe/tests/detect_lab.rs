@@ -79,7 +79,7 @@ impl Lab {
 
 fn mac_of(ns: &Netns, ifname: &str) -> EthernetAddress {
     let s = ns.mac(ifname).unwrap();
-    v6probe::detect::policy::parse_mac(&s).unwrap()
+    s.parse().unwrap()
 }
 
 fn link_local(ns: &Netns, ifname: &str) -> Ipv6Addr {

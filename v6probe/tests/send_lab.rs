@@ -26,7 +26,7 @@ struct Pair {
 }
 
 fn mac(s: &str) -> [u8; 6] {
-    v6probe::send::parse_mac(s).unwrap()
+    s.parse::<v6probe::wire::EthernetAddress>().unwrap().0
 }
 
 fn pair(tag: &str) -> Pair {
@@ -404,7 +404,11 @@ fn send_refuses_fields_that_do_not_fit() {
             .output()
             .unwrap();
     assert_eq!(o.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("`zz` is not a MAC address"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("'zz'") && err.contains("--src-mac") && err.contains("not a MAC address"),
+        "{err}"
+    );
 }
 
 /// `v6probe sim --router`: a periodic RA at start, and an RA in answer to an RS that

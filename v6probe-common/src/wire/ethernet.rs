@@ -28,7 +28,8 @@ mod field {
 /// Length of an untagged Ethernet II header.
 pub const HEADER_LEN: usize = field::HEADER_LEN;
 
-/// A MAC address; shown and serialized as `aa:bb:cc:dd:ee:ff`.
+/// A MAC address; shown and serialized as `aa:bb:cc:dd:ee:ff`, parsed by the rule of
+/// [`super::text`] (`aa:bb:cc:dd:ee:ff` or `aa-bb-cc-dd-ee-ff`, two hex digits per byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub struct EthernetAddress(pub [u8; 6]);
 
@@ -37,25 +38,114 @@ impl EthernetAddress {
     pub fn is_multicast(&self) -> bool {
         self.0[0] & 1 != 0
     }
-}
 
-impl core::fmt::Display for EthernetAddress {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    /// The modified EUI-64 interface identifier (RFC 4291 appendix A): `ff:fe` in the middle
+    /// and the universal/local bit inverted.
+    pub fn modified_eui64(&self) -> Eui64 {
         let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
+        Eui64([m[0] ^ 0x02, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]])
+    }
+
+    /// fe80::/64 with the modified EUI-64 interface identifier (RFC 4862 section 5.3).
+    pub fn link_local(&self) -> core::net::Ipv6Addr {
+        let mut a = [0u8; 16];
+        a[0] = 0xfe;
+        a[1] = 0x80;
+        a[8..].copy_from_slice(&self.modified_eui64().0);
+        core::net::Ipv6Addr::from(a)
     }
 }
 
-#[cfg(feature = "serde")]
-impl serde::Serialize for EthernetAddress {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
+impl From<[u8; 6]> for EthernetAddress {
+    fn from(a: [u8; 6]) -> Self {
+        Self(a)
     }
 }
+
+impl From<EthernetAddress> for [u8; 6] {
+    fn from(a: EthernetAddress) -> Self {
+        a.0
+    }
+}
+
+/// Display, `FromStr` (the rule of [`super::text`]), serde as text, and the parse error, for a
+/// hardware address type holding `[u8; N]`.
+macro_rules! hex_groups_text {
+    ($ty:ident, $n:literal, $err:ident, $what:literal, $example:literal) => {
+        impl core::fmt::Display for $ty {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                core::fmt::Display::fmt(&super::text::Groups(&self.0), f)
+            }
+        }
+
+        #[doc = concat!("Text that is not ", $what, " (see [`super::text`] for the rule).")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $err;
+
+        impl core::fmt::Display for $err {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(concat!(
+                    "not ",
+                    $what,
+                    " (",
+                    $n,
+                    " two-digit hex groups separated by `:` or `-`, e.g. ",
+                    $example,
+                    ")"
+                ))
+            }
+        }
+
+        impl core::error::Error for $err {}
+
+        impl core::str::FromStr for $ty {
+            type Err = $err;
+            fn from_str(s: &str) -> core::result::Result<Self, $err> {
+                super::text::parse_groups::<$n>(s).map(Self).ok_or($err)
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                s: S,
+            ) -> core::result::Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                d: D,
+            ) -> core::result::Result<Self, D::Error> {
+                super::text::deserialize_from_str(d, concat!($what, " (", $example, ")"))
+            }
+        }
+    };
+}
+
+hex_groups_text!(
+    EthernetAddress,
+    6,
+    ParseMacError,
+    "a MAC address",
+    "02:00:00:00:00:01"
+);
+
+/// A 64-bit extended unique identifier (an interface identifier, or the EUI-64 input of RFC
+/// 4193's global ID); written as eight two-digit hex groups, like a MAC address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Eui64(pub [u8; 8]);
+
+hex_groups_text!(
+    Eui64,
+    8,
+    ParseEui64Error,
+    "an EUI-64",
+    "02:1b:21:ff:fe:aa:bb:cc"
+);
 
 /// A zero-copy view of an Ethernet II frame (its first, outer header).
 #[derive(Debug, Clone)]
@@ -299,6 +389,36 @@ mod tests {
         let mut buf = [0xa5u8; 22];
         assert_eq!(r.emit(&mut buf).unwrap(), 22);
         assert_eq!(buf, QINQ);
+    }
+
+    #[test]
+    fn mac_text() {
+        extern crate std;
+        use std::string::ToString;
+        let m: EthernetAddress = "02:00:5E:00:53:0a".parse().unwrap();
+        assert_eq!(m.0, [2, 0, 0x5e, 0, 0x53, 0x0a]);
+        assert_eq!(m.to_string(), "02:00:5e:00:53:0a");
+        assert_eq!("02-00-5e-00-53-0a".parse::<EthernetAddress>(), Ok(m));
+        for bad in [
+            "2:0:0:0:0:1",
+            "020000000001",
+            "02:00:00:00:00",
+            "02:00:00:00:00:01:02",
+        ] {
+            assert_eq!(bad.parse::<EthernetAddress>(), Err(ParseMacError), "{bad}");
+        }
+        // RFC 4291 appendix A's example MAC 34-56-78-9A-BC-DE.
+        let m: EthernetAddress = "34-56-78-9a-bc-de".parse().unwrap();
+        assert_eq!(m.modified_eui64().to_string(), "36:56:78:ff:fe:9a:bc:de");
+        assert_eq!(
+            m.link_local(),
+            "fe80::3656:78ff:fe9a:bcde"
+                .parse::<core::net::Ipv6Addr>()
+                .unwrap()
+        );
+        let e: Eui64 = "36-56-78-ff-fe-9a-bc-de".parse().unwrap();
+        assert_eq!(e, m.modified_eui64());
+        assert_eq!("3656:78ff:fe9a:bcde".parse::<Eui64>(), Err(ParseEui64Error));
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub mod ethernet;
 pub mod icmpv6;
 pub mod ipv6;
 pub mod ndisc_option;
+pub mod prefix;
+pub mod text;
 
 #[cfg(feature = "alloc")]
 pub mod frame;
@@ -36,7 +38,9 @@ pub use frame::{Frame, FrameError, Ip6Info};
 #[cfg(feature = "alloc")]
 pub use validate::{Code, Violation};
 
-pub use ethernet::{EthernetAddress, EthernetFrame, EthernetRepr, VlanTag};
+pub use ethernet::{
+    EthernetAddress, EthernetFrame, EthernetRepr, Eui64, ParseEui64Error, ParseMacError, VlanTag,
+};
 pub use icmpv6::Icmpv6Packet;
 #[cfg(feature = "alloc")]
 pub use icmpv6::{Icmpv6Repr, Message};
@@ -44,6 +48,8 @@ pub use ipv6::{ExtChain, ExtHeader, FragmentInfo, Ipv6Packet, Ipv6Repr};
 #[cfg(feature = "alloc")]
 pub use ndisc_option::{NdpOption, Options};
 pub use ndisc_option::{NdpOptionView, OptionWalkError};
+pub use prefix::{ParsePrefixError, Prefix};
+pub use text::Hex;
 
 /// A view or repr error: the buffer is too short for a layer, or a field has a value the
 /// layer cannot be read with. Parse errors are about structure only; RFC rules are
@@ -98,26 +104,6 @@ pub(crate) fn addr16(b: &[u8], at: usize) -> core::net::Ipv6Addr {
     let mut a = [0u8; 16];
     a.copy_from_slice(&b[at..at + 16]);
     core::net::Ipv6Addr::from(a)
-}
-
-/// An IPv6 prefix `addr/len`, serialized as text "2001:db8::/64".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Prefix {
-    pub addr: core::net::Ipv6Addr,
-    pub len: u8,
-}
-
-impl core::fmt::Display for Prefix {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{}/{}", self.addr, self.len)
-    }
-}
-
-#[cfg(feature = "serde")]
-impl serde::Serialize for Prefix {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
 }
 
 /// Address helpers used by the parser, validator and emitter.

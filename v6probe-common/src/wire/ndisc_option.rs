@@ -814,19 +814,7 @@ mod owned {
         use serde::ser::{SerializeMap, Serializer};
 
         use super::{NdpOption, Options};
-
-        struct Hex<'a>(&'a [u8]);
-        impl serde::Serialize for Hex<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                struct D<'a>(&'a [u8]);
-                impl core::fmt::Display for D<'_> {
-                    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-                    }
-                }
-                s.collect_str(&D(self.0))
-            }
-        }
+        use crate::wire::text::Hex;
 
         impl serde::Serialize for NdpOption {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

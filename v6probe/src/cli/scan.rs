@@ -66,8 +66,8 @@ pub struct Args {
     #[arg(long)]
     pub source: Option<Ipv6Addr>,
     /// Ethernet source and source link-layer address of the probes (default: the interface's).
-    #[arg(long, value_parser = crate::send::parse_mac)]
-    pub src_mac: Option<[u8; 6]>,
+    #[arg(long)]
+    pub src_mac: Option<crate::wire::EthernetAddress>,
     #[arg(long, value_enum, default_value_t)]
     pub format: ScanFormat,
 }
@@ -80,7 +80,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     let cfg = ScanConfig {
         iface: args.interface.clone(),
         source: args.source,
-        src_mac: args.src_mac,
+        src_mac: args.src_mac.map(|m| m.0),
         unicast: args.unicast,
         dst_macs: HashMap::new(),
         sched: SchedConfig {
@@ -103,9 +103,9 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             if let Some(mac) = e
                 .mac
                 .as_deref()
-                .and_then(|m| crate::send::parse_mac(m).ok())
+                .and_then(|m| m.parse::<crate::wire::EthernetAddress>().ok())
             {
-                cfg.dst_macs.insert(e.address, mac);
+                cfg.dst_macs.insert(e.address, mac.0);
             }
         }
         specs.extend(scan::addrs_to_specs(entries.iter().map(|e| e.address)));

@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::{
     netio::{Capture, PacketSocket},
     output::JsonLines,
-    send::{self as build, parse_fragment, parse_mac, HexBytes, Kind, LinkAddr, SendSpec},
-    wire::{ipv6::FragmentInfo, Frame},
+    send::{self as build, parse_fragment, HexBytes, Kind, LinkAddr, SendSpec},
+    wire::{ipv6::FragmentInfo, EthernetAddress, Frame},
 };
 
 use super::EXIT_USAGE;
@@ -28,12 +28,12 @@ pub struct Args {
     /// solicited-node group for NS; required for redirect).
     #[arg(long)]
     pub dst: Option<Ipv6Addr>,
-    /// Ethernet source (default: the interface's MAC).
-    #[arg(long, value_parser = parse_mac)]
-    pub src_mac: Option<[u8; 6]>,
+    /// Ethernet source (default: the interface's MAC), as aa:bb:cc:dd:ee:ff.
+    #[arg(long)]
+    pub src_mac: Option<EthernetAddress>,
     /// Ethernet destination (default: the multicast MAC of a multicast --dst).
-    #[arg(long, value_parser = parse_mac)]
-    pub dst_mac: Option<[u8; 6]>,
+    #[arg(long)]
+    pub dst_mac: Option<EthernetAddress>,
     #[arg(long)]
     pub hop_limit: Option<u8>,
     /// ICMPv6 code (0 for valid NDP).
@@ -132,8 +132,8 @@ pub fn exec(a: Args) -> Result<ExitCode> {
     let spec = SendSpec {
         src: a.src,
         dst: a.dst,
-        src_mac: a.src_mac,
-        dst_mac: a.dst_mac,
+        src_mac: a.src_mac.map(|m| m.0),
+        dst_mac: a.dst_mac.map(|m| m.0),
         hop_limit: a.hop_limit,
         code: a.code,
         target: a.target,

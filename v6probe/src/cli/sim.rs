@@ -12,9 +12,8 @@ use serde::Serialize;
 use crate::{
     netio::{Capture, PacketSocket},
     output::JsonLines,
-    scan::sim::{eui64_link_local, Router, Sim},
-    send::parse_mac,
-    wire::{Frame, Prefix},
+    scan::sim::{Router, Sim},
+    wire::{EthernetAddress, Frame, Prefix},
 };
 
 #[derive(Debug, clap::Args)]
@@ -28,8 +27,8 @@ pub struct Args {
     #[arg(long = "router", value_parser = parse_prefix)]
     pub router: Vec<Prefix>,
     /// The router's MAC (its address is the EUI-64 link-local of it).
-    #[arg(long, value_parser = parse_mac, default_value = "02:76:36:00:00:01")]
-    pub router_mac: [u8; 6],
+    #[arg(long, default_value = "02:76:36:00:00:01")]
+    pub router_mac: EthernetAddress,
     /// Router lifetime in the RAs, seconds.
     #[arg(long, default_value_t = 1800)]
     pub router_lifetime: u16,
@@ -48,17 +47,15 @@ fn parse_neighbor(s: &str) -> Result<(Ipv6Addr, [u8; 6]), String> {
     let addr = a
         .parse()
         .map_err(|_| format!("`{a}` is not an IPv6 address"))?;
-    Ok((addr, parse_mac(m)?))
+    let mac: EthernetAddress = m.parse().map_err(|e| format!("`{m}` is {e}"))?;
+    Ok((addr, mac.0))
 }
 
+/// A prefix to advertise, host bits cleared.
 fn parse_prefix(s: &str) -> Result<Prefix, String> {
-    let n: ipnet::Ipv6Net = s
-        .parse()
-        .map_err(|_| format!("`{s}` is not an IPv6 prefix (fd00:1::/64)"))?;
-    Ok(Prefix {
-        addr: n.network(),
-        len: n.prefix_len(),
-    })
+    s.parse::<Prefix>()
+        .map(|p| p.trunc())
+        .map_err(|e| format!("`{s}` is {e}"))
 }
 
 #[derive(Serialize)]
@@ -78,8 +75,8 @@ pub fn exec(a: Args) -> Result<ExitCode> {
     let sim = Sim {
         neighbors: a.neighbors.clone(),
         router: (!a.router.is_empty()).then(|| Router {
-            mac: a.router_mac,
-            addr: eui64_link_local(a.router_mac),
+            mac: a.router_mac.0,
+            addr: a.router_mac.link_local(),
             prefixes: a.router.clone(),
             lifetime: a.router_lifetime,
         }),

@@ -8,6 +8,7 @@ use std::{
 use crate::{
     output::{Format, JsonLines},
     ula::{self, classify::Check, discover::Discovery},
+    wire::{EthernetAddress, Eui64},
 };
 use anyhow::{Context as _, Result};
 use ipnet::{IpNet, Ipv6Net};
@@ -35,12 +36,13 @@ pub enum Cmd {
 
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
-    /// MAC to derive the EUI-64 from (modified EUI-64, RFC 4291 appendix A).
+    /// MAC to derive the EUI-64 from (modified EUI-64, RFC 4291 appendix A), as
+    /// aa:bb:cc:dd:ee:ff.
     #[arg(long, conflicts_with = "eui64")]
-    pub mac: Option<String>,
-    /// EUI-64 to use as is (8 bytes).
+    pub mac: Option<EthernetAddress>,
+    /// EUI-64 to use as is (8 bytes, aa:bb:cc:dd:ee:ff:00:11).
     #[arg(long)]
-    pub eui64: Option<String>,
+    pub eui64: Option<Eui64>,
     /// 64-bit NTP-format time (seconds since 1900 << 32 | fraction); default: now.
     #[arg(long)]
     pub ntp_time: Option<u64>,
@@ -110,29 +112,24 @@ fn usage(msg: impl std::fmt::Display) -> ExitCode {
 
 fn generate(a: GenerateArgs) -> Result<ExitCode> {
     let (eui64, source, mac) = match (&a.eui64, &a.mac) {
-        (Some(e), _) => match ula::parse_eui64(e) {
-            Ok(e) => (e, "eui64", None),
-            Err(e) => return Ok(usage(e)),
-        },
-        (None, Some(m)) => match ula::parse_mac(m) {
-            Ok(m) => (ula::eui64_from_mac(m), "mac", Some(m)),
-            Err(e) => return Ok(usage(e)),
-        },
+        (Some(e), _) => (*e, "eui64", None),
+        (None, Some(m)) => (m.modified_eui64(), "mac", Some(*m)),
         (None, None) => {
             let m = ula::discover::first_mac().context("taking the EUI-64 of an interface")?;
-            (ula::eui64_from_mac(m), "interface", Some(m))
+            let m = EthernetAddress(m);
+            (m.modified_eui64(), "interface", Some(m))
         }
     };
     let (t, time_source) = match a.ntp_time {
         Some(t) => (t, "given"),
         None => (ula::ntp_time(SystemTime::now()), "now"),
     };
-    let p = ula::generate(t, eui64);
+    let p = ula::generate(t, eui64.0);
     let rec = Generated {
         subnets: ula::subnets(p.prefix, a.subnets),
         prefix: &p,
         eui64_source: source,
-        mac: mac.map(|m| crate::output::mac_string(&m)),
+        mac: mac.map(|m| m.to_string()),
         time_source,
     };
     let stdout = io::stdout().lock();

@@ -15,7 +15,8 @@
 //! [[proxies]]                      # answers NS for others (proxy NDP): its NAs are not
 //! mac = "02:00:00:00:01:fe"        # bindings and not checked for Ethernet mismatch
 //! ```
-//! With `strict = false` the listed routers are trusted from the start and anything else is
+//! MACs are two hex digits per byte, separated by `:` or `-` (the one rule of the codec's
+//! `EthernetAddress`). With `strict = false` the listed routers are trusted from the start and anything else is
 //! judged by what was learned.
 use std::{net::Ipv6Addr, path::Path};
 
@@ -51,7 +52,6 @@ pub struct Policy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyRouter {
-    #[serde(with = "mac_serde")]
     pub mac: EthernetAddress,
     pub link_local: Ipv6Addr,
     #[serde(default)]
@@ -61,7 +61,6 @@ pub struct PolicyRouter {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyProxy {
-    #[serde(with = "mac_serde")]
     pub mac: EthernetAddress,
 }
 
@@ -141,34 +140,4 @@ pub fn line_col(text: &str, at: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
-}
-
-/// Parses `aa:bb:cc:dd:ee:ff` (also with `-`).
-pub fn parse_mac(s: &str) -> Option<EthernetAddress> {
-    let mut m = [0u8; 6];
-    let mut n = 0;
-    for part in s.split([':', '-']) {
-        if n == 6 || part.len() != 2 {
-            return None;
-        }
-        m[n] = u8::from_str_radix(part, 16).ok()?;
-        n += 1;
-    }
-    (n == 6).then_some(EthernetAddress(m))
-}
-
-pub mod mac_serde {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use v6probe_common::wire::EthernetAddress;
-
-    pub fn serialize<S: Serializer>(m: &EthernetAddress, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(m)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EthernetAddress, D::Error> {
-        let s = String::deserialize(d)?;
-        super::parse_mac(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("`{s}` is not a MAC address (aa:bb:cc:dd:ee:ff)"))
-        })
-    }
 }

@@ -11,7 +11,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 use v6probe_common::wire::EthernetAddress;
 
-use super::{engine::RaParams, policy::mac_serde, DetectError};
+use super::{engine::RaParams, DetectError};
 
 pub const STATE_VERSION: u32 = 1;
 
@@ -29,9 +29,7 @@ pub struct NeighborState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vlan: Option<u16>,
     pub address: Ipv6Addr,
-    #[serde(with = "mac_serde")]
     pub mac: EthernetAddress,
-    #[serde(with = "mac_vec")]
     pub prev_macs: Vec<EthernetAddress>,
     pub first_seen_ns: u64,
     pub last_seen_ns: u64,
@@ -43,7 +41,6 @@ pub struct RouterState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vlan: Option<u16>,
     pub link_local: Ipv6Addr,
-    #[serde(with = "mac_serde")]
     pub mac: EthernetAddress,
     pub params: Option<RaParams>,
 }
@@ -53,27 +50,7 @@ pub struct RouterMacState {
     pub iface: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vlan: Option<u16>,
-    #[serde(with = "mac_serde")]
     pub mac: EthernetAddress,
-}
-
-mod mac_vec {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use v6probe_common::wire::EthernetAddress;
-
-    pub fn serialize<S: Serializer>(v: &[EthernetAddress], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(v.iter().map(|m| m.to_string()))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<EthernetAddress>, D::Error> {
-        let v = Vec::<String>::deserialize(d)?;
-        v.iter()
-            .map(|s| {
-                super::super::policy::parse_mac(s)
-                    .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a MAC address")))
-            })
-            .collect()
-    }
 }
 
 impl State {

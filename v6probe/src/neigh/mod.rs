@@ -89,7 +89,7 @@ mod linux {
                 NeighbourAttribute::Destination(NeighbourAddress::Inet6(d)) => address = Some(*d),
                 NeighbourAttribute::LinkLayerAddress(l) if l.len() == 6 => {
                     let m = [l[0], l[1], l[2], l[3], l[4], l[5]];
-                    mac = Some(crate::output::mac_string(&m));
+                    mac = Some(v6probe_common::wire::EthernetAddress(m).to_string());
                 }
                 _ => {}
             }

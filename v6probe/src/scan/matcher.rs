@@ -20,7 +20,7 @@ use std::{
 
 use serde::Serialize;
 
-use crate::output::mac_string;
+use crate::wire::EthernetAddress;
 
 /// A neighbor advertisement seen on the link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,8 +157,8 @@ impl Matcher {
             Some(k) => &mut p.replies[k],
             None => {
                 p.replies.push(ReplyGroup {
-                    eth_src: mac_string(&a.eth_src),
-                    tlla: a.tlla.as_ref().map(mac_string),
+                    eth_src: EthernetAddress(a.eth_src).to_string(),
+                    tlla: a.tlla.map(|m| EthernetAddress(m).to_string()),
                     router: a.router,
                     solicited: a.solicited,
                     override_: a.override_,
@@ -237,7 +237,7 @@ impl Matcher {
                 let mac = p
                     .replies
                     .first()
-                    .map(|g| mac_string(&g.key.1.unwrap_or(g.key.0)));
+                    .map(|g| EthernetAddress(g.key.1.unwrap_or(g.key.0)).to_string());
                 ScanResult {
                     target: self.targets[i],
                     alive: !p.replies.is_empty(),

@@ -5,12 +5,9 @@ use std::net::Ipv6Addr;
 
 use serde::Serialize;
 
-use crate::{
-    output::mac_string,
-    wire::{
-        addr, ndisc_option::Preference, EthernetAddress, Frame, Icmpv6Repr, Message, NdpOption,
-        Options, Prefix,
-    },
+use crate::wire::{
+    addr, ndisc_option::Preference, EthernetAddress, Frame, Icmpv6Repr, Message, NdpOption,
+    Options, Prefix,
 };
 
 /// A simulated router.
@@ -43,28 +40,6 @@ pub struct Sim {
 }
 
 const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
-
-/// fe80::/64 with the modified EUI-64 interface ID of `mac` (RFC 4291 appendix A).
-pub fn eui64_link_local(mac: [u8; 6]) -> Ipv6Addr {
-    Ipv6Addr::from([
-        0xfe,
-        0x80,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        mac[0] ^ 2,
-        mac[1],
-        mac[2],
-        0xff,
-        0xfe,
-        mac[3],
-        mac[4],
-        mac[5],
-    ])
-}
 
 impl Sim {
     fn mac_for(&self, target: &Ipv6Addr) -> Option<([u8; 6], bool)> {
@@ -119,7 +94,7 @@ impl Sim {
     /// A periodic, unsolicited RA.
     pub fn periodic(&self) -> Option<(Frame, SimEvent)> {
         let f = self.ra(ALL_NODES, addr::multicast_mac(&ALL_NODES))?;
-        let mac = mac_string(&f.eth.src.0);
+        let mac = f.eth.src.to_string();
         Some((
             f,
             SimEvent {
@@ -183,7 +158,7 @@ impl Sim {
                         event: "na_sent",
                         target: Some(*target),
                         to: dst,
-                        mac: mac_string(&mac),
+                        mac: EthernetAddress(mac).to_string(),
                         reason: "ns",
                     },
                 )]
@@ -244,7 +219,7 @@ mod tests {
             neighbors: vec![(a("fd00::7"), FAKE)],
             router: Some(Router {
                 mac: [2, 0, 0, 0, 0, 0x99],
-                addr: eui64_link_local([2, 0, 0, 0, 0, 0x99]),
+                addr: EthernetAddress([2, 0, 0, 0, 0, 0x99]).link_local(),
                 prefixes: vec![Prefix {
                     addr: a("fd00:1::"),
                     len: 64,
@@ -282,7 +257,7 @@ mod tests {
             }
         ));
         // The router answers for its own address with R set.
-        let r = eui64_link_local([2, 0, 0, 0, 0, 0x99]);
+        let r = EthernetAddress([2, 0, 0, 0, 0, 0x99]).link_local();
         assert_eq!(r, a("fe80::ff:fe00:99"));
         let out = s.respond(&ns(a("fe80::1"), r));
         assert!(matches!(

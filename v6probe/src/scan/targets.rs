@@ -35,21 +35,11 @@ pub fn parse_target(s: &str) -> Result<TargetSpec, ScanError> {
         why: why.to_string(),
     };
     let t = s.trim();
-    if let Some((a, len)) = t.split_once('/') {
-        let addr: Ipv6Addr = a.parse().map_err(|_| bad("not an IPv6 address"))?;
-        let len: u8 = len
-            .parse()
-            .ok()
-            .filter(|l| *l <= 128)
-            .ok_or_else(|| bad("prefix length must be 0..=128"))?;
-        let mask = if len == 0 {
-            0
-        } else {
-            u128::MAX << (128 - len)
-        };
-        let first = u128::from(addr) & mask;
-        let last = first | !mask;
-        return Ok(TargetSpec::Range(first.into(), last.into()));
+    if t.contains('/') {
+        let p = t
+            .parse::<crate::wire::Prefix>()
+            .map_err(|e| bad(&e.to_string()))?;
+        return Ok(TargetSpec::Range(p.network(), p.last()));
     }
     if let Some((a, b)) = t.split_once('-') {
         let start: Ipv6Addr = a

@@ -7,10 +7,9 @@ use std::net::Ipv6Addr;
 
 use thiserror::Error;
 
-use crate::wire::Prefix;
 use crate::wire::{
-    addr, ipv6::FragmentInfo, ndisc_option::Preference, EthernetAddress, Frame, Icmpv6Repr,
-    Message, NdpOption, Options,
+    addr, ipv6::FragmentInfo, ndisc_option::Preference, EthernetAddress, Frame, Hex, Icmpv6Repr,
+    Message, NdpOption, Options, Prefix,
 };
 
 /// The NDP message types `send` builds.
@@ -72,33 +71,9 @@ fn bad(field: &'static str, value: &str, why: impl Into<String>) -> BuildError {
     }
 }
 
-/// Parses `aa:bb:cc:dd:ee:ff` (or with `-`).
-pub fn parse_mac(s: &str) -> Result<[u8; 6], String> {
-    let parts: Vec<&str> = s.split([':', '-']).collect();
-    if parts.len() != 6 {
-        return Err(format!("`{s}` is not a MAC address (aa:bb:cc:dd:ee:ff)"));
-    }
-    let mut m = [0u8; 6];
-    for (b, p) in m.iter_mut().zip(parts) {
-        if p.is_empty() || p.len() > 2 {
-            return Err(format!("`{s}` is not a MAC address (aa:bb:cc:dd:ee:ff)"));
-        }
-        *b = u8::from_str_radix(p, 16)
-            .map_err(|_| format!("`{s}` is not a MAC address (aa:bb:cc:dd:ee:ff)"))?;
-    }
-    Ok(m)
-}
-
 /// Parses hex bytes (`0a1b2c`, colons allowed).
 pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
-    let h: String = s.chars().filter(|c| *c != ':').collect();
-    if !h.len().is_multiple_of(2) || !h.bytes().all(|c| c.is_ascii_hexdigit()) {
-        return Err(format!("`{s}` is not hex bytes"));
-    }
-    (0..h.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).map_err(|e| e.to_string()))
-        .collect()
+    hex::decode(s.replace(':', "")).map_err(|_| format!("`{s}` is not hex bytes"))
 }
 
 /// Hex bytes as one command-line value (clap would take `Vec<u8>` as many values).
@@ -125,7 +100,9 @@ impl std::str::FromStr for LinkAddr {
         if s.is_empty() || s == "auto" {
             Ok(Self::Interface)
         } else {
-            parse_mac(s).map(Self::Mac)
+            s.parse::<EthernetAddress>()
+                .map(|m| Self::Mac(m.0))
+                .map_err(|e| format!("`{s}` is {e}"))
         }
     }
 }
@@ -197,18 +174,8 @@ fn num<T: std::str::FromStr>(field: &'static str, whole: &str, v: &str) -> Resul
 }
 
 fn parse_prefix(field: &'static str, whole: &str, p: &str) -> Result<Prefix, BuildError> {
-    let (a, l) = p
-        .split_once('/')
-        .ok_or_else(|| bad(field, whole, "expected PREFIX/LEN"))?;
-    let addr: Ipv6Addr = a
-        .parse()
-        .map_err(|_| bad(field, whole, format!("`{a}` is not an IPv6 address")))?;
-    let len: u8 = l
-        .parse()
-        .ok()
-        .filter(|l| *l <= 128)
-        .ok_or_else(|| bad(field, whole, "prefix length must be 0..=128"))?;
-    Ok(Prefix { addr, len })
+    p.parse()
+        .map_err(|e| bad(field, whole, format!("`{p}` is {e}")))
 }
 
 /// `--prefix PREFIX[,valid=S][,preferred=S][,flags=LARP]` (default: 30 days, 7 days, LA).
@@ -496,7 +463,7 @@ pub fn build(
         if n.len() < 6 || (n.len() + 2) % 8 != 0 {
             return Err(bad(
                 "--nonce",
-                &hex(n),
+                &Hex(n).to_string(),
                 "RFC 3971 nonces are 6, 14, 22... bytes (the option is a multiple of 8)",
             ));
         }
@@ -603,10 +570,6 @@ pub fn build(
         f = f.with_ext_headers(&ext);
     }
     Ok(f)
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -874,8 +837,6 @@ mod tests {
             let e = r.unwrap_err().to_string();
             assert!(e.contains(needle), "{e} lacks {needle}");
         }
-        assert!(parse_mac("02:00:00:00:00").is_err());
-        assert_eq!(parse_mac("02-00-00-00-00-0a").unwrap(), [2, 0, 0, 0, 0, 10]);
         assert!(parse_fragment("id=1,offset=9000").is_err());
         assert_eq!(
             parse_fragment("id=5,offset=2,more").unwrap(),

@@ -5,7 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::Ipv6Net;
 use serde::Serialize;
 
-use super::{generate::hex_colon, UlaError};
+use super::UlaError;
+use v6probe_common::wire::{EthernetAddress, Hex, Prefix};
 
 /// RFC 4193 status of an address or prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -113,13 +114,9 @@ pub fn parse_arg(s: &str) -> Result<(Ipv6Addr, u8), UlaError> {
         input: s.to_string(),
     };
     match s.split_once('/') {
-        Some((a, l)) => {
-            let a: Ipv6Addr = a.trim().parse().map_err(|_| bad())?;
-            let l: u8 = l.trim().parse().map_err(|_| bad())?;
-            if l > 128 {
-                return Err(bad());
-            }
-            Ok((a, l))
+        Some(_) => {
+            let p: Prefix = s.trim().parse().map_err(|_| bad())?;
+            Ok((p.addr, p.len))
         }
         None => match s.trim().parse::<IpAddr>() {
             Ok(IpAddr::V6(a)) => Ok((a, 128)),
@@ -150,11 +147,11 @@ pub fn check(input: &str) -> Result<Check, UlaError> {
             warnings.push(Weakness::PrefixShorterThan48);
         } else {
             let gid: [u8; 5] = [o[1], o[2], o[3], o[4], o[5]];
-            global_id = Some(gid.iter().map(|b| format!("{b:02x}")).collect());
+            global_id = Some(Hex(&gid).to_string());
             warnings.extend(weaknesses(gid));
         }
         if prefix_len >= 64 {
-            subnet_id = Some(format!("{:02x}{:02x}", o[6], o[7]));
+            subnet_id = Some(Hex(&o[6..8]).to_string());
         }
     }
     let interface_id = (prefix_len == 128).then(|| {
@@ -297,7 +294,7 @@ pub fn iid_kind(a: Ipv6Addr) -> IidKind {
     if iid[3] == 0xff && iid[4] == 0xfe {
         let mac = [iid[0] ^ 0x02, iid[1], iid[2], iid[5], iid[6], iid[7]];
         return IidKind::ModifiedEui64 {
-            mac: hex_colon(&mac),
+            mac: EthernetAddress(mac).to_string(),
         };
     }
     if iid[..6].iter().all(|b| *b == 0) {

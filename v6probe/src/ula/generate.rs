@@ -19,24 +19,10 @@ use std::{
 use ipnet::Ipv6Net;
 use serde::Serialize;
 use sha1::{Digest, Sha1};
+use v6probe_common::wire::{Eui64, Hex};
 
 /// Seconds between the NTP era 0 epoch (1900-01-01) and the Unix epoch.
 pub const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
-
-/// The modified EUI-64 (RFC 4291 appendix A) of a 48-bit MAC: `ff:fe` inserted in the middle and
-/// the universal/local bit inverted.
-pub fn eui64_from_mac(mac: [u8; 6]) -> [u8; 8] {
-    [
-        mac[0] ^ 0x02,
-        mac[1],
-        mac[2],
-        0xff,
-        0xfe,
-        mac[3],
-        mac[4],
-        mac[5],
-    ]
-}
 
 /// A time as a 64-bit NTP timestamp: seconds since 1900 in the high 32 bits, the binary fraction
 /// of a second in the low 32 bits. Times before 1900 or after era 0 (2036) wrap, as NTP does.
@@ -100,8 +86,8 @@ pub fn generate(ntp_time: u64, eui64: [u8; 8]) -> UlaPrefix {
         prefix: prefix_from_global_id(id),
         global_id: format!("{id:010x}"),
         ntp_time,
-        eui64: hex_colon(&eui64),
-        sha1: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        eui64: Eui64(eui64).to_string(),
+        sha1: Hex(&digest).to_string(),
     }
 }
 
@@ -113,13 +99,6 @@ pub fn subnets(prefix: Ipv6Net, n: u32) -> Vec<Ipv6Net> {
         .collect()
 }
 
-pub(crate) fn hex_colon(b: &[u8]) -> String {
-    b.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,7 +106,9 @@ mod tests {
     #[test]
     fn eui64_inverts_universal_local_bit() {
         assert_eq!(
-            eui64_from_mac([0x00, 0x1b, 0x21, 0xaa, 0xbb, 0xcc]),
+            v6probe_common::wire::EthernetAddress([0x00, 0x1b, 0x21, 0xaa, 0xbb, 0xcc])
+                .modified_eui64()
+                .0,
             [0x02, 0x1b, 0x21, 0xff, 0xfe, 0xaa, 0xbb, 0xcc]
         );
     }
@@ -197,12 +178,7 @@ mod tests {
             \x20   print(d.hex(), 'fd%02x:%02x%02x:%02x%02x::/48'%(g[0],g[1],g[2],g[3],g[4]))\n";
         let input: String = cases
             .iter()
-            .map(|(t, e)| {
-                format!(
-                    "{t} {}\n",
-                    e.iter().map(|b| format!("{b:02x}")).collect::<String>()
-                )
-            })
+            .map(|(t, e)| format!("{t} {}\n", Hex(e)))
             .collect();
         let out = crate::ula::tests_support::run_python(&py, script, &input);
         let lines: Vec<&str> = out.lines().collect();
