@@ -240,10 +240,12 @@ impl Config {
     }
 }
 
-/// One observed NDP / ICMPv6-error frame, as written to the ring buffer.
+/// Everything a record says besides the message bytes: built as one value in the kernel and
+/// written into the ring-buffer reservation at once (reserved ring memory is not zeroed, so a
+/// field-by-field fill could leave bytes of an older record behind on an early exit).
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct Record {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordHeader {
     /// `bpf_ktime_get_ns()` (CLOCK_MONOTONIC) when the program ran.
     pub ts_ns: u64,
     pub ifindex: u32,
@@ -284,12 +286,20 @@ pub struct Record {
     /// Offset of the ICMPv6 header from the start of the frame.
     pub icmp_offset: u16,
     pub _pad: [u8; 6],
-    /// The ICMPv6 message from its type byte; `captured_len` bytes are valid.
+}
+
+/// One observed NDP / ICMPv6-error frame, as written to the ring buffer.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Record {
+    pub header: RecordHeader,
+    /// The ICMPv6 message from its type byte; `header.captured_len` bytes are valid.
     pub msg: [u8; MSG_CAP],
 }
 
-/// Size of everything in [`Record`] before `msg`.
+/// Size of [`RecordHeader`], everything in [`Record`] before `msg`.
 pub const RECORD_HEADER_LEN: usize = 96;
+const _: () = assert!(core::mem::size_of::<RecordHeader>() == RECORD_HEADER_LEN);
 const _: () = assert!(core::mem::size_of::<Record>() == RECORD_HEADER_LEN + MSG_CAP);
 const _: () = assert!(core::mem::align_of::<Record>() == 8);
 const _: () = assert!(core::mem::size_of::<Config>() == 8);
@@ -298,7 +308,7 @@ const _: () = assert!(core::mem::size_of::<Counters>() == 8 * counter::COUNT as 
 impl Record {
     /// The valid part of the message bytes.
     pub fn message(&self) -> &[u8] {
-        let n = (self.captured_len as usize).min(MSG_CAP);
+        let n = (self.header.captured_len as usize).min(MSG_CAP);
         &self.msg[..n]
     }
 

@@ -20,8 +20,14 @@ use aya_ebpf::{
 };
 use v6probe_common::abi::{
     class, counter, direction, ethertype, ext, flags, hook, next_header, Config, Counters, Record,
-    MAX_EXT_HEADERS, MAX_VLANS, MSG_CAP, RING_BYTES, WAKEUP_BYTES,
+    RecordHeader, MAX_EXT_HEADERS, MAX_VLANS, MSG_CAP, RING_BYTES, WAKEUP_BYTES,
 };
+
+/// The license the kernel checks for GPL-only helpers. The programs use none today; the
+/// declaration is explicit so that it does not depend on the loader's default.
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+pub static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
 
 #[map(name = "V6P_EVENTS")]
 static EVENTS: RingBuf = RingBuf::with_byte_size(RING_BYTES, 0);
@@ -269,10 +275,12 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
         return None;
     }
     count.inc(counter::IPV6);
-    // Fixed IPv6 header: version (4 bits) .. payload length (16) next header (8) hop limit (8).
-    // Version .. hop limit in one read: [version/class, class/flow, flow, flow, len, len, nh, hlim].
-    // The version and next header first: all the fast path needs.
-    let Some((version, first_nh)) = frame.read(l3, |h: &[u8; 8]| (h[0] >> 4, h[6])) else {
+    // Fixed IPv6 header, read once: [version/class, class/flow, flow, flow, payload length (2),
+    // next header, hop limit]. For XDP this is a view of packet memory: only the bytes used are
+    // loaded, and the fast path below uses only the version and the next header.
+    let Some((version, first_nh, payload_len, hop_limit)) = frame.read(l3, |h: &[u8; 8]| {
+        (h[0] >> 4, h[6], u16::from_be_bytes([h[4], h[5]]), h[7])
+    }) else {
         count.inc(counter::PARSE_FAILURES);
         return None;
     };
@@ -294,9 +302,6 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     ) {
         return None;
     }
-    let (payload_len, hop_limit) = frame
-        .read(l3, |h: &[u8; 8]| (u16::from_be_bytes([h[4], h[5]]), h[7]))
-        .unwrap_or((0, 0));
     let mut nh = first_nh;
     let mut off = l3 + 40;
     let mut ext_bitmap = 0u8;
@@ -411,7 +416,9 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
         134 => count.inc(counter::ROUTER_ADVERT),
         135 => count.inc(counter::NEIGHBOR_SOLICIT),
         136 => count.inc(counter::NEIGHBOR_ADVERT),
-        _ => count.inc(counter::REDIRECT),
+        137 => count.inc(counter::REDIRECT),
+        // Unreachable: class::of_type returned 0 for every other type above.
+        _ => {}
     }
     let ext_len = off - (l3 + 40);
     let msg_len = (payload_len as usize).saturating_sub(ext_len) as u16;
@@ -434,13 +441,14 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     })
 }
 
+/// Bytes of the message a record keeps: `want` capped at [`MSG_CAP`], masked so that the
+/// verifier sees a constant bound even where LLVM drops the (provably redundant) cap check. The
+/// mask keeps every value up to `MSG_CAP` unchanged only because `2 * MSG_CAP` is a power of two.
+const MSG_LEN_MASK: u32 = 2 * MSG_CAP as u32 - 1;
+const _: () = assert!(MSG_CAP.is_power_of_two());
+
 #[inline(always)]
 fn emit<F: Frame>(frame: &F, p: &Parsed, hook: u8, dir: u8, count: &Count) {
-    let Some(mut entry) = EVENTS.reserve::<Record>(0) else {
-        count.inc(counter::RINGBUF_DROPS);
-        return;
-    };
-    let rec = entry.as_mut_ptr();
     // Bytes of the message present in this frame, capped at MSG_CAP.
     let avail = frame.len().saturating_sub(p.icmp_off);
     let want = if p.msg_len == 0 {
@@ -458,50 +466,60 @@ fn emit<F: Frame>(frame: &F, p: &Parsed, hook: u8, dir: u8, count: &Count) {
         }
         want
     };
+    let len = captured as u32 & MSG_LEN_MASK;
+    let macs = frame.load::<[u8; 12]>(0).unwrap_or([0; 12]);
+    let mut eth_dst = [0u8; 6];
+    let mut eth_src = [0u8; 6];
+    eth_dst.copy_from_slice(&macs[..6]);
+    eth_src.copy_from_slice(&macs[6..]);
+    let header = RecordHeader {
+        // SAFETY: a helper without arguments or preconditions.
+        ts_ns: unsafe { bpf_ktime_get_ns() },
+        ifindex: frame.ifindex(),
+        msg_len: p.msg_len,
+        captured_len: len as u16,
+        direction: dir,
+        hook,
+        flags: fl,
+        vlan_count: p.vlan_count,
+        vlan_tci: p.vlan_tci,
+        eth_dst,
+        eth_src,
+        hop_limit: p.hop_limit,
+        icmp_type: p.icmp_type,
+        ext_bitmap: p.ext_bitmap,
+        ext_count: p.ext_count,
+        ext_types: p.ext_types,
+        ip6_src: frame.load::<[u8; 16]>(p.l3 + 8).unwrap_or([0; 16]),
+        ip6_dst: frame.load::<[u8; 16]>(p.l3 + 24).unwrap_or([0; 16]),
+        payload_len: p.payload_len,
+        frag_offset: p.frag_offset,
+        frag_id: p.frag_id,
+        icmp_offset: p.icmp_off as u16,
+        _pad: [0; 6],
+    };
+    let Some(mut entry) = EVENTS.reserve::<Record>(0) else {
+        count.inc(counter::RINGBUF_DROPS);
+        return;
+    };
+    let rec = entry.as_mut_ptr();
+    // SAFETY: rec points at a reserved, writable Record in the ring buffer; the header is
+    // written whole through a raw pointer (no reference to uninitialised memory is formed), and
+    // the copy writes `len` <= MSG_CAP bytes into `msg`.
+    let copied = unsafe {
+        core::ptr::addr_of_mut!((*rec).header).write(header);
+        let msg = core::ptr::addr_of_mut!((*rec).msg).cast::<u8>();
+        len == 0 || (len <= MSG_CAP as u32 && frame.copy(p.icmp_off, msg, len))
+    };
+    if !copied {
+        // The frame was shorter than the parser saw (cannot happen for XDP; an skb can change
+        // under TC only through another program): no half-filled record.
+        entry.discard(0);
+        count.inc(counter::PARSE_FAILURES);
+        return;
+    }
     if fl & flags::TRUNCATED != 0 {
         count.inc(counter::TRUNCATED);
-    }
-    // SAFETY: rec points at a reserved, writable Record in the ring buffer; each field is
-    // written through a raw pointer without forming references to uninitialised memory.
-    unsafe {
-        let macs = frame.load::<[u8; 12]>(0).unwrap_or([0; 12]);
-        let (dst, src) = macs.split_at(6);
-        let mut eth_dst = [0u8; 6];
-        let mut eth_src = [0u8; 6];
-        eth_dst.copy_from_slice(dst);
-        eth_src.copy_from_slice(src);
-        let src_ip = frame.load::<[u8; 16]>(p.l3 + 8).unwrap_or([0; 16]);
-        let dst_ip = frame.load::<[u8; 16]>(p.l3 + 24).unwrap_or([0; 16]);
-        (*rec).ts_ns = bpf_ktime_get_ns();
-        (*rec).ifindex = frame.ifindex();
-        (*rec).msg_len = p.msg_len;
-        (*rec).direction = dir;
-        (*rec).hook = hook;
-        (*rec).vlan_count = p.vlan_count;
-        (*rec).vlan_tci = p.vlan_tci;
-        (*rec).eth_dst = eth_dst;
-        (*rec).eth_src = eth_src;
-        (*rec).hop_limit = p.hop_limit;
-        (*rec).icmp_type = p.icmp_type;
-        (*rec).ext_bitmap = p.ext_bitmap;
-        (*rec).ext_count = p.ext_count;
-        (*rec).ext_types = p.ext_types;
-        (*rec).ip6_src = src_ip;
-        (*rec).ip6_dst = dst_ip;
-        (*rec).payload_len = p.payload_len;
-        (*rec).frag_offset = p.frag_offset;
-        (*rec).frag_id = p.frag_id;
-        (*rec).icmp_offset = p.icmp_off as u16;
-        (*rec)._pad = [0; 6];
-        let msg = core::ptr::addr_of_mut!((*rec).msg).cast::<u8>();
-        let mut got = 0u16;
-        // The verifier needs the length bounded by a constant in 1..=MSG_CAP.
-        let len = captured as u32 & (2 * MSG_CAP as u32 - 1);
-        if len > 0 && len <= MSG_CAP as u32 && frame.copy(p.icmp_off, msg, len) {
-            got = len as u16;
-        }
-        (*rec).captured_len = got;
-        (*rec).flags = fl;
     }
     // Wake the reader once, on the record that takes the backlog over WAKEUP_BYTES; it also
     // polls on a short tick. A wakeup per record (the default when the reader keeps up) costs

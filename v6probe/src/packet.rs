@@ -39,12 +39,16 @@ impl Seen {
             frame: None,
             ts: rfc3339_nanos(ts),
             iface: Some(iface),
-            dir: Some(if rec.direction == direction::EGRESS {
+            dir: Some(if rec.header.direction == direction::EGRESS {
                 "egress"
             } else {
                 "ingress"
             }),
-            hook: if rec.hook == hook::TC { "tc" } else { "xdp" },
+            hook: if rec.header.hook == hook::TC {
+                "tc"
+            } else {
+                "xdp"
+            },
         }
     }
 

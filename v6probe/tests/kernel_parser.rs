@@ -9,7 +9,7 @@ use aya::{
 use v6probe::{
     abi::{self, class, counter, direction, ext, flags, hook, Record, MSG_CAP},
     lab::frame::{frag, ns_body, opts8, FrameSpec, DST_IP, DST_MAC, SRC_IP, SRC_MAC},
-    observe::Programs,
+    observe::{drain_ring, Programs},
     require_privileges,
 };
 
@@ -96,20 +96,20 @@ fn every_ndp_and_error_type_is_recorded() {
         let (recs, d) = h.xdp_one(&frame);
         assert_eq!(recs.len(), 1, "type {ty}");
         let r = &recs[0];
-        assert_eq!(r.icmp_type, ty);
+        assert_eq!(r.header.icmp_type, ty);
         assert_eq!(r.message()[1], code);
         assert_eq!(r.message(), &spec.payload[..], "type {ty}: message bytes");
-        assert_eq!(r.msg_len as usize, spec.payload.len());
-        assert_eq!(r.hook, hook::XDP);
-        assert_eq!(r.direction, direction::INGRESS);
-        assert_eq!(r.eth_src, SRC_MAC);
-        assert_eq!(r.eth_dst, DST_MAC);
-        assert_eq!(r.ip6_src, SRC_IP);
-        assert_eq!(r.ip6_dst, DST_IP);
-        assert_eq!(r.hop_limit, 255);
-        assert_eq!(r.ext_count, 0);
-        assert_eq!(r.flags, 0);
-        assert_eq!(r.icmp_offset, 54);
+        assert_eq!(r.header.msg_len as usize, spec.payload.len());
+        assert_eq!(r.header.hook, hook::XDP);
+        assert_eq!(r.header.direction, direction::INGRESS);
+        assert_eq!(r.header.eth_src, SRC_MAC);
+        assert_eq!(r.header.eth_dst, DST_MAC);
+        assert_eq!(r.header.ip6_src, SRC_IP);
+        assert_eq!(r.header.ip6_dst, DST_IP);
+        assert_eq!(r.header.hop_limit, 255);
+        assert_eq!(r.header.ext_count, 0);
+        assert_eq!(r.header.flags, 0);
+        assert_eq!(r.header.icmp_offset, 54);
         assert_eq!(c(&d, counter_idx), 1, "type {ty} counter");
         assert_eq!(counter::frames(&d), 1);
         assert_eq!(c(&d, counter::IPV6), 1);
@@ -132,18 +132,18 @@ fn extension_headers_in_front_of_ndp() {
     let (recs, d) = h.xdp_one(&spec.build());
     assert_eq!(recs.len(), 1);
     let r = &recs[0];
-    assert_eq!(r.icmp_type, 135);
-    assert_eq!(r.ext_count, 3);
-    assert_eq!(&r.ext_types[..3], &[0, 60, 44]);
+    assert_eq!(r.header.icmp_type, 135);
+    assert_eq!(r.header.ext_count, 3);
+    assert_eq!(&r.header.ext_types[..3], &[0, 60, 44]);
     assert_eq!(
-        r.ext_bitmap,
+        r.header.ext_bitmap,
         ext::HOP_BY_HOP | ext::DEST_OPTS | ext::FRAGMENT
     );
-    assert_eq!(r.flags, flags::FRAGMENT | flags::MORE_FRAGMENTS);
-    assert_eq!(r.frag_offset, 0);
-    assert_eq!(r.frag_id, 0xdead_beef);
+    assert_eq!(r.header.flags, flags::FRAGMENT | flags::MORE_FRAGMENTS);
+    assert_eq!(r.header.frag_offset, 0);
+    assert_eq!(r.header.frag_id, 0xdead_beef);
     assert_eq!(r.message(), &spec.payload[..]);
-    assert_eq!(r.icmp_offset as usize, 54 + 24);
+    assert_eq!(r.header.icmp_offset as usize, 54 + 24);
     assert_eq!(c(&d, counter::NEIGHBOR_SOLICIT), 1);
 
     // Routing header (type 0 style, 8 bytes) in front of an RA.
@@ -151,7 +151,7 @@ fn extension_headers_in_front_of_ndp() {
     spec.ext = vec![(43, vec![0, 0, 0, 0, 0, 0, 0])];
     let (recs, _) = h.xdp_one(&spec.build());
     assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].ext_bitmap, ext::ROUTING);
+    assert_eq!(recs[0].header.ext_bitmap, ext::ROUTING);
 }
 
 #[test]
@@ -163,13 +163,13 @@ fn non_first_fragment_of_icmpv6_is_reported_as_fragment() {
     let (recs, d) = h.xdp_one(&spec.build());
     assert_eq!(recs.len(), 1);
     let r = &recs[0];
-    assert_eq!(r.icmp_type, 0);
+    assert_eq!(r.header.icmp_type, 0);
     assert_eq!(
-        r.flags & flags::NON_FIRST_FRAGMENT,
+        r.header.flags & flags::NON_FIRST_FRAGMENT,
         flags::NON_FIRST_FRAGMENT
     );
-    assert_eq!(r.frag_offset, 7);
-    assert_eq!(r.captured_len, 0);
+    assert_eq!(r.header.frag_offset, 7);
+    assert_eq!(r.header.captured_len, 0);
     assert_eq!(c(&d, counter::FRAGMENTS), 1);
 }
 
@@ -181,17 +181,17 @@ fn vlan_tagged_frames() {
     spec.vlans = vec![(0x8100, 0x2064)]; // PCP 1, VID 100
     let (recs, d) = h.xdp_one(&spec.build());
     assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].vlan_count, 1);
-    assert_eq!(recs[0].vlan_tci[0], 0x2064);
-    assert_eq!(recs[0].icmp_offset, 58);
+    assert_eq!(recs[0].header.vlan_count, 1);
+    assert_eq!(recs[0].header.vlan_tci[0], 0x2064);
+    assert_eq!(recs[0].header.icmp_offset, 58);
     assert_eq!(c(&d, counter::VLAN), 1);
 
     spec.vlans = vec![(0x88a8, 200), (0x8100, 300)];
     let (recs, _) = h.xdp_one(&spec.build());
     assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].vlan_count, 2);
-    assert_eq!(recs[0].vlan_tci, [200, 300]);
-    assert_eq!(recs[0].icmp_type, 136);
+    assert_eq!(recs[0].header.vlan_count, 2);
+    assert_eq!(recs[0].header.vlan_tci, [200, 300]);
+    assert_eq!(recs[0].header.icmp_type, 136);
     assert_eq!(recs[0].message(), &spec.payload[..]);
 }
 
@@ -203,9 +203,9 @@ fn truncation_is_flagged_and_counted() {
     let spec = FrameSpec::icmp(1, 0, &[0xab; 1000]);
     let (recs, d) = h.xdp_one(&spec.build());
     assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].captured_len as usize, MSG_CAP);
-    assert_eq!(recs[0].msg_len, 1004);
-    assert_eq!(recs[0].flags & flags::TRUNCATED, flags::TRUNCATED);
+    assert_eq!(recs[0].header.captured_len as usize, MSG_CAP);
+    assert_eq!(recs[0].header.msg_len, 1004);
+    assert_eq!(recs[0].header.flags & flags::TRUNCATED, flags::TRUNCATED);
     assert_eq!(&recs[0].message()[..4], &[1, 0, 0, 0]);
     assert_eq!(c(&d, counter::TRUNCATED), 1);
 
@@ -214,9 +214,9 @@ fn truncation_is_flagged_and_counted() {
     spec.payload_len = Some(200);
     let (recs, _) = h.xdp_one(&spec.build());
     assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].captured_len as usize, spec.payload.len());
-    assert_eq!(recs[0].msg_len, 200);
-    assert_eq!(recs[0].flags & flags::TRUNCATED, flags::TRUNCATED);
+    assert_eq!(recs[0].header.captured_len as usize, spec.payload.len());
+    assert_eq!(recs[0].header.msg_len, 200);
+    assert_eq!(recs[0].header.flags & flags::TRUNCATED, flags::TRUNCATED);
 }
 
 #[test]
@@ -264,7 +264,7 @@ fn other_traffic_is_counted_but_not_recorded() {
     long.ext.truncate(8);
     let (recs, _) = h.xdp_one(&long.build());
     assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].ext_count, 8);
+    assert_eq!(recs[0].header.ext_count, 8);
 }
 
 #[test]
@@ -297,10 +297,26 @@ fn tc_programs_share_the_parser_and_pass() {
         assert_eq!(verdict as i32, -1, "TC observers return TC_ACT_UNSPEC");
         let recs = h.records();
         assert_eq!(recs.len(), 1, "{name}");
-        assert_eq!(recs[0].hook, hook::TC);
-        assert_eq!(recs[0].direction, dir);
-        assert_eq!(recs[0].icmp_type, 135);
-        assert_eq!(recs[0].ext_bitmap, ext::HOP_BY_HOP);
+        assert_eq!(recs[0].header.hook, hook::TC);
+        assert_eq!(recs[0].header.direction, dir);
+        assert_eq!(recs[0].header.icmp_type, 135);
+        assert_eq!(recs[0].header.ext_bitmap, ext::HOP_BY_HOP);
         assert_eq!(recs[0].message(), &spec.payload[..]);
     }
+}
+
+#[test]
+fn drain_takes_at_most_what_it_is_asked_for() {
+    require_privileges!();
+    let mut h = Harness::new();
+    let frame = FrameSpec::icmp(135, 0, &ns_body()).build();
+    for _ in 0..10 {
+        assert_eq!(h.run_xdp(&frame), 2);
+    }
+    let mut seen = 0;
+    assert_eq!(drain_ring(&mut h.ring, 3, |_| seen += 1), 3);
+    assert_eq!(seen, 3);
+    assert_eq!(drain_ring(&mut h.ring, 100, |_| seen += 1), 7);
+    assert_eq!(seen, 10);
+    assert_eq!(drain_ring(&mut h.ring, 100, |_| seen += 1), 0);
 }

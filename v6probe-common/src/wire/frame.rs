@@ -151,7 +151,8 @@ impl Frame {
 
     /// Builds the decode from a kernel record (which carries the headers as fields and the
     /// ICMPv6 message, possibly cut to [`abi::MSG_CAP`]).
-    pub fn from_record(r: &Record) -> Self {
+    pub fn from_record(rec: &Record) -> Self {
+        let r = &rec.header;
         let n = (r.vlan_count as usize).min(abi::MAX_VLANS);
         let mut vlans = [VlanTag::default(); abi::MAX_VLANS];
         for (v, &tci) in vlans.iter_mut().zip(r.vlan_tci.iter()).take(n) {
@@ -166,7 +167,7 @@ impl Frame {
         let ext = ExtChain::from_parts(kinds, frag, nh::ICMPV6);
         let src = Ipv6Addr::from(r.ip6_src);
         let dst = Ipv6Addr::from(r.ip6_dst);
-        let msg = r.message();
+        let msg = rec.message();
         let truncated = r.flags & abi::flags::TRUNCATED != 0 || msg.len() < usize::from(r.msg_len);
         let icmp6 = if r.flags & abi::flags::NON_FIRST_FRAGMENT != 0 {
             None

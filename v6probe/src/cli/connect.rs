@@ -91,7 +91,7 @@ fn start_observer(
         loop {
             let pushed = observer
                 .next_batch(|rec| {
-                    let src = std::net::Ipv6Addr::from(rec.ip6_src);
+                    let src = std::net::Ipv6Addr::from(rec.header.ip6_src);
                     let _ = crate::dualstack::push_observed_icmpv6(
                         &feed,
                         rec.message(),

@@ -10,7 +10,7 @@ use std::{
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use tokio::signal::unix::{signal, SignalKind};
-use v6probe_common::abi::{class, counter, Record};
+use v6probe_common::abi::{self, class, counter, Record};
 
 use crate::{
     detect::{self, DetectArgs, Detector},
@@ -175,10 +175,16 @@ async fn run(args: Args) -> Result<ExitCode> {
             break;
         }
     }
-    // Whatever arrived before the stop still gets printed.
-    let mut rest = Vec::new();
-    observer.drain(|rec| rest.push(rec));
-    if write_err.is_none() {
+    // Whatever arrived before the stop still gets printed: at most what the ring buffer held
+    // then (the programs are still attached, so a flood could otherwise keep this going).
+    let mut left = abi::RING_BYTES as usize / std::mem::size_of::<Record>();
+    while write_err.is_none() && left > 0 {
+        let mut rest = Vec::new();
+        let n = observer.drain(left.min(crate::observe::DRAIN_BATCH), |rec| rest.push(rec));
+        if n == 0 {
+            break;
+        }
+        left = left.saturating_sub(n);
         if let Err(e) = print_batch(
             &observer,
             &mut detector,
@@ -258,8 +264,8 @@ fn print_batch<W: Write>(
 ) -> io::Result<()> {
     for rec in batch {
         stats.records_read += 1;
-        let ts = observer.wall_time(rec.ts_ns);
-        let packet = Packet::from_record(rec, ts, observer.iface_name(rec.ifindex));
+        let ts = observer.wall_time(rec.header.ts_ns);
+        let packet = Packet::from_record(rec, ts, observer.iface_name(rec.header.ifindex));
         judge_and_print(detector, &packet, ts, format, out, stats)?;
     }
     Ok(())

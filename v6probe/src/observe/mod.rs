@@ -19,6 +19,9 @@ use thiserror::Error;
 use tokio::io::unix::AsyncFd;
 use v6probe_common::abi::{self, counter, Config, Record};
 
+/// Records handed out per [`Observer::next_batch`] call at most.
+pub const DRAIN_BATCH: usize = 4096;
+
 /// The eBPF object built by `build.rs` (empty when built with `AYA_BUILD_SKIP=1`).
 pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/v6probe"));
 
@@ -349,10 +352,12 @@ impl Observer {
     }
 
     /// Waits until records are available (a wakeup, or the poll tick finds some: the programs
-    /// only wake the reader when data piles up), then hands each one to `f`. Returns how many.
+    /// only wake the reader when data piles up), then hands up to [`DRAIN_BATCH`] of them to
+    /// `f`. Returns how many: the caller gets control back after each batch, however fast the
+    /// kernel produces, so it can check its stop signals.
     pub async fn next_batch(&mut self, mut f: impl FnMut(Record)) -> Result<usize, ObserveError> {
         loop {
-            let n = self.drain(&mut f);
+            let n = self.drain(DRAIN_BATCH, &mut f);
             if n > 0 {
                 return Ok(n);
             }
@@ -364,23 +369,29 @@ impl Observer {
         }
     }
 
-    /// Drains whatever is in the ring buffer without waiting.
-    pub fn drain(&mut self, mut f: impl FnMut(Record)) -> usize {
-        let ring = self.ring.get_mut();
-        let mut n = 0;
-        while let Some(item) = ring.next() {
-            if let Some(rec) = Record::from_bytes(&item) {
-                f(rec);
-                n += 1;
-            }
-        }
-        n
+    /// Hands up to `max` records already in the ring buffer to `f`, without waiting; returns
+    /// how many. Bounded so that a producer faster than the reader cannot keep the caller here.
+    pub fn drain(&mut self, max: usize, f: impl FnMut(Record)) -> usize {
+        drain_ring(self.ring.get_mut(), max, f)
     }
 
     /// Detaches everything now (also done on drop).
     pub fn stop(self) {
         drop(self);
     }
+}
+
+/// Hands up to `max` records from `ring` to `f`; returns how many were taken off the ring.
+pub fn drain_ring(ring: &mut RingBuf<MapData>, max: usize, mut f: impl FnMut(Record)) -> usize {
+    let mut n = 0;
+    while n < max {
+        let Some(item) = ring.next() else { break };
+        if let Some(rec) = Record::from_bytes(&item) {
+            f(rec);
+        }
+        n += 1;
+    }
+    n
 }
 
 /// Registers the ring buffer with the runtime for readability.
