@@ -77,6 +77,19 @@ pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            // A typed message field that refused its value names the flag and the text itself
+            // (`invalid --prefix `fd00::/129`: ...`): print that alone, not wrapped by clap.
+            if let Some(f) = std::error::Error::source(&e)
+                .and_then(|s| s.downcast_ref::<crate::send::FieldError>())
+            {
+                let cmd = <Cli as clap::CommandFactory>::command();
+                let sub = std::env::args()
+                    .skip(1)
+                    .find(|a| cmd.find_subcommand(a).is_some())
+                    .map_or(String::new(), |s| format!(" {s}"));
+                eprintln!("v6probe{sub}: {f}");
+                return ExitCode::from(EXIT_USAGE);
+            }
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
             let _ = e.print();
             return ExitCode::from(code);

@@ -1,16 +1,32 @@
-//! NDP messages from command-line fields, for `v6probe send` (and the simulator). No I/O: a
-//! [`SendSpec`] plus the interface's MAC and link-local address give a [`Frame`] to emit.
+//! NDP messages from typed fields, for `v6probe send`, the scanner's probes and the simulator.
+//! No I/O: a [`SendSpec`] plus the interface's MAC and link-local address give a [`Frame`] to
+//! emit.
 //!
-//! Every header field and option is settable; a field that does not belong to the message type
-//! is an error naming the field (RFC 4861 section 4: which options each message carries).
+//! - [`field`]: the typed values and the parsers clap runs on each flag; a bad value is refused
+//!   on the command line.
+//! - this module: which fields each message type takes (RFC 4861 section 4: which options each
+//!   message carries), defaults, and the frame. A field that does not belong to the message
+//!   type is an error naming the field.
+pub mod field;
+
 use std::net::Ipv6Addr;
 
 use thiserror::Error;
 
-use crate::wire::{
-    addr, ipv6::FragmentInfo, ndisc_option::Preference, EthernetAddress, Frame, Hex, Icmpv6Repr,
-    Message, NdpOption, Options, Prefix,
+pub use field::{
+    parse_fragment, parse_hex, preference, Dnssl, FieldError, Flags, HexBytes, LinkAddr,
+    Nonce, Pref64, PrefixInfo, RaFlagsExt, RawOption, Rdnss, RouteInfo,
 };
+
+use crate::wire::{
+    addr, icmpv6::msg_type, ipv6::FragmentInfo, ndisc_option::Preference, EthernetAddress, Frame,
+    Icmpv6Repr, Message, NdpOption, Options,
+};
+
+/// ff02::1, all nodes on the link.
+pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+/// ff02::2, all routers on the link.
+pub const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
 
 /// The NDP message types `send` builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -32,13 +48,23 @@ impl Kind {
             Self::Redirect => "redirect",
         }
     }
+
     fn icmp_type(self) -> u8 {
         match self {
-            Self::Rs => 133,
-            Self::Ra => 134,
-            Self::Ns => 135,
-            Self::Na => 136,
-            Self::Redirect => 137,
+            Self::Rs => msg_type::ROUTER_SOLICIT,
+            Self::Ra => msg_type::ROUTER_ADVERT,
+            Self::Ns => msg_type::NEIGHBOR_SOLICIT,
+            Self::Na => msg_type::NEIGHBOR_ADVERT,
+            Self::Redirect => msg_type::REDIRECT,
+        }
+    }
+
+    /// The `--flags` letters this type takes.
+    fn flag_letters(self) -> &'static str {
+        match self {
+            Self::Na => "RSO",
+            Self::Ra => "MOHP",
+            _ => "",
         }
     }
 }
@@ -55,320 +81,286 @@ pub enum BuildError {
         field: &'static str,
         kind: &'static str,
     },
-    #[error("invalid {field} `{value}`: {why}")]
-    Bad {
-        field: &'static str,
-        value: String,
-        why: String,
-    },
+    #[error(transparent)]
+    Bad(#[from] FieldError),
 }
 
-fn bad(field: &'static str, value: &str, why: impl Into<String>) -> BuildError {
-    BuildError::Bad {
-        field,
-        value: value.to_string(),
-        why: why.into(),
-    }
-}
-
-/// Parses hex bytes (`0a1b2c`, colons allowed).
-pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
-    hex::decode(s.replace(':', "")).map_err(|_| format!("`{s}` is not hex bytes"))
-}
-
-/// Hex bytes as one command-line value (clap would take `Vec<u8>` as many values).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HexBytes(pub Vec<u8>);
-
-impl std::str::FromStr for HexBytes {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        parse_hex(s).map(Self)
-    }
-}
-
-/// `--slla` / `--tlla`: a MAC, or the interface's (`auto`, or the flag without a value).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkAddr {
-    Interface,
-    Mac([u8; 6]),
-}
-
-impl std::str::FromStr for LinkAddr {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s.is_empty() || s == "auto" {
-            Ok(Self::Interface)
-        } else {
-            s.parse::<EthernetAddress>()
-                .map(|m| Self::Mac(m.0))
-                .map_err(|e| format!("`{s}` is {e}"))
-        }
-    }
-}
-
-/// Every settable field of a message; `None` / empty means the default.
-#[derive(Clone, Debug, Default)]
+/// Every settable field of a message; `None` / empty means the default. These are the flags of
+/// `v6probe send`, parsed into typed values by clap.
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct SendSpec {
+    /// IPv6 source (default: the interface's link-local address; `::` allowed).
+    #[arg(long)]
     pub src: Option<Ipv6Addr>,
+    /// IPv6 destination (default: ff02::2 for RS, ff02::1 for RA and NA, the target's
+    /// solicited-node group for NS; required for redirect).
+    #[arg(long)]
     pub dst: Option<Ipv6Addr>,
-    pub src_mac: Option<[u8; 6]>,
-    pub dst_mac: Option<[u8; 6]>,
+    /// Ethernet source (default: the interface's MAC), as aa:bb:cc:dd:ee:ff.
+    #[arg(long)]
+    pub src_mac: Option<EthernetAddress>,
+    /// Ethernet destination (default: the multicast MAC of a multicast --dst).
+    #[arg(long)]
+    pub dst_mac: Option<EthernetAddress>,
+    #[arg(long)]
     pub hop_limit: Option<u8>,
+    /// ICMPv6 code (0 for valid NDP).
+    #[arg(long)]
     pub code: Option<u8>,
+    /// NS, NA, redirect: target address.
+    #[arg(long)]
     pub target: Option<Ipv6Addr>,
+    /// Redirect: destination address.
+    #[arg(long)]
     pub destination: Option<Ipv6Addr>,
-    /// NA: letters of R, S, O; RA: of M, O, H, P (proxy).
-    pub flags: Option<String>,
+    /// NA: letters of R S O; RA: of M O H P.
+    #[arg(long)]
+    pub flags: Option<Flags>,
+    /// RA: Cur Hop Limit.
+    #[arg(long)]
     pub cur_hop_limit: Option<u8>,
+    /// RA: router lifetime in seconds.
+    #[arg(long)]
     pub router_lifetime: Option<u16>,
+    /// RA: reachable time in ms.
+    #[arg(long)]
     pub reachable_time: Option<u32>,
+    /// RA: retrans timer in ms.
+    #[arg(long)]
     pub retrans_timer: Option<u32>,
-    pub preference: Option<String>,
-    /// `PREFIX[,valid=S][,preferred=S][,flags=LARP]`
-    pub prefixes: Vec<String>,
-    /// `ADDR[,ADDR..][,lifetime=S]`
-    pub rdnss: Vec<String>,
-    /// `DOMAIN[,DOMAIN..][,lifetime=S]`
-    pub dnssl: Vec<String>,
-    /// `PREFIX[,pref=high|medium|low][,lifetime=S]`
-    pub routes: Vec<String>,
+    /// RA: default router preference (high, medium, low, reserved).
+    #[arg(long, value_parser = preference)]
+    pub preference: Option<Preference>,
+    /// RA: PREFIX[,valid=S][,preferred=S][,flags=LARP] (repeatable).
+    #[arg(long = "prefix")]
+    pub prefixes: Vec<PrefixInfo>,
+    /// RA: ADDR[,ADDR..][,lifetime=S] (repeatable).
+    #[arg(long)]
+    pub rdnss: Vec<Rdnss>,
+    /// RA: DOMAIN[,DOMAIN..][,lifetime=S] (repeatable).
+    #[arg(long)]
+    pub dnssl: Vec<Dnssl>,
+    /// RA: PREFIX[,pref=high|medium|low][,lifetime=S] (repeatable).
+    #[arg(long = "route")]
+    pub routes: Vec<RouteInfo>,
+    /// RA: MTU option.
+    #[arg(long)]
     pub mtu: Option<u32>,
-    pub slla: Option<LinkAddr>,
-    pub tlla: Option<LinkAddr>,
-    pub nonce: Option<Vec<u8>>,
+    /// RA: captive portal URI (RFC 8910).
+    #[arg(long)]
     pub captive_portal: Option<String>,
-    /// `PREFIX[,lifetime=S]`
-    pub pref64: Option<String>,
-    /// The 48 extended RA flag bits (RFC 5175).
-    pub ra_flags_ext: Option<u64>,
-    /// Redirect: the quoted packet (hex).
-    pub redirected_header: Option<Vec<u8>>,
-    /// Any option as `TYPE:HEX` data (after type and length).
-    pub raw_options: Vec<String>,
-    /// Hop-by-hop options header of this many bytes (padded), in front.
+    /// RA: PREF64 PREFIX[,lifetime=S] (RFC 8781).
+    #[arg(long)]
+    pub pref64: Option<Pref64>,
+    /// RA: extended flags option, the 48 bits as a number (RFC 5175).
+    #[arg(long)]
+    pub ra_flags_ext: Option<RaFlagsExt>,
+    /// RS, RA, NS: source link-layer address option (MAC, or the Ethernet source if no value).
+    #[arg(long, num_args = 0..=1, default_missing_value = "auto")]
+    pub slla: Option<LinkAddr>,
+    /// NA, redirect: target link-layer address option (MAC, or the Ethernet source).
+    #[arg(long, num_args = 0..=1, default_missing_value = "auto")]
+    pub tlla: Option<LinkAddr>,
+    /// Nonce option (RFC 3971), hex.
+    #[arg(long)]
+    pub nonce: Option<Nonce>,
+    /// Redirect: redirected header option, the quoted packet in hex.
+    #[arg(long)]
+    pub redirected_header: Option<HexBytes>,
+    /// Any option: TYPE:HEX (data after the type and length bytes, zero-padded).
+    #[arg(long = "option")]
+    pub raw_options: Vec<RawOption>,
+    /// Hop-by-hop options header in front, of this many bytes (padding; default 8).
+    #[arg(long, num_args = 0..=1, default_missing_value = "8")]
     pub hbh: Option<usize>,
-    /// Destination options header of this many bytes (padded).
+    /// Destination options header in front, of this many bytes (padding; default 8).
+    #[arg(long, num_args = 0..=1, default_missing_value = "8")]
     pub dstopt: Option<usize>,
-    /// Fragment header (the message itself is not split).
+    /// Fragment header in front: [id=N][,offset=N][,more] (the message is not split).
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_parser = parse_fragment)]
     pub fragment: Option<FragmentInfo>,
 }
 
-/// Splits `head,key=value,...`: returns the head items and the key/values.
-fn split_kv(s: &str) -> (Vec<&str>, Vec<(&str, &str)>) {
-    let mut items = Vec::new();
-    let mut kv = Vec::new();
-    for p in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match p.split_once('=') {
-            Some((k, v)) => kv.push((k, v)),
-            None => items.push(p),
-        }
-    }
-    (items, kv)
-}
-
-fn num<T: std::str::FromStr>(field: &'static str, whole: &str, v: &str) -> Result<T, BuildError> {
-    let v = if v == "infinity" { "4294967295" } else { v };
-    v.parse()
-        .map_err(|_| bad(field, whole, format!("`{v}` is not a number in range")))
-}
-
-fn parse_prefix(field: &'static str, whole: &str, p: &str) -> Result<Prefix, BuildError> {
-    p.parse()
-        .map_err(|e| bad(field, whole, format!("`{p}` is {e}")))
-}
-
-/// `--prefix PREFIX[,valid=S][,preferred=S][,flags=LARP]` (default: 30 days, 7 days, LA).
-pub fn parse_pio(s: &str) -> Result<NdpOption, BuildError> {
-    let (items, kv) = split_kv(s);
-    let [p] = items[..] else {
-        return Err(bad("--prefix", s, "expected one PREFIX/LEN"));
-    };
-    let prefix = parse_prefix("--prefix", s, p)?;
-    let (mut valid, mut preferred, mut flags) = (2_592_000u32, 604_800u32, "LA".to_string());
-    for (k, v) in kv {
-        match k {
-            "valid" => valid = num("--prefix", s, v)?,
-            "preferred" => preferred = num("--prefix", s, v)?,
-            "flags" => flags = v.to_ascii_uppercase(),
-            _ => return Err(bad("--prefix", s, format!("unknown key `{k}`"))),
-        }
-    }
-    if let Some(c) = flags.chars().find(|c| !"LARP".contains(*c)) {
-        return Err(bad(
-            "--prefix",
-            s,
-            format!("flag `{c}` is not one of L A R P"),
-        ));
-    }
-    Ok(NdpOption::PrefixInfo {
-        prefix,
-        on_link: flags.contains('L'),
-        autonomous: flags.contains('A'),
-        router_addr: flags.contains('R'),
-        dhcpv6_pd: flags.contains('P'),
-        reserved_flags: 0,
-        valid_lifetime: valid,
-        preferred_lifetime: preferred,
-    })
-}
-
-fn lifetime(
-    field: &'static str,
-    s: &str,
-    kv: &[(&str, &str)],
-    default: u32,
-) -> Result<u32, BuildError> {
-    let mut l = default;
-    for (k, v) in kv {
-        match *k {
-            "lifetime" => l = num(field, s, v)?,
-            _ => return Err(bad(field, s, format!("unknown key `{k}`"))),
-        }
-    }
-    Ok(l)
-}
-
-/// `--rdnss ADDR[,ADDR..][,lifetime=S]` (default lifetime 1800 s).
-pub fn parse_rdnss(s: &str) -> Result<NdpOption, BuildError> {
-    let (items, kv) = split_kv(s);
-    if items.is_empty() {
-        return Err(bad("--rdnss", s, "needs at least one server address"));
-    }
-    let servers = items
-        .iter()
-        .map(|a| {
-            a.parse::<Ipv6Addr>()
-                .map_err(|_| bad("--rdnss", s, format!("`{a}` is not an IPv6 address")))
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(NdpOption::Rdnss {
-        lifetime: lifetime("--rdnss", s, &kv, 1800)?,
-        servers,
-    })
-}
-
-/// `--dnssl DOMAIN[,DOMAIN..][,lifetime=S]` (default lifetime 1800 s).
-pub fn parse_dnssl(s: &str) -> Result<NdpOption, BuildError> {
-    let (items, kv) = split_kv(s);
-    if items.is_empty() {
-        return Err(bad("--dnssl", s, "needs at least one domain"));
-    }
-    for d in &items {
-        if d.split('.').any(|l| l.is_empty() || l.len() > 63) || d.len() > 253 {
-            return Err(bad("--dnssl", s, format!("`{d}` is not a domain name")));
-        }
-    }
-    Ok(NdpOption::Dnssl {
-        lifetime: lifetime("--dnssl", s, &kv, 1800)?,
-        domains: items.iter().map(|d| d.to_string()).collect(),
-        length: 0,
-    })
-}
-
-fn parse_pref(field: &'static str, whole: &str, v: &str) -> Result<Preference, BuildError> {
-    Ok(match v {
-        "high" => Preference::High,
-        "medium" => Preference::Medium,
-        "low" => Preference::Low,
-        "reserved" => Preference::Reserved,
-        _ => {
-            return Err(bad(
+impl SendSpec {
+    /// Fails on the first field given that `kind` does not take.
+    fn check_fits(&self, kind: Kind) -> Result<(), BuildError> {
+        use Kind::*;
+        let checks: [(&'static str, bool, &[Kind]); 20] = [
+            ("--target", self.target.is_some(), &[Ns, Na, Redirect]),
+            ("--destination", self.destination.is_some(), &[Redirect]),
+            ("--flags", self.flags.is_some(), &[Na, Ra]),
+            ("--cur-hop-limit", self.cur_hop_limit.is_some(), &[Ra]),
+            ("--router-lifetime", self.router_lifetime.is_some(), &[Ra]),
+            ("--reachable-time", self.reachable_time.is_some(), &[Ra]),
+            ("--retrans-timer", self.retrans_timer.is_some(), &[Ra]),
+            ("--preference", self.preference.is_some(), &[Ra]),
+            ("--prefix", !self.prefixes.is_empty(), &[Ra]),
+            ("--rdnss", !self.rdnss.is_empty(), &[Ra]),
+            ("--dnssl", !self.dnssl.is_empty(), &[Ra]),
+            ("--route", !self.routes.is_empty(), &[Ra]),
+            ("--mtu", self.mtu.is_some(), &[Ra]),
+            ("--captive-portal", self.captive_portal.is_some(), &[Ra]),
+            ("--pref64", self.pref64.is_some(), &[Ra]),
+            ("--ra-flags-ext", self.ra_flags_ext.is_some(), &[Ra]),
+            ("--slla", self.slla.is_some(), &[Rs, Ra, Ns]),
+            ("--tlla", self.tlla.is_some(), &[Na, Redirect]),
+            ("--nonce", self.nonce.is_some(), &[Rs, Ra, Ns, Na]),
+            (
+                "--redirected-header",
+                self.redirected_header.is_some(),
+                &[Redirect],
+            ),
+        ];
+        match checks
+            .into_iter()
+            .find(|(_, given, kinds)| *given && !kinds.contains(&kind))
+        {
+            Some((field, _, _)) => Err(BuildError::NotFor {
                 field,
-                whole,
-                "preference is high, medium, low or reserved",
-            ))
-        }
-    })
-}
-
-/// `--route PREFIX[,pref=high|medium|low][,lifetime=S]` (RFC 4191; default medium, 1800 s).
-pub fn parse_route(s: &str) -> Result<NdpOption, BuildError> {
-    let (items, kv) = split_kv(s);
-    let [p] = items[..] else {
-        return Err(bad("--route", s, "expected one PREFIX/LEN"));
-    };
-    let prefix = parse_prefix("--route", s, p)?;
-    let (mut pref, mut life) = (Preference::Medium, 1800u32);
-    for (k, v) in kv {
-        match k {
-            "pref" | "preference" => pref = parse_pref("--route", s, v)?,
-            "lifetime" => life = num("--route", s, v)?,
-            _ => return Err(bad("--route", s, format!("unknown key `{k}`"))),
+                kind: kind.name(),
+            }),
+            None => Ok(()),
         }
     }
-    Ok(NdpOption::RouteInfo {
-        prefix,
-        preference: pref,
-        route_lifetime: life,
-        length: match prefix.len {
-            0 => 1,
-            1..=64 => 2,
-            _ => 3,
-        },
-    })
-}
 
-/// `--pref64 PREFIX[,lifetime=S]` (RFC 8781; lengths 32, 40, 48, 56, 64, 96; default 1800 s).
-pub fn parse_pref64(s: &str) -> Result<NdpOption, BuildError> {
-    let (items, kv) = split_kv(s);
-    let [p] = items[..] else {
-        return Err(bad("--pref64", s, "expected one PREFIX/LEN"));
-    };
-    let prefix = parse_prefix("--pref64", s, p)?;
-    if ![32, 40, 48, 56, 64, 96].contains(&prefix.len) {
-        return Err(bad(
-            "--pref64",
-            s,
-            "length must be 32, 40, 48, 56, 64 or 96",
-        ));
+    /// The options in the order they are emitted.
+    fn options(&self, src_mac: EthernetAddress) -> Options {
+        let lladdr = |l: LinkAddr| match l {
+            LinkAddr::Interface => src_mac,
+            LinkAddr::Mac(m) => m,
+        };
+        let mut list = Vec::new();
+        list.extend(
+            self.slla
+                .map(|l| NdpOption::SourceLlAddr { addr: lladdr(l) }),
+        );
+        list.extend(
+            self.tlla
+                .map(|l| NdpOption::TargetLlAddr { addr: lladdr(l) }),
+        );
+        list.extend(self.mtu.map(|mtu| NdpOption::Mtu { mtu }));
+        list.extend(self.prefixes.iter().map(|p| p.0.clone()));
+        list.extend(self.routes.iter().map(|r| r.0.clone()));
+        list.extend(self.rdnss.iter().map(|r| r.0.clone()));
+        list.extend(self.dnssl.iter().map(|d| d.0.clone()));
+        list.extend(
+            self.captive_portal
+                .iter()
+                .map(|u| NdpOption::CaptivePortal {
+                    uri: u.clone(),
+                    length: 0,
+                }),
+        );
+        list.extend(self.pref64.iter().map(|p| p.0.clone()));
+        list.extend(self.ra_flags_ext.iter().map(|b| b.0.clone()));
+        list.extend(self.nonce.iter().map(|n| n.0.clone()));
+        list.extend(
+            self.redirected_header
+                .iter()
+                .map(|d| NdpOption::RedirectedHeader { data: d.0.clone() }),
+        );
+        list.extend(self.raw_options.iter().map(|r| r.0.clone()));
+        Options { list, error: None }
     }
-    let l = lifetime("--pref64", s, &kv, 1800)?;
-    if l > 65528 {
-        return Err(bad("--pref64", s, "lifetime is at most 65528 s"));
-    }
-    Ok(NdpOption::Pref64 {
-        prefix,
-        lifetime: l as u16,
-    })
-}
 
-/// `--option TYPE:HEX`: any option, data after the type and length bytes (padded to 8).
-pub fn parse_raw_option(s: &str) -> Result<NdpOption, BuildError> {
-    let (t, d) = s
-        .split_once(':')
-        .ok_or_else(|| bad("--option", s, "expected TYPE:HEX"))?;
-    let option_type: u8 = t
-        .parse()
-        .map_err(|_| bad("--option", s, "type is 0..=255"))?;
-    let data = parse_hex(d).map_err(|e| bad("--option", s, e))?;
-    if data.len() > 255 * 8 - 2 {
-        return Err(bad("--option", s, "too long for an option"));
-    }
-    Ok(NdpOption::Unknown { option_type, data })
-}
-
-/// `--fragment [id=N][,offset=N][,more]` (offset in 8-octet units).
-pub fn parse_fragment(s: &str) -> Result<FragmentInfo, String> {
-    let mut f = FragmentInfo {
-        offset: 0,
-        more: false,
-        id: 0,
-    };
-    for p in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match p.split_once('=') {
-            Some(("id", v)) => f.id = v.parse().map_err(|_| format!("fragment id `{v}`"))?,
-            Some(("offset", v)) => {
-                f.offset =
-                    v.parse().ok().filter(|o| *o < 8192).ok_or_else(|| {
-                        format!("fragment offset `{v}` (0..8192 units of 8 bytes)")
-                    })?
-            }
-            None if p == "more" => f.more = true,
-            _ => return Err(format!("`{p}`: fragment takes id=N, offset=N, more")),
+    /// The ICMPv6 message body of `kind` with `options`.
+    fn message(&self, kind: Kind, options: Options) -> Result<Message, BuildError> {
+        let need = |field: &'static str| BuildError::Missing {
+            field,
+            kind: kind.name(),
+        };
+        let flags = self.flags.unwrap_or_default();
+        if let Some(c) = flags.outside(kind.flag_letters()) {
+            return Err(field::bad(
+                "--flags",
+                &flags.to_string(),
+                format!(
+                    "`{c}` is not a {} flag ({})",
+                    kind.name(),
+                    kind.flag_letters()
+                ),
+            )
+            .into());
         }
+        let target = || self.target.ok_or_else(|| need("--target"));
+        Ok(match kind {
+            Kind::Rs => Message::RouterSolicit {
+                reserved: 0,
+                options,
+            },
+            Kind::Ra => Message::RouterAdvert {
+                cur_hop_limit: self.cur_hop_limit.unwrap_or(64),
+                managed: flags.has('M'),
+                other: flags.has('O'),
+                home_agent: flags.has('H'),
+                preference: self.preference.unwrap_or(Preference::Medium),
+                proxy: flags.has('P'),
+                reserved_flags: 0,
+                router_lifetime: self.router_lifetime.unwrap_or(1800),
+                reachable_time: self.reachable_time.unwrap_or(0),
+                retrans_timer: self.retrans_timer.unwrap_or(0),
+                options,
+            },
+            Kind::Ns => Message::NeighborSolicit {
+                reserved: 0,
+                target: target()?,
+                options,
+            },
+            Kind::Na => Message::NeighborAdvert {
+                router: flags.has('R'),
+                solicited: flags.has('S'),
+                override_: flags.has('O'),
+                reserved: 0,
+                target: target()?,
+                options,
+            },
+            Kind::Redirect => Message::Redirect {
+                reserved: 0,
+                target: target()?,
+                destination: self.destination.ok_or_else(|| need("--destination"))?,
+                options,
+            },
+        })
     }
-    Ok(f)
+
+    /// IPv6 source and destination, and the Ethernet destination.
+    fn addresses(
+        &self,
+        kind: Kind,
+        iface_ll: Option<Ipv6Addr>,
+    ) -> Result<(Ipv6Addr, Ipv6Addr, EthernetAddress), BuildError> {
+        let need = |field: &'static str| BuildError::Missing {
+            field,
+            kind: kind.name(),
+        };
+        let dst = match (self.dst, kind) {
+            (Some(d), _) => d,
+            (None, Kind::Rs) => ALL_ROUTERS,
+            (None, Kind::Ra | Kind::Na) => ALL_NODES,
+            (None, Kind::Ns) => addr::solicited_node(&self.target.ok_or_else(|| need("--target"))?),
+            (None, Kind::Redirect) => return Err(need("--dst")),
+        };
+        let src = self
+            .src
+            .or(iface_ll)
+            .ok_or_else(|| need("--src (the interface has no link-local address)"))?;
+        let eth_dst = match self.dst_mac {
+            Some(m) => m,
+            None if dst.is_multicast() => EthernetAddress(addr::multicast_mac(&dst)),
+            None => return Err(need("--dst-mac (unicast destination)")),
+        };
+        Ok((src, dst, eth_dst))
+    }
+
+    /// Extension headers in front of the ICMPv6 message, in order.
+    fn ext_headers(&self) -> Vec<(u8, usize, Option<FragmentInfo>)> {
+        use crate::abi::next_header::{DEST_OPTS, FRAGMENT, HOP_BY_HOP};
+        let mut ext = Vec::new();
+        ext.extend(self.hbh.map(|n| (HOP_BY_HOP, n, None)));
+        ext.extend(self.dstopt.map(|n| (DEST_OPTS, n, None)));
+        ext.extend(self.fragment.map(|f| (FRAGMENT, 8, Some(f))));
+        ext
+    }
 }
 
 /// Builds the frame. `iface_mac` and `iface_ll` fill the defaults.
@@ -378,198 +370,24 @@ pub fn build(
     iface_mac: [u8; 6],
     iface_ll: Option<Ipv6Addr>,
 ) -> Result<Frame, BuildError> {
-    let k = kind.name();
-    let not = |field: &'static str| BuildError::NotFor { field, kind: k };
-    let need = |field: &'static str| BuildError::Missing { field, kind: k };
-    let is = |kinds: &[Kind]| kinds.contains(&kind);
-    use Kind::*;
-    // Which fields each type takes.
-    let checks: [(&'static str, bool, &[Kind]); 20] = [
-        ("--target", s.target.is_some(), &[Ns, Na, Redirect]),
-        ("--destination", s.destination.is_some(), &[Redirect]),
-        ("--flags", s.flags.is_some(), &[Na, Ra]),
-        ("--cur-hop-limit", s.cur_hop_limit.is_some(), &[Ra]),
-        ("--router-lifetime", s.router_lifetime.is_some(), &[Ra]),
-        ("--reachable-time", s.reachable_time.is_some(), &[Ra]),
-        ("--retrans-timer", s.retrans_timer.is_some(), &[Ra]),
-        ("--preference", s.preference.is_some(), &[Ra]),
-        ("--prefix", !s.prefixes.is_empty(), &[Ra]),
-        ("--rdnss", !s.rdnss.is_empty(), &[Ra]),
-        ("--dnssl", !s.dnssl.is_empty(), &[Ra]),
-        ("--route", !s.routes.is_empty(), &[Ra]),
-        ("--mtu", s.mtu.is_some(), &[Ra]),
-        ("--captive-portal", s.captive_portal.is_some(), &[Ra]),
-        ("--pref64", s.pref64.is_some(), &[Ra]),
-        ("--ra-flags-ext", s.ra_flags_ext.is_some(), &[Ra]),
-        ("--slla", s.slla.is_some(), &[Rs, Ra, Ns]),
-        ("--tlla", s.tlla.is_some(), &[Na, Redirect]),
-        ("--nonce", s.nonce.is_some(), &[Rs, Ra, Ns, Na]),
-        (
-            "--redirected-header",
-            s.redirected_header.is_some(),
-            &[Redirect],
-        ),
-    ];
-    for (field, given, kinds) in checks {
-        if given && !is(kinds) {
-            return Err(not(field));
-        }
-    }
-    let src_mac = s.src_mac.unwrap_or(iface_mac);
-    let lladdr = |l: LinkAddr| {
-        EthernetAddress(match l {
-            LinkAddr::Interface => src_mac,
-            LinkAddr::Mac(m) => m,
-        })
-    };
-    let mut opts = Vec::new();
-    if let Some(l) = s.slla {
-        opts.push(NdpOption::SourceLlAddr { addr: lladdr(l) });
-    }
-    if let Some(l) = s.tlla {
-        opts.push(NdpOption::TargetLlAddr { addr: lladdr(l) });
-    }
-    if let Some(m) = s.mtu {
-        opts.push(NdpOption::Mtu { mtu: m });
-    }
-    for p in &s.prefixes {
-        opts.push(parse_pio(p)?);
-    }
-    for r in &s.routes {
-        opts.push(parse_route(r)?);
-    }
-    for r in &s.rdnss {
-        opts.push(parse_rdnss(r)?);
-    }
-    for d in &s.dnssl {
-        opts.push(parse_dnssl(d)?);
-    }
-    if let Some(u) = &s.captive_portal {
-        opts.push(NdpOption::CaptivePortal {
-            uri: u.clone(),
-            length: 0,
-        });
-    }
-    if let Some(p) = &s.pref64 {
-        opts.push(parse_pref64(p)?);
-    }
-    if let Some(b) = s.ra_flags_ext {
-        if b >> 48 != 0 {
-            return Err(bad("--ra-flags-ext", &b.to_string(), "only 48 bits"));
-        }
-        opts.push(NdpOption::RaFlagsExt { bits: b });
-    }
-    if let Some(n) = &s.nonce {
-        if n.len() < 6 || (n.len() + 2) % 8 != 0 {
-            return Err(bad(
-                "--nonce",
-                &Hex(n).to_string(),
-                "RFC 3971 nonces are 6, 14, 22... bytes (the option is a multiple of 8)",
-            ));
-        }
-        opts.push(NdpOption::Nonce { nonce: n.clone() });
-    }
-    if let Some(d) = &s.redirected_header {
-        opts.push(NdpOption::RedirectedHeader { data: d.clone() });
-    }
-    for r in &s.raw_options {
-        opts.push(parse_raw_option(r)?);
-    }
-    let options = Options {
-        list: opts,
-        error: None,
-    };
-    let flags = s.flags.as_deref().unwrap_or("").to_ascii_uppercase();
-    let allowed = if kind == Na { "RSO" } else { "MOHP" };
-    if let Some(c) = flags.chars().find(|c| !allowed.contains(*c)) {
-        return Err(bad(
-            "--flags",
-            &flags,
-            format!("`{c}` is not a {k} flag ({allowed})"),
-        ));
-    }
-    let has = |c| flags.contains(c);
-    let target = s.target;
-    let message = match kind {
-        Rs => Message::RouterSolicit {
-            reserved: 0,
-            options,
-        },
-        Ra => Message::RouterAdvert {
-            cur_hop_limit: s.cur_hop_limit.unwrap_or(64),
-            managed: has('M'),
-            other: has('O'),
-            home_agent: has('H'),
-            preference: match &s.preference {
-                Some(p) => parse_pref("--preference", p, p)?,
-                None => Preference::Medium,
-            },
-            proxy: has('P'),
-            reserved_flags: 0,
-            router_lifetime: s.router_lifetime.unwrap_or(1800),
-            reachable_time: s.reachable_time.unwrap_or(0),
-            retrans_timer: s.retrans_timer.unwrap_or(0),
-            options,
-        },
-        Ns => Message::NeighborSolicit {
-            reserved: 0,
-            target: target.ok_or_else(|| need("--target"))?,
-            options,
-        },
-        Na => Message::NeighborAdvert {
-            router: has('R'),
-            solicited: has('S'),
-            override_: has('O'),
-            reserved: 0,
-            target: target.ok_or_else(|| need("--target"))?,
-            options,
-        },
-        Redirect => Message::Redirect {
-            reserved: 0,
-            target: target.ok_or_else(|| need("--target"))?,
-            destination: s.destination.ok_or_else(|| need("--destination"))?,
-            options,
-        },
-    };
-    let all_nodes = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
-    let dst = match (s.dst, kind) {
-        (Some(d), _) => d,
-        (None, Rs) => Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2),
-        (None, Ra | Na) => all_nodes,
-        (None, Ns) => addr::solicited_node(&target.ok_or_else(|| need("--target"))?),
-        (None, Redirect) => return Err(need("--dst")),
-    };
-    let src = match s.src.or(iface_ll) {
-        Some(a) => a,
-        None => return Err(need("--src (the interface has no link-local address)")),
-    };
-    let eth_dst = match s.dst_mac {
-        Some(m) => m,
-        None if dst.is_multicast() => addr::multicast_mac(&dst),
-        None => return Err(need("--dst-mac (unicast destination)")),
-    };
-    let mut f = Frame::new(
-        EthernetAddress(src_mac),
-        EthernetAddress(eth_dst),
+    s.check_fits(kind)?;
+    let src_mac = s.src_mac.unwrap_or(EthernetAddress(iface_mac));
+    let message = s.message(kind, s.options(src_mac))?;
+    let (src, dst, eth_dst) = s.addresses(kind, iface_ll)?;
+    let f = Frame::new(
+        src_mac,
+        eth_dst,
         src,
         dst,
         s.hop_limit.unwrap_or(255),
         Icmpv6Repr::new(kind.icmp_type(), s.code.unwrap_or(0), message),
     );
-    let mut ext = Vec::new();
-    if let Some(n) = s.hbh {
-        ext.push((crate::abi::next_header::HOP_BY_HOP, n, None));
-    }
-    if let Some(n) = s.dstopt {
-        ext.push((crate::abi::next_header::DEST_OPTS, n, None));
-    }
-    if let Some(fr) = s.fragment {
-        ext.push((crate::abi::next_header::FRAGMENT, 8, Some(fr)));
-    }
-    if !ext.is_empty() {
-        f = f.with_ext_headers(&ext);
-    }
-    Ok(f)
+    let ext = s.ext_headers();
+    Ok(if ext.is_empty() {
+        f
+    } else {
+        f.with_ext_headers(&ext)
+    })
 }
 
 #[cfg(test)]
@@ -596,22 +414,24 @@ mod tests {
     #[test]
     fn ra_with_every_option() {
         let s = SendSpec {
-            flags: Some("MOHP".into()),
+            flags: Some("MOHP".parse().unwrap()),
             cur_hop_limit: Some(7),
             router_lifetime: Some(900),
             reachable_time: Some(30_000),
             retrans_timer: Some(1000),
-            preference: Some("high".into()),
-            prefixes: vec!["fd00:1::/64,valid=86400,preferred=14400,flags=LA".into()],
-            rdnss: vec!["fd00::53,fd00::54,lifetime=600".into()],
-            dnssl: vec!["example.com,lab.test".into()],
-            routes: vec!["fd00:2::/48,pref=low,lifetime=77".into()],
+            preference: Some(Preference::High),
+            prefixes: vec!["fd00:1::/64,valid=86400,preferred=14400,flags=LA"
+                .parse()
+                .unwrap()],
+            rdnss: vec!["fd00::53,fd00::54,lifetime=600".parse().unwrap()],
+            dnssl: vec!["example.com,lab.test".parse().unwrap()],
+            routes: vec!["fd00:2::/48,pref=low,lifetime=77".parse().unwrap()],
             mtu: Some(1280),
             slla: Some(LinkAddr::Interface),
             captive_portal: Some("https://portal.example/".into()),
-            pref64: Some("64:ff9b::/96,lifetime=600".into()),
-            ra_flags_ext: Some(0x8000_0000_0001),
-            raw_options: vec!["253:0102030405".into()],
+            pref64: Some("64:ff9b::/96,lifetime=600".parse().unwrap()),
+            ra_flags_ext: Some("140737488355329".parse().unwrap()),
+            raw_options: vec!["253:0102030405".parse().unwrap()],
             ..Default::default()
         };
         let d = roundtrip(Kind::Ra, &s);
@@ -686,8 +506,8 @@ mod tests {
             Kind::Ns,
             &SendSpec {
                 target: Some(a("fd00::9")),
-                slla: Some(LinkAddr::Mac([2, 9, 9, 9, 9, 9])),
-                nonce: Some(vec![1, 2, 3, 4, 5, 6]),
+                slla: Some(LinkAddr::Mac(EthernetAddress([2, 9, 9, 9, 9, 9]))),
+                nonce: Some("010203040506".parse().unwrap()),
                 hbh: Some(8),
                 fragment: Some(FragmentInfo {
                     offset: 0,
@@ -708,10 +528,10 @@ mod tests {
             Kind::Na,
             &SendSpec {
                 target: Some(a("fd00::9")),
-                flags: Some("rso".into()),
+                flags: Some("rso".parse().unwrap()),
                 tlla: Some(LinkAddr::Interface),
                 dst: Some(a("fd00::1")),
-                dst_mac: Some([2, 0, 0, 0, 0, 2]),
+                dst_mac: Some(EthernetAddress([2, 0, 0, 0, 0, 2])),
                 hop_limit: Some(64),
                 ..Default::default()
             },
@@ -734,9 +554,9 @@ mod tests {
                 target: Some(a("fe80::99")),
                 destination: Some(a("fd00:5::1")),
                 dst: Some(a("fe80::2")),
-                dst_mac: Some([2, 0, 0, 0, 0, 2]),
-                tlla: Some(LinkAddr::Mac([2, 0, 0, 0, 0, 0x99])),
-                redirected_header: Some(vec![0x60, 0, 0, 0, 0, 0, 58, 64]),
+                dst_mac: Some(EthernetAddress([2, 0, 0, 0, 0, 2])),
+                tlla: Some(LinkAddr::Mac(EthernetAddress([2, 0, 0, 0, 0, 0x99]))),
+                redirected_header: Some(HexBytes(vec![0x60, 0, 0, 0, 0, 0, 58, 64])),
                 ..Default::default()
             },
         );
@@ -752,7 +572,7 @@ mod tests {
             Kind::Ns,
             &SendSpec {
                 target: Some(a("fd00::1")),
-                prefixes: vec!["fd00::/64".into()],
+                prefixes: vec!["fd00::/64".parse().unwrap()],
                 ..Default::default()
             },
             MAC,
@@ -781,7 +601,7 @@ mod tests {
             Kind::Na,
             &SendSpec {
                 target: Some(a("fd00::1")),
-                flags: Some("M".into()),
+                flags: Some("M".parse().unwrap()),
                 ..Default::default()
             },
             MAC,
@@ -821,30 +641,5 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("--dst-mac"), "{e}");
-    }
-
-    #[test]
-    fn bad_option_values_name_themselves() {
-        for (r, needle) in [
-            (parse_pio("fd00::/129"), "fd00::/129"),
-            (parse_pio("fd00::/64,valid=-1"), "valid=-1"),
-            (parse_pio("fd00::/64,flags=X"), "flag `X`"),
-            (parse_rdnss("fd00::zz"), "fd00::zz"),
-            (parse_route("fd00::/64,pref=top"), "pref=top"),
-            (parse_pref64("64:ff9b::/33"), "64:ff9b::/33"),
-            (parse_raw_option("x:00"), "x:00"),
-        ] {
-            let e = r.unwrap_err().to_string();
-            assert!(e.contains(needle), "{e} lacks {needle}");
-        }
-        assert!(parse_fragment("id=1,offset=9000").is_err());
-        assert_eq!(
-            parse_fragment("id=5,offset=2,more").unwrap(),
-            FragmentInfo {
-                offset: 2,
-                more: true,
-                id: 5
-            }
-        );
     }
 }
