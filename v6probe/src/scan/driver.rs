@@ -9,7 +9,8 @@ use std::{
 
 use crate::{
     netio::{Capture, PacketSocket, Received},
-    wire::{addr, ndisc_option::Options, EthernetAddress, Frame, Icmpv6Repr, Message, NdpOption},
+    send::{self, Kind, LinkAddr, SendSpec},
+    wire::{addr, EthernetAddress, Frame, Icmpv6Repr, Message},
 };
 
 use super::{
@@ -35,7 +36,6 @@ pub struct ScanConfig {
     pub sched: SchedConfig,
 }
 
-const ICMP_NS: u8 = 135;
 const ICMP_ECHO_REQUEST: u8 = 128;
 /// Capture buffer: room for a burst of tens of thousands of replies and probe copies.
 const RCVBUF: usize = 64 << 20;
@@ -122,32 +122,26 @@ impl Link {
     }
 }
 
-fn ns_frame(link: &Link, cfg: &ScanConfig, target: Ipv6Addr) -> Frame {
-    let (dst, eth_dst) = if cfg.unicast {
-        let mac = cfg.dst_macs.get(&target).copied().unwrap_or([0xff; 6]);
-        (target, mac)
-    } else {
-        let g = addr::solicited_node(&target);
-        (g, addr::multicast_mac(&g))
+/// The probe for `target`: an NS with a source link-layer address option, from the send
+/// builder, to the solicited-node group (or, unicast, to the target itself).
+fn ns_frame(link: &Link, cfg: &ScanConfig, target: Ipv6Addr) -> Result<Frame, ScanError> {
+    let mut spec = SendSpec {
+        src: Some(link.src_ip),
+        src_mac: Some(EthernetAddress(link.src_mac)),
+        target: Some(target),
+        slla: Some(LinkAddr::Interface),
+        ..SendSpec::default()
     };
-    let msg = Message::NeighborSolicit {
-        reserved: 0,
+    if cfg.unicast {
+        spec.dst = Some(target);
+        spec.dst_mac = Some(EthernetAddress(
+            cfg.dst_macs.get(&target).copied().unwrap_or([0xff; 6]),
+        ));
+    }
+    send::build(Kind::Ns, &spec, link.src_mac, Some(link.src_ip)).map_err(|e| ScanError::Probe {
         target,
-        options: Options {
-            list: vec![NdpOption::SourceLlAddr {
-                addr: EthernetAddress(link.src_mac),
-            }],
-            error: None,
-        },
-    };
-    Frame::new(
-        EthernetAddress(link.src_mac),
-        EthernetAddress(eth_dst),
-        link.src_ip,
-        dst,
-        255,
-        Icmpv6Repr::new(ICMP_NS, 0, msg),
-    )
+        why: e.to_string(),
+    })
 }
 
 /// Handles one captured frame: our probe leaving (kernel send time) or an NA.
@@ -238,10 +232,10 @@ pub fn scan(
         let now = start.elapsed().as_nanos() as u64;
         match sched.poll(now) {
             Action::Send(i) => {
-                let f = ns_frame(&link, cfg, targets[i]);
-                let n = f.emit(&mut frame).map_err(|e| ScanError::Addresses {
-                    iface: cfg.iface.clone(),
-                    source: std::io::Error::other(e.to_string()),
+                let f = ns_frame(&link, cfg, targets[i])?;
+                let n = f.emit(&mut frame).map_err(|e| ScanError::Probe {
+                    target: targets[i],
+                    why: e.to_string(),
                 })?;
                 m.on_sent(i, SystemTime::now());
                 link.tx.send(&frame[..n])?;

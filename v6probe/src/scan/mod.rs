@@ -4,7 +4,7 @@
 //! - [`sched`]: the sans-I/O probe scheduler (rate, retries, timeout, probes in flight).
 //! - [`matcher`]: replies to per-target results and verdicts (sans-I/O).
 //! - this module: the I/O driver. Probes are neighbor solicitations with a source link-layer
-//!   address option, sent to the solicited-node multicast group of each target (or, with
+//!   address option (built by [`crate::send`]), sent to the solicited-node multicast group of each target (or, with
 //!   `unicast`, to the target itself) through a [`PacketSocket`]; a second packet socket on the
 //!   same interface captures every frame, so the driver sees each NA with its Ethernet source,
 //!   and the kernel's copy of each probe leaving. RTT is kernel receive time of the NA minus
@@ -56,6 +56,8 @@ pub enum ScanError {
         count: u128,
         max: u128,
     },
+    #[error("building the probe for {target}: {why}")]
+    Probe { target: Ipv6Addr, why: String },
     #[error("interface `{iface}` has no IPv6 link-local address to send from (give --source)")]
     NoLinkLocal { iface: String },
     #[error("reading the addresses of `{iface}`: {source}")]

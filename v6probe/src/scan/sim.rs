@@ -5,9 +5,9 @@ use std::net::Ipv6Addr;
 
 use serde::Serialize;
 
-use crate::wire::{
-    addr, ndisc_option::Preference, EthernetAddress, Frame, Icmpv6Repr, Message, NdpOption,
-    Options, Prefix,
+use crate::{
+    send::{self, BuildError, Flags, Kind, LinkAddr, PrefixInfo, SendSpec, ALL_NODES},
+    wire::{addr, EthernetAddress, Frame, Message, NdpOption, Prefix},
 };
 
 /// A simulated router.
@@ -39,7 +39,11 @@ pub struct Sim {
     pub router: Option<Router>,
 }
 
-const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+/// A frame the simulator built from fields it always sets; a failure is a bug, logged.
+fn built(r: Result<Frame, BuildError>) -> Option<Frame> {
+    r.map_err(|e| tracing::error!("sim: building a frame: {e}"))
+        .ok()
+}
 
 impl Sim {
     fn mac_for(&self, target: &Ipv6Addr) -> Option<([u8; 6], bool)> {
@@ -55,40 +59,32 @@ impl Sim {
     /// The router's RA to `dst` (all-nodes unless answering a unicast-sourced RS).
     pub fn ra(&self, dst: Ipv6Addr, eth_dst: [u8; 6]) -> Option<Frame> {
         let r = self.router.as_ref()?;
-        let mut list = vec![NdpOption::SourceLlAddr {
-            addr: EthernetAddress(r.mac),
-        }];
-        list.extend(r.prefixes.iter().map(|p| NdpOption::PrefixInfo {
-            prefix: *p,
-            on_link: true,
-            autonomous: p.len == 64,
-            router_addr: false,
-            dhcpv6_pd: false,
-            reserved_flags: 0,
-            valid_lifetime: 86_400,
-            preferred_lifetime: 14_400,
-        }));
-        let msg = Message::RouterAdvert {
-            cur_hop_limit: 64,
-            managed: false,
-            other: false,
-            home_agent: false,
-            preference: Preference::Medium,
-            proxy: false,
-            reserved_flags: 0,
-            router_lifetime: r.lifetime,
-            reachable_time: 0,
-            retrans_timer: 0,
-            options: Options { list, error: None },
+        let prefixes = r
+            .prefixes
+            .iter()
+            .map(|p| {
+                PrefixInfo(NdpOption::PrefixInfo {
+                    prefix: *p,
+                    on_link: true,
+                    autonomous: p.len == 64,
+                    router_addr: false,
+                    dhcpv6_pd: false,
+                    reserved_flags: 0,
+                    valid_lifetime: 86_400,
+                    preferred_lifetime: 14_400,
+                })
+            })
+            .collect();
+        let spec = SendSpec {
+            src: Some(r.addr),
+            dst: Some(dst),
+            dst_mac: Some(EthernetAddress(eth_dst)),
+            router_lifetime: Some(r.lifetime),
+            slla: Some(LinkAddr::Interface),
+            prefixes,
+            ..SendSpec::default()
         };
-        Some(Frame::new(
-            EthernetAddress(r.mac),
-            EthernetAddress(eth_dst),
-            r.addr,
-            dst,
-            255,
-            Icmpv6Repr::new(134, 0, msg),
-        ))
+        built(send::build(Kind::Ra, &spec, r.mac, None))
     }
 
     /// A periodic, unsolicited RA.
@@ -131,27 +127,23 @@ impl Sim {
                     let m = options.source_ll_addr().map_or(f.eth.src.0, |e| e.0);
                     (f.ip6.src, m)
                 };
-                let msg = Message::NeighborAdvert {
-                    router,
-                    solicited: !dad,
-                    override_: true,
-                    reserved: 0,
-                    target: *target,
-                    options: Options {
-                        list: vec![NdpOption::TargetLlAddr {
-                            addr: EthernetAddress(mac),
-                        }],
-                        error: None,
-                    },
+                let spec = SendSpec {
+                    src: Some(*target),
+                    dst: Some(dst),
+                    dst_mac: Some(EthernetAddress(eth_dst)),
+                    target: Some(*target),
+                    flags: Some(
+                        Flags::default()
+                            .with('R', router)
+                            .with('S', !dad)
+                            .with('O', true),
+                    ),
+                    tlla: Some(LinkAddr::Interface),
+                    ..SendSpec::default()
                 };
-                let na = Frame::new(
-                    EthernetAddress(mac),
-                    EthernetAddress(eth_dst),
-                    *target,
-                    dst,
-                    255,
-                    Icmpv6Repr::new(136, 0, msg),
-                );
+                let Some(na) = built(send::build(Kind::Na, &spec, mac, None)) else {
+                    return vec![];
+                };
                 vec![(
                     na,
                     SimEvent {
@@ -178,6 +170,7 @@ impl Sim {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::{EthernetAddress, Icmpv6Repr, Options};
 
     const SCANNER: [u8; 6] = [2, 0, 0, 0, 0, 1];
     const FAKE: [u8; 6] = [2, 0xee, 0, 0, 0, 7];

@@ -77,6 +77,15 @@ impl Flags {
             .is_some_and(|i| self.0 & (1 << i) != 0)
     }
 
+    /// These flags with `letter` set or cleared (a letter outside R S O M H P is ignored).
+    pub fn with(self, letter: char, on: bool) -> Self {
+        match Self::LETTERS.find(letter.to_ascii_uppercase()) {
+            Some(i) if on => Self(self.0 | 1 << i),
+            Some(i) => Self(self.0 & !(1 << i)),
+            None => self,
+        }
+    }
+
     /// The first letter set that is not in `allowed`.
     pub fn outside(self, allowed: &str) -> Option<char> {
         Self::LETTERS
@@ -474,6 +483,11 @@ mod tests {
         assert_eq!(f.outside("RSO"), None);
         assert_eq!(f.outside("MOHP"), Some('R'));
         assert_eq!(f.to_string(), "RSO");
+        assert_eq!(
+            Flags::default().with('s', true).with('O', true),
+            "SO".parse().unwrap()
+        );
+        assert_eq!(f.with('R', false).to_string(), "SO");
         assert_eq!(preference("low").unwrap(), Preference::Low);
         let RouteInfo(NdpOption::RouteInfo { length, .. }) = "::/0".parse().unwrap() else {
             panic!()

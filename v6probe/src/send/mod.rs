@@ -14,8 +14,8 @@ use std::net::Ipv6Addr;
 use thiserror::Error;
 
 pub use field::{
-    parse_fragment, parse_hex, preference, Dnssl, FieldError, Flags, HexBytes, LinkAddr,
-    Nonce, Pref64, PrefixInfo, RaFlagsExt, RawOption, Rdnss, RouteInfo,
+    parse_fragment, parse_hex, preference, Dnssl, FieldError, Flags, HexBytes, LinkAddr, Nonce,
+    Pref64, PrefixInfo, RaFlagsExt, RawOption, Rdnss, RouteInfo,
 };
 
 use crate::wire::{
