@@ -330,5 +330,5 @@ fn main() {
             "MISSED"
         }
     );
-    v6probe::lab::write_bench_figures("codec", &report).expect("target/bench");
+    v6probe_lab::write_bench_figures("codec", &report).expect("target/bench");
 }

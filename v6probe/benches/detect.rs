@@ -458,5 +458,5 @@ fn main() {
         "runs_per_figure": REPEATS,
         "throughput_method": "best of runs_per_figure runs on a shared 2-core machine",
     });
-    v6probe::lab::write_bench_figures("detect", &figures).expect("target/bench");
+    v6probe_lab::write_bench_figures("detect", &figures).expect("target/bench");
 }

@@ -1,4 +1,4 @@
-//! NS scan benchmark on one namespace lab (`v6probe::scan::lab`), all tools in the same run:
+//! NS scan benchmark on one namespace lab (`v6probe_lab::scan`), all tools in the same run:
 //! a range of 8,192 addresses (fd00::1:0-1fff) of which 4,096 (the even ones) are live on a
 //! real kernel. Tools: `v6probe scan` (solicited-node multicast and `--unicast`),
 //! `atk6-alive6` (thc-ipv6), `scan6` (ipv6toolkit), and `ndisc6` one address at a time.
@@ -27,9 +27,9 @@ mod imp {
 
     use serde::Serialize;
     use serde_json::Value;
-    use v6probe::{
-        lab::{veth, Netns},
-        scan::lab::{ScanLab, SCAN_IF},
+    use v6probe_lab::{
+        scan::{ScanLab, SCAN_IF},
+        veth, Netns,
     };
 
     const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
@@ -129,7 +129,7 @@ mod imp {
     }
 
     pub fn main() {
-        if let Some(why) = v6probe::lab::privileged_skip_reason() {
+        if let Some(why) = v6probe_lab::privileged_skip_reason() {
             eprintln!("scan bench SKIPPED: {why}");
             return;
         }
@@ -318,7 +318,7 @@ mod imp {
             "v6probe_summaries": summaries,
             "fastest_complete_peer": fastest_peer.map(|p| p.tool.clone()),
         });
-        v6probe::lab::write_bench_figures("scan", &json).expect("target/bench");
+        v6probe_lab::write_bench_figures("scan", &json).expect("target/bench");
     }
 
     fn rate(ns: &Netns, ifname: &str, range: &str, extra: &[&str], setup: &str) -> Rate {

@@ -31,9 +31,9 @@ mod imp {
     use serde::Serialize;
     use v6probe::{
         abi::{self, class, counter},
-        lab::frame::{ns_body, ra_body, FrameSpec},
         observe::Programs,
     };
+    use v6probe_lab::frame::{ns_body, ra_body, FrameSpec};
 
     const PACKETS: u32 = 1_000_000;
     const CHUNK: u32 = 100_000;
@@ -86,7 +86,7 @@ mod imp {
     }
 
     pub fn main() {
-        if let Some(reason) = v6probe::lab::privileged_skip_reason() {
+        if let Some(reason) = v6probe_lab::privileged_skip_reason() {
             println!("xdp bench skipped: {reason}");
             return;
         }
@@ -199,6 +199,6 @@ mod imp {
         }
         println!("ring-buffer drops: {drops}");
         println!("targets: non-ICMPv6 <= 1.3x bare; NDP with a record <= 150 ns/packet");
-        v6probe::lab::write_bench_figures("xdp", &figures).expect("target/bench");
+        v6probe_lab::write_bench_figures("xdp", &figures).expect("target/bench");
     }
 }

@@ -18,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use v6probe::lab::{veth, LineReader, Netns, TempDir};
+use v6probe_lab::{veth, LineReader, Netns, TempDir};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -44,7 +44,7 @@ fn main() {
         libc::signal(libc::SIGINT, handler);
         libc::signal(libc::SIGTERM, handler);
     }
-    if let Some(reason) = v6probe::lab::privileged_skip_reason() {
+    if let Some(reason) = v6probe_lab::privileged_skip_reason() {
         eprintln!("demo: cannot run: {reason}");
         std::process::exit(1);
     }

@@ -9,7 +9,6 @@ pub mod capture;
 pub mod cli;
 pub mod detect;
 pub mod dualstack;
-pub mod lab;
 #[cfg(target_os = "linux")]
 pub mod netio;
 pub mod output;

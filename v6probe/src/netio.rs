@@ -342,7 +342,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::lab::{veth, Netns};
+    use v6probe_lab::{veth, Netns};
 
     #[test]
     fn unknown_interface_is_named() {
@@ -357,19 +357,19 @@ mod tests {
     /// sockets are opened inside the namespaces by a helper thread that enters them.
     #[test]
     fn frame_crosses_a_veth_pair_with_timestamp() {
-        crate::require_privileges!();
+        v6probe_lab::require_privileges!();
         let a = Netns::new("netio-a").unwrap();
         let b = Netns::new("netio-b").unwrap();
         veth(&a, "v6p-n0", &b, "v6p-n1").unwrap();
         let frame =
-            crate::lab::frame::FrameSpec::icmp(135, 0, &crate::lab::frame::ns_body()).build();
+            v6probe_lab::frame::FrameSpec::icmp(135, 0, &v6probe_lab::frame::ns_body()).build();
         let a_name = a.name().to_string();
         let expected = frame.clone();
-        let got = crate::lab::in_netns(b.name(), move || {
+        let got = v6probe_lab::in_netns(b.name(), move || {
             let rx = PacketSocket::open("v6p-n1", Capture::Ipv6).unwrap();
             let sent = frame.clone();
             let sender = std::thread::spawn(move || {
-                crate::lab::in_netns(&a_name, move || {
+                v6probe_lab::in_netns(&a_name, move || {
                     let tx = PacketSocket::open("v6p-n0", Capture::Ipv6).unwrap();
                     std::thread::sleep(Duration::from_millis(100));
                     tx.send(&sent).unwrap();

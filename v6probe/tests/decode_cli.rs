@@ -14,9 +14,9 @@ use v6probe::{
         write::{PcapNgWriter, PcapWriter},
         Direction,
     },
-    lab::TempDir,
     wire::{EthernetAddress, Frame, Icmpv6Repr, Message, NdpOption, Options},
 };
+use v6probe_lab::TempDir;
 
 fn ip(s: &str) -> Ipv6Addr {
     s.parse().unwrap()

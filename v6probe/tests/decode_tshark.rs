@@ -22,12 +22,12 @@ use v6probe::{
         write::{PcapNgWriter, PcapWriter},
         Direction,
     },
-    lab::TempDir,
     wire::{
         icmpv6::Quoted, ndisc_option::Preference, EthernetAddress, Frame, Icmpv6Repr, Ipv6Repr,
         Message, NdpOption, Options, Prefix,
     },
 };
+use v6probe_lab::TempDir;
 
 const SCAPY: &str = "/usr/bin/python3";
 

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use v6probe::lab::TempDir;
+use v6probe_lab::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 

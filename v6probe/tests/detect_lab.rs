@@ -15,14 +15,13 @@ use std::{
 
 use serde_json::Value;
 use v6probe::{
-    lab::{in_netns, veth, LineReader, Netns},
     netio::{Capture, PacketSocket},
-    require_privileges,
     wire::{
         addr, icmpv6::msg_type as mt, ndisc_option::Preference, EthernetAddress, FragmentInfo,
         Frame, Icmpv6Repr, Message, NdpOption, Options, Prefix,
     },
 };
+use v6probe_lab::{in_netns, require_privileges, veth, LineReader, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 /// The kernel programs are attached per interface; one lab at a time keeps the runs apart

@@ -1,17 +1,16 @@
 //! Dual-stack dialer and listener against real kernels: namespaces client, router, server
-//! (`v6probe::dualstack::lab`). Each test builds its own lab; everything is removed on drop.
+//! (`v6probe_lab::dualstack`). Each test builds its own lab; everything is removed on drop.
 #![cfg(target_os = "linux")]
 use std::{net::IpAddr, process::Output, sync::Arc, time::Duration};
 
 use serde_json::Value;
-use v6probe::{
-    dualstack::{
-        dialer::Outcome,
-        lab::{in_netns, DualLab, Ipv6Fault, SERVER_NAME, SERVER_V4, SERVER_V6},
-        DialConfig, DialReport, Dialer, FallbackState, FallbackTable, Family, IcmpFeed, IcmpSource,
-        Policy, Reason, Target,
-    },
-    lab::Netns,
+use v6probe::dualstack::{
+    dialer::Outcome, DialConfig, DialReport, Dialer, FallbackState, FallbackTable, Family,
+    IcmpFeed, IcmpSource, Policy, Reason, Target,
+};
+use v6probe_lab::{
+    dualstack::{in_netns, DualLab, Ipv6Fault, SERVER_NAME, SERVER_V4, SERVER_V6},
+    Netns,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
@@ -64,7 +63,7 @@ fn dial_in(lab: &DualLab, dialer: &Dialer, port: u16) -> DialReport {
 
 #[test]
 fn ipv6_healthy_ipv6_wins_by_name() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let lab = DualLab::new("dh").unwrap();
     start_echo_server(&lab, &[]);
     let out = cli(&lab.client, &["connect", SERVER_NAME, "8080"]);
@@ -84,7 +83,7 @@ fn ipv6_healthy_ipv6_wins_by_name() {
 
 #[test]
 fn no_route_ends_ipv6_at_once_blocks_and_next_goes_straight_to_ipv4() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let lab = DualLab::new("du").unwrap();
     start_echo_server(&lab, &[]);
     lab.set_ipv6_fault(Ipv6Fault::Unreachable).unwrap();
@@ -139,7 +138,7 @@ fn no_route_ends_ipv6_at_once_blocks_and_next_goes_straight_to_ipv4() {
 /// (error queue off, no observer) IPv4 only starts after the attempt delay.
 #[test]
 fn kernel_observer_ends_the_ipv6_attempt_without_the_error_queue() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let lab = DualLab::new("dk").unwrap();
     start_echo_server(&lab, &[]);
     lab.set_ipv6_fault(Ipv6Fault::Unreachable).unwrap();
@@ -186,7 +185,7 @@ fn kernel_observer_ends_the_ipv6_attempt_without_the_error_queue() {
 
 #[test]
 fn admin_prohibited_blocks_through_the_library_with_metrics() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let lab = DualLab::new("dp").unwrap();
     start_echo_server(&lab, &[]);
     lab.set_ipv6_fault(Ipv6Fault::Prohibit).unwrap();
@@ -223,7 +222,7 @@ fn admin_prohibited_blocks_through_the_library_with_metrics() {
 
 #[test]
 fn silent_drop_ipv4_wins_after_the_attempt_delay() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let lab = DualLab::new("db").unwrap();
     start_echo_server(&lab, &[]);
     lab.set_ipv6_fault(Ipv6Fault::Blackhole).unwrap();
@@ -263,7 +262,7 @@ fn silent_drop_ipv4_wins_after_the_attempt_delay() {
 
 #[test]
 fn silent_drop_is_remembered_ipv4_first_on_the_next_connection() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let lab = DualLab::new("dr").unwrap();
     start_echo_server(&lab, &[]);
     lab.set_ipv6_fault(Ipv6Fault::Blackhole).unwrap();
@@ -291,7 +290,7 @@ fn silent_drop_is_remembered_ipv4_first_on_the_next_connection() {
 
 #[test]
 fn mtu_1280_link_records_path_mtu_without_fallback() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let lab = DualLab::new("dm").unwrap();
     lab.set_router_path_mtu(1280).unwrap();
     start_echo_server(&lab, &[]);
@@ -313,7 +312,7 @@ fn mtu_1280_link_records_path_mtu_without_fallback() {
 
 #[test]
 fn hop_limit_exhausted_limits_then_normal_after_the_pause() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let lab = DualLab::new("dt").unwrap();
     start_echo_server(&lab, &[]);
     lab.set_ipv6_fault(Ipv6Fault::HopLimit).unwrap();
@@ -363,7 +362,7 @@ fn hop_limit_exhausted_limits_then_normal_after_the_pause() {
 
 #[test]
 fn listener_dual_stack_serves_both_and_v6only_refuses_ipv4() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let lab = DualLab::new("dl").unwrap();
 
     // One dual-stack socket: an IPv6 and an IPv4 client, the IPv4 one shown as IPv4.
@@ -421,7 +420,7 @@ fn listener_dual_stack_serves_both_and_v6only_refuses_ipv4() {
 /// dialer's own error-queue source is off. The no-route still ends the IPv6 attempt at once.
 #[test]
 fn external_icmp_source_ends_the_attempt_without_recverr() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     use std::sync::atomic::{AtomicBool, Ordering};
     let lab = DualLab::new("dx").unwrap();
     start_echo_server(&lab, &[]);
@@ -513,7 +512,7 @@ fn external_icmp_source_ends_the_attempt_without_recverr() {
 /// repaired path the probe connects and the destination (host and /64) is `normal` again.
 #[test]
 fn blocked_probes_after_the_cooldown_and_recovers() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let lab = DualLab::new("dc").unwrap();
     start_echo_server(&lab, &[]);
     lab.set_ipv6_fault(Ipv6Fault::Unreachable).unwrap();

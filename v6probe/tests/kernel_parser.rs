@@ -8,8 +8,10 @@ use aya::{
 };
 use v6probe::{
     abi::{self, class, counter, direction, ext, flags, hook, Record, MSG_CAP},
-    lab::frame::{frag, ns_body, opts8, FrameSpec, DST_IP, DST_MAC, SRC_IP, SRC_MAC},
     observe::{drain_ring, Programs},
+};
+use v6probe_lab::{
+    frame::{frag, ns_body, opts8, FrameSpec, DST_IP, DST_MAC, SRC_IP, SRC_MAC},
     require_privileges,
 };
 

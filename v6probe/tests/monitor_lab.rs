@@ -4,10 +4,7 @@
 use std::{sync::Mutex, time::Duration};
 
 use serde_json::Value;
-use v6probe::{
-    lab::{veth, LineReader, Netns},
-    require_privileges,
-};
+use v6probe_lab::{require_privileges, veth, LineReader, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 /// The lab tests in this file check for leftover programs globally: run them one at a time.

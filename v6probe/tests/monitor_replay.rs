@@ -10,12 +10,12 @@ use std::{
 use serde_json::Value;
 use v6probe::{
     capture::write::PcapWriter,
-    lab::TempDir,
     wire::{
         addr, icmpv6::msg_type as mt, EthernetAddress, Frame, Icmpv6Repr, Message, NdpOption,
         Options,
     },
 };
+use v6probe_lab::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 

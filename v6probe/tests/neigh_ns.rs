@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use v6probe::lab::{veth, Netns};
+use v6probe_lab::{veth, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 const DIR: &str = "/proc/sys/net/ipv6/neigh/v6p0";
@@ -39,7 +39,7 @@ fn read(ns: &Netns, key: &str) -> String {
 
 #[test]
 fn params_set_read_back_refuse_and_roll_back() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let a = Netns::new("nbp-a").unwrap();
     let b = Netns::new("nbp-b").unwrap();
     veth(&a, "v6p0", &b, "v6p1").unwrap();
@@ -196,7 +196,7 @@ fn ip_neigh(ns: &Netns) -> Vec<(String, String, String, bool)> {
 
 #[test]
 fn list_and_watch_the_neighbour_table() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let a = Netns::new("nbl-a").unwrap();
     let b = Netns::new("nbl-b").unwrap();
     veth(&a, "v6p0", &b, "v6p1").unwrap();

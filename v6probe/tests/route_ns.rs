@@ -3,7 +3,7 @@
 //! and every error case leaving the routing tables unchanged.
 use std::process::Output;
 
-use v6probe::lab::{veth, Netns};
+use v6probe_lab::{veth, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 
@@ -90,7 +90,7 @@ fn show(ns: &Netns, prefix: &str, table: &str) -> String {
 
 #[test]
 fn add_list_delete_with_each_option() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let l = lab("rt");
     let a = &l.a;
 
@@ -360,7 +360,7 @@ fn add_list_delete_with_each_option() {
 
 #[test]
 fn errors_leave_the_tables_unchanged() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let l = lab("rte");
     let a = &l.a;
     ok(

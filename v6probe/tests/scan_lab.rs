@@ -1,5 +1,5 @@
 //! `v6probe scan` and `v6probe sim` against a real kernel, in namespaces this test creates
-//! (see `v6probe::scan::lab`): the scan finds exactly the live addresses with RTT > 0 and the
+//! (see `v6probe_lab::scan`): the scan finds exactly the live addresses with RTT > 0 and the
 //! right MAC; addresses a simulator also answers for (with other MACs) get `duplicate_replies`,
 //! and only those; multicast discovery and the neighbour table as target sources; exit codes
 //! and errors for bad input.
@@ -13,9 +13,9 @@ use std::{
 };
 
 use serde_json::Value;
-use v6probe::{
-    lab::{LineReader, Netns},
-    scan::lab::{ScanLab, SCAN_IF, SIM_IF},
+use v6probe_lab::{
+    scan::{ScanLab, SCAN_IF, SIM_IF},
+    LineReader, Netns,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
@@ -39,7 +39,7 @@ const BASE: u128 = 0xfd00_0000_0000_0000_0000_0000_0001_0000; // fd00::1:0
 
 #[test]
 fn scan_finds_live_addresses_and_flags_forged_replies() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     // 512 targets, 342 of them live (every offset not divisible by 3).
     let live: Vec<Ipv6Addr> = (0..512)
         .filter(|i| i % 3 != 0)
@@ -310,7 +310,7 @@ fn scan_finds_live_addresses_and_flags_forged_replies() {
 
 #[test]
 fn bad_input_gives_clear_errors() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let ns = Netns::new("scanbad").unwrap();
     let cases: [(&[&str], i32, &str); 8] = [
         (
@@ -360,7 +360,7 @@ fn bad_input_gives_clear_errors() {
 /// (`missing_solicited_flag`, `ethernet_mismatch`).
 #[test]
 fn forged_answers_get_verdicts() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let lab = ScanLab::new("scanv", &[]).unwrap();
     let sc_mac = lab.scanner.mac(SCAN_IF).unwrap();
     let sc_ll = lab

@@ -11,10 +11,10 @@ use std::{
 };
 
 use v6probe::{
-    lab::{in_netns, veth, Netns},
     netio::{Capture, PacketSocket},
     wire::{ndisc_option::Preference, Frame, Message, NdpOption},
 };
+use v6probe_lab::{in_netns, veth, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 
@@ -91,7 +91,7 @@ fn one(frames: Vec<Frame>) -> Frame {
 
 #[test]
 fn send_every_message_and_option() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let p = pair("send");
 
     // RS from ::, with a nonce, a hop-by-hop header, a raw option.
@@ -349,7 +349,7 @@ fn send_every_message_and_option() {
 
 #[test]
 fn send_refuses_fields_that_do_not_fit() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let p = pair("sendbad");
     for (args, needle) in [
         (&["ns"][..], "a ns message needs --target"),
@@ -415,9 +415,9 @@ fn send_refuses_fields_that_do_not_fit() {
 /// `v6probe send rs` sends from the other namespace; captured and decoded there.
 #[test]
 fn sim_router_answers_rs() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let p = pair("simr");
-    let mut sim = v6probe::lab::LineReader::new(
+    let mut sim = v6probe_lab::LineReader::new(
         p.b.spawn(
             BIN,
             &[

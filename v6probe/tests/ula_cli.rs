@@ -7,7 +7,7 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
-use v6probe::lab::{veth, Netns};
+use v6probe_lab::{veth, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 const PY: &str = "/usr/bin/python3";
@@ -218,7 +218,7 @@ fn aggregate_from_args_and_stdin() {
 
 #[test]
 fn discover_finds_the_ulas_on_the_test_interfaces() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     let a = Netns::new("uld-a").unwrap();
     let b = Netns::new("uld-b").unwrap();
     veth(&a, "v6p0", &b, "v6p1").unwrap();

@@ -9,10 +9,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use v6probe::{
-    lab::{veth, Netns},
-    wire::{icmpv6::QuotedUpper, Frame, Message, NdpOption},
-};
+use v6probe::wire::{icmpv6::QuotedUpper, Frame, Message, NdpOption};
+use v6probe_lab::{veth, Netns};
 
 const RADVD_CONF: &str = "interface v6pa0 {
     AdvSendAdvert on;
@@ -73,7 +71,7 @@ fn wait_for_file(path: &Path, min_len: u64, timeout: Duration) {
 
 #[test]
 fn real_ndp_frames_decode_validate_and_reemit() {
-    v6probe::require_privileges!();
+    v6probe_lab::require_privileges!();
     for tool in ["tcpdump", "radvd", "rdisc6", "ndisc6", "ping"] {
         if which(tool).is_none() {
             eprintln!("SKIPPED: {tool} not installed (cargo xtask setup installs it)");

@@ -13,9 +13,9 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
-use v6probe::{
-    dualstack::lab::{in_netns, DualLab, Ipv6Fault, SERVER_NAME, SERVER_V4, SERVER_V6},
-    lab::Netns,
+use v6probe_lab::{
+    dualstack::{in_netns, DualLab, Ipv6Fault, SERVER_NAME, SERVER_V4, SERVER_V6},
+    Netns,
 };
 
 struct Args {
@@ -280,7 +280,7 @@ fn stats(v: &[f64]) -> Value {
 
 pub fn main() -> Result<()> {
     let args = args()?;
-    if let Some(reason) = v6probe::lab::privileged_skip_reason() {
+    if let Some(reason) = v6probe_lab::privileged_skip_reason() {
         eprintln!("bench dualstack: SKIPPED: {reason}");
         return Ok(());
     }

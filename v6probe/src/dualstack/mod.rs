@@ -9,11 +9,13 @@
 //! - [`errqueue`]: the unprivileged source, the socket error queue (IPV6_RECVERR).
 //! - [`dialer`]: the tokio dialer.
 //! - [`listener`]: the socket2 listener, IPV6_V6ONLY always set explicitly.
-//! - [`lab`]: the client/router/server namespaces the tests and the benchmark use.
+//!
+//! The client/router/server namespaces the tests and the benchmark use are in the test-only
+//! crate `v6probe-lab` (`v6probe_lab::dualstack`).
 //!
 //! # What Linux does with an ICMPv6 no-route for a connecting TCP socket
 //!
-//! Measured on kernel 6.18 in the lab of [`lab`] (`cargo xtask bench`, section `kernel` of
+//! Measured on kernel 6.18 in that lab (`cargo xtask bench`, section `kernel` of
 //! `target/bench/dualstack.json`); the code path is `tcp_v6_err()` in `net/ipv6/tcp_ipv6.c`.
 //!
 //! - In `SYN_SENT`, an ICMPv6 destination unreachable is fatal: `tcp_done_with_error()` with
@@ -44,8 +46,6 @@
 pub mod dialer;
 pub mod errqueue;
 pub mod icmp;
-#[cfg(target_os = "linux")]
-pub mod lab;
 pub mod listener;
 pub mod resolve;
 pub mod state;

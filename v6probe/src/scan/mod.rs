@@ -12,8 +12,6 @@
 //!   `send` where the copy was missed), both from SO_TIMESTAMPNS.
 #[cfg(target_os = "linux")]
 mod driver;
-#[cfg(target_os = "linux")]
-pub mod lab;
 pub mod matcher;
 pub mod sched;
 pub mod sim;

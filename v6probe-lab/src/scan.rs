@@ -9,7 +9,7 @@
 //! `ip -batch`), ICMPv6 rate limiting off. The sim namespace is for `v6probe sim`.
 use std::{io, net::Ipv6Addr, time::Duration};
 
-use crate::lab::{veth, Netns};
+use crate::{veth, Netns};
 
 pub const SCAN_IF: &str = "v6p-sc";
 pub const TARGET_IF: &str = "v6p-tg";

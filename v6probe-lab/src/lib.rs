@@ -1,10 +1,16 @@
-//! Throwaway network labs: network namespaces and veth pairs named `v6p-*`, removed on drop.
+//! v6probe's test scaffolding (never part of the library): throwaway network labs of network
+//! namespaces and veth pairs named `v6p-*`, removed on drop; the scanner's and the dialer's labs
+//! ([`scan`], [`dualstack`]); crafted frames independent of the codec ([`frame`]).
 //!
 //! Used by the privileged tests, the benchmarks and `cargo xtask demo`. Everything here shells
 //! out to iproute2 (`ip`), which is what an operator would type, so a failing step names the
 //! command and its stderr. Traffic in a lab only ever goes to addresses inside namespaces the lab
 //! created.
+#[cfg(target_os = "linux")]
+pub mod dualstack;
 pub mod frame;
+#[cfg(target_os = "linux")]
+pub mod scan;
 
 use std::{
     io,
@@ -35,7 +41,7 @@ pub fn privileged_skip_reason() -> Option<String> {
 #[macro_export]
 macro_rules! require_privileges {
     () => {
-        if let Some(reason) = $crate::lab::privileged_skip_reason() {
+        if let Some(reason) = $crate::privileged_skip_reason() {
             eprintln!("SKIPPED {}: {}", module_path!(), reason);
             return;
         }

@@ -18,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::lab::{veth, Netns};
+use crate::{veth, Netns};
 
 /// The server's name in the client's hosts file.
 pub const SERVER_NAME: &str = "server.v6p.test";
@@ -263,7 +263,7 @@ pub fn in_netns<R: Send + 'static>(
     ns: &Netns,
     f: impl FnOnce() -> R + Send + 'static,
 ) -> io::Result<R> {
-    crate::lab::in_netns(ns.name(), f)
+    crate::in_netns(ns.name(), f)
 }
 
 /// Waits until `cond` holds, checking every 20 ms, at most `timeout`.
