@@ -15,37 +15,48 @@ pub mod scan;
 use std::{
     io,
     process::{Child, Command, Output, Stdio},
-    sync::atomic::{AtomicU32, Ordering},
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        OnceLock,
+    },
     thread,
     time::{Duration, Instant},
 };
 
 /// Why privileged tests cannot run here, or `None` when they can (root, `ip` present, and a
-/// network namespace can be created).
-pub fn privileged_skip_reason() -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_BPF)".into());
-    }
-    match Command::new("ip").arg("-V").output() {
-        Ok(o) if o.status.success() => {}
-        _ => return Some("iproute2 `ip` not found".into()),
-    }
-    match Netns::new("probe") {
-        Ok(_) => None,
-        Err(e) => Some(format!("cannot create a network namespace: {e}")),
-    }
+/// network namespace can be created). Probed once per process.
+pub fn missing_privileges() -> Option<String> {
+    static PROBED: OnceLock<Option<String>> = OnceLock::new();
+    PROBED
+        .get_or_init(|| {
+            // SAFETY: geteuid has no preconditions.
+            if unsafe { libc::geteuid() } != 0 {
+                return Some("needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_BPF)".into());
+            }
+            match Command::new("ip").arg("-V").output() {
+                Ok(o) if o.status.success() => {}
+                _ => return Some("iproute2 `ip` not found".into()),
+            }
+            match Netns::new("probe") {
+                Ok(_) => None,
+                Err(e) => Some(format!("cannot create a network namespace: {e}")),
+            }
+        })
+        .clone()
 }
 
-/// Returns early from a test, printing why, when privileged tests cannot run here.
-#[macro_export]
-macro_rules! require_privileges {
-    () => {
-        if let Some(reason) = $crate::privileged_skip_reason() {
-            eprintln!("SKIPPED {}: {}", module_path!(), reason);
-            return;
-        }
-    };
+/// The first call of every privileged test (`#[ignore = "needs root: <why>"]`): panics with the
+/// reason when privileges are missing, so such a test fails, never passes, when it runs
+/// without them.
+#[track_caller]
+pub fn require_privileges() {
+    if let Some(reason) = missing_privileges() {
+        panic!(
+            "this test needs privileges it does not have: {reason}. Run it as root: \
+             `cargo xtask test` includes the ignored (privileged) tests when root, as does \
+             `cargo test -- --include-ignored`"
+        );
+    }
 }
 
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
@@ -379,8 +390,9 @@ mod tests {
     use super::*;
 
     #[test]
+    #[ignore = "needs root: network namespaces"]
     fn namespace_lifecycle_and_veth() {
-        crate::require_privileges!();
+        crate::require_privileges();
         let a = Netns::new("lab-a").unwrap();
         let b = Netns::new("lab-b").unwrap();
         veth(&a, "v6p0", &b, "v6p1").unwrap();

@@ -129,7 +129,7 @@ mod imp {
     }
 
     pub fn main() {
-        if let Some(why) = v6probe_lab::privileged_skip_reason() {
+        if let Some(why) = v6probe_lab::missing_privileges() {
             eprintln!("scan bench SKIPPED: {why}");
             return;
         }

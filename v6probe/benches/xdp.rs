@@ -86,7 +86,7 @@ mod imp {
     }
 
     pub fn main() {
-        if let Some(reason) = v6probe_lab::privileged_skip_reason() {
+        if let Some(reason) = v6probe_lab::missing_privileges() {
             println!("xdp bench skipped: {reason}");
             return;
         }

@@ -44,7 +44,7 @@ fn main() {
         libc::signal(libc::SIGINT, handler);
         libc::signal(libc::SIGTERM, handler);
     }
-    if let Some(reason) = v6probe_lab::privileged_skip_reason() {
+    if let Some(reason) = v6probe_lab::missing_privileges() {
         eprintln!("demo: cannot run: {reason}");
         std::process::exit(1);
     }

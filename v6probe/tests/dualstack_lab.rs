@@ -62,8 +62,9 @@ fn dial_in(lab: &DualLab, dialer: &Dialer, port: u16) -> DialReport {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn ipv6_healthy_ipv6_wins_by_name() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let lab = DualLab::new("dh").unwrap();
     start_echo_server(&lab, &[]);
     let out = cli(&lab.client, &["connect", SERVER_NAME, "8080"]);
@@ -82,8 +83,9 @@ fn ipv6_healthy_ipv6_wins_by_name() {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn no_route_ends_ipv6_at_once_blocks_and_next_goes_straight_to_ipv4() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let lab = DualLab::new("du").unwrap();
     start_echo_server(&lab, &[]);
     lab.set_ipv6_fault(Ipv6Fault::Unreachable).unwrap();
@@ -137,8 +139,9 @@ fn no_route_ends_ipv6_at_once_blocks_and_next_goes_straight_to_ipv4() {
 /// no-route on the client's interface and the dialer ends the IPv6 attempt at once; without it
 /// (error queue off, no observer) IPv4 only starts after the attempt delay.
 #[test]
+#[ignore = "needs root: network namespaces and the kernel programs (BPF)"]
 fn kernel_observer_ends_the_ipv6_attempt_without_the_error_queue() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let lab = DualLab::new("dk").unwrap();
     start_echo_server(&lab, &[]);
     lab.set_ipv6_fault(Ipv6Fault::Unreachable).unwrap();
@@ -184,8 +187,9 @@ fn kernel_observer_ends_the_ipv6_attempt_without_the_error_queue() {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn admin_prohibited_blocks_through_the_library_with_metrics() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let lab = DualLab::new("dp").unwrap();
     start_echo_server(&lab, &[]);
     lab.set_ipv6_fault(Ipv6Fault::Prohibit).unwrap();
@@ -221,8 +225,9 @@ fn admin_prohibited_blocks_through_the_library_with_metrics() {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn silent_drop_ipv4_wins_after_the_attempt_delay() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let lab = DualLab::new("db").unwrap();
     start_echo_server(&lab, &[]);
     lab.set_ipv6_fault(Ipv6Fault::Blackhole).unwrap();
@@ -261,8 +266,9 @@ fn silent_drop_ipv4_wins_after_the_attempt_delay() {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn silent_drop_is_remembered_ipv4_first_on_the_next_connection() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let lab = DualLab::new("dr").unwrap();
     start_echo_server(&lab, &[]);
     lab.set_ipv6_fault(Ipv6Fault::Blackhole).unwrap();
@@ -289,8 +295,9 @@ fn silent_drop_is_remembered_ipv4_first_on_the_next_connection() {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn mtu_1280_link_records_path_mtu_without_fallback() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let lab = DualLab::new("dm").unwrap();
     lab.set_router_path_mtu(1280).unwrap();
     start_echo_server(&lab, &[]);
@@ -311,8 +318,9 @@ fn mtu_1280_link_records_path_mtu_without_fallback() {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn hop_limit_exhausted_limits_then_normal_after_the_pause() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let lab = DualLab::new("dt").unwrap();
     start_echo_server(&lab, &[]);
     lab.set_ipv6_fault(Ipv6Fault::HopLimit).unwrap();
@@ -361,8 +369,9 @@ fn hop_limit_exhausted_limits_then_normal_after_the_pause() {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn listener_dual_stack_serves_both_and_v6only_refuses_ipv4() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let lab = DualLab::new("dl").unwrap();
 
     // One dual-stack socket: an IPv6 and an IPv4 client, the IPv4 one shown as IPv4.
@@ -419,8 +428,9 @@ fn listener_dual_stack_serves_both_and_v6only_refuses_ipv4() {
 /// for the kernel observer and pushes what it reads through `push_observed_icmpv6`, while the
 /// dialer's own error-queue source is off. The no-route still ends the IPv6 attempt at once.
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn external_icmp_source_ends_the_attempt_without_recverr() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     use std::sync::atomic::{AtomicBool, Ordering};
     let lab = DualLab::new("dx").unwrap();
     start_echo_server(&lab, &[]);
@@ -511,8 +521,9 @@ fn external_icmp_source_ends_the_attempt_without_recverr() {
 /// `blocked` recovers on its own: after the cool-down one dialer probes IPv6 first; on a
 /// repaired path the probe connects and the destination (host and /64) is `normal` again.
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn blocked_probes_after_the_cooldown_and_recovers() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let lab = DualLab::new("dc").unwrap();
     start_echo_server(&lab, &[]);
     lab.set_ipv6_fault(Ipv6Fault::Unreachable).unwrap();

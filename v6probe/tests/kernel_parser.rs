@@ -1,5 +1,6 @@
 //! The kernel parser, run in the real kernel with BPF_PROG_TEST_RUN on crafted frames.
-//! Asserts the ring-buffer records and the per-CPU counters. Needs root (skips otherwise).
+//! Asserts the ring-buffer records and the per-CPU counters. Needs root: the tests are ignored
+//! unless asked for (`--include-ignored`), and fail when run without privileges.
 #![cfg(target_os = "linux")]
 
 use aya::{
@@ -10,10 +11,7 @@ use v6probe::{
     abi::{self, class, counter, direction, ext, flags, hook, Record, MSG_CAP},
     observe::{drain_ring, Programs},
 };
-use v6probe_lab::{
-    frame::{frag, ns_body, opts8, FrameSpec, DST_IP, DST_MAC, SRC_IP, SRC_MAC},
-    require_privileges,
-};
+use v6probe_lab::frame::{frag, ns_body, opts8, FrameSpec, DST_IP, DST_MAC, SRC_IP, SRC_MAC};
 
 struct Harness {
     programs: Programs,
@@ -79,8 +77,9 @@ fn c(delta: &[u64], idx: u32) -> u64 {
 }
 
 #[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
 fn every_ndp_and_error_type_is_recorded() {
-    require_privileges!();
+    v6probe_lab::require_privileges();
     let mut h = Harness::new();
     for (ty, code, counter_idx) in [
         (133u8, 0u8, counter::ROUTER_SOLICIT),
@@ -121,8 +120,9 @@ fn every_ndp_and_error_type_is_recorded() {
 }
 
 #[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
 fn extension_headers_in_front_of_ndp() {
-    require_privileges!();
+    v6probe_lab::require_privileges();
     let mut h = Harness::new();
     // HBH, then destination options, then a first fragment (offset 0, M=1), then NS.
     let mut spec = FrameSpec::icmp(135, 0, &ns_body());
@@ -157,8 +157,9 @@ fn extension_headers_in_front_of_ndp() {
 }
 
 #[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
 fn non_first_fragment_of_icmpv6_is_reported_as_fragment() {
-    require_privileges!();
+    v6probe_lab::require_privileges();
     let mut h = Harness::new();
     let mut spec = FrameSpec::icmp(0, 0, &[0; 28]);
     spec.ext = vec![(44, frag(7, false, 42))];
@@ -176,8 +177,9 @@ fn non_first_fragment_of_icmpv6_is_reported_as_fragment() {
 }
 
 #[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
 fn vlan_tagged_frames() {
-    require_privileges!();
+    v6probe_lab::require_privileges();
     let mut h = Harness::new();
     let mut spec = FrameSpec::icmp(136, 0, &ns_body());
     spec.vlans = vec![(0x8100, 0x2064)]; // PCP 1, VID 100
@@ -198,8 +200,9 @@ fn vlan_tagged_frames() {
 }
 
 #[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
 fn truncation_is_flagged_and_counted() {
-    require_privileges!();
+    v6probe_lab::require_privileges();
     let mut h = Harness::new();
     // A destination unreachable quoting 1000 bytes: longer than MSG_CAP.
     let spec = FrameSpec::icmp(1, 0, &[0xab; 1000]);
@@ -222,8 +225,9 @@ fn truncation_is_flagged_and_counted() {
 }
 
 #[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
 fn other_traffic_is_counted_but_not_recorded() {
-    require_privileges!();
+    v6probe_lab::require_privileges();
     let mut h = Harness::new();
     // IPv4 (a minimal header).
     let mut v4 = FrameSpec::icmp(0, 0, &[]);
@@ -270,8 +274,9 @@ fn other_traffic_is_counted_but_not_recorded() {
 }
 
 #[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
 fn config_mask_selects_classes() {
-    require_privileges!();
+    v6probe_lab::require_privileges();
     let mut h = Harness::new();
     h.programs.set_report_mask(class::NDP).unwrap();
     let (recs, d) = h.xdp_one(&FrameSpec::icmp(2, 0, &[0, 0, 5, 0]).build());
@@ -285,8 +290,9 @@ fn config_mask_selects_classes() {
 }
 
 #[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
 fn tc_programs_share_the_parser_and_pass() {
-    require_privileges!();
+    v6probe_lab::require_privileges();
     let mut h = Harness::new();
     let mut spec = FrameSpec::icmp(135, 0, &ns_body());
     spec.ext = vec![(0, opts8())];
@@ -308,8 +314,9 @@ fn tc_programs_share_the_parser_and_pass() {
 }
 
 #[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
 fn drain_takes_at_most_what_it_is_asked_for() {
-    require_privileges!();
+    v6probe_lab::require_privileges();
     let mut h = Harness::new();
     let frame = FrameSpec::icmp(135, 0, &ns_body()).build();
     for _ in 0..10 {

@@ -38,8 +38,9 @@ fn read(ns: &Netns, key: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn params_set_read_back_refuse_and_roll_back() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let a = Netns::new("nbp-a").unwrap();
     let b = Netns::new("nbp-b").unwrap();
     veth(&a, "v6p0", &b, "v6p1").unwrap();
@@ -195,8 +196,9 @@ fn ip_neigh(ns: &Netns) -> Vec<(String, String, String, bool)> {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn list_and_watch_the_neighbour_table() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let a = Netns::new("nbl-a").unwrap();
     let b = Netns::new("nbl-b").unwrap();
     veth(&a, "v6p0", &b, "v6p1").unwrap();

@@ -89,8 +89,9 @@ fn show(ns: &Netns, prefix: &str, table: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn add_list_delete_with_each_option() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let l = lab("rt");
     let a = &l.a;
 
@@ -359,8 +360,9 @@ fn add_list_delete_with_each_option() {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn errors_leave_the_tables_unchanged() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let l = lab("rte");
     let a = &l.a;
     ok(

@@ -90,8 +90,9 @@ fn one(frames: Vec<Frame>) -> Frame {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces and packet sockets"]
 fn send_every_message_and_option() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let p = pair("send");
 
     // RS from ::, with a nonce, a hop-by-hop header, a raw option.
@@ -348,8 +349,9 @@ fn send_every_message_and_option() {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces and packet sockets"]
 fn send_refuses_fields_that_do_not_fit() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let p = pair("sendbad");
     for (args, needle) in [
         (&["ns"][..], "a ns message needs --target"),
@@ -414,8 +416,9 @@ fn send_refuses_fields_that_do_not_fit() {
 /// `v6probe sim --router`: a periodic RA at start, and an RA in answer to an RS that
 /// `v6probe send rs` sends from the other namespace; captured and decoded there.
 #[test]
+#[ignore = "needs root: network namespaces and packet sockets"]
 fn sim_router_answers_rs() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let p = pair("simr");
     let mut sim = v6probe_lab::LineReader::new(
         p.b.spawn(

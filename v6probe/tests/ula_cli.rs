@@ -217,8 +217,9 @@ fn aggregate_from_args_and_stdin() {
 }
 
 #[test]
+#[ignore = "needs root: network namespaces"]
 fn discover_finds_the_ulas_on_the_test_interfaces() {
-    v6probe_lab::require_privileges!();
+    v6probe_lab::require_privileges();
     let a = Netns::new("uld-a").unwrap();
     let b = Netns::new("uld-b").unwrap();
     veth(&a, "v6p0", &b, "v6p1").unwrap();

@@ -280,7 +280,7 @@ fn stats(v: &[f64]) -> Value {
 
 pub fn main() -> Result<()> {
     let args = args()?;
-    if let Some(reason) = v6probe_lab::privileged_skip_reason() {
+    if let Some(reason) = v6probe_lab::missing_privileges() {
         eprintln!("bench dualstack: SKIPPED: {reason}");
         return Ok(());
     }
