@@ -1,26 +1,57 @@
-//! `cargo xtask test`: set-up, formatting, clippy (user space and eBPF separately), every test
-//! (privileged ones run when root, otherwise they print why they skip), and `cargo check` of the
-//! BSD/macOS code for its targets.
+//! `cargo xtask test`: set-up, formatting, clippy (user space and eBPF separately), every test,
+//! and `cargo check` of the BSD/macOS code for its targets.
+//!
+//! Tests that need root, BPF or network namespaces are `#[ignore = "needs root: <why>"]` and
+//! panic with the reason when run without privileges. When the privileges are here (root, `ip`,
+//! a network namespace can be made) this runs `cargo test -- --include-ignored`, so every test
+//! runs; otherwise the plain suite runs and the privileged tests are reported as ignored, unless
+//! `V6PROBE_EXPECT_PRIVILEGES=1` (set by `.ci/run`) says they must run: then it fails at once.
+//! The closing line counts passed, failed and ignored tests over every test binary.
 use std::process::Command;
 
 use anyhow::{Context as _, Result};
 
 use crate::{setup, util::step, workspace_root};
 
+/// Set to `1` where the privileged tests must run (CI): without privileges, `test` fails at
+/// once instead of reporting them as ignored.
+pub const EXPECT_PRIVILEGES: &str = "V6PROBE_EXPECT_PRIVILEGES";
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Skip `cargo xtask setup` (when you know the toolchain is present).
     #[arg(long)]
     pub no_setup: bool,
-    /// Extra arguments passed to `cargo test` (e.g. a test name filter).
+    /// Extra arguments passed to `cargo test` (e.g. a test name filter; test-harness
+    /// arguments after a further `--`).
     #[arg(last = true)]
     pub cargo_test_args: Vec<String>,
 }
 
 pub fn run(args: &Args) -> Result<()> {
+    let expected = std::env::var(EXPECT_PRIVILEGES).is_ok_and(|v| v == "1");
+    if expected && !crate::util::is_root() {
+        anyhow::bail!(
+            "{EXPECT_PRIVILEGES}=1: the privileged tests must run, but this is not root \
+             (run `cargo xtask test` as root, or unset {EXPECT_PRIVILEGES} to report them as \
+             ignored)"
+        );
+    }
     let root = workspace_root();
     if !args.no_setup {
         setup::run(&setup::Args::default())?;
+    }
+    // After set-up (which installs iproute2): can a namespace be made here?
+    let missing = v6probe_lab::missing_privileges();
+    match (&missing, expected) {
+        (Some(why), true) => anyhow::bail!(
+            "{EXPECT_PRIVILEGES}=1: the privileged tests must run, but they cannot here: {why}"
+        ),
+        (Some(why), false) => eprintln!(
+            "xtask [test]: privileged tests will be reported as ignored ({why}); run as root to \
+             include them"
+        ),
+        (None, _) => eprintln!("xtask [test]: privileged tests included (--include-ignored)"),
     }
     step(
         "fmt",
@@ -88,17 +119,41 @@ pub fn run(args: &Args) -> Result<()> {
             "v6probe-ebpf",
             "--no-fail-fast",
         ])
-        .args(&args.cargo_test_args);
+        .args(test_args(&args.cargo_test_args, missing.is_none()));
     let totals = run_counting(&mut test)?;
     // One closing line over every test binary (cargo's own last line is the doc-test run).
+    let privileged = match &missing {
+        None => "privileged tests included".to_string(),
+        Some(why) => format!("privileged tests not run: {why}"),
+    };
     println!(
-        "xtask: {} passed, {} failed, {} skipped",
+        "xtask: {} passed, {} failed, {} ignored ({privileged})",
         totals.passed, totals.failed, totals.ignored
     );
     if !totals.ok {
         anyhow::bail!("step `test` failed: {} failed", totals.failed);
     }
     Ok(())
+}
+
+/// The arguments after `cargo test`: the caller's, plus `--include-ignored` for the test
+/// harness when the privileged tests can run (unless the caller already chose what to run).
+fn test_args(extra: &[String], include_ignored: bool) -> Vec<String> {
+    let mut args = extra.to_vec();
+    let harness = args
+        .iter()
+        .position(|a| a == "--")
+        .map_or(&[][..], |i| &args[i + 1..]);
+    let chosen = harness
+        .iter()
+        .any(|a| a == "--ignored" || a == "--include-ignored");
+    if include_ignored && !chosen {
+        if !args.iter().any(|a| a == "--") {
+            args.push("--".into());
+        }
+        args.push("--include-ignored".into());
+    }
+    args
 }
 
 #[derive(Default)]
@@ -143,6 +198,34 @@ fn run_counting(cmd: &mut Command) -> Result<Totals> {
         .context("step `test`: waiting for cargo test")?;
     t.ok = status.success() && t.failed == 0;
     Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_args;
+
+    fn v(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn include_ignored_goes_to_the_test_harness() {
+        assert_eq!(test_args(&[], true), v(&["--", "--include-ignored"]));
+        assert_eq!(test_args(&[], false), v(&[]));
+        assert_eq!(
+            test_args(&v(&["-p", "v6probe", "scan"]), true),
+            v(&["-p", "v6probe", "scan", "--", "--include-ignored"])
+        );
+        assert_eq!(
+            test_args(&v(&["scan", "--", "--nocapture"]), true),
+            v(&["scan", "--", "--nocapture", "--include-ignored"])
+        );
+        // The caller's choice stands.
+        assert_eq!(
+            test_args(&v(&["--", "--ignored"]), true),
+            v(&["--", "--ignored"])
+        );
+    }
 }
 
 #[derive(clap::Args)]
