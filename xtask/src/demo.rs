@@ -1,6 +1,6 @@
-//! `cargo xtask demo`: set-up, build, then run the lab (`v6probe/examples/demo.rs`): network
-//! namespaces with real kernels talking NDP, watched by `v6probe monitor`. The lab removes
-//! itself at the end, on error and on Ctrl-C.
+//! `cargo xtask demo`: set-up, build v6probe, then run the lab (`demo_lab.rs`, built on
+//! v6probe-lab): network namespaces with real kernels talking NDP, watched by `v6probe
+//! monitor`. The lab removes itself at the end, on error and on Ctrl-C.
 use std::process::Command;
 
 use anyhow::{bail, Context as _, Result};
@@ -30,26 +30,14 @@ pub fn run(args: &Args) -> Result<()> {
             "v6probe",
             "--bin",
             "v6probe",
-            "--example",
-            "demo",
         ]),
     )?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let demo = target.join("debug").join("examples").join("demo");
     let bin = target.join("debug").join("v6probe");
-    // Ctrl-C reaches the whole process group; the demo cleans up and exits, and we wait for it.
-    // SAFETY: ignoring SIGINT in this process only; the child gets the default disposition
-    // back through exec (SIG_IGN is inherited, so the demo installs its own handler).
-    unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
-    let status = Command::new(&demo)
-        .env("V6PROBE_BIN", &bin)
-        .current_dir(&root)
-        .status()
-        .with_context(|| format!("running {}", demo.display()))?;
-    if !status.success() {
-        bail!("the demo failed ({status})");
-    }
-    Ok(())
+    let bin = bin
+        .to_str()
+        .with_context(|| format!("the v6probe binary's path is not UTF-8: {}", bin.display()))?;
+    crate::demo_lab::main(bin)
 }

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod bench_dualstack;
 mod demo;
+mod demo_lab;
 mod setup;
 mod test;
 mod util;

@@ -1,5 +1,5 @@
-//! `cargo xtask demo`: a throwaway lab of network namespaces with real kernels talking NDP,
-//! watched by `v6probe monitor` on the host.
+//! The lab of `cargo xtask demo`: network namespaces with real kernels talking NDP, watched by
+//! `v6probe monitor` on the host.
 //!
 //! ```text
 //!   v6p-demo-host ── v6p-h0 ═══ v6p-r0 ── v6p-demo-router ── v6p-r1 ═══ v6p-f0 ── v6p-demo-far
@@ -9,7 +9,7 @@
 //! The host watches `v6p-h0` for about 10 seconds while the kernels produce DAD, RS/RA, NS/NA,
 //! echo, and the router answers with destination unreachable (no route), packet too big (1280
 //! link) and time exceeded (hop limit 1). Every namespace is removed at the end, on error, and on
-//! Ctrl-C. Set `V6PROBE_BIN` to the v6probe binary (xtask does).
+//! Ctrl-C.
 use std::{
     collections::BTreeMap,
     io::Write,
@@ -37,26 +37,24 @@ fn pause(d: Duration) {
     }
 }
 
-fn main() {
-    // SAFETY: installing a handler that only stores to an atomic.
+/// Runs the demo with the v6probe binary `bin`; Ctrl-C (SIGINT) or SIGTERM ends it early. The
+/// lab is removed on every path before this returns.
+pub fn main(bin: &str) -> anyhow::Result<()> {
+    // SAFETY: installing a handler that only stores to an atomic. Ctrl-C reaches the whole
+    // process group: the monitor stops by itself, and the demo cleans up.
     unsafe {
         let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
         libc::signal(libc::SIGINT, handler);
         libc::signal(libc::SIGTERM, handler);
     }
     if let Some(reason) = v6probe_lab::missing_privileges() {
-        eprintln!("demo: cannot run: {reason}");
-        std::process::exit(1);
+        anyhow::bail!("the demo cannot run: {reason}");
     }
-    let bin = std::env::var("V6PROBE_BIN").unwrap_or_else(|_| "target/debug/v6probe".into());
-    match run(&bin) {
-        Ok(()) => println!("demo: lab removed; done"),
-        Err(e) => {
-            eprintln!("demo: error: {e}");
-            eprintln!("demo: lab removed");
-            std::process::exit(1);
-        }
-    }
+    let result = run(bin);
+    println!("demo: lab removed");
+    result.map_err(|e| anyhow::anyhow!("the demo failed: {e}"))?;
+    println!("demo: done");
+    Ok(())
 }
 
 fn run(bin: &str) -> Result<(), String> {
