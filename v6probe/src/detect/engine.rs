@@ -5,8 +5,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use ipnet::Ipv6Net;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use v6probe_common::{
     abi::next_header as nh,
@@ -17,10 +16,11 @@ use v6probe_common::{
 
 use super::{
     alert::{Alert, AlertCode, Severity},
+    baseline::{RaDiff, RaParams},
+    config::Config,
     policy::Policy,
     state::{NeighborState, RouterMacState, RouterState, State, STATE_VERSION},
     table::{BoundedMap, RateSlots, RateWindow},
-    Config,
 };
 use crate::{output::rfc3339_nanos, packet::Packet};
 
@@ -74,197 +74,6 @@ impl Binding {
         self.mac = mac;
         self.changed_at = t;
         self.last_seen = t;
-    }
-}
-
-/// The values of a router's advertisements that must stay stable (lifetimes excluded: they
-/// may count down, and a lifetime of 0 from the router itself is a legitimate goodbye).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RaParams {
-    pub cur_hop_limit: u8,
-    pub managed: bool,
-    pub other: bool,
-    pub home_agent: bool,
-    /// Default router preference bits (RFC 4191): 0 medium, 1 high, 3 low.
-    pub preference: u8,
-    pub proxy: bool,
-    pub reachable_time: u32,
-    pub retrans_timer: u32,
-    /// False when the record was cut short: options are then not compared.
-    pub options_complete: bool,
-    pub mtu: Option<u32>,
-    pub prefixes: Vec<PrefixParams>,
-    pub rdnss: Vec<Ipv6Addr>,
-    pub dnssl: Vec<String>,
-    pub routes: Vec<RouteParams>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct PrefixParams {
-    pub prefix: Ipv6Net,
-    pub on_link: bool,
-    pub autonomous: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RouteParams {
-    pub prefix: Ipv6Net,
-    pub preference: u8,
-}
-
-fn net(p: &v6probe_common::wire::Prefix) -> Option<Ipv6Net> {
-    Ipv6Net::new(p.addr, p.len).ok().map(|n| n.trunc())
-}
-
-impl RaParams {
-    fn from_ra(m: &Message, complete: bool) -> Option<Self> {
-        let Message::RouterAdvert {
-            cur_hop_limit,
-            managed,
-            other,
-            home_agent,
-            preference,
-            proxy,
-            reachable_time,
-            retrans_timer,
-            options,
-            ..
-        } = m
-        else {
-            return None;
-        };
-        let mut p = RaParams {
-            cur_hop_limit: *cur_hop_limit,
-            managed: *managed,
-            other: *other,
-            home_agent: *home_agent,
-            preference: preference.bits(),
-            proxy: *proxy,
-            reachable_time: *reachable_time,
-            retrans_timer: *retrans_timer,
-            options_complete: complete,
-            mtu: None,
-            prefixes: Vec::new(),
-            rdnss: Vec::new(),
-            dnssl: Vec::new(),
-            routes: Vec::new(),
-        };
-        for o in options.iter() {
-            match o {
-                NdpOption::Mtu { mtu } => p.mtu = Some(*mtu),
-                NdpOption::PrefixInfo {
-                    prefix,
-                    on_link,
-                    autonomous,
-                    ..
-                } => {
-                    if let Some(prefix) = net(prefix) {
-                        p.prefixes.push(PrefixParams {
-                            prefix,
-                            on_link: *on_link,
-                            autonomous: *autonomous,
-                        });
-                    }
-                }
-                NdpOption::Rdnss { lifetime, servers } if *lifetime > 0 => {
-                    p.rdnss.extend(servers.iter().copied())
-                }
-                NdpOption::Dnssl {
-                    lifetime, domains, ..
-                } if *lifetime > 0 => p.dnssl.extend(domains.iter().cloned()),
-                NdpOption::RouteInfo {
-                    prefix,
-                    preference,
-                    route_lifetime,
-                    ..
-                } if *route_lifetime > 0 => {
-                    if let Some(prefix) = net(prefix) {
-                        p.routes.push(RouteParams {
-                            prefix,
-                            preference: preference.bits(),
-                        });
-                    }
-                }
-                _ => {}
-            }
-        }
-        p.prefixes.sort();
-        p.prefixes.dedup();
-        p.rdnss.sort();
-        p.rdnss.dedup();
-        p.dnssl.sort();
-        p.dnssl.dedup();
-        p.routes.sort();
-        p.routes.dedup();
-        Some(p)
-    }
-}
-
-/// What differs between a baseline and a new RA.
-#[derive(Debug, Default)]
-struct RaDiff {
-    /// Header values, MTU, RDNSS, DNSSL, routes: (field, old, new).
-    fields: Vec<(&'static str, Value, Value)>,
-    prefixes_added: Vec<PrefixParams>,
-    prefixes_removed: Vec<PrefixParams>,
-}
-
-impl RaDiff {
-    fn of(base: &RaParams, new: &RaParams) -> Self {
-        let mut d = RaDiff::default();
-        macro_rules! cmp {
-            ($f:ident) => {
-                if base.$f != new.$f {
-                    d.fields
-                        .push((stringify!($f), json!(base.$f), json!(new.$f)));
-                }
-            };
-        }
-        cmp!(cur_hop_limit);
-        cmp!(managed);
-        cmp!(other);
-        cmp!(home_agent);
-        cmp!(preference);
-        cmp!(proxy);
-        cmp!(reachable_time);
-        cmp!(retrans_timer);
-        if base.options_complete && new.options_complete {
-            cmp!(mtu);
-            cmp!(rdnss);
-            cmp!(dnssl);
-            cmp!(routes);
-            d.prefixes_added = new
-                .prefixes
-                .iter()
-                .filter(|p| !base.prefixes.contains(p))
-                .cloned()
-                .collect();
-            d.prefixes_removed = base
-                .prefixes
-                .iter()
-                .filter(|p| !new.prefixes.contains(p))
-                .cloned()
-                .collect();
-        }
-        d
-    }
-
-    fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.prefixes_added.is_empty() && self.prefixes_removed.is_empty()
-    }
-
-    fn evidence(&self) -> Value {
-        let mut m = Map::new();
-        for (f, old, new) in &self.fields {
-            m.insert((*f).into(), json!({"old": old, "new": new}));
-        }
-        if !self.prefixes_added.is_empty() {
-            m.insert("prefixes_added".into(), json!(self.prefixes_added));
-        }
-        if !self.prefixes_removed.is_empty() {
-            m.insert("prefixes_removed".into(), json!(self.prefixes_removed));
-        }
-        Value::Object(m)
     }
 }
 
@@ -1528,7 +1337,7 @@ impl Engine {
         d: RaDiff,
         learning: bool,
     ) {
-        let only_prefixes = d.fields.is_empty();
+        let only_prefixes = d.only_prefixes();
         if learning {
             // Still building the baseline: the newest advertisement is the baseline.
             if let Some(r) = self.routers.get_mut(key) {
@@ -1558,14 +1367,8 @@ impl Engine {
         };
         let src = cx.p.frame.ip6.src;
         let eth_src = cx.p.frame.eth.src;
-        let changed: Vec<&str> = d
-            .fields
-            .iter()
-            .map(|f| f.0)
-            .chain((!d.prefixes_added.is_empty()).then_some("prefixes_added"))
-            .chain((!d.prefixes_removed.is_empty()).then_some("prefixes_removed"))
-            .collect();
-        let ev = d.evidence();
+        let changed = d.changed();
+        let ev = json!(d);
         self.alert(
             cx,
             out,

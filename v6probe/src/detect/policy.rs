@@ -24,7 +24,7 @@ use ipnet::Ipv6Net;
 use serde::{Deserialize, Serialize};
 use v6probe_common::wire::EthernetAddress;
 
-use super::DetectError;
+use super::error::DetectError;
 
 fn yes() -> bool {
     true

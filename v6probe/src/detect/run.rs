@@ -7,7 +7,14 @@ use std::{
     time::SystemTime,
 };
 
-use super::{Alert, Config, DetectError, Engine, EngineStats, Policy, State};
+use super::{
+    alert::Alert,
+    config::Config,
+    engine::{Engine, EngineStats},
+    error::DetectError,
+    policy::Policy,
+    state::State,
+};
 use crate::{
     output::{Format, JsonLines},
     packet::Packet,

@@ -11,7 +11,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 use v6probe_common::wire::EthernetAddress;
 
-use super::{engine::RaParams, DetectError};
+use super::{baseline::RaParams, error::DetectError};
 
 pub const STATE_VERSION: u32 = 1;
 
