@@ -18,6 +18,7 @@ use super::{
     alert::{Alert, AlertCode, Severity},
     baseline::{RaDiff, RaParams},
     config::Config,
+    gate::Gate,
     policy::Policy,
     state::{NeighborState, RouterMacState, RouterState, State, STATE_VERSION},
     table::{BoundedMap, RateSlots, RateWindow},
@@ -94,20 +95,6 @@ struct Dad {
     /// The MAC bound to the target (fresh) when the first attempt started: if it answers, the
     /// address is a genuine duplicate.
     owner_before: Option<Mac>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Suppress {
-    last: u64,
-    suppressed: u64,
-    severity: Severity,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Budget {
-    second: u64,
-    count: u32,
-    overflow: u64,
 }
 
 /// Figures for the `stats` line.
@@ -216,15 +203,12 @@ pub struct Engine {
     pending_ns: BoundedMap<Key, u64>,
     sources: RateSlots<(u16, Mac)>,
     not_admitted: u64,
-    suppress: BoundedMap<(u8, u16, u128), Suppress>,
-    budget: [Budget; AlertCode::COUNT],
+    gate: Gate,
     learn_until: Option<u64>,
     learn_started: bool,
     learning_finished: bool,
     baseline: bool,
     observed: u64,
-    alerts: [u64; AlertCode::COUNT],
-    suppressed: [u64; AlertCode::COUNT],
 }
 
 impl Engine {
@@ -240,20 +224,21 @@ impl Engine {
             pending_ns: BoundedMap::new(cfg.max_pending_ns),
             sources: RateSlots::new(cfg.max_sources),
             not_admitted: 0,
-            suppress: BoundedMap::new(cfg.max_suppress),
+            gate: Gate::new(
+                ns(cfg.repeat_interval),
+                cfg.max_alerts_per_code_per_sec,
+                cfg.max_suppress,
+            ),
             baseline: policy.is_some(),
             policy,
             cfg,
             ifaces: Vec::new(),
             class_rates: Vec::new(),
             pending_count: Vec::new(),
-            budget: [Budget::default(); AlertCode::COUNT],
             learn_until: None,
             learn_started: false,
             learning_finished: false,
             observed: 0,
-            alerts: [0; AlertCode::COUNT],
-            suppressed: [0; AlertCode::COUNT],
         }
     }
 
@@ -312,7 +297,7 @@ impl Engine {
             pending_ns: self.pending_ns.len(),
             sources: self.sources.used(),
             bindings_not_admitted: self.not_admitted,
-            suppress_entries: self.suppress.len(),
+            suppress_entries: self.gate.entries(),
             ..Default::default()
         };
         for (name, n) in [
@@ -322,15 +307,16 @@ impl Engine {
             ("dad", self.dad.evictions()),
             ("pending_ns", self.pending_ns.evictions()),
             ("sources", self.sources.replaced()),
-            ("suppress", self.suppress.evictions()),
+            ("suppress", self.gate.evictions()),
         ] {
             s.evictions.insert(name, n);
         }
         for c in AlertCode::ALL {
-            if self.alerts[c.index()] > 0 {
-                s.alerts.insert(c.code(), self.alerts[c.index()]);
+            let n = self.gate.emitted()[c.index()];
+            if n > 0 {
+                s.alerts.insert(c.code(), n);
             }
-            let sup = self.suppressed[c.index()];
+            let sup = self.gate.suppressed()[c.index()];
             if sup > 0 {
                 s.suppressed.insert(c.code(), sup);
             }
@@ -473,61 +459,6 @@ impl Engine {
         }
     }
 
-    /// Repeat suppression and the per-code budget: `Some(n)` to emit (with `n` suppressed
-    /// since the last one), `None` to count only.
-    fn gate(
-        &mut self,
-        code: AlertCode,
-        ifx: u16,
-        subject: u128,
-        sev: Severity,
-        t: u64,
-    ) -> Option<u64> {
-        let ci = code.index();
-        if code.is_mac_change() {
-            return Some(0);
-        }
-        let b = &mut self.budget[ci];
-        let sec = t / 1_000_000_000;
-        if b.second != sec {
-            b.second = sec;
-            b.count = 0;
-        }
-        let max = self.cfg.max_alerts_per_code_per_sec;
-        // Over the per-code budget: count only (checked first: a flood of new subjects then
-        // costs no table lookup).
-        if b.count >= max {
-            b.overflow += 1;
-            self.suppressed[ci] += 1;
-            return None;
-        }
-        let key = (ci as u8, ifx, subject);
-        let repeat = ns(self.cfg.repeat_interval);
-        if let Some(s) = self.suppress.get_mut(&key) {
-            if t.saturating_sub(s.last) < repeat && sev <= s.severity {
-                s.suppressed += 1;
-                self.suppressed[ci] += 1;
-                return None;
-            }
-            b.count += 1;
-            let n = std::mem::take(&mut s.suppressed) + std::mem::take(&mut b.overflow);
-            s.last = t;
-            s.severity = sev;
-            return Some(n);
-        }
-        b.count += 1;
-        let n = std::mem::take(&mut b.overflow);
-        self.suppress.insert_absent(
-            key,
-            Suppress {
-                last: t,
-                suppressed: 0,
-                severity: sev,
-            },
-        );
-        Some(n)
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn alert(
         &mut self,
@@ -539,10 +470,9 @@ impl Engine {
         message: impl FnOnce() -> String,
         fill: impl FnOnce(&mut Alert),
     ) {
-        let Some(n) = self.gate(code, cx.ifx, subject, sev, cx.t) else {
+        let Some(n) = self.gate.pass(code, cx.ifx, subject, sev, cx.t) else {
             return;
         };
-        self.alerts[code.index()] += 1;
         let mut a = Alert {
             code,
             severity: sev,

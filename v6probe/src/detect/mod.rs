@@ -14,6 +14,7 @@ pub mod baseline;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod gate;
 pub mod policy;
 pub mod run;
 pub mod state;
