@@ -10,8 +10,11 @@
 //! counts the repeats of the same (code, subject) that were not printed since the last one.
 use std::{fmt::Write as _, net::Ipv6Addr};
 
+use ipnet::Ipv6Net;
 use serde::Serialize;
-use v6probe_common::wire::EthernetAddress;
+use v6probe_common::wire::{EthernetAddress, FragmentInfo, Prefix};
+
+use super::baseline::{RaDiff, RaParams};
 
 /// Alert codes: stable snake_case strings (README, "Alert codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -161,7 +164,8 @@ pub struct Alert {
     pub old_mac: Option<EthernetAddress>,
     pub message: String,
     /// The packet fields behind the alert.
-    pub evidence: serde_json::Map<String, serde_json::Value>,
+    #[serde(serialize_with = "sorted")]
+    pub evidence: Evidence,
     pub suppressed: u64,
     /// Kernel / capture timestamp of the packet, ns since the Unix epoch (not serialized: `ts`
     /// carries it).
@@ -184,5 +188,303 @@ impl Alert {
             let _ = write!(s, " (+{} suppressed)", self.suppressed);
         }
         s
+    }
+}
+
+/// The evidence object's keys come out sorted, packet fields and the rule's fields mixed, as
+/// the schema has always printed them; converting to a JSON value here, at the output edge,
+/// does that (its maps are ordered by key).
+fn sorted<S: serde::Serializer>(e: &Evidence, s: S) -> Result<S::Ok, S::Error> {
+    serde_json::to_value(e)
+        .map_err(serde::ser::Error::custom)?
+        .serialize(s)
+}
+
+/// What an alert is based on: the packet's addresses, and the rule's own findings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    #[serde(flatten)]
+    pub packet: PacketEvidence,
+    #[serde(flatten)]
+    pub detail: Detail,
+}
+
+/// The packet behind an alert.
+#[derive(Debug, Clone, Serialize)]
+pub struct PacketEvidence {
+    /// The message type's name (`neighbor_advert`, ...; `fragment` for a non-first fragment).
+    #[serde(rename = "type")]
+    pub msg: &'static str,
+    pub eth_src: EthernetAddress,
+    pub eth_dst: EthernetAddress,
+    pub ip6_src: Ipv6Addr,
+    pub ip6_dst: Ipv6Addr,
+    pub hop_limit: u8,
+    /// `ingress` / `egress`, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<&'static str>,
+}
+
+/// What a rule found, beside the packet's fields.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Detail {
+    /// Nothing beyond the packet and the alert's address and MACs.
+    None,
+    Flood {
+        class: MsgClass,
+        /// The flooding MAC, for a per-source flood.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        source: Option<EthernetAddress>,
+        rate: u32,
+        limit: u32,
+    },
+    ExtensionHeaders {
+        ext: Vec<&'static str>,
+    },
+    Fragment {
+        frag: FragmentInfo,
+    },
+    Bogon {
+        reason: BogonReason,
+    },
+    /// A link-layer address option that differs from the Ethernet source.
+    SourceLlMismatch {
+        source_ll_addr: EthernetAddress,
+    },
+    TargetLlMismatch {
+        target_ll_addr: EthernetAddress,
+    },
+    NewNeighbor {
+        learned_from: LearnedFrom,
+    },
+    MacChange {
+        learned_from: LearnedFrom,
+        /// How long the old MAC had been silent, in seconds.
+        old_idle_s: f64,
+        /// Earlier MACs of the address, most recent first (before this change).
+        previous_macs: Vec<EthernetAddress>,
+    },
+    Dad {
+        prober: EthernetAddress,
+        attempts: u32,
+        answered: u32,
+        answered_with: DadAnswer,
+        known_owner: bool,
+    },
+    Rogue {
+        reason: RogueReason,
+        router_lifetime: u16,
+        ra: Box<RaParams>,
+    },
+    RaChanged {
+        changes: Box<RaDiff>,
+    },
+    NotInPolicy {
+        not_in_policy: PolicyMisses,
+    },
+    PrefixLifetime {
+        prefix: Prefix,
+        valid_lifetime: u32,
+        preferred_lifetime: u32,
+    },
+    Redirect {
+        target: Ipv6Addr,
+        destination: Ipv6Addr,
+    },
+    PacketTooBig {
+        mtu: u32,
+        /// The destination of the quoted packet, when the quote reaches it.
+        quoted_dst: Option<Ipv6Addr>,
+    },
+    CacheExhaustion {
+        unanswered_targets: usize,
+        window_s: f64,
+        limit: usize,
+        target: Ipv6Addr,
+    },
+}
+
+/// What a strict policy does not list in an RA.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PolicyMisses {
+    pub prefixes: Vec<Ipv6Net>,
+    pub rdnss: Vec<Ipv6Addr>,
+    pub dnssl: Vec<String>,
+    pub routes: Vec<Ipv6Net>,
+}
+
+impl PolicyMisses {
+    pub fn is_empty(&self) -> bool {
+        self.prefixes.is_empty()
+            && self.rdnss.is_empty()
+            && self.dnssl.is_empty()
+            && self.routes.is_empty()
+    }
+
+    /// Every item as text, in the order prefixes, RDNSS, DNSSL, routes.
+    pub fn all(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.prefixes.iter().map(|p| p.to_string()).collect();
+        v.extend(self.rdnss.iter().map(|a| a.to_string()));
+        v.extend(self.dnssl.iter().cloned());
+        v.extend(self.routes.iter().map(|p| p.to_string()));
+        v
+    }
+}
+
+/// NDP message classes, for rate windows and flood alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MsgClass {
+    Rs,
+    Ra,
+    Ns,
+    Na,
+    Redirect,
+}
+
+impl MsgClass {
+    pub const COUNT: usize = 5;
+
+    /// The class of ICMPv6 type 133..=137.
+    pub fn of(msg_type: u8) -> Option<Self> {
+        Some(match msg_type {
+            133 => Self::Rs,
+            134 => Self::Ra,
+            135 => Self::Ns,
+            136 => Self::Na,
+            137 => Self::Redirect,
+            _ => return None,
+        })
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rs => "rs",
+            Self::Ra => "ra",
+            Self::Ns => "ns",
+            Self::Na => "na",
+            Self::Redirect => "redirect",
+        }
+    }
+}
+
+/// Why a source address is a bogon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BogonReason {
+    Multicast,
+    Loopback,
+    Ipv4Mapped,
+    /// `::` as the source of an NA, RA or redirect.
+    Unspecified,
+    /// An RA or redirect from outside fe80::/10.
+    NotLinkLocal,
+}
+
+impl BogonReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Multicast => "multicast",
+            Self::Loopback => "loopback",
+            Self::Ipv4Mapped => "ipv4_mapped",
+            Self::Unspecified => "unspecified",
+            Self::NotLinkLocal => "not_link_local",
+        }
+    }
+}
+
+/// The message a binding was learned or changed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LearnedFrom {
+    RouterSolicit,
+    RouterAdvert,
+    NeighborSolicit,
+    NeighborAdvert,
+}
+
+/// What answered a DAD probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DadAnswer {
+    NeighborAdvert,
+    /// Another MAC probing the same tentative address.
+    DadProbe,
+}
+
+/// Why an RA's router is rogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RogueReason {
+    NotInPolicy,
+    NotLearned,
+    RouterAddressFromOtherMac,
+}
+
+/// Which link-layer address option an NDP message carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LlOption {
+    Source,
+    Target,
+}
+
+impl LlOption {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Source => "source_ll_addr",
+            Self::Target => "target_ll_addr",
+        }
+    }
+
+    /// The evidence naming this option's value.
+    pub fn detail(self, ll: EthernetAddress) -> Detail {
+        match self {
+            Self::Source => Detail::SourceLlMismatch { source_ll_addr: ll },
+            Self::Target => Detail::TargetLlMismatch { target_ll_addr: ll },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet() -> PacketEvidence {
+        PacketEvidence {
+            msg: "neighbor_advert",
+            eth_src: EthernetAddress([2, 0, 0, 0, 0, 1]),
+            eth_dst: EthernetAddress([0x33, 0x33, 0, 0, 0, 1]),
+            ip6_src: "fe80::1".parse().unwrap(),
+            ip6_dst: "ff02::1".parse().unwrap(),
+            hop_limit: 255,
+            dir: None,
+        }
+    }
+
+    #[test]
+    fn evidence_keys_are_sorted_and_reasons_are_snake_case() {
+        let e = Evidence {
+            packet: packet(),
+            detail: Detail::Bogon {
+                reason: BogonReason::Ipv4Mapped,
+            },
+        };
+        let mut out = Vec::new();
+        sorted(&e, &mut serde_json::Serializer::new(&mut out)).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"eth_dst":"33:33:00:00:00:01","eth_src":"02:00:00:00:00:01","hop_limit":255,"ip6_dst":"ff02::1","ip6_src":"fe80::1","reason":"ipv4_mapped","type":"neighbor_advert"}"#
+        );
+        let e = Evidence {
+            packet: packet(),
+            detail: Detail::None,
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v.as_object().unwrap().len(), 6);
     }
 }

@@ -9,14 +9,32 @@
 //! Around it: [`policy`] (`--policy FILE.toml`), [`state`] (`--state FILE`, atomic save and
 //! restore of the learned baseline), and [`Detector`] + [`DetectArgs`], what `monitor` calls
 //! once per packet.
+//!
+//! Layout, each module importing only those listed before it (no module imports this facade,
+//! so there is no import circle):
+//! - [`table`] bounded maps and rate windows; [`baseline`] a router's RA parameters and their
+//!   diff; [`config`], [`error`];
+//! - [`alert`] the alert record with its typed evidence and reasons; [`gate`] repeat
+//!   suppression and per-code budgets; [`policy`], [`state`] the files;
+//! - [`sink`] the packet context every rule reads and the sink it raises alerts into;
+//! - the rule subjects, each owning its tables: [`packet_checks`] (rates, hop limit, bogons,
+//!   extension headers, fragments, link-layer mismatch, packet too big), [`dad`],
+//!   [`neighbors`] (bindings, NA checks, cache exhaustion; hears DAD answers), [`routers`]
+//!   (rogue, killed, changed, policy contents, redirects; binds the router as a neighbour);
+//! - [`engine`] composes the subjects and the gate; [`run`] wraps it for `monitor`.
 pub mod alert;
 pub mod baseline;
 pub mod config;
+pub mod dad;
 pub mod engine;
 pub mod error;
 pub mod gate;
+pub mod neighbors;
+pub mod packet_checks;
 pub mod policy;
+pub mod routers;
 pub mod run;
+pub mod sink;
 pub mod state;
 pub mod table;
 

@@ -17,7 +17,10 @@ use v6probe_common::{
     },
 };
 
-use super::*;
+use super::{
+    alert::{DadAnswer, Detail, MsgClass, RogueReason},
+    baseline, *,
+};
 use crate::packet::{Packet, Seen};
 
 const T0: u64 = 1_800_000_000;
@@ -531,7 +534,15 @@ fn dad_dos_every_attempt_answered() {
     let d: Vec<_> = a.iter().filter(|a| a.code == AlertCode::DadDos).collect();
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].severity, Severity::High);
-    assert_eq!(d[0].evidence["attempts"], 2);
+    assert!(matches!(
+        d[0].evidence.detail,
+        Detail::Dad {
+            attempts: 2,
+            answered: 2,
+            answered_with: DadAnswer::NeighborAdvert,
+            ..
+        }
+    ));
     // A foreign DAD probe for the same tentative address is an answer too.
     let mut h = H::new();
     h.feed(&dad(mac(1), g(2)), 0);
@@ -585,14 +596,22 @@ fn ra_rogue_after_learning() {
     assert!(codes(&a).contains(&"ra_rogue"), "{:?}", codes(&a));
     let r = h.first("ra_rogue");
     assert_eq!(r.severity, Severity::High);
-    assert_eq!(r.evidence["reason"], "not_learned");
+    assert!(matches!(
+        r.evidence.detail,
+        Detail::Rogue {
+            reason: RogueReason::NotLearned,
+            ..
+        }
+    ));
     // Known router address from another MAC.
     h.feed(&ra(mac(67), ll(9), &Ra::default()), 14_000);
-    assert!(h
-        .all
-        .iter()
-        .any(|a| a.code == AlertCode::RaRogue
-            && a.evidence["reason"] == "router_address_from_other_mac"));
+    assert!(h.all.iter().any(|a| matches!(
+        a.evidence.detail,
+        Detail::Rogue {
+            reason: RogueReason::RouterAddressFromOtherMac,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -608,7 +627,13 @@ fn ra_rogue_with_strict_policy() {
     h.feed(&ra(mac(9), ll(9), &Ra::default()), 0);
     assert!(h.above_low().is_empty(), "{:?}", codes(&h.all));
     h.feed(&ra(mac(8), ll(8), &Ra::default()), 10);
-    assert_eq!(h.first("ra_rogue").evidence["reason"], "not_in_policy");
+    assert!(matches!(
+        h.first("ra_rogue").evidence.detail,
+        Detail::Rogue {
+            reason: RogueReason::NotInPolicy,
+            ..
+        }
+    ));
     // The listed router advertising an unlisted prefix.
     let bad = Ra {
         prefixes: vec![(
@@ -622,7 +647,7 @@ fn ra_rogue_with_strict_policy() {
     let c = h
         .all
         .iter()
-        .find(|a| a.code == AlertCode::RaParamsChanged && a.evidence.contains_key("not_in_policy"))
+        .find(|a| matches!(a.evidence.detail, Detail::NotInPolicy { .. }))
         .expect("policy content alert");
     assert_eq!(c.severity, Severity::High);
 }
@@ -644,10 +669,14 @@ fn ra_params_changed_hop_limit_and_rdnss() {
     );
     assert_eq!(codes(&a), ["ra_params_changed"]);
     assert_eq!(a[0].severity, Severity::Medium);
-    let ch = &a[0].evidence["changes"];
-    assert_eq!(ch["cur_hop_limit"]["old"], 64);
-    assert_eq!(ch["cur_hop_limit"]["new"], 1);
-    assert!(ch["rdnss"].is_object());
+    let Detail::RaChanged { changes } = &a[0].evidence.detail else {
+        panic!("{:?}", a[0].evidence.detail);
+    };
+    assert_eq!(
+        changes.cur_hop_limit,
+        Some(baseline::Change { old: 64, new: 1 })
+    );
+    assert!(changes.rdnss.is_some());
 }
 
 #[test]
@@ -714,10 +743,13 @@ fn ra_prefix_lifetime_invalid() {
         ..Default::default()
     };
     h.feed(&ra(mac(9), ll(9), &r), 0);
-    assert_eq!(
-        h.first("ra_prefix_lifetime_invalid").evidence["preferred_lifetime"],
-        7200
-    );
+    assert!(matches!(
+        h.first("ra_prefix_lifetime_invalid").evidence.detail,
+        Detail::PrefixLifetime {
+            preferred_lifetime: 7200,
+            ..
+        }
+    ));
     // Benign: deprecation (preferred 0) and equal lifetimes.
     let mut h = H::new();
     let r = Ra {
@@ -808,9 +840,8 @@ fn ndp_with_extension_headers_and_fragments() {
         .iter()
         .find(|a| a.code == AlertCode::NdpWithExtensionHeaders)
         .expect("ext alert");
-    assert_eq!(
-        e.evidence["ext"],
-        serde_json::json!(["hop_by_hop", "dest_opts"])
+    assert!(
+        matches!(&e.evidence.detail, Detail::ExtensionHeaders { ext } if ext == &["hop_by_hop", "dest_opts"])
     );
     let frag = Some(FragmentInfo {
         offset: 0,
@@ -850,8 +881,10 @@ fn ptb_mtu_below_minimum() {
     let mut h = H::new();
     h.feed(&ptb(mac(1), 576), 0);
     let a = h.first("ptb_mtu_below_minimum");
-    assert_eq!(a.evidence["mtu"], 576);
-    assert_eq!(a.evidence["quoted_dst"], "2001:db8:9::1");
+    assert!(matches!(
+        a.evidence.detail,
+        Detail::PacketTooBig { mtu: 576, quoted_dst: Some(d) } if d == Ipv6Addr::new(0x2001, 0xdb8, 9, 0, 0, 0, 0, 1)
+    ));
     let mut h = H::new();
     h.feed(&ptb(mac(1), 1280), 0);
     h.feed(&ptb(mac(1), 1400), 1);
@@ -874,17 +907,27 @@ fn flood_by_class_and_by_source() {
     }
     assert_eq!(first_flood, Some(500));
     let f = h.first("flood");
-    assert_eq!(f.evidence["class"], "na");
+    assert!(matches!(
+        f.evidence.detail,
+        Detail::Flood {
+            class: MsgClass::Na,
+            source: None,
+            ..
+        }
+    ));
     assert_eq!(f.severity, Severity::High);
     // One source over its limit (200/s).
     let mut h = H::new();
     for i in 0..250u64 {
         h.feed(&ns(mac(7), g(7), g(1)), i * 2);
     }
-    assert!(h
-        .all
-        .iter()
-        .any(|a| a.code == AlertCode::Flood && a.evidence.contains_key("source")));
+    assert!(h.all.iter().any(|a| matches!(
+        a.evidence.detail,
+        Detail::Flood {
+            source: Some(m),
+            ..
+        } if m == mac(7)
+    )));
     // Benign: 100 NA/s from 10 hosts for 5 seconds.
     let mut h = H::new();
     for i in 0..500u64 {
@@ -904,7 +947,13 @@ fn neighbor_cache_exhaustion() {
         h.feed(&ns(router, g(1), g(2000 + i)), u64::from(i) * 5);
     }
     let a = h.first("neighbor_cache_exhaustion");
-    assert_eq!(a.evidence["unanswered_targets"], 65);
+    assert!(matches!(
+        a.evidence.detail,
+        Detail::CacheExhaustion {
+            unanswered_targets: 65,
+            ..
+        }
+    ));
     // Benign: the same NS, each answered.
     let mut h = H::new();
     for i in 0..100u16 {

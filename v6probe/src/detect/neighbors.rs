@@ -1,0 +1,456 @@
+//! Neighbour rules: address -> MAC bindings and their changes (new, changed, flip-flop,
+//! reused, unsolicited override), NA checks (multicast target, Override without a target
+//! link-layer address, Router flag from a host), and neighbour-cache exhaustion (NS for many
+//! targets nobody answers).
+use std::net::Ipv6Addr;
+
+use v6probe_common::wire::Options;
+
+use super::{
+    alert::{AlertCode, DadAnswer, Detail, LearnedFrom, LlOption, Severity},
+    config::Config,
+    dad::DadWatch,
+    packet_checks::ll_mismatch,
+    sink::{ns, Cx, Key, Mac, Sink, Subject},
+    state::{NeighborState, RouterMacState},
+    table::BoundedMap,
+};
+
+const PREV_MACS: usize = 4;
+
+#[derive(Debug, Clone)]
+struct Binding {
+    mac: Mac,
+    /// Earlier MACs, most recent first.
+    prev: [Mac; PREV_MACS],
+    n_prev: u8,
+    first_seen: u64,
+    last_seen: u64,
+    changed_at: u64,
+}
+
+impl Binding {
+    fn new(mac: Mac, t: u64) -> Self {
+        Self {
+            mac,
+            prev: [Mac::default(); PREV_MACS],
+            n_prev: 0,
+            first_seen: t,
+            last_seen: t,
+            changed_at: 0,
+        }
+    }
+
+    fn prev(&self) -> &[Mac] {
+        &self.prev[..self.n_prev as usize]
+    }
+
+    /// Makes `mac` current, pushing the old one on the front of the history.
+    fn change_to(&mut self, mac: Mac, t: u64) {
+        let old = self.mac;
+        let mut list: Vec<Mac> = self
+            .prev()
+            .iter()
+            .copied()
+            .filter(|m| *m != mac && *m != old)
+            .collect();
+        list.insert(0, old);
+        list.truncate(PREV_MACS);
+        self.n_prev = list.len() as u8;
+        self.prev[..list.len()].copy_from_slice(&list);
+        self.mac = mac;
+        self.changed_at = t;
+        self.last_seen = t;
+    }
+}
+
+/// The fields of a neighbour advertisement the rules read.
+#[derive(Debug, Clone, Copy)]
+pub struct Na<'a> {
+    pub router: bool,
+    pub solicited: bool,
+    pub override_: bool,
+    pub target: Ipv6Addr,
+    pub options: &'a Options,
+}
+
+/// Bindings, the MACs known to act as routers, and the NS targets not answered yet.
+pub struct Neighbors {
+    bindings: BoundedMap<Key, Binding>,
+    router_macs: BoundedMap<(u16, Mac), ()>,
+    pending_ns: BoundedMap<Key, u64>,
+    /// Pending NS targets per link.
+    pending_count: Vec<usize>,
+    /// New bindings not stored because their message class was flooding.
+    not_admitted: u64,
+    stale_after: u64,
+    flip_flop: u64,
+    ns_pending_window: u64,
+    ns_pending_window_s: f64,
+    cache_exhaustion_targets: usize,
+    check_na_mismatch: bool,
+}
+
+impl Neighbors {
+    pub fn new(cfg: &Config) -> Self {
+        Self {
+            bindings: BoundedMap::new(cfg.max_neighbors),
+            router_macs: BoundedMap::new(cfg.max_router_macs),
+            pending_ns: BoundedMap::new(cfg.max_pending_ns),
+            pending_count: Vec::new(),
+            not_admitted: 0,
+            stale_after: ns(cfg.stale_after),
+            flip_flop: ns(cfg.flip_flop_window),
+            ns_pending_window: ns(cfg.ns_pending_window),
+            ns_pending_window_s: cfg.ns_pending_window.as_secs_f64(),
+            cache_exhaustion_targets: cfg.cache_exhaustion_targets,
+            check_na_mismatch: cfg.check_na_mismatch,
+        }
+    }
+
+    /// (bindings, router MACs, pending NS targets): sizes and evictions.
+    pub fn sizes(&self) -> [(usize, u64); 3] {
+        [
+            (self.bindings.len(), self.bindings.evictions()),
+            (self.router_macs.len(), self.router_macs.evictions()),
+            (self.pending_ns.len(), self.pending_ns.evictions()),
+        ]
+    }
+
+    pub fn not_admitted(&self) -> u64 {
+        self.not_admitted
+    }
+
+    /// The MAC bound to `key`, if it was heard within the stale interval before `t`.
+    pub fn fresh_owner(&self, key: &Key, t: u64) -> Option<Mac> {
+        self.bindings
+            .get(key)
+            .filter(|b| t.saturating_sub(b.last_seen) <= self.stale_after)
+            .map(|b| b.mac)
+    }
+
+    /// True when `mac` sent RAs on the link (or the policy lists it as a router).
+    pub fn is_router_mac(&self, cx: &Cx, mac: &Mac) -> bool {
+        self.router_macs.contains_key(&(cx.link, *mac))
+            || cx.policy.is_some_and(|p| p.is_router_mac(mac))
+    }
+
+    pub fn add_router_mac(&mut self, link: u16, mac: Mac) {
+        self.router_macs.insert((link, mac), ());
+    }
+
+    /// Records `addr -> mac`; returns `(old MAC, old binding was stale)` when it changed.
+    pub fn bind(
+        &mut self,
+        cx: &Cx,
+        sink: &mut Sink,
+        addr: Ipv6Addr,
+        mac: Mac,
+        from: LearnedFrom,
+    ) -> Option<(Mac, bool)> {
+        if addr.is_unspecified() || addr.is_multicast() || mac.is_multicast() {
+            return None;
+        }
+        let t = cx.t;
+        let key = (cx.link, addr);
+        let Some(b) = self.bindings.get_mut(&key) else {
+            // Admission control: while this message class floods, new addresses are counted,
+            // not stored, so a flood of forged MACs cannot evict the bindings already known
+            // (a later spoof of one of them is then still seen as a MAC change).
+            if cx.flooding {
+                self.not_admitted += 1;
+                return None;
+            }
+            self.bindings.insert_absent(key, Binding::new(mac, t));
+            if !cx.learning {
+                sink.raise(
+                    cx,
+                    AlertCode::NeighborNew,
+                    Severity::Low,
+                    Subject::Addr(addr),
+                    |a| {
+                        a.message = format!("new neighbour {addr} at {mac}");
+                        a.address = Some(addr);
+                        a.mac = Some(mac);
+                        a.evidence.detail = Detail::NewNeighbor { learned_from: from };
+                    },
+                );
+            }
+            return None;
+        };
+        if b.mac == mac {
+            b.last_seen = t;
+            return None;
+        }
+        let old = b.mac;
+        let idle = t.saturating_sub(b.last_seen);
+        let stale = idle > self.stale_after;
+        let code =
+            if b.n_prev > 0 && b.prev[0] == mac && t.saturating_sub(b.changed_at) <= self.flip_flop
+            {
+                AlertCode::NeighborFlipFlop
+            } else if b.prev().contains(&mac) {
+                AlertCode::NeighborMacReused
+            } else {
+                AlertCode::NeighborMacChanged
+            };
+        let history = b.prev().to_vec();
+        b.change_to(mac, t);
+        let sev = match code {
+            AlertCode::NeighborFlipFlop => Severity::High,
+            AlertCode::NeighborMacReused => Severity::Medium,
+            _ if stale => Severity::Low,
+            _ => Severity::Medium,
+        };
+        sink.raise(cx, code, sev, Subject::Addr(addr), |a| {
+            a.message = match code {
+                AlertCode::NeighborFlipFlop => format!("{addr} flipped back from {old} to {mac}"),
+                AlertCode::NeighborMacReused => {
+                    format!("{addr} moved from {old} back to an older MAC {mac}")
+                }
+                _ => format!("{addr} moved from {old} to {mac}"),
+            };
+            a.address = Some(addr);
+            a.mac = Some(mac);
+            a.old_mac = Some(old);
+            a.evidence.detail = Detail::MacChange {
+                learned_from: from,
+                old_idle_s: idle as f64 / 1e9,
+                previous_macs: history,
+            };
+        });
+        Some((old, stale))
+    }
+
+    /// A router solicitation: its source link-layer option, and the binding of its source
+    /// (`bind` false for a bogon source).
+    pub fn on_rs(&mut self, cx: &Cx, sink: &mut Sink, options: &Options, bind: bool) {
+        let slla = options.source_ll_addr();
+        ll_mismatch(cx, sink, slla, LlOption::Source);
+        let src = cx.src();
+        if bind && !src.is_unspecified() {
+            self.bind(
+                cx,
+                sink,
+                src,
+                slla.unwrap_or(cx.eth_src()),
+                LearnedFrom::RouterSolicit,
+            );
+        }
+    }
+
+    /// A neighbour solicitation from a specified, non-bogon source (DAD probes go to
+    /// [`DadWatch::probe`]).
+    pub fn on_ns(
+        &mut self,
+        cx: &Cx,
+        sink: &mut Sink,
+        target: Ipv6Addr,
+        options: &Options,
+        proxy: bool,
+    ) {
+        let slla = options.source_ll_addr();
+        ll_mismatch(cx, sink, slla, LlOption::Source);
+        if !proxy {
+            self.bind(
+                cx,
+                sink,
+                cx.src(),
+                slla.unwrap_or(cx.eth_src()),
+                LearnedFrom::NeighborSolicit,
+            );
+        }
+        self.ns_pending(cx, sink, target);
+    }
+
+    fn ns_pending(&mut self, cx: &Cx, sink: &mut Sink, target: Ipv6Addr) {
+        if target.is_multicast() || target.is_unspecified() {
+            return;
+        }
+        let link = cx.link as usize;
+        if self.pending_count.len() <= link {
+            self.pending_count.resize(link + 1, 0);
+        }
+        let key = (cx.link, target);
+        if !self.pending_ns.contains_key(&key) {
+            if let Some(((l, _), _)) = self.pending_ns.insert(key, cx.t) {
+                self.dec_pending(l);
+            }
+            self.pending_count[link] += 1;
+        }
+        while let Some((k, &t0)) = self.pending_ns.oldest() {
+            if cx.t.saturating_sub(t0) <= self.ns_pending_window {
+                break;
+            }
+            self.pending_ns.remove(&k);
+            self.dec_pending(k.0);
+        }
+        let n = self.pending_count[link];
+        let limit = self.cache_exhaustion_targets;
+        if n > limit {
+            let secs = self.ns_pending_window_s;
+            sink.raise(
+                cx,
+                AlertCode::NeighborCacheExhaustion,
+                Severity::High,
+                Subject::Link,
+                |a| {
+                    a.message = format!(
+                        "{n} distinct NS targets unanswered within {secs}s (limit {limit})"
+                    );
+                    a.evidence.detail = Detail::CacheExhaustion {
+                        unanswered_targets: n,
+                        window_s: secs,
+                        limit,
+                        target,
+                    };
+                },
+            );
+        }
+    }
+
+    fn dec_pending(&mut self, link: u16) {
+        if let Some(c) = self.pending_count.get_mut(link as usize) {
+            *c = c.saturating_sub(1);
+        }
+    }
+
+    /// A neighbour advertisement from a non-bogon source; `dad` hears it as a possible answer
+    /// to a running DAD attempt.
+    pub fn on_na(&mut self, cx: &Cx, sink: &mut Sink, dad: &mut DadWatch, na: Na, proxy: bool) {
+        let (flags, target) = (na, na.target);
+        let eth_src = cx.eth_src();
+        let tlla = na.options.target_ll_addr();
+        if target.is_multicast() {
+            sink.raise(
+                cx,
+                AlertCode::NaMulticastTarget,
+                Severity::High,
+                Subject::Addr(target),
+                |a| {
+                    a.message =
+                        format!("neighbor advert from {eth_src} for multicast target {target}");
+                    a.address = Some(target);
+                    a.mac = Some(eth_src);
+                },
+            );
+            return;
+        }
+        if flags.override_ && tlla.is_none() {
+            sink.raise(
+                cx,
+                AlertCode::NaOverrideWithoutTlla,
+                Severity::Medium,
+                Subject::Addr(target),
+                |a| {
+                    a.message = format!("neighbor advert for {target} from {eth_src} sets Override without a target link-layer address");
+                    a.address = Some(target);
+                    a.mac = Some(eth_src);
+                },
+            );
+        }
+        let mac = tlla.unwrap_or(eth_src);
+        if self.pending_ns.remove(&(cx.link, target)).is_some() {
+            self.dec_pending(cx.link);
+        }
+        if proxy {
+            return;
+        }
+        if self.check_na_mismatch {
+            ll_mismatch(cx, sink, tlla, LlOption::Target);
+        }
+        dad.answer(cx, sink, target, mac, DadAnswer::NeighborAdvert);
+        if flags.router && !self.is_router_mac(cx, &mac) {
+            if cx.learning {
+                self.add_router_mac(cx.link, mac);
+            } else {
+                sink.raise(
+                    cx,
+                    AlertCode::NaRouterFlagFromHost,
+                    Severity::Medium,
+                    Subject::Mac(mac),
+                    |a| {
+                        a.message = format!("neighbor advert for {target} from {mac} claims to be a router (R flag); no RA was seen from it");
+                        a.address = Some(target);
+                        a.mac = Some(mac);
+                    },
+                );
+            }
+        }
+        // RFC 4861 7.2.5: an NA without Override does not replace a cached link-layer address
+        // (anycast answers, proxies); hosts keep the old one, and so does the baseline.
+        if !flags.override_
+            && self
+                .bindings
+                .get(&(cx.link, target))
+                .is_some_and(|b| b.mac != mac)
+        {
+            return;
+        }
+        let changed = self.bind(cx, sink, target, mac, LearnedFrom::NeighborAdvert);
+        if let Some((old, false)) = changed {
+            if !flags.solicited && flags.override_ {
+                sink.raise(
+                    cx,
+                    AlertCode::NaUnsolicitedOverride,
+                    Severity::High,
+                    Subject::Addr(target),
+                    |a| {
+                        a.message = format!(
+                            "unsolicited override NA moves {target} from the active {old} to {mac}"
+                        );
+                        a.address = Some(target);
+                        a.mac = Some(mac);
+                        a.old_mac = Some(old);
+                    },
+                );
+            }
+        }
+    }
+
+    /// The bindings and router MACs, for the state file; `link` names a link index.
+    pub fn snapshot(
+        &self,
+        link: impl Fn(u16) -> (String, Option<u16>),
+    ) -> (Vec<NeighborState>, Vec<RouterMacState>) {
+        let neighbors = self
+            .bindings
+            .iter()
+            .map(|((l, a), b)| {
+                let (iface, vlan) = link(*l);
+                NeighborState {
+                    iface,
+                    vlan,
+                    address: *a,
+                    mac: b.mac,
+                    prev_macs: b.prev().to_vec(),
+                    first_seen_ns: b.first_seen,
+                    last_seen_ns: b.last_seen,
+                }
+            })
+            .collect();
+        let router_macs = self
+            .router_macs
+            .iter()
+            .map(|((l, mac), ())| {
+                let (iface, vlan) = link(*l);
+                RouterMacState {
+                    iface,
+                    vlan,
+                    mac: *mac,
+                }
+            })
+            .collect();
+        (neighbors, router_macs)
+    }
+
+    /// Restores a saved binding on link `link`.
+    pub fn restore(&mut self, link: u16, n: &NeighborState) {
+        let mut b = Binding::new(n.mac, n.first_seen_ns);
+        b.last_seen = n.last_seen_ns;
+        let prev: Vec<Mac> = n.prev_macs.iter().copied().take(PREV_MACS).collect();
+        b.prev[..prev.len()].copy_from_slice(&prev);
+        b.n_prev = prev.len() as u8;
+        self.bindings.insert((link, n.address), b);
+    }
+}

@@ -1,0 +1,392 @@
+//! Router rules: rogue routers (not in the policy, not learned, or a known router's address
+//! from another MAC), routers killed with a zero lifetime from another MAC, changed RA
+//! parameters against each router's baseline, RA contents a strict policy does not list,
+//! prefix lifetimes, and redirects from anything but a known router.
+use std::net::Ipv6Addr;
+
+use v6probe_common::wire::{Icmpv6Repr, Message, NdpOption};
+
+use super::{
+    alert::{AlertCode, Detail, LearnedFrom, LlOption, PolicyMisses, RogueReason, Severity},
+    baseline::{RaDiff, RaParams},
+    config::Config,
+    neighbors::Neighbors,
+    packet_checks::ll_mismatch,
+    sink::{Cx, Key, Mac, Sink, Subject},
+    state::RouterState,
+    table::BoundedMap,
+};
+
+#[derive(Debug, Clone)]
+struct Router {
+    mac: Mac,
+    params: Option<RaParams>,
+    last_seen: u64,
+}
+
+/// Known routers per (link, link-local address), with their RA baseline.
+pub struct Routers {
+    routers: BoundedMap<Key, Router>,
+}
+
+impl Routers {
+    pub fn new(cfg: &Config) -> Self {
+        Self {
+            routers: BoundedMap::new(cfg.max_routers),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.routers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.routers.is_empty()
+    }
+
+    pub fn evictions(&self) -> u64 {
+        self.routers.evictions()
+    }
+
+    /// A router advertisement from a non-bogon source. The source is a neighbour too:
+    /// `neighbors` binds it, and learns the MAC of a new router.
+    pub fn on_ra(
+        &mut self,
+        cx: &Cx,
+        sink: &mut Sink,
+        neighbors: &mut Neighbors,
+        icmp: &Icmpv6Repr,
+    ) {
+        let (src, eth_src) = (cx.src(), cx.eth_src());
+        let Message::RouterAdvert {
+            router_lifetime,
+            options,
+            ..
+        } = &icmp.message
+        else {
+            return;
+        };
+        let lifetime = *router_lifetime;
+        let slla = options.source_ll_addr();
+        ll_mismatch(cx, sink, slla, LlOption::Source);
+        neighbors.bind(
+            cx,
+            sink,
+            src,
+            slla.unwrap_or(eth_src),
+            LearnedFrom::RouterAdvert,
+        );
+        for o in options.iter() {
+            if let NdpOption::PrefixInfo {
+                prefix,
+                valid_lifetime,
+                preferred_lifetime,
+                ..
+            } = o
+            {
+                if preferred_lifetime > valid_lifetime {
+                    let (pfx, v, p) = (*prefix, *valid_lifetime, *preferred_lifetime);
+                    sink.raise(
+                        cx,
+                        AlertCode::RaPrefixLifetimeInvalid,
+                        Severity::Medium,
+                        Subject::Addr(pfx.addr),
+                        |a| {
+                            a.message = format!("RA from {src} ({eth_src}): prefix {pfx} preferred lifetime {p} > valid lifetime {v}");
+                            a.address = Some(src);
+                            a.mac = Some(eth_src);
+                            a.evidence.detail = Detail::PrefixLifetime {
+                                prefix: pfx,
+                                valid_lifetime: v,
+                                preferred_lifetime: p,
+                            };
+                        },
+                    );
+                }
+            }
+        }
+        let complete = !cx.p.frame.truncated && options.error.is_none();
+        let Some(params) = RaParams::from_ra(&icmp.message, complete) else {
+            return;
+        };
+        let key = (cx.link, src);
+        let in_policy = cx
+            .policy
+            .map(|p| p.router(cx.iface, &eth_src, &src).is_some());
+        let strict = cx.policy.is_some_and(|p| p.strict);
+        let known = self.routers.get(&key).map(|r| (r.mac, r.params.clone()));
+        match known {
+            None => {
+                let rogue = if strict {
+                    in_policy != Some(true)
+                } else {
+                    !cx.learning && cx.baseline && in_policy != Some(true)
+                };
+                if rogue {
+                    let why = if strict {
+                        RogueReason::NotInPolicy
+                    } else {
+                        RogueReason::NotLearned
+                    };
+                    self.rogue(cx, sink, &params, lifetime, why);
+                    return;
+                }
+                self.routers.insert(
+                    key,
+                    Router {
+                        mac: eth_src,
+                        params: (lifetime > 0).then(|| params.clone()),
+                        last_seen: cx.t,
+                    },
+                );
+                neighbors.add_router_mac(cx.link, eth_src);
+            }
+            Some((mac, _)) if mac != eth_src => {
+                if lifetime == 0 {
+                    sink.raise(
+                        cx,
+                        AlertCode::RaRouterKilled,
+                        Severity::High,
+                        Subject::Addr(src),
+                        |a| {
+                            a.message = format!("RA with router lifetime 0 for router {src} ({mac}) sent from {eth_src}");
+                            a.address = Some(src);
+                            a.mac = Some(eth_src);
+                            a.old_mac = Some(mac);
+                        },
+                    );
+                } else {
+                    self.rogue(
+                        cx,
+                        sink,
+                        &params,
+                        lifetime,
+                        RogueReason::RouterAddressFromOtherMac,
+                    );
+                }
+                return;
+            }
+            Some((_, base)) => {
+                if let Some(r) = self.routers.get_mut(&key) {
+                    r.last_seen = cx.t;
+                }
+                // Lifetime 0 from the router itself: it is leaving; nothing to compare.
+                if lifetime == 0 {
+                    return;
+                }
+                match base {
+                    None => {
+                        if let Some(r) = self.routers.get_mut(&key) {
+                            r.params = Some(params.clone());
+                        }
+                    }
+                    Some(base) => {
+                        let d = RaDiff::of(&base, &params);
+                        if !d.is_empty() {
+                            self.changed(cx, sink, base, &params, d);
+                        }
+                    }
+                }
+            }
+        }
+        if strict {
+            policy_contents(cx, sink, &params);
+        }
+    }
+
+    fn rogue(&self, cx: &Cx, sink: &mut Sink, params: &RaParams, lifetime: u16, why: RogueReason) {
+        let (src, eth_src) = (cx.src(), cx.eth_src());
+        let old = self.routers.get(&(cx.link, src)).map(|r| r.mac);
+        sink.raise(
+            cx,
+            AlertCode::RaRogue,
+            Severity::High,
+            Subject::Addr(src),
+            |a| {
+                a.message = match why {
+                    RogueReason::RouterAddressFromOtherMac => {
+                        format!("RA for known router {src} sent from another MAC {eth_src}")
+                    }
+                    RogueReason::NotInPolicy => {
+                        format!("RA from {src} ({eth_src}): router not in the policy")
+                    }
+                    RogueReason::NotLearned => {
+                        format!("RA from {src} ({eth_src}): router not in the learned baseline")
+                    }
+                };
+                a.address = Some(src);
+                a.mac = Some(eth_src);
+                a.old_mac = old;
+                a.evidence.detail = Detail::Rogue {
+                    reason: why,
+                    router_lifetime: lifetime,
+                    ra: Box::new(params.clone()),
+                };
+            },
+        );
+    }
+
+    /// A known router's RA differs from its baseline by `d`.
+    fn changed(&mut self, cx: &Cx, sink: &mut Sink, mut base: RaParams, new: &RaParams, d: RaDiff) {
+        let key = (cx.link, cx.src());
+        let only_prefixes = d.only_prefixes();
+        if cx.learning {
+            // Still building the baseline: the newest advertisement is the baseline.
+            if let Some(r) = self.routers.get_mut(&key) {
+                r.params = Some(new.clone());
+            }
+            return;
+        }
+        if only_prefixes {
+            // Renumbering (RFC 4192): prefixes come and go on a router we trust. Take them
+            // into the baseline; say so at `low` unless the policy allows every new one.
+            base.prefixes = new.prefixes.clone();
+            if let Some(r) = self.routers.get_mut(&key) {
+                r.params = Some(base);
+            }
+            let policy_ok = cx
+                .policy
+                .is_some_and(|p| d.prefixes_added.iter().all(|x| p.prefix_allowed(&x.prefix)));
+            if policy_ok {
+                return;
+            }
+        }
+        let sev = if only_prefixes {
+            Severity::Low
+        } else {
+            Severity::Medium
+        };
+        let (src, eth_src) = (cx.src(), cx.eth_src());
+        sink.raise(
+            cx,
+            AlertCode::RaParamsChanged,
+            sev,
+            Subject::Addr(src),
+            |a| {
+                a.message = format!(
+                    "RA from router {src} ({eth_src}) changed: {}",
+                    d.changed().join(", ")
+                );
+                a.address = Some(src);
+                a.mac = Some(eth_src);
+                a.evidence.detail = Detail::RaChanged {
+                    changes: Box::new(d),
+                };
+            },
+        );
+    }
+
+    /// A redirect: only a known router (address and MAC, learned or in the policy) may send
+    /// one.
+    pub fn on_redirect(&self, cx: &Cx, sink: &mut Sink, target: Ipv6Addr, destination: Ipv6Addr) {
+        let (src, eth_src) = (cx.src(), cx.eth_src());
+        let ok = match self.routers.get(&(cx.link, src)) {
+            Some(r) => r.mac == eth_src,
+            None => cx
+                .policy
+                .is_some_and(|p| p.router(cx.iface, &eth_src, &src).is_some()),
+        };
+        if ok {
+            return;
+        }
+        sink.raise(
+            cx,
+            AlertCode::RedirectFromNonRouter,
+            Severity::High,
+            Subject::Addr(src),
+            |a| {
+                a.message = format!(
+                    "redirect from {src} ({eth_src}), not a known router: {destination} via {target}"
+                );
+                a.address = Some(src);
+                a.mac = Some(eth_src);
+                a.evidence.detail = Detail::Redirect {
+                    target,
+                    destination,
+                };
+            },
+        );
+    }
+
+    /// The routers, for the state file; `link` names a link index.
+    pub fn snapshot(&self, link: impl Fn(u16) -> (String, Option<u16>)) -> Vec<RouterState> {
+        self.routers
+            .iter()
+            .map(|((l, ll), r)| {
+                let (iface, vlan) = link(*l);
+                RouterState {
+                    iface,
+                    vlan,
+                    link_local: *ll,
+                    mac: r.mac,
+                    params: r.params.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// Restores a saved router on link `link`.
+    pub fn restore(&mut self, link: u16, r: &RouterState) {
+        self.routers.insert(
+            (link, r.link_local),
+            Router {
+                mac: r.mac,
+                params: r.params.clone(),
+                last_seen: 0,
+            },
+        );
+    }
+}
+
+/// Strict policy: every advertised prefix, RDNSS server, DNSSL domain and route must be
+/// listed.
+fn policy_contents(cx: &Cx, sink: &mut Sink, params: &RaParams) {
+    let Some(p) = cx.policy else { return };
+    let miss = PolicyMisses {
+        prefixes: params
+            .prefixes
+            .iter()
+            .filter(|x| !p.prefix_allowed(&x.prefix))
+            .map(|x| x.prefix)
+            .collect(),
+        rdnss: params
+            .rdnss
+            .iter()
+            .filter(|x| !p.rdnss.contains(x))
+            .copied()
+            .collect(),
+        dnssl: params
+            .dnssl
+            .iter()
+            .filter(|x| !p.dnssl.contains(x))
+            .cloned()
+            .collect(),
+        routes: params
+            .routes
+            .iter()
+            .filter(|x| !p.route_allowed(&x.prefix))
+            .map(|x| x.prefix)
+            .collect(),
+    };
+    if miss.is_empty() {
+        return;
+    }
+    let (src, eth_src) = (cx.src(), cx.eth_src());
+    sink.raise(
+        cx,
+        AlertCode::RaParamsChanged,
+        Severity::High,
+        Subject::Addr(src),
+        |a| {
+            a.message = format!(
+                "RA from {src} ({eth_src}) advertises what the policy does not list: {}",
+                miss.all().join(", ")
+            );
+            a.address = Some(src);
+            a.mac = Some(eth_src);
+            a.evidence.detail = Detail::NotInPolicy {
+                not_in_policy: miss,
+            };
+        },
+    );
+}
