@@ -359,10 +359,24 @@ fn attacks_are_alerted_within_one_second() {
 
     let mut mon = monitor(mon_ns, "v6p-m0", &["--learn", "4", "--events", "none"]);
     // Learning: the router advertises; the peer and the monitor host resolve each other.
+    // The peer pings from the address the forged NA claims later: once radvd's prefix has
+    // given it a SLAAC address too, the kernel may pick that one as the source otherwise.
     let learn_start = Instant::now();
     while learn_start.elapsed() < Duration::from_secs(5) {
         peer_ns
-            .exec("ping", &["-6", "-c", "1", "-W", "1", "2001:db8:d::1"])
+            .exec(
+                "ping",
+                &[
+                    "-6",
+                    "-c",
+                    "1",
+                    "-W",
+                    "1",
+                    "-I",
+                    "2001:db8:d::2",
+                    "2001:db8:d::1",
+                ],
+            )
             .unwrap();
         thread::sleep(Duration::from_millis(500));
     }
