@@ -1,4 +1,5 @@
-//! The Happy Eyeballs dialer (RFC 8305) driven by the fallback table.
+//! The Happy Eyeballs dialer (RFC 8305) driven by the fallback table: the async driver of a
+//! [`DialPlan`], which makes every decision below without I/O.
 //!
 //! - AAAA and A resolved separately; when A answers first, wait up to the resolution delay
 //!   (50 ms) for AAAA; late answers join the queue.
@@ -10,10 +11,10 @@
 //!   (from the error queue, or from any other source pushing to the [`IcmpFeed`]).
 //! - TCP_USER_TIMEOUT per socket and an overall deadline bound everything.
 use std::{
-    collections::VecDeque,
+    collections::HashMap,
     future::Future,
     io,
-    net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6},
     os::fd::AsFd,
     pin::Pin,
     sync::Arc,
@@ -32,6 +33,7 @@ use tokio::{
 use super::{
     errqueue,
     icmp::{IcmpErrorEvent, IcmpFeed},
+    plan::{Answer, DialPlan, Ended, Flow, IcmpAction, PlanConfig, Step},
     resolve::{self, Family},
     state::{Decision, Observation},
     table::{FallbackTable, MtuAlert, Transition},
@@ -167,10 +169,51 @@ pub struct DialReport {
     pub transitions: Vec<Transition>,
 }
 
+impl DialReport {
+    fn new(target: &Target, port: u16) -> Self {
+        let host = match target {
+            Target::Host(h) => h.clone(),
+            Target::Addrs(a) => a
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        };
+        Self {
+            host,
+            port,
+            connected: false,
+            winner: None,
+            family: None,
+            time_to_connect_ms: None,
+            resolution: Resolution::default(),
+            skipped: Vec::new(),
+            attempts: Vec::new(),
+            path_mtu: None,
+            transitions: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug)]
 enum AttemptFail {
     Errno(io::Error),
     Icmp(IcmpErrorEvent, Option<io::Error>),
+}
+
+/// The tasks of a dial's attempts; `live` holds those not ended yet, by attempt number.
+#[derive(Default)]
+struct Tasks {
+    set: JoinSet<(usize, Result<Socket, AttemptFail>)>,
+    live: HashMap<usize, AbortHandle>,
+}
+
+impl Tasks {
+    fn cancel(&mut self, attempt: usize) {
+        if let Some(h) = self.live.remove(&attempt) {
+            h.abort();
+        }
+    }
 }
 
 /// A dialer sharing one fallback table and one ICMPv6 feed with others.
@@ -182,13 +225,6 @@ pub struct Dialer {
 }
 
 type Late = Pin<Box<dyn Future<Output = (Family, io::Result<Vec<IpAddr>>, f64)> + Send>>;
-
-struct InFlight {
-    idx: usize,
-    local: Option<SocketAddr>,
-    remote: SocketAddr,
-    abort: AbortHandle,
-}
 
 impl Dialer {
     pub fn new(table: Arc<FallbackTable>, feed: IcmpFeed, cfg: DialConfig) -> Result<Self, Error> {
@@ -209,256 +245,75 @@ impl Dialer {
     }
 
     /// Dials `target:port`. Returns the winning stream (if any) and the full report.
+    ///
+    /// The decisions are the [`DialPlan`]'s; this drives it: resolution, sockets, timers, the
+    /// ICMPv6 feed, and the fallback table.
     pub async fn dial(&self, target: Target, port: u16) -> (Option<TcpStream>, DialReport) {
         let start = Instant::now();
-        let ms = move |t: Instant| t.saturating_duration_since(start).as_secs_f64() * 1000.0;
-        let deadline = tokio::time::Instant::from_std(start + self.cfg.timeout);
         let mut rx = self.feed.subscribe();
-        let host = match &target {
-            Target::Host(h) => h.clone(),
-            Target::Addrs(a) => a
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-        };
-        let mut report = DialReport {
-            host,
-            port,
-            connected: false,
-            winner: None,
-            family: None,
-            time_to_connect_ms: None,
-            resolution: Resolution::default(),
-            skipped: Vec::new(),
-            attempts: Vec::new(),
-            path_mtu: None,
-            transitions: Vec::new(),
-        };
-
-        // --- Resolution (RFC 8305 section 3).
-        let (mut v6, mut v4, mut late): (Vec<IpAddr>, Vec<IpAddr>, Option<Late>) = match target {
-            Target::Addrs(a) => {
-                let v6 = a.iter().copied().filter(IpAddr::is_ipv6).collect();
-                let v4 = a.iter().copied().filter(IpAddr::is_ipv4).collect();
-                (v6, v4, None)
-            }
-            Target::Host(h) => {
-                let q6: Late = Box::pin({
-                    let h = h.clone();
-                    async move {
-                        let r = resolve::lookup(h, Family::Ipv6).await;
-                        (Family::Ipv6, r, ms(Instant::now()))
-                    }
-                });
-                let q4: Late = Box::pin(async move {
-                    let r = resolve::lookup(h, Family::Ipv4).await;
-                    (Family::Ipv4, r, ms(Instant::now()))
-                });
-                self.resolve(q6, q4, deadline, &mut report.resolution).await
-            }
-        };
+        let mut report = DialReport::new(&target, port);
+        let (v6, v4, mut late) = self
+            .resolve_target(target, start, &mut report.resolution)
+            .await;
         report.resolution.aaaa.clone_from(&v6);
         report.resolution.a.clone_from(&v4);
-
-        // --- Order by the table's decisions.
-        let mut queue: VecDeque<(SocketAddr, Option<Decision>)> = VecDeque::new();
-        let mut tried: Vec<IpAddr> = Vec::new();
-        // One decision per address per dial: asking again (when a late answer rebuilds the
-        // queue) would see this dial's own probe claim and skip the address.
-        let mut decisions: Vec<(IpAddr, Decision)> = Vec::new();
-        let mut rebuild = |v6: &[IpAddr],
-                           v4: &[IpAddr],
-                           tried: &[IpAddr],
-                           skipped: &mut Vec<Skipped>,
-                           transitions: &mut Vec<Transition>,
-                           more_coming: bool|
-         -> (VecDeque<(SocketAddr, Option<Decision>)>, bool) {
-            let now = Instant::now();
-            let mut decided = Vec::new();
-            for a in v6.iter().filter(|a| !tried.contains(a)) {
-                let IpAddr::V6(a6) = a else { continue };
-                let d = match decisions.iter().find(|(x, _)| x == a) {
-                    Some((_, d)) => *d,
-                    None => {
-                        let d = self.table.decide(*a6, now, transitions);
-                        decisions.push((*a, d));
-                        d
-                    }
-                };
-                if d == Decision::Skip && !skipped.iter().any(|s| s.addr == *a) {
-                    skipped.push(Skipped {
-                        addr: *a,
-                        why: format!("fallback state {}", self.table.state_of(*a6, now).as_str()),
-                    });
-                }
-                decided.push((*a, d));
-            }
-            let v4: Vec<IpAddr> = v4.iter().filter(|a| !tried.contains(a)).copied().collect();
-            // `limited` means IPv4 first: while the A answer is still pending, hold those IPv6
-            // addresses back (until A arrives or one attempt delay has passed).
-            let held = more_coming
-                && v4.is_empty()
-                && decided.iter().any(|(_, d)| *d == Decision::Ipv4First);
-            if held {
-                decided.retain(|(_, d)| *d != Decision::Ipv4First);
-            }
-            let mut ordered = order(&decided, &v4, self.cfg.prefer);
-            if ordered.is_empty() && v4.is_empty() && !more_coming {
-                // Everything blocked, no other family, and no answer still to come: try the
-                // blocked addresses after all rather than fail without trying.
-                ordered = decided.iter().map(|(a, d)| (*a, Some(*d))).collect();
-            }
-            let q = ordered
-                .into_iter()
-                .map(|(a, d)| (SocketAddr::new(a, port), d))
-                .collect();
-            (q, held)
-        };
-        let (q, mut held) = rebuild(
-            &v6,
-            &v4,
-            &tried,
-            &mut report.skipped,
-            &mut report.transitions,
+        let decided = self.decide(&v6, None, &mut report);
+        let plan = DialPlan::new(
+            self.plan_config(),
+            port,
+            decided,
+            ipv4s(&v4),
             late.is_some(),
         );
-        queue.extend(q);
-        let hold_until = tokio::time::Instant::from_std(start + self.cfg.attempt_delay);
-
-        // --- Attempts.
-        let mut set: JoinSet<(usize, Result<Socket, AttemptFail>)> = JoinSet::new();
-        let mut inflight: Vec<InFlight> = Vec::new();
-        let mut next_at = tokio::time::Instant::now();
-        let mut winner: Option<Socket> = None;
-        loop {
-            if inflight.is_empty() && queue.is_empty() && late.is_none() {
-                break;
-            }
-            let now_t = tokio::time::Instant::now();
-            if !queue.is_empty() && (inflight.is_empty() || now_t >= next_at) {
-                if let Some((addr, decision)) = queue.pop_front() {
-                    tried.push(addr.ip());
-                    self.start_attempt(addr, decision, start, &mut report, &mut set, &mut inflight);
-                    next_at = tokio::time::Instant::now() + self.cfg.attempt_delay;
+        let mut run = Run {
+            dialer: self,
+            start,
+            plan,
+            tasks: Tasks::default(),
+            report,
+        };
+        let winner = loop {
+            let until = match run.plan.poll(run.elapsed()) {
+                Step::Start {
+                    attempt,
+                    addr,
+                    decision,
+                } => {
+                    run.start_attempt(attempt, addr, decision);
                     continue;
                 }
-            }
-            let have_queue = !queue.is_empty();
+                Step::Exhausted => break None,
+                Step::Deadline => {
+                    run.time_out();
+                    break None;
+                }
+                Step::Wait { until } => tokio::time::Instant::from_std(start + until),
+            };
             tokio::select! {
                 biased;
                 ev = rx.recv() => match ev {
-                    Ok(ev) => {
-                        let hit = inflight.iter().position(|f| match (f.local, f.remote) {
-                            (Some(SocketAddr::V6(l)), SocketAddr::V6(r)) => {
-                                ev.matches_tcp(*l.ip(), l.port(), *r.ip(), r.port())
-                            }
-                            _ => false,
-                        });
-                        if !ends_attempt(&ev) {
-                            // Packet too big: an MTU to record, never the end of an attempt.
-                            if let Some(alert) = self.learn(&ev).1 {
-                                tracing::warn!(dest = %alert.dest, mtu = alert.mtu, "path MTU below 1280");
-                            }
-                        } else if let Some(i) = hit {
-                            let f = inflight.swap_remove(i);
-                            f.abort.abort();
-                            self.end_failed(&mut report, f.idx, AttemptFail::Icmp(ev, None), start);
-                            next_at = tokio::time::Instant::now();
-                        }
-                    }
+                    Ok(ev) => run.on_icmp(ev),
                     Err(RecvError::Lagged(n)) => {
                         tracing::warn!(missed = n, "dialer lagged behind the ICMPv6 feed");
                     }
                     Err(RecvError::Closed) => {}
                 },
-                joined = set.join_next(), if !set.is_empty() => {
-                    let Some(Ok((idx, res))) = joined else { continue };
-                    let Some(i) = inflight.iter().position(|f| f.idx == idx) else { continue };
-                    inflight.swap_remove(i);
-                    match res {
-                        Ok(sock) => {
-                            let rec = &mut report.attempts[idx];
-                            rec.end_ms = Some(ms(Instant::now()));
-                            rec.outcome = Some(Outcome::Connected);
-                            rec.why = "connected".into();
-                            winner = Some(sock);
-                            report.winner = Some(rec.addr);
-                            report.family = Some(rec.family);
-                            report.time_to_connect_ms = rec.end_ms;
-                            if let SocketAddr::V6(r) = rec.addr {
-                                report.transitions.extend(self.table.observe(
-                                    *r.ip(),
-                                    Observation::Success,
-                                    Instant::now(),
-                                ));
-                            }
-                            break;
-                        }
-                        Err(fail) => {
-                            self.end_failed(&mut report, idx, fail, start);
-                            next_at = tokio::time::Instant::now();
+                joined = run.tasks.set.join_next(), if !run.tasks.set.is_empty() => {
+                    if let Some(Ok((attempt, res))) = joined {
+                        if let Some(sock) = run.on_joined(attempt, res) {
+                            break Some(sock);
                         }
                     }
                 },
-                _ = tokio::time::sleep_until(next_at), if have_queue => {},
-                _ = tokio::time::sleep_until(hold_until), if held => {
-                    // A did not come within the attempt delay: race the held IPv6 now.
-                    held = false;
-                    queue = rebuild(&v6, &v4, &tried, &mut report.skipped, &mut report.transitions, false).0;
-                },
+                _ = tokio::time::sleep_until(until) => {},
                 res = async { match late.as_mut() { Some(f) => f.await, None => std::future::pending().await } }, if late.is_some() => {
                     late = None;
-                    let (fam, r, at) = res;
-                    match (fam, r) {
-                        (Family::Ipv6, Ok(a)) => { report.resolution.aaaa_ms = Some(at); report.resolution.aaaa.clone_from(&a); v6 = a; }
-                        (Family::Ipv4, Ok(a)) => { report.resolution.a_ms = Some(at); report.resolution.a.clone_from(&a); v4 = a; }
-                        (_, Err(e)) => report.resolution.errors.push(e.to_string()),
-                    }
-                    held = false;
-                    queue = rebuild(&v6, &v4, &tried, &mut report.skipped, &mut report.transitions, false).0;
-                },
-                _ = tokio::time::sleep_until(deadline) => {
-                    for f in inflight.drain(..) {
-                        f.abort.abort();
-                        let rec = &mut report.attempts[f.idx];
-                        rec.end_ms = Some(ms(Instant::now()));
-                        rec.outcome = Some(Outcome::TimedOut);
-                        rec.why = format!("no answer before the {} ms deadline", self.cfg.timeout.as_millis());
-                        if let SocketAddr::V6(r) = rec.addr {
-                            report.transitions.extend(self.table.observe(*r.ip(), Observation::Timeout, Instant::now()));
-                        }
-                    }
-                    break;
+                    run.on_late(res);
                 },
             }
-        }
-        let delay_ms = self.cfg.attempt_delay.as_secs_f64() * 1000.0;
-        for f in inflight.drain(..) {
-            f.abort.abort();
-            let now = Instant::now();
-            let rec = &mut report.attempts[f.idx];
-            rec.end_ms = Some(ms(now));
-            rec.outcome = Some(Outcome::Cancelled);
-            rec.why = "another attempt connected first".into();
-            // An IPv6 attempt still unanswered a whole attempt delay after it started, while
-            // another connection completed: the IPv6 path is silent (a drop, no ICMPv6). That
-            // is the "connect timeout" input: `limited` for the pause.
-            if let SocketAddr::V6(r) = rec.addr {
-                if ms(now) - rec.start_ms >= delay_ms {
-                    rec.why = format!(
-                        "another attempt connected first; no answer within the {} ms attempt delay",
-                        self.cfg.attempt_delay.as_millis()
-                    );
-                    report.transitions.extend(self.table.observe(
-                        *r.ip(),
-                        Observation::Timeout,
-                        now,
-                    ));
-                }
-            }
-        }
-        set.abort_all();
+        };
+        run.tasks.set.abort_all();
+        let mut report = run.report;
         let stream = winner.and_then(|s| {
             let std: std::net::TcpStream = s.into();
             match TcpStream::from_std(std) {
@@ -471,6 +326,79 @@ impl Dialer {
         });
         report.connected = stream.is_some();
         (stream, report)
+    }
+
+    /// Resolves per family (RFC 8305 section 3): the addresses to start with, and the answer
+    /// still pending, if any.
+    async fn resolve_target(
+        &self,
+        target: Target,
+        start: Instant,
+        res: &mut Resolution,
+    ) -> (Vec<IpAddr>, Vec<IpAddr>, Option<Late>) {
+        let ms = move || {
+            Instant::now()
+                .saturating_duration_since(start)
+                .as_secs_f64()
+                * 1000.0
+        };
+        match target {
+            Target::Addrs(a) => {
+                let v6 = a.iter().copied().filter(IpAddr::is_ipv6).collect();
+                let v4 = a.iter().copied().filter(IpAddr::is_ipv4).collect();
+                (v6, v4, None)
+            }
+            Target::Host(h) => {
+                let q6: Late = Box::pin({
+                    let h = h.clone();
+                    async move {
+                        let r = resolve::lookup(h, Family::Ipv6).await;
+                        (Family::Ipv6, r, ms())
+                    }
+                });
+                let q4: Late = Box::pin(async move {
+                    let r = resolve::lookup(h, Family::Ipv4).await;
+                    (Family::Ipv4, r, ms())
+                });
+                let deadline = tokio::time::Instant::from_std(start + self.cfg.timeout);
+                self.resolve(q6, q4, deadline, res).await
+            }
+        }
+    }
+
+    fn plan_config(&self) -> PlanConfig {
+        PlanConfig {
+            attempt_delay: self.cfg.attempt_delay,
+            timeout: self.cfg.timeout,
+            prefer: self.cfg.prefer,
+        }
+    }
+
+    /// The table's decision for each IPv6 address (the plan's, when it already holds one);
+    /// skipped addresses are recorded in the report.
+    fn decide(
+        &self,
+        addrs: &[IpAddr],
+        plan: Option<&DialPlan>,
+        report: &mut DialReport,
+    ) -> Vec<(Ipv6Addr, Decision)> {
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for a in addrs {
+            let IpAddr::V6(a6) = a else { continue };
+            let d = match plan.and_then(|p| p.decision(a6)) {
+                Some(d) => d,
+                None => self.table.decide(*a6, now, &mut report.transitions),
+            };
+            if d == Decision::Skip && !report.skipped.iter().any(|s| s.addr == *a) {
+                report.skipped.push(Skipped {
+                    addr: *a,
+                    why: format!("fallback state {}", self.table.state_of(*a6, now).as_str()),
+                });
+            }
+            out.push((*a6, d));
+        }
+        out
     }
 
     async fn resolve(
@@ -535,76 +463,6 @@ impl Dialer {
         (v6, v4, late)
     }
 
-    fn start_attempt(
-        &self,
-        addr: SocketAddr,
-        decision: Option<Decision>,
-        start: Instant,
-        report: &mut DialReport,
-        set: &mut JoinSet<(usize, Result<Socket, AttemptFail>)>,
-        inflight: &mut Vec<InFlight>,
-    ) {
-        let idx = report.attempts.len();
-        let t = Instant::now()
-            .saturating_duration_since(start)
-            .as_secs_f64()
-            * 1000.0;
-        report.attempts.push(AttemptRecord {
-            addr,
-            family: Family::of(&addr.ip()),
-            local: None,
-            decision,
-            start_ms: t,
-            end_ms: None,
-            outcome: None,
-            why: String::new(),
-            errno: None,
-            icmp: None,
-        });
-        match begin_connect(addr, &self.cfg) {
-            Ok((sock, local)) => {
-                report.attempts[idx].local = local;
-                let feed = self.feed.clone();
-                let recverr = self.cfg.recverr;
-                let abort =
-                    set.spawn(async move { (idx, wait_connect(sock, local, recverr, feed).await) });
-                inflight.push(InFlight {
-                    idx,
-                    local,
-                    remote: addr,
-                    abort,
-                });
-            }
-            Err(e) => self.end_failed(report, idx, AttemptFail::Errno(e), start),
-        }
-    }
-
-    fn end_failed(&self, report: &mut DialReport, idx: usize, fail: AttemptFail, start: Instant) {
-        let now = Instant::now();
-        let rec = &mut report.attempts[idx];
-        rec.end_ms = Some(now.saturating_duration_since(start).as_secs_f64() * 1000.0);
-        rec.outcome = Some(Outcome::Failed);
-        let obs = match fail {
-            AttemptFail::Icmp(ev, err) => {
-                rec.why = ev.describe();
-                rec.errno = err.and_then(|e| e.raw_os_error());
-                let obs = ev.observation();
-                rec.icmp = Some(ev);
-                obs
-            }
-            AttemptFail::Errno(e) => {
-                rec.why = e.to_string();
-                rec.errno = e.raw_os_error();
-                e.raw_os_error().map(Observation::Errno)
-            }
-        };
-        if let (SocketAddr::V6(r), Some(obs)) = (rec.addr, obs) {
-            report
-                .transitions
-                .extend(self.table.observe(*r.ip(), obs, now));
-        }
-    }
-
     /// Records the path MTU the kernel holds for a connected IPv6 stream (call it after a
     /// transfer); returns the MTU and an alert when it is below 1280.
     pub fn record_path_mtu(&self, stream: &TcpStream) -> Option<(u32, Option<MtuAlert>)> {
@@ -633,6 +491,201 @@ impl Dialer {
     }
 }
 
+/// One dial in progress: the plan, the attempts' tasks, and the report being written.
+struct Run<'a> {
+    dialer: &'a Dialer,
+    start: Instant,
+    plan: DialPlan,
+    tasks: Tasks,
+    report: DialReport,
+}
+
+impl Run<'_> {
+    fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn ms(&self, t: Instant) -> f64 {
+        t.saturating_duration_since(self.start).as_secs_f64() * 1000.0
+    }
+
+    fn start_attempt(&mut self, attempt: usize, addr: SocketAddr, decision: Option<Decision>) {
+        debug_assert_eq!(attempt, self.report.attempts.len(), "numbered in order");
+        self.report.attempts.push(AttemptRecord {
+            addr,
+            family: Family::of(&addr.ip()),
+            local: None,
+            decision,
+            start_ms: self.ms(Instant::now()),
+            end_ms: None,
+            outcome: None,
+            why: String::new(),
+            errno: None,
+            icmp: None,
+        });
+        match begin_connect(addr, &self.dialer.cfg) {
+            Ok((sock, local)) => {
+                self.report.attempts[attempt].local = local;
+                if let (Some(SocketAddr::V6(local)), SocketAddr::V6(remote)) = (local, addr) {
+                    self.plan.set_flow(attempt, Flow { local, remote });
+                }
+                let feed = self.dialer.feed.clone();
+                let recverr = self.dialer.cfg.recverr;
+                let abort = self.tasks.set.spawn(async move {
+                    (attempt, wait_connect(sock, local, recverr, feed).await)
+                });
+                self.tasks.live.insert(attempt, abort);
+            }
+            Err(e) => self.failed(attempt, AttemptFail::Errno(e)),
+        }
+    }
+
+    /// The deadline passed: what is still in flight timed out.
+    fn time_out(&mut self) {
+        let now = Instant::now();
+        for e in self.plan.deadline(self.elapsed()) {
+            self.tasks.cancel(e.attempt);
+            let end_ms = self.ms(now);
+            let rec = &mut self.report.attempts[e.attempt];
+            rec.end_ms = Some(end_ms);
+            rec.outcome = Some(Outcome::TimedOut);
+            rec.why = format!(
+                "no answer before the {} ms deadline",
+                self.dialer.cfg.timeout.as_millis()
+            );
+            if let SocketAddr::V6(r) = e.addr {
+                self.report.transitions.extend(self.dialer.table.observe(
+                    *r.ip(),
+                    Observation::Timeout,
+                    now,
+                ));
+            }
+        }
+    }
+
+    fn on_icmp(&mut self, ev: IcmpErrorEvent) {
+        match self.plan.on_icmp(&ev) {
+            IcmpAction::EndAttempt(i) => {
+                self.tasks.cancel(i);
+                self.failed(i, AttemptFail::Icmp(ev, None));
+            }
+            // Packet too big: an MTU to record, never the end of an attempt.
+            IcmpAction::RecordMtu => {
+                self.dialer.learn(&ev);
+            }
+            IcmpAction::Ignore => {}
+        }
+    }
+
+    /// An attempt's task ended: the winner's socket, if it connected.
+    fn on_joined(&mut self, attempt: usize, res: Result<Socket, AttemptFail>) -> Option<Socket> {
+        // Not live any more: an ICMPv6 error already ended it.
+        self.tasks.live.remove(&attempt)?;
+        let sock = match res {
+            Ok(sock) => sock,
+            Err(fail) => {
+                self.failed(attempt, fail);
+                return None;
+            }
+        };
+        let now = Instant::now();
+        let end_ms = self.ms(now);
+        let rec = &mut self.report.attempts[attempt];
+        rec.end_ms = Some(end_ms);
+        rec.outcome = Some(Outcome::Connected);
+        rec.why = "connected".into();
+        let (addr, family) = (rec.addr, rec.family);
+        self.report.winner = Some(addr);
+        self.report.family = Some(family);
+        self.report.time_to_connect_ms = Some(end_ms);
+        if let SocketAddr::V6(r) = addr {
+            self.report.transitions.extend(self.dialer.table.observe(
+                *r.ip(),
+                Observation::Success,
+                now,
+            ));
+        }
+        for e in self.plan.connected(attempt, self.elapsed()) {
+            self.tasks.cancel(e.attempt);
+            self.cancelled(e, now);
+        }
+        Some(sock)
+    }
+
+    /// The pending DNS answer arrived.
+    fn on_late(&mut self, (fam, r, at): (Family, io::Result<Vec<IpAddr>>, f64)) {
+        let res = &mut self.report.resolution;
+        let answer = match (fam, r) {
+            (Family::Ipv6, Ok(a)) => {
+                res.aaaa_ms = Some(at);
+                res.aaaa.clone_from(&a);
+                Answer::Ipv6(self.dialer.decide(&a, Some(&self.plan), &mut self.report))
+            }
+            (Family::Ipv4, Ok(a)) => {
+                res.a_ms = Some(at);
+                res.a.clone_from(&a);
+                Answer::Ipv4(ipv4s(&a))
+            }
+            (_, Err(e)) => {
+                res.errors.push(e.to_string());
+                Answer::Failed
+            }
+        };
+        self.plan.late_answer(answer);
+    }
+
+    /// Records a failed attempt, feeds what it learned to the table, and tells the plan.
+    fn failed(&mut self, attempt: usize, fail: AttemptFail) {
+        let now = Instant::now();
+        let end_ms = self.ms(now);
+        let rec = &mut self.report.attempts[attempt];
+        rec.end_ms = Some(end_ms);
+        rec.outcome = Some(Outcome::Failed);
+        let obs = match fail {
+            AttemptFail::Icmp(ev, err) => {
+                rec.why = ev.describe();
+                rec.errno = err.and_then(|e| e.raw_os_error());
+                let obs = ev.observation();
+                rec.icmp = Some(ev);
+                obs
+            }
+            AttemptFail::Errno(e) => {
+                rec.why = e.to_string();
+                rec.errno = e.raw_os_error();
+                e.raw_os_error().map(Observation::Errno)
+            }
+        };
+        if let (SocketAddr::V6(r), Some(obs)) = (rec.addr, obs) {
+            self.report
+                .transitions
+                .extend(self.dialer.table.observe(*r.ip(), obs, now));
+        }
+        self.plan.failed(attempt, self.elapsed());
+    }
+
+    /// Records an attempt the winner cancelled. An IPv6 attempt still unanswered a whole
+    /// attempt delay after it started, while another connection completed, met a silent path
+    /// (a drop, no ICMPv6): the "connect timeout" input, `limited` for the pause.
+    fn cancelled(&mut self, e: Ended, now: Instant) {
+        let end_ms = self.ms(now);
+        let rec = &mut self.report.attempts[e.attempt];
+        rec.end_ms = Some(end_ms);
+        rec.outcome = Some(Outcome::Cancelled);
+        rec.why = "another attempt connected first".into();
+        if let (SocketAddr::V6(r), true) = (e.addr, e.silent) {
+            rec.why = format!(
+                "another attempt connected first; no answer within the {} ms attempt delay",
+                self.dialer.cfg.attempt_delay.as_millis()
+            );
+            self.report.transitions.extend(self.dialer.table.observe(
+                *r.ip(),
+                Observation::Timeout,
+                now,
+            ));
+        }
+    }
+}
+
 /// Whether an ICMPv6 error about an attempt's SYN ends the attempt: destination unreachable
 /// and time exceeded do (the kernel would fail or retry the SYN); packet too big does not.
 fn ends_attempt(ev: &IcmpErrorEvent) -> bool {
@@ -642,41 +695,14 @@ fn ends_attempt(ev: &IcmpErrorEvent) -> bool {
     )
 }
 
-/// RFC 8305 section 4 ordering with the table's decisions: IPv6 addresses that may go first
-/// lead (unless IPv4 is preferred), then families alternate; `limited` IPv6 addresses come
-/// after the first IPv4 address; skipped ones are left out.
-pub fn order(
-    v6: &[(IpAddr, Decision)],
-    v4: &[IpAddr],
-    prefer: Family,
-) -> Vec<(IpAddr, Option<Decision>)> {
-    let first: Vec<_> = v6
+fn ipv4s(addrs: &[IpAddr]) -> Vec<Ipv4Addr> {
+    addrs
         .iter()
-        .filter(|(_, d)| matches!(d, Decision::Ipv6First | Decision::Probe))
-        .map(|(a, d)| (*a, Some(*d)))
-        .collect();
-    let later: Vec<_> = v6
-        .iter()
-        .filter(|(_, d)| *d == Decision::Ipv4First)
-        .map(|(a, d)| (*a, Some(*d)))
-        .collect();
-    let v6_all: Vec<_> = first.iter().chain(later.iter()).copied().collect();
-    let v4: Vec<_> = v4.iter().map(|a| (*a, None)).collect();
-    let v6_leads = prefer == Family::Ipv6 && !first.is_empty();
-    let (a, b) = if v6_leads { (v6_all, v4) } else { (v4, v6_all) };
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() {
-            out.push(a[i]);
-            i += 1;
-        }
-        if j < b.len() {
-            out.push(b[j]);
-            j += 1;
-        }
-    }
-    out
+        .filter_map(|a| match a {
+            IpAddr::V4(a) => Some(*a),
+            IpAddr::V6(_) => None,
+        })
+        .collect()
 }
 
 /// Creates the socket and starts a non-blocking connect. Returns the socket and its local
@@ -765,40 +791,6 @@ mod tests {
 
     fn a(s: &str) -> IpAddr {
         s.parse().unwrap()
-    }
-
-    #[test]
-    fn order_interleaves_and_respects_decisions() {
-        let v6 = [
-            (a("2001:db8::1"), Decision::Ipv6First),
-            (a("2001:db8::2"), Decision::Ipv4First),
-            (a("2001:db8::3"), Decision::Skip),
-        ];
-        let v4 = [a("198.18.0.1"), a("198.18.0.2")];
-        let o: Vec<IpAddr> = order(&v6, &v4, Family::Ipv6)
-            .into_iter()
-            .map(|x| x.0)
-            .collect();
-        assert_eq!(
-            o,
-            vec![
-                a("2001:db8::1"),
-                a("198.18.0.1"),
-                a("2001:db8::2"),
-                a("198.18.0.2")
-            ]
-        );
-        // Only limited IPv6: IPv4 leads.
-        let o: Vec<IpAddr> = order(&v6[1..], &v4, Family::Ipv6)
-            .into_iter()
-            .map(|x| x.0)
-            .collect();
-        assert_eq!(o, vec![a("198.18.0.1"), a("2001:db8::2"), a("198.18.0.2")]);
-        // Preferring IPv4.
-        let o = order(&v6[..1], &v4, Family::Ipv4);
-        assert_eq!(o[0].0, a("198.18.0.1"));
-        // Nothing but blocked IPv6: nothing.
-        assert!(order(&v6[2..], &[], Family::Ipv6).is_empty());
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! - [`icmp`]: ICMPv6 errors as plain input, and the feed every source pushes to (the kernel
 //!   observer calls [`icmp::push_observed_icmpv6`]).
 //! - [`errqueue`]: the unprivileged source, the socket error queue (IPV6_RECVERR).
-//! - [`dialer`]: the tokio dialer.
+//! - [`plan`]: the decisions of one dial (which attempt next, when, what an ICMPv6 error or the
+//!   deadline does), without I/O.
+//! - [`dialer`]: the tokio dialer driving a plan.
 //! - [`listener`]: the socket2 listener, IPV6_V6ONLY always set explicitly.
 //!
 //! The client/router/server namespaces the tests and the benchmark use are in the test-only
@@ -47,6 +49,7 @@ pub mod dialer;
 pub mod errqueue;
 pub mod icmp;
 pub mod listener;
+pub mod plan;
 pub mod resolve;
 pub mod state;
 pub mod table;
