@@ -180,8 +180,17 @@ fn packet_on_undefined_interface_is_corrupt() {
     let mut w = PcapNgWriter::new(Vec::new()).unwrap();
     let _ = w.add_interface(None).unwrap();
     let at = w.get_ref().len();
-    w.write(3, t(1, 0), None, &[0; 60]).unwrap();
-    let (got, err) = read_all(&w.into_inner());
+    // The writer refuses a packet on an interface it has not described: take the packet block
+    // from a file with four interfaces.
+    let mut four = PcapNgWriter::new(Vec::new()).unwrap();
+    for _ in 0..4 {
+        four.add_interface(None).unwrap();
+    }
+    let from = four.get_ref().len();
+    four.write(3, t(1, 0), None, &[0; 60]).unwrap();
+    let mut file = w.into_inner();
+    file.extend_from_slice(&four.into_inner()[from..]);
+    let (got, err) = read_all(&file);
     assert!(got.is_empty());
     match err {
         Some(CaptureError::Corrupt { offset, what }) => {
