@@ -2,13 +2,14 @@
 //! anyone else answers too.
 use std::{
     collections::HashMap,
-    io::{self, IsTerminal, Write},
+    io::{self, Write},
     net::Ipv6Addr,
     process::ExitCode,
     time::Duration,
 };
 
 use anyhow::{Context as _, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::{
     output::JsonLines,
@@ -24,7 +25,7 @@ pub enum ScanFormat {
     #[default]
     Json,
     /// An aligned table of the targets that answered or got a verdict, a progress bar on a
-    /// terminal, and a summary line.
+    /// terminal (stderr), and a summary line.
     #[value(alias = "text")]
     Table,
 }
@@ -126,16 +127,17 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         Ok(t) => t,
         Err(e) => return usage(&e.to_string()),
     };
-    let bar = args.format == ScanFormat::Table && io::stderr().is_terminal();
+    let bar = (args.format == ScanFormat::Table).then(|| progress_bar(targets.len()));
     let mut on_progress = |p: Progress| {
-        if bar {
-            draw_bar(&p);
+        if let Some(b) = &bar {
+            b.set_position(p.finished as u64);
+            b.set_message(format!("{} alive, {} probes", p.answered, p.sent));
         }
     };
     let report = scan::scan(&cfg, &targets, &mut on_progress)
         .with_context(|| format!("scan on {}", args.interface))?;
-    if bar {
-        eprintln!();
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     let mut out = io::stdout().lock();
     match args.format {
@@ -166,21 +168,13 @@ fn usage(msg: &str) -> Result<ExitCode> {
     Ok(ExitCode::from(EXIT_USAGE))
 }
 
-/// A progress bar on stderr, redrawn in place. Written by hand (one line of `\r` output)
-/// rather than pulling in `indicatif` and its dependencies for a single bar.
-fn draw_bar(p: &Progress) {
-    const W: usize = 30;
-    let done = (p.finished * W).checked_div(p.targets).unwrap_or(W);
-    let _ = write!(
-        io::stderr(),
-        "\r[{}{}] {}/{} done, {} alive, {} probes",
-        "#".repeat(done),
-        ".".repeat(W - done),
-        p.finished,
-        p.targets,
-        p.answered,
-        p.sent
-    );
+/// A progress bar on stderr (drawn only when stderr is a terminal).
+fn progress_bar(targets: usize) -> ProgressBar {
+    let b = ProgressBar::with_draw_target(Some(targets as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("[{bar:30}] {pos}/{len} done, {msg}") {
+        b.set_style(style.progress_chars("#>."));
+    }
+    b
 }
 
 fn print_table(out: &mut impl Write, report: &ScanReport) -> io::Result<()> {
