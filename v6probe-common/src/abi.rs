@@ -2,10 +2,15 @@
 //!
 //! Everything here is `#[repr(C)]`, `Copy`, has no implicit padding (explicit `_pad` fields), and
 //! carries a compile-time size assertion, so a layout change cannot go unnoticed on either side.
-//! Multi-byte integers in records are in host byte order unless the field name ends in `_be`;
-//! addresses are raw network-order byte arrays.
+//! Multi-byte integers in records are in host byte order; frame bytes are as on the wire.
+//!
+//! A record is a [`RecordHeader`] (metadata and the kernel's parse summary) followed by the frame
+//! from its Ethernet header on, VLAN tags included, exactly as on the wire: user space decodes it
+//! with the same parser as capture files and can write it to pcapng byte for byte. Records come in
+//! size classes ([`FRAME_CLASSES`]): the program reserves the smallest class that holds the whole
+//! frame, so an NS costs a 128-byte copy and an RA on a 1500-byte link is kept whole.
 
-/// Name of the BPF ring buffer map carrying [`Record`]s.
+/// Name of the BPF ring buffer map carrying records.
 pub const MAP_EVENTS: &str = "V6P_EVENTS";
 /// Name of the per-CPU array holding one [`Counters`] entry (index 0).
 pub const MAP_COUNTERS: &str = "V6P_COUNTERS";
@@ -28,10 +33,43 @@ pub const WAKEUP_BYTES: u64 = 64 * 1024;
 /// How often the reader looks at the ring buffer without a wakeup.
 pub const POLL_INTERVAL_MS: u64 = 10;
 
-/// How many bytes of the ICMPv6 message (from its type byte) a record can hold.
-pub const MSG_CAP: usize = 512;
-/// How many extension headers the parser walks before giving up (a parse failure).
-pub const MAX_EXT_HEADERS: usize = 8;
+/// Frame bytes a record holds, per size class, smallest first. The program picks the smallest
+/// class that holds the whole frame; a longer frame is cut to the last class (flagged
+/// [`flags::TRUNCATED`] and counted). The last class holds a whole frame of a 1500-byte-MTU link
+/// with two VLAN tags (14 + 8 + 1500 = 1522 bytes). Powers of two: the program bounds the copy
+/// length for the verifier with a mask (`((len - 1) & (N - 1)) + 1`, which is `len` for every
+/// `len` in `1..=N` only when `N` is a power of two).
+pub const FRAME_CLASSES: [usize; 4] = [128, 256, 512, 2048];
+const _: () = assert!(
+    FRAME_CLASSES[0].is_power_of_two()
+        && FRAME_CLASSES[1].is_power_of_two()
+        && FRAME_CLASSES[2].is_power_of_two()
+        && FRAME_CLASSES[3].is_power_of_two()
+);
+/// Number of size classes.
+pub const CLASS_COUNT: usize = FRAME_CLASSES.len();
+/// The largest size class: the most frame bytes a record holds.
+pub const MAX_FRAME_CAP: usize = FRAME_CLASSES[CLASS_COUNT - 1];
+
+/// The size class (index into [`FRAME_CLASSES`]) for a frame of `len` bytes.
+#[inline(always)]
+pub const fn size_class(len: usize) -> usize {
+    if len <= FRAME_CLASSES[0] {
+        0
+    } else if len <= FRAME_CLASSES[1] {
+        1
+    } else if len <= FRAME_CLASSES[2] {
+        2
+    } else {
+        3
+    }
+}
+
+/// How many extension headers the parsers (kernel and [`crate::wire`]) walk. Linux bounds a chain
+/// only by the packet's length (it accepts an RA behind nine 8-byte destination-options
+/// headers); a longer chain on link-scope traffic is recorded with [`flags::CHAIN_TOO_LONG`], so
+/// user space sees it.
+pub const MAX_EXT_HEADERS: usize = 16;
 /// How many VLAN tags the parser strips.
 pub const MAX_VLANS: usize = 2;
 
@@ -47,21 +85,22 @@ pub mod direction {
     pub const EGRESS: u8 = 1;
 }
 
-/// Bits of [`Record::flags`].
+/// Bits of [`RecordHeader::flags`].
 pub mod flags {
-    /// The ICMPv6 message was longer than [`super::MSG_CAP`] (or than the frame): only
-    /// `captured_len` bytes are in the record; `msg_len` is the length the IPv6 header claims.
-    pub const TRUNCATED: u8 = 1 << 0;
+    /// The record holds less than the IPv6 packet: the frame was longer than the largest size
+    /// class ([`super::MAX_FRAME_CAP`]), or the frame itself ends before the IPv6 payload length
+    /// says.
+    pub const TRUNCATED: u16 = 1 << 0;
     /// A fragment header was present.
-    pub const FRAGMENT: u8 = 1 << 1;
+    pub const FRAGMENT: u16 = 1 << 1;
     /// The fragment header had the M (more fragments) flag set.
-    pub const MORE_FRAGMENTS: u8 = 1 << 2;
-    /// The fragment was not the first one (offset != 0): the ICMPv6 header is not in this frame
-    /// and `icmp_type` is 0. Recorded because a non-first fragment of NDP is an evasion signal.
-    pub const NON_FIRST_FRAGMENT: u8 = 1 << 3;
+    pub const MORE_FRAGMENTS: u16 = 1 << 2;
+    /// The fragment was not the first one (offset != 0): no upper-layer header in this frame,
+    /// `icmp_type` is 0. Recorded because a non-first fragment of NDP is an evasion signal.
+    pub const NON_FIRST_FRAGMENT: u16 = 1 << 3;
 }
 
-/// Bits of [`Record::ext_bitmap`]: which IPv6 extension headers were seen.
+/// Bits of [`RecordHeader::ext_bitmap`]: which IPv6 extension headers were seen.
 pub mod ext {
     pub const HOP_BY_HOP: u8 = 1 << 0;
     pub const ROUTING: u8 = 1 << 1;
@@ -70,7 +109,6 @@ pub mod ext {
     pub const AUTH: u8 = 1 << 4;
     pub const MOBILITY: u8 = 1 << 5;
 }
-
 /// IPv6 next-header values the parser knows.
 pub mod next_header {
     pub const HOP_BY_HOP: u8 = 0;
@@ -161,7 +199,7 @@ pub mod counter {
     pub const REDIRECT: u32 = 11;
     /// Frames whose headers could not be walked (too short, too many extension headers, ...).
     pub const PARSE_FAILURES: u32 = 12;
-    /// Records whose ICMPv6 message was cut to [`super::MSG_CAP`].
+    /// Records holding less than their IPv6 packet ([`super::flags::TRUNCATED`]).
     pub const TRUNCATED: u32 = 13;
     /// Ring-buffer reservations that failed: records lost because user space fell behind.
     pub const RINGBUF_DROPS: u32 = 14;
@@ -169,9 +207,14 @@ pub mod counter {
     pub const RECORDS: u32 = 15;
     /// Frames carrying at least one VLAN tag.
     pub const VLAN: u32 = 16;
-    /// Non-first ICMPv6 fragments.
+    /// Fragment records.
     pub const FRAGMENTS: u32 = 17;
-    pub const COUNT: u32 = 18;
+    /// Records per size class ([`super::FRAME_CLASSES`]), smallest first.
+    pub const RECORDS_CLASS0: u32 = 18;
+    pub const RECORDS_CLASS1: u32 = 19;
+    pub const RECORDS_CLASS2: u32 = 20;
+    pub const RECORDS_CLASS3: u32 = 21;
+    pub const COUNT: u32 = 22;
 
     /// Stable snake_case names, indexed like the constants, for output.
     pub const NAMES: [&str; COUNT as usize] = [
@@ -193,6 +236,10 @@ pub mod counter {
         "records",
         "vlan",
         "fragments",
+        "records_128",
+        "records_256",
+        "records_512",
+        "records_2048",
     ];
 
     /// Frames seen, from the counters summed over CPUs.
@@ -209,6 +256,16 @@ pub mod counter {
             _ => None,
         }
     }
+}
+
+const _: () = assert!(class_names_match());
+/// The per-class record counter names follow [`FRAME_CLASSES`].
+const fn class_names_match() -> bool {
+    FRAME_CLASSES[0] == 128
+        && FRAME_CLASSES[1] == 256
+        && FRAME_CLASSES[2] == 512
+        && FRAME_CLASSES[3] == 2048
+        && counter::RECORDS_CLASS3 - counter::RECORDS_CLASS0 + 1 == CLASS_COUNT as u32
 }
 
 /// Every counter of one CPU, indexed by [`counter`]: the single entry of [`MAP_COUNTERS`].
@@ -240,87 +297,167 @@ impl Config {
     }
 }
 
-/// Everything a record says besides the message bytes: built as one value in the kernel and
-/// written into the ring-buffer reservation at once (reserved ring memory is not zeroed, so a
-/// field-by-field fill could leave bytes of an older record behind on an early exit).
+/// The fixed start of every record: metadata and the kernel's parse summary. The frame bytes
+/// follow it ([`RingRecord`]). Built as one value in the kernel and written into the ring-buffer
+/// reservation at once (reserved ring memory is not zeroed).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RecordHeader {
     /// `bpf_ktime_get_ns()` (CLOCK_MONOTONIC) when the program ran.
     pub ts_ns: u64,
     pub ifindex: u32,
-    /// ICMPv6 message length as given by the IPv6 payload length minus extension headers
-    /// (0 for a non-first fragment).
-    pub msg_len: u16,
-    /// Bytes of the message present in `msg` (at most [`MSG_CAP`]).
+    /// Length of the frame on the wire, from the Ethernet header (what pcapng calls the
+    /// original length).
+    pub wire_len: u32,
+    /// Frame bytes in this record (at most `cap`, at most `wire_len`).
     pub captured_len: u16,
-    /// [`direction`] value.
-    pub direction: u8,
+    /// Frame bytes this record's size class holds ([`FRAME_CLASSES`]).
+    pub cap: u16,
+    /// [`flags`] bits.
+    pub flags: u16,
     /// [`hook`] value.
     pub hook: u8,
-    /// [`flags`] bits.
-    pub flags: u8,
-    /// Number of VLAN tags stripped (0..=2).
-    pub vlan_count: u8,
-    /// VLAN tag control information (PCP, DEI, VID), outer first, host order.
-    pub vlan_tci: [u16; MAX_VLANS],
-    pub eth_dst: [u8; 6],
-    pub eth_src: [u8; 6],
-    pub hop_limit: u8,
-    /// ICMPv6 type (0 for a non-first fragment).
-    pub icmp_type: u8,
-    /// [`ext`] bits.
-    pub ext_bitmap: u8,
-    /// Number of extension headers walked, in `ext_types`.
-    pub ext_count: u8,
-    /// The next-header values of the extension headers in order.
-    pub ext_types: [u8; MAX_EXT_HEADERS],
-    pub ip6_src: [u8; 16],
-    pub ip6_dst: [u8; 16],
-    /// IPv6 payload length field.
+    /// [`direction`] value.
+    pub direction: u8,
+    /// Offset of the IPv6 header in the frame (14, 18 or 22: after the VLAN tags).
+    pub l3_offset: u16,
+    /// Offset of the ICMPv6 header in the frame; for records without one, where the parser
+    /// stopped (after the last header it walked).
+    pub upper_offset: u16,
+    /// The IPv6 payload length field.
     pub payload_len: u16,
-    /// Fragment offset in 8-byte units (when [`flags::FRAGMENT`]).
-    pub frag_offset: u16,
+    /// ICMPv6 message length from the payload length minus the extension headers (0 when
+    /// there is no ICMPv6 header in this frame).
+    pub msg_len: u16,
     /// Fragment identification (when [`flags::FRAGMENT`]).
     pub frag_id: u32,
-    /// Offset of the ICMPv6 header from the start of the frame.
-    pub icmp_offset: u16,
-    pub _pad: [u8; 6],
+    /// Fragment offset in 8-byte units (when [`flags::FRAGMENT`]).
+    pub frag_offset: u16,
+    /// ICMPv6 type and code (0 when there is no ICMPv6 header in this frame).
+    pub icmp_type: u8,
+    pub icmp_code: u8,
+    pub hop_limit: u8,
+    /// Number of VLAN tags in front of IPv6 (0..=2).
+    pub vlan_count: u8,
+    /// Number of extension headers walked.
+    pub ext_count: u8,
+    /// Next-header value where the walk stopped ([`next_header::ICMPV6`] for NDP).
+    pub upper: u8,
+    /// [`ext`] bits.
+    pub ext_bitmap: u8,
+    pub _pad: [u8; 3],
 }
 
-/// One observed NDP / ICMPv6-error frame, as written to the ring buffer.
+/// Size of [`RecordHeader`]: the frame starts this many bytes into a record.
+pub const RECORD_HEADER_LEN: usize = 48;
+
+/// A record as reserved in the ring buffer: the header and a frame area of one size class.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct Record {
+pub struct RingRecord<const N: usize> {
     pub header: RecordHeader,
-    /// The ICMPv6 message from its type byte; `header.captured_len` bytes are valid.
-    pub msg: [u8; MSG_CAP],
+    /// The frame from its Ethernet header; `header.captured_len` bytes are valid.
+    pub frame: [u8; N],
 }
 
-/// Size of [`RecordHeader`], everything in [`Record`] before `msg`.
-pub const RECORD_HEADER_LEN: usize = 96;
 const _: () = assert!(core::mem::size_of::<RecordHeader>() == RECORD_HEADER_LEN);
-const _: () = assert!(core::mem::size_of::<Record>() == RECORD_HEADER_LEN + MSG_CAP);
-const _: () = assert!(core::mem::align_of::<Record>() == 8);
+const _: () = assert!(core::mem::size_of::<RingRecord<128>>() == RECORD_HEADER_LEN + 128);
+const _: () = assert!(core::mem::size_of::<RingRecord<256>>() == RECORD_HEADER_LEN + 256);
+const _: () = assert!(core::mem::size_of::<RingRecord<512>>() == RECORD_HEADER_LEN + 512);
+const _: () = assert!(core::mem::size_of::<RingRecord<2048>>() == RECORD_HEADER_LEN + 2048);
+const _: () = assert!(core::mem::align_of::<RingRecord<128>>() == 8);
 const _: () = assert!(core::mem::size_of::<Config>() == 8);
 const _: () = assert!(core::mem::size_of::<Counters>() == 8 * counter::COUNT as usize);
 
-impl Record {
-    /// The valid part of the message bytes.
-    pub fn message(&self) -> &[u8] {
-        let n = (self.header.captured_len as usize).min(MSG_CAP);
-        &self.msg[..n]
-    }
+/// Bytes one record of size class `class` takes in the ring (8-byte ring header, rounded up to
+/// 8), for the wakeup threshold and ring sizing.
+pub const fn ring_slot(class: usize) -> u64 {
+    ((RECORD_HEADER_LEN + FRAME_CLASSES[class] + 8 + 7) & !7) as u64
+}
 
-    /// The record reinterpreted from ring-buffer bytes, if they are long enough.
-    #[cfg(feature = "alloc")]
-    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() < core::mem::size_of::<Self>() {
+/// A record read from the ring buffer, borrowing its frame bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    pub header: RecordHeader,
+    /// The captured frame (`header.captured_len` bytes).
+    pub frame: &'a [u8],
+}
+
+impl<'a> RecordRef<'a> {
+    /// Splits ring-buffer bytes into header and frame; `None` when they are shorter than the
+    /// header or than the frame length it announces.
+    pub fn parse(bytes: &'a [u8]) -> Option<Self> {
+        if bytes.len() < RECORD_HEADER_LEN {
             return None;
         }
-        // SAFETY: Record is repr(C), every bit pattern is valid (integers and byte arrays), and
-        // the length was checked; read_unaligned copes with any alignment of the source.
-        Some(unsafe { core::ptr::read_unaligned(bytes.as_ptr().cast::<Self>()) })
+        // SAFETY: RecordHeader is repr(C), every bit pattern is valid (integers and byte
+        // arrays), and the length was checked; read_unaligned copes with any alignment.
+        let header = unsafe { core::ptr::read_unaligned(bytes.as_ptr().cast::<RecordHeader>()) };
+        let frame =
+            bytes.get(RECORD_HEADER_LEN..RECORD_HEADER_LEN + header.captured_len as usize)?;
+        Some(Self { header, frame })
+    }
+
+    /// The captured bytes of the ICMPv6 message (from its type byte), empty when the frame has
+    /// no ICMPv6 header.
+    pub fn message(&self) -> &'a [u8] {
+        if self.header.icmp_type == 0 {
+            return &[];
+        }
+        let start = self.header.upper_offset as usize;
+        let end = start.saturating_add(self.header.msg_len as usize);
+        let end = end.min(self.frame.len());
+        self.frame.get(start..end).unwrap_or_default()
+    }
+
+    /// The IPv6 source address.
+    pub fn ip6_src(&self) -> Option<[u8; 16]> {
+        let at = self.header.l3_offset as usize + 8;
+        self.frame.get(at..at + 16)?.try_into().ok()
+    }
+
+    /// The IPv6 destination address.
+    pub fn ip6_dst(&self) -> Option<[u8; 16]> {
+        let at = self.header.l3_offset as usize + 24;
+        self.frame.get(at..at + 16)?.try_into().ok()
+    }
+
+    /// An owned copy.
+    #[cfg(feature = "alloc")]
+    pub fn to_record(&self) -> Record {
+        Record {
+            header: self.header,
+            frame: self.frame.into(),
+        }
+    }
+}
+
+/// A record with its own copy of the frame bytes (user space).
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub header: RecordHeader,
+    pub frame: alloc::vec::Vec<u8>,
+}
+
+#[cfg(feature = "alloc")]
+impl Record {
+    /// A copy of the record in ring-buffer bytes (see [`RecordRef::parse`]).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        RecordRef::parse(bytes).map(|r| r.to_record())
+    }
+
+    /// The borrowed view.
+    pub fn view(&self) -> RecordRef<'_> {
+        RecordRef {
+            header: self.header,
+            frame: &self.frame,
+        }
+    }
+
+    /// See [`RecordRef::message`].
+    pub fn message(&self) -> &[u8] {
+        self.view().message()
     }
 }
 

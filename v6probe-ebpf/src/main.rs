@@ -6,8 +6,15 @@
 //!
 //! All three observers share one parser ([`parse`]), generic over how packet bytes are read
 //! ([`Frame`]): direct packet access for XDP, `bpf_skb_load_bytes` for TC (which also reaches
-//! non-linear skb data). A matching frame becomes a [`Record`] in the ring buffer; everything is
-//! counted in a per-CPU array. The record layout is `v6probe_common::abi`.
+//! non-linear skb data). A matching frame becomes a record in the ring buffer: a header with the
+//! parse summary, then the frame's bytes from the Ethernet header, in the smallest size class that
+//! holds them ([`emit`]); everything is counted in a per-CPU array. The record layout is
+//! `v6probe_common::abi`.
+//!
+//! Diagnostics (why a frame could not be walked, at which offset) go through aya-log. The level
+//! is the read-only global `AYA_LOG_LEVEL`, set by the loader (0, off, unless `monitor
+//! --kernel-log` says otherwise): the verifier sees a constant and removes the disabled calls,
+//! so they cost nothing when off.
 #![no_std]
 #![no_main]
 
@@ -18,9 +25,11 @@ use aya_ebpf::{
     maps::{Array, PerCpuArray, RingBuf},
     programs::{TcContext, XdpContext},
 };
+use aya_log_ebpf::{debug, warn};
 use v6probe_common::abi::{
-    class, counter, direction, ethertype, ext, flags, hook, next_header, Config, Counters, Record,
-    RecordHeader, MAX_EXT_HEADERS, MAX_VLANS, MSG_CAP, RING_BYTES, WAKEUP_BYTES,
+    class, counter, direction, ethertype, ext, flags, hook, next_header, ring_slot, Config,
+    Counters, RecordHeader, RingRecord, FRAME_CLASSES, MAX_EXT_HEADERS, MAX_VLANS, RING_BYTES,
+    WAKEUP_BYTES,
 };
 
 /// The license the kernel checks for GPL-only helpers. The programs use none today; the
@@ -38,9 +47,6 @@ static COUNTERS: PerCpuArray<Counters> = PerCpuArray::with_max_entries(1, 0);
 
 #[map(name = "V6P_CONFIG")]
 static CONFIG: Array<Config> = Array::with_max_entries(1, 0);
-
-/// Bytes one record takes in the ring (8-byte header, rounded to 8).
-const RECORD_SLOT: u64 = (core::mem::size_of::<Record>() as u64 + 8 + 7) & !7;
 
 /// TC verdict that lets the next classifier (or the default action) decide: an observer must not
 /// end the chain. Same value as TCX_NEXT.
@@ -82,7 +88,7 @@ trait Frame {
     /// this is a bounds-checked view of packet memory, so only the bytes `f` reads are loaded
     /// (a `[u8; N]` value read unaligned is assembled byte by byte into one integer first).
     fn read<const N: usize, R>(&self, off: usize, f: impl FnOnce(&[u8; N]) -> R) -> Option<R>;
-    /// Copies `len` (1..=MSG_CAP) bytes at `off` into `dst`.
+    /// Copies `len` bytes at `off` into `dst` (writable for at least `len` bytes).
     fn copy(&self, off: usize, dst: *mut u8, len: u32) -> bool;
     /// Bytes available from the start of the frame.
     fn len(&self) -> usize;
@@ -118,8 +124,8 @@ impl Frame for XdpFrame<'_> {
 
     #[inline(always)]
     fn copy(&self, off: usize, dst: *mut u8, len: u32) -> bool {
-        // SAFETY: the helper checks the packet bounds itself; dst points at MSG_CAP writable
-        // bytes of a ring-buffer reservation and len <= MSG_CAP (checked by the caller).
+        // SAFETY: the helper checks the packet bounds itself; dst points at a ring-buffer
+        // reservation's frame area of at least len bytes (checked by the caller).
         unsafe { bpf_xdp_load_bytes(self.0.ctx, off as u32, dst.cast(), len) == 0 }
     }
 
@@ -159,8 +165,8 @@ impl Frame for TcFrame<'_> {
 
     #[inline(always)]
     fn copy(&self, off: usize, dst: *mut u8, len: u32) -> bool {
-        // SAFETY: the helper checks the skb bounds itself; dst points at MSG_CAP writable bytes
-        // and len <= MSG_CAP.
+        // SAFETY: the helper checks the skb bounds itself; dst points at a frame area of at
+        // least len bytes (checked by the caller).
         unsafe {
             aya_ebpf::helpers::generated::bpf_skb_load_bytes(
                 self.skb().cast(),
@@ -203,22 +209,23 @@ impl Count {
     }
 }
 
-/// Where the parser got to: everything the record needs besides the message bytes.
+/// Where the parser got to: the parse summary the record carries beside the frame bytes.
 struct Parsed {
-    vlan_tci: [u16; 2],
     vlan_count: u8,
     l3: usize,
-    icmp_off: usize,
+    /// The ICMPv6 header, or where the walk stopped.
+    upper_off: usize,
+    upper: u8,
     payload_len: u16,
     msg_len: u16,
     hop_limit: u8,
     ext_bitmap: u8,
     ext_count: u8,
-    ext_types: [u8; MAX_EXT_HEADERS],
-    flags: u8,
+    flags: u16,
     frag_offset: u16,
     frag_id: u32,
     icmp_type: u8,
+    icmp_code: u8,
     class_bit: u32,
 }
 
@@ -241,10 +248,14 @@ fn observe<F: Frame>(frame: &F, hook: u8, dir: u8) {
 fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     let Some(mut ethertype) = frame.read(12, |b: &[u8; 2]| u16::from_be_bytes(*b)) else {
         count.inc(counter::NON_IPV6);
+        debug!(
+            frame,
+            "frame of {} bytes: no room for an Ethernet header",
+            frame.len()
+        );
         return None;
     };
     let mut l3 = 14usize;
-    let mut vlan_tci = [0u16; 2];
     let mut vlan_count = 0u8;
     // Up to two tags (802.1ad outer, 802.1Q inner), unrolled; untagged IPv6 skips the checks.
     if ethertype != ethertype::IPV6
@@ -254,16 +265,17 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
         // Outer (802.1ad) then inner (802.1Q) tag; a constant bound, unrolled.
         let mut i = 0;
         while i < MAX_VLANS && (ethertype == ethertype::VLAN || ethertype == ethertype::QINQ) {
-            let Some((tci, et)) = frame.read(l3, |t: &[u8; 4]| {
-                (
-                    u16::from_be_bytes([t[0], t[1]]),
-                    u16::from_be_bytes([t[2], t[3]]),
-                )
-            }) else {
+            // The tag itself stays in the recorded frame bytes; only the inner EtherType matters.
+            let Some(et) = frame.read(l3, |t: &[u8; 4]| u16::from_be_bytes([t[2], t[3]])) else {
                 count.inc(counter::NON_IPV6);
+                debug!(
+                    frame,
+                    "frame of {} bytes: VLAN tag cut at offset {}",
+                    frame.len(),
+                    l3
+                );
                 return None;
             };
-            vlan_tci[i] = tci;
             ethertype = et;
             l3 += 4;
             i += 1;
@@ -282,10 +294,20 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
         (h[0] >> 4, h[6], u16::from_be_bytes([h[4], h[5]]), h[7])
     }) else {
         count.inc(counter::PARSE_FAILURES);
+        debug!(
+            frame,
+            "frame of {} bytes: IPv6 header cut at offset {}",
+            frame.len(),
+            l3
+        );
         return None;
     };
     if version != 6 {
         count.inc(counter::PARSE_FAILURES);
+        debug!(
+            frame,
+            "IPv6 EtherType with IP version {} at offset {}", version, l3
+        );
         return None;
     }
     // Fast path for the bulk of traffic (TCP, UDP, ESP, ...): leave before any parser state
@@ -306,8 +328,7 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     let mut off = l3 + 40;
     let mut ext_bitmap = 0u8;
     let mut ext_count = 0u8;
-    let mut ext_types = [0u8; MAX_EXT_HEADERS];
-    let mut fl = 0u8;
+    let mut fl = 0u16;
     let mut frag_offset = 0u16;
     let mut frag_id = 0u32;
     let mut found = false;
@@ -320,6 +341,10 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
         if i == MAX_EXT_HEADERS {
             // Chain longer than we walk.
             count.inc(counter::PARSE_FAILURES);
+            debug!(
+                frame,
+                "more than {} extension headers: stopped at offset {}", MAX_EXT_HEADERS, off
+            );
             return None;
         }
         let bit = match nh {
@@ -334,10 +359,16 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
         };
         let Some(h) = frame.read(off, |h: &[u8; 2]| *h) else {
             count.inc(counter::PARSE_FAILURES);
+            debug!(
+                frame,
+                "frame of {} bytes: extension header {} cut at offset {}",
+                frame.len(),
+                nh,
+                off
+            );
             return None;
         };
         ext_bitmap |= bit;
-        ext_types[i] = nh;
         ext_count += 1;
         let len = if nh == next_header::FRAGMENT {
             let Some((ofs, id)) = frame.read(off, |f: &[u8; 8]| {
@@ -347,6 +378,12 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
                 )
             }) else {
                 count.inc(counter::PARSE_FAILURES);
+                debug!(
+                    frame,
+                    "frame of {} bytes: fragment header cut at offset {}",
+                    frame.len(),
+                    off
+                );
                 return None;
             };
             frag_offset = ofs >> 3;
@@ -372,33 +409,40 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
             count.inc(counter::ICMPV6);
             count.inc(counter::FRAGMENTS);
             return Some(Parsed {
-                vlan_tci,
                 vlan_count,
                 l3,
-                icmp_off: off,
+                upper_off: off,
+                upper: nh,
                 payload_len,
                 msg_len: 0,
                 hop_limit,
                 ext_bitmap,
                 ext_count,
-                ext_types,
                 flags: fl | flags::NON_FIRST_FRAGMENT,
                 frag_offset,
                 frag_id,
                 icmp_type: 0,
+                icmp_code: 0,
                 class_bit: class::FRAGMENTS,
             });
         }
     }
     if !found {
+        // Unreachable: the loop either finds ICMPv6 or returns. Counted all the same.
         count.inc(counter::PARSE_FAILURES);
         return None;
     }
     count.inc(counter::ICMPV6);
     // Type and code together: a 1-byte bounds check compiles to `p >= end`, which the verifier
     // cannot turn into a packet range.
-    let Some(icmp_type) = frame.read(off, |b: &[u8; 2]| b[0]) else {
+    let Some((icmp_type, icmp_code)) = frame.read(off, |b: &[u8; 2]| (b[0], b[1])) else {
         count.inc(counter::PARSE_FAILURES);
+        debug!(
+            frame,
+            "frame of {} bytes: ICMPv6 header cut at offset {}",
+            frame.len(),
+            off
+        );
         return None;
     };
     let class_bit = class::of_type(icmp_type);
@@ -423,115 +467,149 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     let ext_len = off - (l3 + 40);
     let msg_len = (payload_len as usize).saturating_sub(ext_len) as u16;
     Some(Parsed {
-        vlan_tci,
         vlan_count,
         l3,
-        icmp_off: off,
+        upper_off: off,
+        upper: next_header::ICMPV6,
         payload_len,
         msg_len,
         hop_limit,
         ext_bitmap,
         ext_count,
-        ext_types,
         flags: fl,
         frag_offset,
         frag_id,
         icmp_type,
+        icmp_code,
         class_bit,
     })
 }
 
-/// Bytes of the message a record keeps: `want` capped at [`MSG_CAP`], masked so that the
-/// verifier sees a constant bound even where LLVM drops the (provably redundant) cap check. The
-/// mask keeps every value up to `MSG_CAP` unchanged only because `2 * MSG_CAP` is a power of two.
-const MSG_LEN_MASK: u32 = 2 * MSG_CAP as u32 - 1;
-const _: () = assert!(MSG_CAP.is_power_of_two());
-
+/// Writes the record for a parsed frame: the header, then the frame from its first byte, in the
+/// smallest size class that holds the whole frame (the last class cuts longer frames).
 #[inline(always)]
 fn emit<F: Frame>(frame: &F, p: &Parsed, hook: u8, dir: u8, count: &Count) {
-    // Bytes of the message present in this frame, capped at MSG_CAP.
-    let avail = frame.len().saturating_sub(p.icmp_off);
-    let want = if p.msg_len == 0 {
-        0
-    } else {
-        (p.msg_len as usize).min(avail)
-    };
+    let wire_len = frame.len();
+    // The IPv6 packet ends here; a frame shorter than that was cut on the way (or lies).
+    let ip_end = p.l3 + 40 + p.payload_len as usize;
     let mut fl = p.flags;
-    let captured = if want > MSG_CAP {
+    if wire_len < ip_end {
         fl |= flags::TRUNCATED;
-        MSG_CAP
-    } else {
-        if want < p.msg_len as usize {
-            fl |= flags::TRUNCATED;
-        }
-        want
-    };
-    let len = captured as u32 & MSG_LEN_MASK;
-    let macs = frame.load::<[u8; 12]>(0).unwrap_or([0; 12]);
-    let mut eth_dst = [0u8; 6];
-    let mut eth_src = [0u8; 6];
-    eth_dst.copy_from_slice(&macs[..6]);
-    eth_src.copy_from_slice(&macs[6..]);
+    }
     let header = RecordHeader {
         // SAFETY: a helper without arguments or preconditions.
         ts_ns: unsafe { bpf_ktime_get_ns() },
         ifindex: frame.ifindex(),
-        msg_len: p.msg_len,
-        captured_len: len as u16,
-        direction: dir,
-        hook,
+        wire_len: wire_len as u32,
+        captured_len: 0,
+        cap: 0,
         flags: fl,
-        vlan_count: p.vlan_count,
-        vlan_tci: p.vlan_tci,
-        eth_dst,
-        eth_src,
-        hop_limit: p.hop_limit,
-        icmp_type: p.icmp_type,
-        ext_bitmap: p.ext_bitmap,
-        ext_count: p.ext_count,
-        ext_types: p.ext_types,
-        ip6_src: frame.load::<[u8; 16]>(p.l3 + 8).unwrap_or([0; 16]),
-        ip6_dst: frame.load::<[u8; 16]>(p.l3 + 24).unwrap_or([0; 16]),
+        hook,
+        direction: dir,
+        l3_offset: p.l3 as u16,
+        upper_offset: p.upper_off as u16,
         payload_len: p.payload_len,
-        frag_offset: p.frag_offset,
+        msg_len: p.msg_len,
         frag_id: p.frag_id,
-        icmp_offset: p.icmp_off as u16,
-        _pad: [0; 6],
+        frag_offset: p.frag_offset,
+        icmp_type: p.icmp_type,
+        icmp_code: p.icmp_code,
+        hop_limit: p.hop_limit,
+        vlan_count: p.vlan_count,
+        ext_count: p.ext_count,
+        upper: p.upper,
+        ext_bitmap: p.ext_bitmap,
+        _pad: [0; 3],
     };
-    let Some(mut entry) = EVENTS.reserve::<Record>(0) else {
+    // One constant-size reservation per class: the verifier needs the record size and the copy
+    // length bounded by constants.
+    if wire_len <= FRAME_CLASSES[0] {
+        emit_class::<{ FRAME_CLASSES[0] }, F>(frame, header, 0, count);
+    } else if wire_len <= FRAME_CLASSES[1] {
+        emit_class::<{ FRAME_CLASSES[1] }, F>(frame, header, 1, count);
+    } else if wire_len <= FRAME_CLASSES[2] {
+        emit_class::<{ FRAME_CLASSES[2] }, F>(frame, header, 2, count);
+    } else {
+        emit_class::<{ FRAME_CLASSES[3] }, F>(frame, header, 3, count);
+    }
+}
+
+/// Reserves a record with a frame area of `N` bytes, writes `header` (completed with the
+/// captured length) in one store, copies the frame and submits it.
+#[inline(always)]
+fn emit_class<const N: usize, F: Frame>(
+    frame: &F,
+    mut header: RecordHeader,
+    class_index: usize,
+    count: &Count,
+) {
+    let wire_len = frame.len();
+    let want = if wire_len > N {
+        header.flags |= flags::TRUNCATED;
+        N
+    } else {
+        wire_len
+    };
+    // The same value for every want in 1..=N (N is a power of two: asserted with
+    // FRAME_CLASSES), written so that the verifier sees 1..=N whatever LLVM does with the
+    // comparisons above (it bounds `want - 1`, not `want`, otherwise).
+    let len = (want.wrapping_sub(1) & (N - 1)) + 1;
+    header.captured_len = len as u16;
+    header.cap = N as u16;
+    let Some(mut entry) = EVENTS.reserve::<RingRecord<N>>(0) else {
         count.inc(counter::RINGBUF_DROPS);
+        warn!(
+            frame,
+            "ring buffer full: record for ICMPv6 type {} lost", header.icmp_type
+        );
         return;
     };
     let rec = entry.as_mut_ptr();
-    // SAFETY: rec points at a reserved, writable Record in the ring buffer; the header is
-    // written whole through a raw pointer (no reference to uninitialised memory is formed), and
-    // the copy writes `len` <= MSG_CAP bytes into `msg`.
+    // SAFETY: rec points at a reserved, writable RingRecord<N>; the header is written whole
+    // through a raw pointer (no reference to uninitialised memory is formed), and the copy
+    // writes len <= N bytes into the frame area.
     let copied = unsafe {
         core::ptr::addr_of_mut!((*rec).header).write(header);
-        let msg = core::ptr::addr_of_mut!((*rec).msg).cast::<u8>();
-        len == 0 || (len <= MSG_CAP as u32 && frame.copy(p.icmp_off, msg, len))
+        let dst = core::ptr::addr_of_mut!((*rec).frame).cast::<u8>();
+        frame.copy(0, dst, len as u32)
     };
     if !copied {
         // The frame was shorter than the parser saw (cannot happen for XDP; an skb can change
         // under TC only through another program): no half-filled record.
         entry.discard(0);
         count.inc(counter::PARSE_FAILURES);
+        debug!(frame, "copy of {} frame bytes failed", len);
         return;
     }
-    if fl & flags::TRUNCATED != 0 {
+    if header.flags & flags::TRUNCATED != 0 {
         count.inc(counter::TRUNCATED);
+        debug!(
+            frame,
+            "frame of {} bytes (IPv6 payload {}): record keeps {}",
+            wire_len,
+            header.payload_len,
+            len
+        );
     }
     // Wake the reader once, on the record that takes the backlog over WAKEUP_BYTES; it also
     // polls on a short tick. A wakeup per record (the default when the reader keeps up) costs
     // several times more than the rest of the record path.
     let avail = EVENTS.query(u64::from(BPF_RB_AVAIL_DATA));
-    let wake = if (WAKEUP_BYTES..WAKEUP_BYTES + RECORD_SLOT).contains(&avail) {
+    let wake = if (WAKEUP_BYTES..WAKEUP_BYTES + ring_slot(class_index)).contains(&avail) {
         u64::from(BPF_RB_FORCE_WAKEUP)
     } else {
         u64::from(BPF_RB_NO_WAKEUP)
     };
     entry.submit(wake);
     count.inc(counter::RECORDS);
+    match class_index {
+        0 => count.inc(counter::RECORDS_CLASS0),
+        1 => count.inc(counter::RECORDS_CLASS1),
+        2 => count.inc(counter::RECORDS_CLASS2),
+        3 => count.inc(counter::RECORDS_CLASS3),
+        // Unreachable: emit passes a constant class index below CLASS_COUNT.
+        _ => {}
+    }
 }
 
 #[cfg(not(test))]

@@ -11,8 +11,8 @@ use std::{net::Ipv6Addr, time::SystemTime};
 
 use serde::Serialize;
 use v6probe_common::{
-    abi::{direction, hook, Record},
-    wire::{validate::Violation, Frame},
+    abi::{direction, hook, RecordRef},
+    wire::{validate::Violation, Frame, FrameError},
 };
 
 use crate::output::rfc3339_nanos;
@@ -34,7 +34,7 @@ pub struct Seen {
 
 impl Seen {
     /// For a kernel record.
-    pub fn from_record(rec: &Record, ts: SystemTime, iface: String) -> Self {
+    pub fn from_record(rec: &RecordRef<'_>, ts: SystemTime, iface: String) -> Self {
         Self {
             frame: None,
             ts: rfc3339_nanos(ts),
@@ -78,15 +78,20 @@ pub struct Packet {
 }
 
 impl Packet {
-    /// Decodes and validates a kernel record.
-    pub fn from_record(rec: &Record, ts: SystemTime, iface: String) -> Self {
-        let frame = Frame::from_record(rec);
+    /// Decodes and validates a kernel record (its frame bytes, as a capture file's). An error
+    /// only for bytes the kernel would not have recorded (not Ethernet + IPv6).
+    pub fn from_record(
+        rec: &RecordRef<'_>,
+        ts: SystemTime,
+        iface: String,
+    ) -> Result<Self, FrameError> {
+        let frame = Frame::from_record(rec)?;
         let violations = frame.validate();
-        Self {
+        Ok(Self {
             seen: Seen::from_record(rec, ts, iface),
             frame,
             violations,
-        }
+        })
     }
 
     /// Validates an already decoded frame.

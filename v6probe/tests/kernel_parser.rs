@@ -1,17 +1,24 @@
 //! The kernel parser, run in the real kernel with BPF_PROG_TEST_RUN on crafted frames.
-//! Asserts the ring-buffer records and the per-CPU counters. Needs root: the tests are ignored
-//! unless asked for (`--include-ignored`), and fail when run without privileges.
+//! Asserts the ring-buffer records (header and frame bytes) and the per-CPU counters. Needs root:
+//! the tests are ignored unless asked for (`--include-ignored`), and fail when run without
+//! privileges.
 #![cfg(target_os = "linux")]
+
+use std::sync::{Arc, Mutex};
 
 use aya::{
     maps::{MapData, RingBuf},
     programs::{TestRun, TestRunOptions},
 };
 use v6probe::{
-    abi::{self, class, counter, direction, ext, flags, hook, Record, MSG_CAP},
-    observe::{drain_ring, Programs},
+    abi::{
+        self, class, counter, direction, ext, flags, hook, Record, FRAME_CLASSES, MAX_FRAME_CAP,
+        RECORD_HEADER_LEN,
+    },
+    observe::{drain_ring, KernelLog, KernelLogSink, LoadOptions, Programs},
+    wire::Frame,
 };
-use v6probe_lab::frame::{frag, ns_body, opts8, FrameSpec, DST_IP, DST_MAC, SRC_IP, SRC_MAC};
+use v6probe_lab::frame::{frag, ns_body, opts8, ra_body, FrameSpec};
 
 struct Harness {
     programs: Programs,
@@ -46,10 +53,18 @@ impl Harness {
         .return_value
     }
 
+    /// The records in the ring; each ring item must be exactly a header plus its size class.
     fn records(&mut self) -> Vec<Record> {
         let mut out = Vec::new();
         while let Some(item) = self.ring.next() {
-            out.push(Record::from_bytes(&item).expect("record size"));
+            let r = Record::from_bytes(&item).expect("record");
+            assert!(
+                FRAME_CLASSES.contains(&(r.header.cap as usize)),
+                "cap {} is not a size class",
+                r.header.cap
+            );
+            assert_eq!(item.len(), RECORD_HEADER_LEN + r.header.cap as usize);
+            out.push(r);
         }
         out
     }
@@ -76,6 +91,11 @@ fn c(delta: &[u64], idx: u32) -> u64 {
     delta[idx as usize]
 }
 
+/// The user-space decode of a record (the same parser as capture files).
+fn decode(r: &Record) -> Frame {
+    Frame::from_record(&r.view()).expect("record decodes")
+}
+
 #[test]
 #[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
 fn every_ndp_and_error_type_is_recorded() {
@@ -97,25 +117,37 @@ fn every_ndp_and_error_type_is_recorded() {
         let (recs, d) = h.xdp_one(&frame);
         assert_eq!(recs.len(), 1, "type {ty}");
         let r = &recs[0];
+        assert_eq!(r.frame, frame, "type {ty}: the frame as on the wire");
+        assert_eq!(r.header.wire_len as usize, frame.len());
+        assert_eq!(r.header.captured_len as usize, frame.len());
+        assert_eq!(
+            r.header.cap,
+            128,
+            "an {}-byte frame fits the smallest class",
+            frame.len()
+        );
         assert_eq!(r.header.icmp_type, ty);
-        assert_eq!(r.message()[1], code);
+        assert_eq!(r.header.icmp_code, code);
         assert_eq!(r.message(), &spec.payload[..], "type {ty}: message bytes");
         assert_eq!(r.header.msg_len as usize, spec.payload.len());
         assert_eq!(r.header.hook, hook::XDP);
         assert_eq!(r.header.direction, direction::INGRESS);
-        assert_eq!(r.header.eth_src, SRC_MAC);
-        assert_eq!(r.header.eth_dst, DST_MAC);
-        assert_eq!(r.header.ip6_src, SRC_IP);
-        assert_eq!(r.header.ip6_dst, DST_IP);
         assert_eq!(r.header.hop_limit, 255);
         assert_eq!(r.header.ext_count, 0);
         assert_eq!(r.header.flags, 0);
-        assert_eq!(r.header.icmp_offset, 54);
+        assert_eq!(r.header.l3_offset, 14);
+        assert_eq!(r.header.upper_offset, 54);
+        assert_eq!(r.header.upper, 58);
+        assert!(r.header.ts_ns > 0);
+        let f = decode(r);
+        assert_eq!(f.icmp6.as_ref().map(|m| m.msg_type), Some(ty));
+        assert!(!f.truncated);
         assert_eq!(c(&d, counter_idx), 1, "type {ty} counter");
         assert_eq!(counter::frames(&d), 1);
         assert_eq!(c(&d, counter::IPV6), 1);
         assert_eq!(c(&d, counter::ICMPV6), 1);
         assert_eq!(c(&d, counter::RECORDS), 1);
+        assert_eq!(c(&d, counter::RECORDS_CLASS0), 1);
     }
 }
 
@@ -131,12 +163,13 @@ fn extension_headers_in_front_of_ndp() {
         (60, opts8()),
         (44, frag(0, true, 0xdead_beef)),
     ];
-    let (recs, d) = h.xdp_one(&spec.build());
+    let frame = spec.build();
+    let (recs, d) = h.xdp_one(&frame);
     assert_eq!(recs.len(), 1);
     let r = &recs[0];
+    assert_eq!(r.frame, frame);
     assert_eq!(r.header.icmp_type, 135);
     assert_eq!(r.header.ext_count, 3);
-    assert_eq!(&r.header.ext_types[..3], &[0, 60, 44]);
     assert_eq!(
         r.header.ext_bitmap,
         ext::HOP_BY_HOP | ext::DEST_OPTS | ext::FRAGMENT
@@ -145,8 +178,12 @@ fn extension_headers_in_front_of_ndp() {
     assert_eq!(r.header.frag_offset, 0);
     assert_eq!(r.header.frag_id, 0xdead_beef);
     assert_eq!(r.message(), &spec.payload[..]);
-    assert_eq!(r.header.icmp_offset as usize, 54 + 24);
+    assert_eq!(r.header.upper_offset as usize, 54 + 24);
     assert_eq!(c(&d, counter::NEIGHBOR_SOLICIT), 1);
+    let f = decode(r);
+    let kinds: Vec<u8> = f.ip6.ext.headers().iter().map(|h| h.kind).collect();
+    assert_eq!(kinds, [0, 60, 44]);
+    assert_eq!(f.ip6.frag().map(|fr| fr.id), Some(0xdead_beef));
 
     // Routing header (type 0 style, 8 bytes) in front of an RA.
     let mut spec = FrameSpec::icmp(134, 0, &[64, 0, 0, 30, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -163,7 +200,8 @@ fn non_first_fragment_of_icmpv6_is_reported_as_fragment() {
     let mut h = Harness::new();
     let mut spec = FrameSpec::icmp(0, 0, &[0; 28]);
     spec.ext = vec![(44, frag(7, false, 42))];
-    let (recs, d) = h.xdp_one(&spec.build());
+    let frame = spec.build();
+    let (recs, d) = h.xdp_one(&frame);
     assert_eq!(recs.len(), 1);
     let r = &recs[0];
     assert_eq!(r.header.icmp_type, 0);
@@ -172,31 +210,129 @@ fn non_first_fragment_of_icmpv6_is_reported_as_fragment() {
         flags::NON_FIRST_FRAGMENT
     );
     assert_eq!(r.header.frag_offset, 7);
-    assert_eq!(r.header.captured_len, 0);
+    assert_eq!(r.header.frag_id, 42);
+    // The fragment's data is in the record: user space can reassemble.
+    assert_eq!(r.frame, frame);
+    assert!(r.message().is_empty());
+    let f = decode(r);
+    assert!(f.icmp6.is_none());
+    assert_eq!(f.ip6.frag().map(|fr| fr.offset), Some(7));
     assert_eq!(c(&d, counter::FRAGMENTS), 1);
 }
 
 #[test]
 #[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
-fn vlan_tagged_frames() {
+fn vlan_tagged_frames_are_recorded_with_their_tags() {
     v6probe_lab::require_privileges();
     let mut h = Harness::new();
     let mut spec = FrameSpec::icmp(136, 0, &ns_body());
     spec.vlans = vec![(0x8100, 0x2064)]; // PCP 1, VID 100
-    let (recs, d) = h.xdp_one(&spec.build());
+    let frame = spec.build();
+    let (recs, d) = h.xdp_one(&frame);
     assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].header.vlan_count, 1);
-    assert_eq!(recs[0].header.vlan_tci[0], 0x2064);
-    assert_eq!(recs[0].header.icmp_offset, 58);
+    let r = &recs[0];
+    assert_eq!(r.frame, frame, "the tag stays in the recorded bytes");
+    assert_eq!(r.header.vlan_count, 1);
+    assert_eq!(r.header.l3_offset, 18);
+    assert_eq!(r.header.upper_offset, 58);
     assert_eq!(c(&d, counter::VLAN), 1);
+    let f = decode(r);
+    assert_eq!(f.eth.vlans().len(), 1);
+    assert_eq!(f.eth.vlans()[0].tci, 0x2064);
+    assert_eq!(f.eth.vlans()[0].tpid, Some(0x8100));
 
     spec.vlans = vec![(0x88a8, 200), (0x8100, 300)];
-    let (recs, _) = h.xdp_one(&spec.build());
+    let frame = spec.build();
+    let (recs, _) = h.xdp_one(&frame);
     assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].header.vlan_count, 2);
-    assert_eq!(recs[0].header.vlan_tci, [200, 300]);
-    assert_eq!(recs[0].header.icmp_type, 136);
-    assert_eq!(recs[0].message(), &spec.payload[..]);
+    let r = &recs[0];
+    assert_eq!(r.header.vlan_count, 2);
+    assert_eq!(r.header.l3_offset, 22);
+    assert_eq!(r.header.icmp_type, 136);
+    assert_eq!(r.message(), &spec.payload[..]);
+    let f = decode(r);
+    let tags: Vec<(Option<u16>, u16)> = f.eth.vlans().iter().map(|v| (v.tpid, v.tci)).collect();
+    assert_eq!(tags, [(Some(0x88a8), 200), (Some(0x8100), 300)]);
+    assert_eq!(f.icmp6.as_ref().map(|m| m.msg_type), Some(136));
+}
+
+/// A frame of exactly `len` bytes: a destination unreachable padded with quoted bytes.
+fn frame_of_len(len: usize) -> Vec<u8> {
+    let body = vec![0xab; len - 14 - 40 - 4];
+    let f = FrameSpec::icmp(1, 0, &body).build();
+    assert_eq!(f.len(), len);
+    f
+}
+
+#[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
+fn records_take_the_smallest_size_class_that_holds_the_frame() {
+    v6probe_lab::require_privileges();
+    let mut h = Harness::new();
+    for (len, cap, class_counter) in [
+        (86, 128, counter::RECORDS_CLASS0),
+        (128, 128, counter::RECORDS_CLASS0),
+        (129, 256, counter::RECORDS_CLASS1),
+        (256, 256, counter::RECORDS_CLASS1),
+        (257, 512, counter::RECORDS_CLASS2),
+        (512, 512, counter::RECORDS_CLASS2),
+        (513, 2048, counter::RECORDS_CLASS3),
+        (1514, 2048, counter::RECORDS_CLASS3),
+        (1522, 2048, counter::RECORDS_CLASS3),
+        (2048, 2048, counter::RECORDS_CLASS3),
+    ] {
+        let frame = frame_of_len(len);
+        let (recs, d) = h.xdp_one(&frame);
+        assert_eq!(recs.len(), 1, "{len} bytes");
+        let r = &recs[0];
+        assert_eq!(r.header.cap as usize, cap, "{len} bytes");
+        assert_eq!(r.frame, frame, "{len} bytes, whole");
+        assert_eq!(r.header.flags & flags::TRUNCATED, 0, "{len} bytes");
+        assert_eq!(c(&d, class_counter), 1, "{len} bytes");
+        assert_eq!(c(&d, counter::TRUNCATED), 0, "{len} bytes");
+    }
+}
+
+/// An RA of `len` bytes on the wire: SLLA, MTU, two PIO, RDNSS (ra_body), then PIOs.
+fn big_ra(pios: usize) -> FrameSpec {
+    let mut body = ra_body();
+    for i in 0..pios {
+        // PIO: type 3 len 4, /64, L|A, valid 86400, preferred 14400, fd00:0:0:<i>::/64
+        body.extend_from_slice(&[
+            3, 4, 64, 0xc0, 0, 1, 0x51, 0x80, 0, 0, 0x38, 0x40, 0, 0, 0, 0,
+        ]);
+        let hi = (i >> 8) as u8;
+        let lo = i as u8;
+        body.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, hi, lo, 0, 0, 0, 0, 0, 0, 0, 0]);
+    }
+    FrameSpec::icmp(134, 0, &body)
+}
+
+#[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
+fn a_router_advertisement_of_a_full_mtu_frame_is_captured_whole() {
+    v6probe_lab::require_privileges();
+    let mut h = Harness::new();
+    // 14 + 40 + 16 + 96 (ra_body options) + 38 * 32 = 1382 bytes: padded far past the 512 bytes
+    // records kept before.
+    let spec = big_ra(38);
+    let frame = spec.build();
+    assert!(frame.len() > 1300 && frame.len() <= 1514, "{}", frame.len());
+    let (recs, d) = h.xdp_one(&frame);
+    assert_eq!(recs.len(), 1);
+    let r = &recs[0];
+    assert_eq!(r.header.cap as usize, MAX_FRAME_CAP);
+    assert_eq!(r.frame, frame);
+    assert_eq!(r.header.flags & flags::TRUNCATED, 0);
+    assert_eq!(c(&d, counter::TRUNCATED), 0);
+    let f = decode(r);
+    assert!(!f.truncated);
+    let ra = f.icmp6.expect("RA decoded");
+    assert_eq!(ra.msg_type, 134);
+    // SLLA, MTU, 2 PIO, RDNSS from ra_body, then the 38 PIOs: every option, nothing cut.
+    let opts = ra.options().expect("RA options");
+    assert!(opts.error.is_none());
+    assert_eq!(opts.list.len(), 5 + 38);
 }
 
 #[test]
@@ -204,24 +340,34 @@ fn vlan_tagged_frames() {
 fn truncation_is_flagged_and_counted() {
     v6probe_lab::require_privileges();
     let mut h = Harness::new();
-    // A destination unreachable quoting 1000 bytes: longer than MSG_CAP.
-    let spec = FrameSpec::icmp(1, 0, &[0xab; 1000]);
-    let (recs, d) = h.xdp_one(&spec.build());
+    // A destination unreachable quoting 2500 bytes: longer than the largest size class.
+    let spec = FrameSpec::icmp(1, 0, &[0xab; 2500]);
+    let frame = spec.build();
+    let (recs, d) = h.xdp_one(&frame);
     assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].header.captured_len as usize, MSG_CAP);
-    assert_eq!(recs[0].header.msg_len, 1004);
-    assert_eq!(recs[0].header.flags & flags::TRUNCATED, flags::TRUNCATED);
-    assert_eq!(&recs[0].message()[..4], &[1, 0, 0, 0]);
+    let r = &recs[0];
+    assert_eq!(r.header.captured_len as usize, MAX_FRAME_CAP);
+    assert_eq!(r.header.wire_len as usize, frame.len());
+    assert_eq!(r.frame, frame[..MAX_FRAME_CAP]);
+    assert_eq!(r.header.msg_len, 2504);
+    assert_eq!(r.header.flags & flags::TRUNCATED, flags::TRUNCATED);
+    assert_eq!(&r.message()[..4], &[1, 0, 0, 0]);
     assert_eq!(c(&d, counter::TRUNCATED), 1);
+    let f = decode(r);
+    assert!(f.truncated);
+    assert_eq!(f.icmp6.as_ref().and_then(|m| m.checksum_ok), None);
 
     // The IPv6 header claims more than the frame carries.
     let mut spec = FrameSpec::icmp(135, 0, &ns_body());
     spec.payload_len = Some(200);
-    let (recs, _) = h.xdp_one(&spec.build());
+    let frame = spec.build();
+    let (recs, d) = h.xdp_one(&frame);
     assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].header.captured_len as usize, spec.payload.len());
+    assert_eq!(recs[0].frame, frame);
     assert_eq!(recs[0].header.msg_len, 200);
     assert_eq!(recs[0].header.flags & flags::TRUNCATED, flags::TRUNCATED);
+    assert_eq!(c(&d, counter::TRUNCATED), 1);
+    assert!(decode(&recs[0]).truncated);
 }
 
 #[test]
@@ -258,19 +404,6 @@ fn other_traffic_is_counted_but_not_recorded() {
     let (recs, d) = h.xdp_one(&short);
     assert!(recs.is_empty());
     assert_eq!(c(&d, counter::PARSE_FAILURES), 1);
-
-    // A chain of 9 destination-options headers: longer than the parser walks.
-    let mut long = FrameSpec::icmp(135, 0, &ns_body());
-    long.ext = (0..9).map(|_| (60u8, opts8())).collect();
-    let (recs, d) = h.xdp_one(&long.build());
-    assert!(recs.is_empty());
-    assert_eq!(c(&d, counter::PARSE_FAILURES), 1);
-
-    // 8 headers is within the bound.
-    long.ext.truncate(8);
-    let (recs, _) = h.xdp_one(&long.build());
-    assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].header.ext_count, 8);
 }
 
 #[test]
@@ -296,6 +429,7 @@ fn tc_programs_share_the_parser_and_pass() {
     let mut h = Harness::new();
     let mut spec = FrameSpec::icmp(135, 0, &ns_body());
     spec.ext = vec![(0, opts8())];
+    spec.vlans = vec![(0x8100, 42)];
     let frame = spec.build();
     for (name, dir) in [
         (abi::PROG_TC_INGRESS, direction::INGRESS),
@@ -305,12 +439,23 @@ fn tc_programs_share_the_parser_and_pass() {
         assert_eq!(verdict as i32, -1, "TC observers return TC_ACT_UNSPEC");
         let recs = h.records();
         assert_eq!(recs.len(), 1, "{name}");
-        assert_eq!(recs[0].header.hook, hook::TC);
-        assert_eq!(recs[0].header.direction, dir);
-        assert_eq!(recs[0].header.icmp_type, 135);
-        assert_eq!(recs[0].header.ext_bitmap, ext::HOP_BY_HOP);
-        assert_eq!(recs[0].message(), &spec.payload[..]);
+        let r = &recs[0];
+        assert_eq!(r.header.hook, hook::TC);
+        assert_eq!(r.header.direction, dir);
+        assert_eq!(r.header.icmp_type, 135);
+        assert_eq!(r.header.ext_bitmap, ext::HOP_BY_HOP);
+        assert_eq!(
+            r.frame, frame,
+            "{name}: the frame as on the wire, tag included"
+        );
+        assert_eq!(r.message(), &spec.payload[..]);
     }
+    // A frame for the largest class through TC as well.
+    let ra = big_ra(38).build();
+    assert_eq!(h.run_tc(abi::PROG_TC_INGRESS, &ra) as i32, -1);
+    let recs = h.records();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].frame, ra);
 }
 
 #[test]
@@ -328,4 +473,48 @@ fn drain_takes_at_most_what_it_is_asked_for() {
     assert_eq!(drain_ring(&mut h.ring, 100, |_| seen += 1), 7);
     assert_eq!(seen, 10);
     assert_eq!(drain_ring(&mut h.ring, 100, |_| seen += 1), 0);
+}
+
+#[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
+fn kernel_log_says_why_a_frame_was_not_walked() {
+    v6probe_lab::require_privileges();
+    let lines = Arc::new(Mutex::new(Vec::<(log::Level, String)>::new()));
+    let sink = {
+        let lines = lines.clone();
+        KernelLogSink::new(move |level, msg| {
+            if let Ok(mut l) = lines.lock() {
+                l.push((level, msg.to_string()));
+            }
+        })
+    };
+    let mut programs = Programs::load_with(&LoadOptions {
+        kernel_log: KernelLog::Debug,
+        log_sink: sink,
+        ..LoadOptions::default()
+    })
+    .expect("load programs with logging");
+    // An IPv6 EtherType carrying IP version 4 at offset 14.
+    let mut bad = FrameSpec::icmp(135, 0, &ns_body()).build();
+    bad[14] = 0x45;
+    let prog = programs.xdp(abi::PROG_XDP).unwrap();
+    let res = prog
+        .test_run(TestRunOptions {
+            data_in: Some(&bad),
+            ..TestRunOptions::new()
+        })
+        .expect("test_run");
+    assert_eq!(res.return_value, 2);
+    programs.flush_kernel_log();
+    let got = lines.lock().unwrap().clone();
+    assert!(
+        got.iter().any(
+            |(level, m)| *level == log::Level::Debug && m.contains("IP version 4 at offset 14")
+        ),
+        "{got:?}"
+    );
+
+    // Off (the default): no log reader is created.
+    let mut quiet = Programs::load(class::ALL).expect("load programs");
+    assert!(quiet.take_kernel_logger().is_none());
 }

@@ -19,7 +19,7 @@ use super::{
     ipv6::{self, ChainEnd, ExtChain, FragmentInfo},
     Error, EthernetAddress, EthernetFrame, EthernetRepr, Ipv6Packet, Ipv6Repr, VlanTag,
 };
-use crate::abi::{self, ethertype, next_header as nh, Record};
+use crate::abi::{self, ethertype, next_header as nh, RecordRef};
 
 /// Why a frame is not an ICMPv6 frame the decoder can represent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +100,12 @@ pub struct Frame {
 impl Frame {
     /// Decodes an Ethernet frame.
     pub fn parse(frame: &[u8]) -> Result<Self, FrameError> {
+        Self::parse_with(frame, false)
+    }
+
+    /// `any_fragment`: a fragment whose upper layer is not ICMPv6 (or not in this frame) is
+    /// decoded too, with `icmp6: None`, instead of being refused as not ICMPv6.
+    fn parse_with(frame: &[u8], any_fragment: bool) -> Result<Self, FrameError> {
         let ef = EthernetFrame::new_checked(frame)?;
         let (eth, off) = EthernetRepr::parse(&ef)?;
         if eth.ethertype != ethertype::IPV6 {
@@ -127,6 +133,7 @@ impl Frame {
             }
             ChainEnd::NonFirstFragment if ext.upper == nh::ICMPV6 => &[],
             ChainEnd::TooMany | ChainEnd::Truncated => &[],
+            _ if any_fragment && ext.fragment().is_some() => &[],
             ChainEnd::Esp => {
                 return Err(FrameError::NotIcmpv6 {
                     next_header: nh::ESP,
@@ -149,52 +156,12 @@ impl Frame {
         })
     }
 
-    /// Builds the decode from a kernel record (which carries the headers as fields and the
-    /// ICMPv6 message, possibly cut to [`abi::MSG_CAP`]).
-    pub fn from_record(rec: &Record) -> Self {
-        let r = &rec.header;
-        let n = (r.vlan_count as usize).min(abi::MAX_VLANS);
-        let mut vlans = [VlanTag::default(); abi::MAX_VLANS];
-        for (v, &tci) in vlans.iter_mut().zip(r.vlan_tci.iter()).take(n) {
-            *v = VlanTag { tpid: None, tci };
-        }
-        let frag = (r.flags & abi::flags::FRAGMENT != 0).then_some(FragmentInfo {
-            offset: r.frag_offset,
-            more: r.flags & abi::flags::MORE_FRAGMENTS != 0,
-            id: r.frag_id,
-        });
-        let kinds = &r.ext_types[..(r.ext_count as usize).min(abi::MAX_EXT_HEADERS)];
-        let ext = ExtChain::from_parts(kinds, frag, nh::ICMPV6);
-        let src = Ipv6Addr::from(r.ip6_src);
-        let dst = Ipv6Addr::from(r.ip6_dst);
-        let msg = rec.message();
-        let truncated = r.flags & abi::flags::TRUNCATED != 0 || msg.len() < usize::from(r.msg_len);
-        let icmp6 = if r.flags & abi::flags::NON_FIRST_FRAGMENT != 0 {
-            None
-        } else {
-            Icmpv6Repr::parse(msg, (!truncated).then_some((&src, &dst))).ok()
-        };
-        Self {
-            eth: EthernetRepr {
-                src: EthernetAddress(r.eth_src),
-                dst: EthernetAddress(r.eth_dst),
-                vlans,
-                vlan_count: n as u8,
-                ethertype: ethertype::IPV6,
-            },
-            ip6: Ip6Info {
-                src,
-                dst,
-                hop_limit: r.hop_limit,
-                payload_len: r.payload_len,
-                traffic_class: 0,
-                flow_label: 0,
-                ext,
-            },
-            icmp6,
-            icmp6_len: msg.len(),
-            truncated,
-        }
+    /// Decodes a kernel record: its frame bytes, with the same parser as capture files. The
+    /// kernel also records fragments of link-scope packets whatever their upper layer (NDP can
+    /// hide in them): those decode with `icmp6: None`. `truncated` is set when the record holds
+    /// less than the IPv6 packet (a frame longer than the largest size class).
+    pub fn from_record(r: &RecordRef<'_>) -> Result<Self, FrameError> {
+        Self::parse_with(r.frame, true)
     }
 
     /// A frame to emit: untagged Ethernet, IPv6 without extension headers, `icmp6`.

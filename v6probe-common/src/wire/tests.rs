@@ -520,34 +520,46 @@ fn bad_checksum_is_reported_not_fatal() {
 
 #[test]
 fn from_record_matches_parse() {
+    use crate::abi::{RecordHeader, RecordRef, RECORD_HEADER_LEN};
     let f = Frame::parse(&NS_VLAN_HBH_FRAG).unwrap();
-    // Build the record the eBPF program would write for this frame.
-    let mut r: crate::abi::Record = unsafe { core::mem::zeroed() };
-    let icmp_off = NS_VLAN_HBH_FRAG.len() - 32;
-    let msg = &NS_VLAN_HBH_FRAG[icmp_off..];
-    r.msg[..msg.len()].copy_from_slice(msg);
-    r.header.captured_len = msg.len() as u16;
-    r.header.msg_len = msg.len() as u16;
-    r.header.eth_src = f.eth.src.0;
-    r.header.eth_dst = f.eth.dst.0;
-    r.header.vlan_count = 2;
-    r.header.vlan_tci = [f.eth.vlans()[0].tci, f.eth.vlans()[1].tci];
-    r.header.ip6_src = f.ip6.src.octets();
-    r.header.ip6_dst = f.ip6.dst.octets();
-    r.header.hop_limit = 255;
-    r.header.payload_len = f.ip6.payload_len;
-    r.header.ext_count = 2;
-    r.header.ext_types[..2].copy_from_slice(&[0, 44]);
-    r.header.flags = crate::abi::flags::FRAGMENT;
-    r.header.frag_id = 0x1234;
-    let g = Frame::from_record(&r);
-    assert_eq!(g.icmp6, f.icmp6);
-    assert_eq!(g.ip6.frag(), f.ip6.frag());
-    assert_eq!(g.validate(), f.validate());
-    // A record cut short: checksum unknown, capture_truncated, no option_past_end.
-    r.header.captured_len = 26;
-    r.header.flags |= crate::abi::flags::TRUNCATED;
-    let g = Frame::from_record(&r);
+    // The ring-buffer bytes the eBPF program would write for this frame: a header, then the
+    // frame as on the wire.
+    let header = RecordHeader {
+        wire_len: NS_VLAN_HBH_FRAG.len() as u32,
+        captured_len: NS_VLAN_HBH_FRAG.len() as u16,
+        cap: 128,
+        l3_offset: 22,
+        upper_offset: (NS_VLAN_HBH_FRAG.len() - 32) as u16,
+        icmp_type: 135,
+        msg_len: 32,
+        ..RecordHeader::default()
+    };
+    let mut bytes = vec![0u8; RECORD_HEADER_LEN + 128];
+    // SAFETY: RecordHeader is repr(C) plain data of RECORD_HEADER_LEN bytes.
+    let raw: [u8; RECORD_HEADER_LEN] = unsafe { core::mem::transmute(header) };
+    bytes[..RECORD_HEADER_LEN].copy_from_slice(&raw);
+    bytes[RECORD_HEADER_LEN..RECORD_HEADER_LEN + NS_VLAN_HBH_FRAG.len()]
+        .copy_from_slice(&NS_VLAN_HBH_FRAG);
+    let r = RecordRef::parse(&bytes).unwrap();
+    assert_eq!(r.frame, &NS_VLAN_HBH_FRAG[..]);
+    assert_eq!(
+        r.message(),
+        &NS_VLAN_HBH_FRAG[NS_VLAN_HBH_FRAG.len() - 32..]
+    );
+    assert_eq!(r.ip6_src(), Some(f.ip6.src.octets()));
+    let g = Frame::from_record(&r).unwrap();
+    assert_eq!(g, f);
+    // A record cut short (the frame was longer than its size class): checksum unknown,
+    // capture_truncated, no option_past_end.
+    let cut = RecordRef {
+        header: RecordHeader {
+            captured_len: (NS_VLAN_HBH_FRAG.len() - 6) as u16,
+            ..header
+        },
+        frame: &NS_VLAN_HBH_FRAG[..NS_VLAN_HBH_FRAG.len() - 6],
+    };
+    let g = Frame::from_record(&cut).unwrap();
+    assert!(g.truncated);
     assert_eq!(g.icmp6.as_ref().unwrap().checksum_ok, None);
     let c: Vec<_> = g.validate().iter().map(|v| v.code.code()).collect();
     assert_eq!(
@@ -558,6 +570,8 @@ fn from_record_matches_parse() {
             "ndp_behind_ext_headers"
         ]
     );
+    // Bytes shorter than the frame length the header announces are refused.
+    assert!(RecordRef::parse(&bytes[..RECORD_HEADER_LEN + 10]).is_none());
 }
 
 #[test]

@@ -84,6 +84,8 @@ fn start_observer(
         hook: HookSel::Xdp,
         xdp_mode: XdpModeSel::Auto,
         report_mask: crate::abi::class::ERRORS,
+        kernel_log: Default::default(),
+        log_sink: Default::default(),
     })
     .context("--observe: starting the kernel observer")?;
     let feed = feed.clone();
@@ -91,7 +93,9 @@ fn start_observer(
         loop {
             let pushed = observer
                 .next_batch(|rec| {
-                    let src = std::net::Ipv6Addr::from(rec.header.ip6_src);
+                    let Some(src) = rec.ip6_src().map(std::net::Ipv6Addr::from) else {
+                        return;
+                    };
                     let _ = crate::dualstack::push_observed_icmpv6(
                         &feed,
                         rec.message(),

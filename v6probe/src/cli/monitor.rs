@@ -14,7 +14,7 @@ use v6probe_common::abi::{self, class, counter, Record};
 
 use crate::{
     detect::{self, DetectArgs, Detector},
-    observe::{HookSel, Observer, ObserverConfig, XdpModeSel},
+    observe::{HookSel, KernelLog, KernelLogSink, Observer, ObserverConfig, XdpModeSel},
     output::{Format, JsonLines},
     packet::Packet,
 };
@@ -39,6 +39,10 @@ pub struct Args {
     /// XDP attach mode.
     #[arg(long, value_enum, default_value_t)]
     pub xdp_mode: XdpModeSel,
+    /// Kernel-side diagnostics on stderr (why a frame could not be walked, at which offset;
+    /// records lost to a full ring buffer). `off` costs nothing in the kernel.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t)]
+    pub kernel_log: KernelLog,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -47,6 +51,10 @@ pub struct Args {
     pub duration: Option<Duration>,
     #[command(flatten)]
     pub detect: DetectArgs,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 fn parse_secs(s: &str) -> std::result::Result<Duration, String> {
@@ -82,6 +90,10 @@ struct Stats {
     capture: Option<CaptureStats>,
     /// Records read from the ring buffer.
     records_read: u64,
+    /// Records whose frame bytes did not decode as Ethernet + IPv6 (none expected: the kernel
+    /// walked the same headers).
+    #[serde(skip_serializing_if = "is_zero")]
+    records_undecodable: u64,
     /// Lines written.
     lines: u64,
     /// Records lost in the kernel because the ring buffer was full.
@@ -116,6 +128,13 @@ async fn run(args: Args) -> Result<ExitCode> {
         hook: args.hook,
         xdp_mode: args.xdp_mode,
         report_mask: class::ALL,
+        kernel_log: args.kernel_log,
+        log_sink: KernelLogSink::new(|level, msg| {
+            eprintln!(
+                "v6probe: kernel {}: {msg}",
+                level.as_str().to_ascii_lowercase()
+            )
+        }),
     };
     let mut observer = Observer::start(&config)?;
     tracing::info!(attachments = ?observer.attachments(), "attached");
@@ -158,7 +177,7 @@ async fn run(args: Args) -> Result<ExitCode> {
     loop {
         let mut batch = Vec::new();
         tokio::select! {
-            r = observer.next_batch(|rec| batch.push(rec)) => { r?; }
+            r = observer.next_batch(|rec| batch.push(rec.to_record())) => { r?; }
             _ = &mut deadline => break,
             _ = sigint.recv() => break,
             _ = sigterm.recv() => break,
@@ -177,10 +196,12 @@ async fn run(args: Args) -> Result<ExitCode> {
     }
     // Whatever arrived before the stop still gets printed: at most what the ring buffer held
     // then (the programs are still attached, so a flood could otherwise keep this going).
-    let mut left = abi::RING_BYTES as usize / std::mem::size_of::<Record>();
+    let mut left = abi::RING_BYTES as usize / abi::ring_slot(0) as usize;
     while write_err.is_none() && left > 0 {
         let mut rest = Vec::new();
-        let n = observer.drain(left.min(crate::observe::DRAIN_BATCH), |rec| rest.push(rec));
+        let n = observer.drain(left.min(crate::observe::DRAIN_BATCH), |rec| {
+            rest.push(rec.to_record())
+        });
         if n == 0 {
             break;
         }
@@ -265,7 +286,15 @@ fn print_batch<W: Write>(
     for rec in batch {
         stats.records_read += 1;
         let ts = observer.wall_time(rec.header.ts_ns);
-        let packet = Packet::from_record(rec, ts, observer.iface_name(rec.header.ifindex));
+        let packet =
+            match Packet::from_record(&rec.view(), ts, observer.iface_name(rec.header.ifindex)) {
+                Ok(p) => p,
+                Err(e) => {
+                    stats.records_undecodable += 1;
+                    tracing::debug!("kernel record not decodable: {e}");
+                    continue;
+                }
+            };
         judge_and_print(detector, &packet, ts, format, out, stats)?;
     }
     Ok(())

@@ -7,6 +7,7 @@ use std::{
     collections::HashMap,
     ffi::CString,
     io,
+    sync::Arc,
     time::{Duration, SystemTime},
 };
 
@@ -15,9 +16,10 @@ use aya::{
     programs::{tc::TcAttachType, ProgramError, SchedClassifier, Xdp, XdpMode},
     Ebpf, EbpfError,
 };
+use aya_log::EbpfLogger;
 use thiserror::Error;
 use tokio::io::unix::AsyncFd;
-use v6probe_common::abi::{self, counter, Config, Record};
+use v6probe_common::abi::{self, counter, Config, RecordRef};
 
 /// Records handed out per [`Observer::next_batch`] call at most.
 pub const DRAIN_BATCH: usize = 4096;
@@ -55,6 +57,108 @@ impl XdpModeSel {
             Self::Auto => XdpMode::Default,
             Self::Skb => XdpMode::Skb,
             Self::Native => XdpMode::Driver,
+        }
+    }
+}
+
+/// How much the kernel programs say about what they do (aya-log). `Off` by default: the level
+/// is a read-only global fixed at load time, so the verifier removes every disabled log call
+/// and the programs cost what they cost without logging.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum KernelLog {
+    #[default]
+    Off,
+    /// Records lost because the ring buffer was full.
+    Error,
+    Warn,
+    Info,
+    /// Also why a frame could not be walked (which header, at which offset) and truncations.
+    Debug,
+    Trace,
+}
+
+impl KernelLog {
+    /// The value of aya-log-ebpf's `AYA_LOG_LEVEL` (aya_log_common::Level, 0 = nothing).
+    fn level(self) -> u8 {
+        match self {
+            Self::Off => 0,
+            Self::Error => aya_log::Level::Error as u8,
+            Self::Warn => aya_log::Level::Warn as u8,
+            Self::Info => aya_log::Level::Info as u8,
+            Self::Debug => aya_log::Level::Debug as u8,
+            Self::Trace => aya_log::Level::Trace as u8,
+        }
+    }
+}
+
+/// Where the kernel programs' log lines go: a function of (level, message). The default sends
+/// them to `tracing` (target `v6probe::kernel`).
+#[derive(Clone)]
+pub struct KernelLogSink(Arc<LogFn>);
+
+/// The function behind a [`KernelLogSink`].
+type LogFn = dyn Fn(log::Level, &str) + Send + Sync;
+
+impl KernelLogSink {
+    pub fn new(f: impl Fn(log::Level, &str) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    /// Each line as a `tracing` event at its own level.
+    pub fn tracing() -> Self {
+        Self::new(|level, msg| match level {
+            log::Level::Error => tracing::error!(target: "v6probe::kernel", "{msg}"),
+            log::Level::Warn => tracing::warn!(target: "v6probe::kernel", "{msg}"),
+            log::Level::Info => tracing::info!(target: "v6probe::kernel", "{msg}"),
+            log::Level::Debug => tracing::debug!(target: "v6probe::kernel", "{msg}"),
+            log::Level::Trace => tracing::trace!(target: "v6probe::kernel", "{msg}"),
+        })
+    }
+}
+
+impl Default for KernelLogSink {
+    fn default() -> Self {
+        Self::tracing()
+    }
+}
+
+impl std::fmt::Debug for KernelLogSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KernelLogSink")
+    }
+}
+
+impl log::Log for KernelLogSink {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        // The kernel side already filtered by level.
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        (self.0)(record.level(), &record.args().to_string());
+    }
+
+    fn flush(&self) {}
+}
+
+/// How to load the programs.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// [`abi::class`] bits to report.
+    pub report_mask: u32,
+    /// Ring buffer size in bytes (a power of two, a multiple of the page size).
+    pub ring_bytes: u32,
+    pub kernel_log: KernelLog,
+    pub log_sink: KernelLogSink,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            report_mask: abi::class::ALL,
+            ring_bytes: abi::RING_BYTES,
+            kernel_log: KernelLog::Off,
+            log_sink: KernelLogSink::default(),
         }
     }
 }
@@ -106,6 +210,8 @@ pub enum ObserveError {
     },
     #[error("ring buffer: {0}")]
     Io(#[from] io::Error),
+    #[error("--kernel-log: reading the kernel programs' log: {0}")]
+    KernelLog(#[from] aya_log::Error),
 }
 
 /// What to load and where to attach.
@@ -116,6 +222,9 @@ pub struct ObserverConfig {
     pub xdp_mode: XdpModeSel,
     /// [`abi::class`] bits to report.
     pub report_mask: u32,
+    /// Kernel-side diagnostics and where they go.
+    pub kernel_log: KernelLog,
+    pub log_sink: KernelLogSink,
 }
 
 /// One attachment, for the record of what we attached (and so detach on drop).
@@ -129,23 +238,40 @@ pub struct Attachment {
 /// The loaded programs and maps. Dropping it detaches everything it attached.
 pub struct Programs {
     ebpf: Ebpf,
+    /// Reads the kernel programs' log ring (with `--kernel-log`). Kept as long as the programs:
+    /// it owns that map's descriptor.
+    logger: Option<EbpfLogger<KernelLogSink>>,
 }
 
 impl Programs {
     /// Loads the object and the programs into the kernel, without attaching anything.
     pub fn load(report_mask: u32) -> Result<Self, ObserveError> {
-        Self::load_with_ring(report_mask, abi::RING_BYTES)
+        Self::load_with(&LoadOptions {
+            report_mask,
+            ..LoadOptions::default()
+        })
     }
 
     /// Like [`Programs::load`] with a ring buffer of `ring_bytes` (a power of two, at least a
     /// page).
     pub fn load_with_ring(report_mask: u32, ring_bytes: u32) -> Result<Self, ObserveError> {
+        Self::load_with(&LoadOptions {
+            report_mask,
+            ring_bytes,
+            ..LoadOptions::default()
+        })
+    }
+
+    /// Loads with every option.
+    pub fn load_with(opts: &LoadOptions) -> Result<Self, ObserveError> {
         if EBPF_OBJECT.is_empty() {
             return Err(ObserveError::NoObject);
         }
         check_kernel()?;
+        let level = opts.kernel_log.level();
         let mut ebpf = aya::EbpfLoader::new()
-            .map_max_entries(abi::MAP_EVENTS, ring_bytes)
+            .map_max_entries(abi::MAP_EVENTS, opts.ring_bytes)
+            .override_global(aya_log::LEVEL, &level, true)
             .load(EBPF_OBJECT)
             .map_err(map_load_error)?;
         for name in [
@@ -177,9 +303,30 @@ impl Programs {
                 }
             }
         }
-        let mut programs = Self { ebpf };
-        programs.set_report_mask(report_mask)?;
+        // After the programs are loaded (they refer to the log map by descriptor).
+        let logger = if opts.kernel_log == KernelLog::Off {
+            None
+        } else {
+            Some(EbpfLogger::init_with_logger(
+                &mut ebpf,
+                opts.log_sink.clone(),
+            )?)
+        };
+        let mut programs = Self { ebpf, logger };
+        programs.set_report_mask(opts.report_mask)?;
         Ok(programs)
+    }
+
+    /// Hands the kernel log lines written so far to the sink (with `--kernel-log`).
+    pub fn flush_kernel_log(&mut self) {
+        if let Some(l) = &mut self.logger {
+            l.flush();
+        }
+    }
+
+    /// Takes the kernel log reader out (once), to wait on its descriptor.
+    pub fn take_kernel_logger(&mut self) -> Option<EbpfLogger<KernelLogSink>> {
+        self.logger.take()
     }
 
     /// Chooses which message classes the programs report.
@@ -269,6 +416,8 @@ impl Programs {
 pub struct Observer {
     programs: Programs,
     ring: AsyncFd<RingBuf<MapData>>,
+    /// The kernel log reader (with `--kernel-log`), flushed whenever it has lines.
+    logger: Option<AsyncFd<EbpfLogger<KernelLogSink>>>,
     attached: Vec<Attachment>,
     names: HashMap<u32, String>,
     clock: ClockMap,
@@ -282,7 +431,12 @@ impl Observer {
         for iface in &config.interfaces {
             names.insert(ifindex(iface)?, iface.clone());
         }
-        let mut programs = Programs::load(config.report_mask)?;
+        let mut programs = Programs::load_with(&LoadOptions {
+            report_mask: config.report_mask,
+            kernel_log: config.kernel_log,
+            log_sink: config.log_sink.clone(),
+            ..LoadOptions::default()
+        })?;
         let mut attached = Vec::new();
         for iface in &config.interfaces {
             let idx = ifindex(iface)?;
@@ -321,9 +475,19 @@ impl Observer {
             }
         }
         let ring = register_ring(programs.take_ring()?)?;
+        let logger = programs
+            .take_kernel_logger()
+            .map(|l| {
+                // SAFETY: the logger owns its ring buffer's descriptor for as long as it lives,
+                // and it lives inside the AsyncFd; as_raw_fd always returns that same fd.
+                unsafe { AsyncFd::register_with_interest(l, tokio::io::Interest::READABLE) }
+                    .map_err(io::Error::from)
+            })
+            .transpose()?;
         Ok(Self {
             programs,
             ring,
+            logger,
             attached,
             names,
             clock: ClockMap::now(),
@@ -355,15 +519,28 @@ impl Observer {
     /// only wake the reader when data piles up), then hands up to [`DRAIN_BATCH`] of them to
     /// `f`. Returns how many: the caller gets control back after each batch, however fast the
     /// kernel produces, so it can check its stop signals.
-    pub async fn next_batch(&mut self, mut f: impl FnMut(Record)) -> Result<usize, ObserveError> {
+    pub async fn next_batch(
+        &mut self,
+        mut f: impl FnMut(RecordRef<'_>),
+    ) -> Result<usize, ObserveError> {
         loop {
             let n = self.drain(DRAIN_BATCH, &mut f);
             if n > 0 {
                 return Ok(n);
             }
             let tick = tokio::time::sleep(Duration::from_millis(abi::POLL_INTERVAL_MS));
+            let log_ready = async {
+                match &mut self.logger {
+                    Some(l) => l.readable_mut().await.map(|mut g| {
+                        g.get_inner_mut().flush();
+                        g.clear_ready();
+                    }),
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 guard = self.ring.readable_mut() => guard?.clear_ready(),
+                r = log_ready => r?,
                 _ = tick => {}
             }
         }
@@ -371,7 +548,7 @@ impl Observer {
 
     /// Hands up to `max` records already in the ring buffer to `f`, without waiting; returns
     /// how many. Bounded so that a producer faster than the reader cannot keep the caller here.
-    pub fn drain(&mut self, max: usize, f: impl FnMut(Record)) -> usize {
+    pub fn drain(&mut self, max: usize, f: impl FnMut(RecordRef<'_>)) -> usize {
         drain_ring(self.ring.get_mut(), max, f)
     }
 
@@ -382,12 +559,17 @@ impl Observer {
 }
 
 /// Hands up to `max` records from `ring` to `f`; returns how many were taken off the ring.
-pub fn drain_ring(ring: &mut RingBuf<MapData>, max: usize, mut f: impl FnMut(Record)) -> usize {
+pub fn drain_ring(
+    ring: &mut RingBuf<MapData>,
+    max: usize,
+    mut f: impl FnMut(RecordRef<'_>),
+) -> usize {
     let mut n = 0;
     while n < max {
         let Some(item) = ring.next() else { break };
-        if let Some(rec) = Record::from_bytes(&item) {
-            f(rec);
+        match RecordRef::parse(&item) {
+            Some(rec) => f(rec),
+            None => tracing::debug!(len = item.len(), "ring-buffer item shorter than its record"),
         }
         n += 1;
     }
