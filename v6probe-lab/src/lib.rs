@@ -1,6 +1,7 @@
 //! v6probe's test scaffolding (never part of the library): throwaway network labs of network
 //! namespaces and veth pairs named `v6p-*`, removed on drop; the scanner's and the dialer's labs
-//! ([`scan`], [`dualstack`]); crafted frames independent of the codec ([`frame`]).
+//! ([`scan`], [`dualstack`]); crafted frames independent of the codec ([`frame`]); the one
+//! reader of v6probe's JSON output ([`json_lines`]).
 //!
 //! Used by the privileged tests, the benchmarks and `cargo xtask demo`. Everything here shells
 //! out to iproute2 (`ip`), which is what an operator would type, so a failing step names the
@@ -9,8 +10,11 @@
 #[cfg(target_os = "linux")]
 pub mod dualstack;
 pub mod frame;
+mod json;
 #[cfg(target_os = "linux")]
 pub mod scan;
+
+pub use json::{json_line, json_lines, run_json, stdout_json};
 
 use std::{
     io,

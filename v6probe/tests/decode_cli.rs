@@ -16,7 +16,7 @@ use v6probe::{
     },
     wire::{EthernetAddress, Frame, Icmpv6Repr, Message, NdpOption, Options},
 };
-use v6probe_lab::TempDir;
+use v6probe_lab::{stdout_json, TempDir};
 
 fn ip(s: &str) -> Ipv6Addr {
     s.parse().unwrap()
@@ -85,14 +85,6 @@ fn run(args: &[&str], file: &Path) -> Output {
         .unwrap()
 }
 
-fn lines(o: &Output) -> Vec<Value> {
-    String::from_utf8(o.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn packet_lines_and_skipped_lines() {
     let dir = TempDir::new("decode-all").unwrap();
@@ -104,7 +96,7 @@ fn packet_lines_and_skipped_lines() {
         .unwrap();
     let o = run(&[], &file);
     assert!(o.status.success(), "{o:?}");
-    let l = lines(&o);
+    let l = stdout_json(&o);
     assert_eq!(l.len(), 2);
     for (line, (frame, target)) in l.iter().zip([(2, "fe80::2"), (4, "fe80::3")]) {
         assert_eq!(line["kind"], "packet");
@@ -122,7 +114,7 @@ fn packet_lines_and_skipped_lines() {
 
     let o = run(&["--all"], &file);
     assert!(o.status.success(), "{o:?}");
-    let l = lines(&o);
+    let l = stdout_json(&o);
     let kinds: Vec<(String, u64, String)> = l
         .iter()
         .map(|x| {
@@ -155,7 +147,7 @@ fn pcapng_interface_and_direction_and_text_output() {
         .unwrap();
     w.write(a, UNIX_EPOCH, None, &arp()).unwrap();
     let file = dir.file("x.pcapng", &w.into_inner()).unwrap();
-    let l = lines(&run(&[], &file));
+    let l = stdout_json(&run(&[], &file));
     assert_eq!(l.len(), 1);
     assert_eq!(l[0]["iface"], "v6p-a0");
     assert_eq!(l[0]["dir"], "egress");
@@ -179,7 +171,7 @@ fn truncated_file_prints_lines_before_then_offset_and_exits_1() {
     let file = dir.file("cut.pcap", &full[..third + 20]).unwrap();
     let o = run(&[], &file);
     assert_eq!(o.status.code(), Some(1), "{o:?}");
-    let l = lines(&o);
+    let l = stdout_json(&o);
     assert_eq!(l.len(), 2);
     assert_eq!(l[1]["frame"], 2);
     let err = String::from_utf8(o.stderr).unwrap();
@@ -219,7 +211,7 @@ fn capture_without_icmpv6_exits_2() {
     // With --all the skipped lines are printed; still nothing found.
     let o = run(&["--all"], &file);
     assert_eq!(o.status.code(), Some(2));
-    assert_eq!(lines(&o).len(), 2);
+    assert_eq!(stdout_json(&o).len(), 2);
 }
 
 #[test]
@@ -240,7 +232,7 @@ fn other_link_types_are_skipped_with_a_reason() {
     let file = dir.file("sll.pcap", &file).unwrap();
     let o = run(&["--all"], &file);
     assert_eq!(o.status.code(), Some(2));
-    let l = lines(&o);
+    let l = stdout_json(&o);
     assert_eq!(l.len(), 1);
     assert_eq!(l[0]["kind"], "skipped");
     assert_eq!(l[0]["reason"], "unsupported_link_type");

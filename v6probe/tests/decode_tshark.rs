@@ -27,7 +27,7 @@ use v6probe::{
         Message, NdpOption, Options, Prefix,
     },
 };
-use v6probe_lab::TempDir;
+use v6probe_lab::{stdout_json, TempDir};
 
 const SCAPY: &str = "/usr/bin/python3";
 
@@ -405,11 +405,7 @@ fn decode(file: &Path) -> Vec<Value> {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
+    stdout_json(&out)
 }
 
 /// A string for a JSON scalar: numbers and bools as numbers, `0x..` hex as decimal.

@@ -21,7 +21,7 @@ use v6probe::{
         Frame, Icmpv6Repr, Message, NdpOption, Options, Prefix,
     },
 };
-use v6probe_lab::{in_netns, veth, LineReader, Netns};
+use v6probe_lab::{in_netns, json_line, veth, LineReader, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 /// The kernel programs are attached per interface; one lab at a time keeps the runs apart
@@ -158,9 +158,7 @@ fn finish(mon: LineReader) -> Vec<Value> {
     mon.signal(libc::SIGINT);
     let (status, out, err) = mon.finish(Duration::from_secs(20)).unwrap();
     assert!(status.success(), "monitor failed: {status} {err}");
-    out.iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .collect()
+    out.iter().map(|l| json_line(l)).collect()
 }
 
 fn ts_of(v: &Value) -> SystemTime {
@@ -283,13 +281,12 @@ fn expect_alert(
 ) -> (Value, Duration) {
     let line = mon
         .wait_for(Duration::from_secs(5), |l| {
-            serde_json::from_str::<Value>(l)
-                .ok()
-                .is_some_and(|v| v["kind"] == "alert" && pred(&v) && ts_of(&v) >= sent)
+            let v = json_line(l);
+            v["kind"] == "alert" && pred(&v) && ts_of(&v) >= sent
         })
         .unwrap_or_else(|| panic!("no alert for {what} within 5 s"));
     let arrived = SystemTime::now().duration_since(sent).unwrap_or_default();
-    let v: Value = serde_json::from_str(&line).unwrap();
+    let v = json_line(&line);
     let latency = ts_of(&v).duration_since(sent).unwrap_or_default();
     eprintln!(
         "{what}: {} ({}) alert ts {:.3} ms after the first forged packet, line after {:.1} ms",

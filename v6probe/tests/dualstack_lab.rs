@@ -10,7 +10,7 @@ use v6probe::dualstack::{
 };
 use v6probe_lab::{
     dualstack::{in_netns, DualLab, Ipv6Fault, SERVER_NAME, SERVER_V4, SERVER_V6},
-    Netns,
+    json_line, stdout_json, Netns,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
@@ -22,13 +22,6 @@ fn cli(ns: &Netns, args: &[&str]) -> Output {
         .expect("running v6probe in the namespace")
 }
 
-fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
-        .collect()
-}
-
 fn of_kind<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
     lines.iter().filter(|v| v["kind"] == kind).collect()
 }
@@ -37,7 +30,7 @@ fn start_echo_server(lab: &DualLab, extra: &[&str]) -> Value {
     let mut args = vec!["listen", "[::]:8080", "--echo"];
     args.extend_from_slice(extra);
     let (_child, line) = lab.spawn_server(BIN, &args).expect("server listener");
-    serde_json::from_str(&line).expect("listening record")
+    json_line(&line)
 }
 
 /// Runs one dialer (with a table the caller keeps) in the client namespace.
@@ -69,7 +62,7 @@ fn ipv6_healthy_ipv6_wins_by_name() {
     start_echo_server(&lab, &[]);
     let out = cli(&lab.client, &["connect", SERVER_NAME, "8080"]);
     assert!(out.status.success(), "{out:?}");
-    let lines = json_lines(&out);
+    let lines = stdout_json(&out);
     let c = of_kind(&lines, "connect");
     assert_eq!(c.len(), 1);
     assert_eq!(c[0]["family"], "ipv6", "{}", c[0]);
@@ -94,7 +87,7 @@ fn no_route_ends_ipv6_at_once_blocks_and_next_goes_straight_to_ipv4() {
         &["connect", SERVER_NAME, "8080", "--repeat", "2"],
     );
     assert!(out.status.success(), "{out:?}");
-    let lines = json_lines(&out);
+    let lines = stdout_json(&out);
     let c = of_kind(&lines, "connect");
     assert_eq!(c.len(), 2);
 
@@ -157,7 +150,7 @@ fn kernel_observer_ends_the_ipv6_attempt_without_the_error_queue() {
         ],
     );
     assert!(out.status.success(), "{out:?}");
-    let lines = json_lines(&out);
+    let lines = stdout_json(&out);
     let c = of_kind(&lines, "connect");
     assert_eq!(c[0]["family"], "ipv4", "{}", c[0]);
     let a0 = &c[0]["attempts"][0];
@@ -180,7 +173,7 @@ fn kernel_observer_ends_the_ipv6_attempt_without_the_error_queue() {
         &lab.client,
         &["connect", SERVER_NAME, "8080", "--no-recverr"],
     );
-    let lines = json_lines(&out);
+    let lines = stdout_json(&out);
     let c = of_kind(&lines, "connect");
     let a1 = &c[0]["attempts"][1];
     assert!(a1["start_ms"].as_f64().unwrap() >= 249.0, "{}", c[0]);
@@ -244,7 +237,7 @@ fn silent_drop_ipv4_wins_after_the_attempt_delay() {
         ],
     );
     assert!(out.status.success(), "{out:?}");
-    let lines = json_lines(&out);
+    let lines = stdout_json(&out);
     let c = of_kind(&lines, "connect")[0];
     assert_eq!(c["family"], "ipv4", "{c}");
     let a = c["attempts"].as_array().unwrap();
@@ -285,7 +278,7 @@ fn silent_drop_is_remembered_ipv4_first_on_the_next_connection() {
         ],
     );
     assert!(out.status.success(), "{out:?}");
-    let lines = json_lines(&out);
+    let lines = stdout_json(&out);
     let c = of_kind(&lines, "connect");
     assert_eq!(c[0]["attempts"][0]["family"], "ipv6", "{}", c[0]);
     // Second connection: IPv4 first (IPv6 would be raced only after the attempt delay).
@@ -306,7 +299,7 @@ fn mtu_1280_link_records_path_mtu_without_fallback() {
         &["connect", SERVER_NAME, "8080", "--send", "300000"],
     );
     assert!(out.status.success(), "{out:?}");
-    let lines = json_lines(&out);
+    let lines = stdout_json(&out);
     let c = of_kind(&lines, "connect")[0];
     assert_eq!(c["family"], "ipv6", "{c}");
     let t = of_kind(&lines, "transfer")[0];
@@ -379,7 +372,7 @@ fn listener_dual_stack_serves_both_and_v6only_refuses_ipv4() {
         .spawn_server(BIN, &["listen", "[::]:9000", "--count", "2"])
         .unwrap();
     drop(child);
-    let info: Value = serde_json::from_str(&line).unwrap();
+    let info = json_line(&line);
     assert_eq!(info["mode"], "dual_stack", "{info}");
     assert_eq!(info["v6only"], false);
     for addr in [SERVER_V6.to_string(), SERVER_V4.to_string()] {
@@ -391,7 +384,7 @@ fn listener_dual_stack_serves_both_and_v6only_refuses_ipv4() {
     let (_c2, line) = lab
         .spawn_server(BIN, &["listen", "[::]:9001", "--v6only", "true"])
         .unwrap();
-    let info: Value = serde_json::from_str(&line).unwrap();
+    let info = json_line(&line);
     assert_eq!(info["mode"], "ipv6_only", "{info}");
     let out = cli(
         &lab.client,
@@ -403,7 +396,7 @@ fn listener_dual_stack_serves_both_and_v6only_refuses_ipv4() {
         &["connect", "x", "9001", "--addr", &SERVER_V4.to_string()],
     );
     assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let c = json_lines(&out);
+    let c = stdout_json(&out);
     assert_eq!(
         of_kind(&c, "connect")[0]["attempts"][0]["errno"],
         libc::ECONNREFUSED

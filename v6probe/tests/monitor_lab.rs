@@ -4,17 +4,11 @@
 use std::{sync::Mutex, time::Duration};
 
 use serde_json::Value;
-use v6probe_lab::{veth, LineReader, Netns};
+use v6probe_lab::{json_line, veth, LineReader, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 /// The lab tests in this file check for leftover programs globally: run them one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn lines(all: &[String]) -> Vec<Value> {
-    all.iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .collect()
-}
 
 fn packets<'a>(v: &'a [Value], name: &str, dir: &str) -> Vec<&'a Value> {
     v.iter()
@@ -69,7 +63,7 @@ fn monitor_sees_real_ndp_and_detaches() {
             l.contains("\"kind\":\"start\"")
         })
         .expect("monitor start line");
-    let start: Value = serde_json::from_str(&start).unwrap();
+    let start = json_line(&start);
     let hooks: Vec<&str> = start["attachments"]
         .as_array()
         .unwrap()
@@ -102,7 +96,7 @@ fn monitor_sees_real_ndp_and_detaches() {
     mon.signal(libc::SIGINT);
     let (status, out, err) = mon.finish(Duration::from_secs(10)).unwrap();
     assert!(status.success(), "monitor failed: {status} {err}");
-    let v = lines(&out);
+    let v: Vec<Value> = out.iter().map(|l| json_line(l)).collect();
 
     // Every packet line carries the documented fields.
     for p in v.iter().filter(|l| l["kind"] == "packet") {

@@ -15,7 +15,7 @@ use v6probe::{
         Options,
     },
 };
-use v6probe_lab::TempDir;
+use v6probe_lab::{stdout_json, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 
@@ -48,13 +48,6 @@ fn na(eth: EthernetAddress, target: Ipv6Addr) -> Vec<u8> {
     .to_bytes()
 }
 
-fn lines(out: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l}: {e}")))
-        .collect()
-}
-
 #[test]
 fn replay_judges_a_capture_with_its_own_timestamps() {
     let dir = TempDir::new("replay").unwrap();
@@ -77,7 +70,7 @@ fn replay_judges_a_capture_with_its_own_timestamps() {
             .output()
             .unwrap();
         assert!(out.status.success(), "{out:?}");
-        lines(&out.stdout)
+        stdout_json(&out)
     };
     let first = run();
     let alerts: Vec<&Value> = first.iter().filter(|l| l["kind"] == "alert").collect();
@@ -122,7 +115,7 @@ fn replay_judges_a_capture_with_its_own_timestamps() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let v = lines(&out.stdout);
+    let v = stdout_json(&out);
     assert_eq!(v.iter().filter(|l| l["kind"] == "packet").count(), 1);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("offset"), "{err}");

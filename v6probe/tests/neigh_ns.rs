@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use v6probe_lab::{veth, Netns};
+use v6probe_lab::{stdout_json, veth, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 const DIR: &str = "/proc/sys/net/ipv6/neigh/v6p0";
@@ -49,11 +49,7 @@ fn params_set_read_back_refuse_and_roll_back() {
     let o = v6probe(&a, &["neigh", "params", "-i", "v6p0"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let before = snapshot(&a);
-    let lines: Vec<serde_json::Value> = String::from_utf8(o.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = stdout_json(&o);
     assert!(lines.len() >= 14, "{lines:?}");
     for l in &lines {
         assert_eq!(l["kind"], "neigh_param");
@@ -82,10 +78,8 @@ fn params_set_read_back_refuse_and_roll_back() {
     assert_eq!(read(&a, "base_reachable_time_ms"), "12000");
     assert_eq!(read(&a, "retrans_time_ms"), "900");
     assert_eq!(read(&a, "ucast_solicit"), "7");
-    let out = String::from_utf8(o.stdout).unwrap();
-    let ucast: serde_json::Value = out
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    let ucast = stdout_json(&o)
+        .into_iter()
         .find(|v| v["key"] == "ucast_solicit")
         .unwrap();
     assert_eq!(ucast["value"], 7);
@@ -226,11 +220,7 @@ fn list_and_watch_the_neighbour_table() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = stdout_json(&out);
     let ev = events
         .iter()
         .find(|e| e["address"] == "fd00:8::2" && e["mac"] == b_mac.as_str())
@@ -243,11 +233,7 @@ fn list_and_watch_the_neighbour_table() {
     // List: the same entries as `ip -6 neigh show dev v6p0`.
     let o = v6probe(&a, &["neigh", "list", "-i", "v6p0"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let ours: Vec<serde_json::Value> = String::from_utf8(o.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let ours = stdout_json(&o);
     let theirs = ip_neigh(&a);
     assert!(!theirs.is_empty());
     for (dst, mac, state, router) in &theirs {

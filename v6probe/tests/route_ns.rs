@@ -3,7 +3,7 @@
 //! and every error case leaving the routing tables unchanged.
 use std::process::Output;
 
-use v6probe_lab::{veth, Netns};
+use v6probe_lab::{json_lines, veth, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 
@@ -243,10 +243,7 @@ fn add_list_delete_with_each_option() {
     assert_eq!(tables(a), before);
 
     // `route list` (main) matches `ip -j -6 route show` route for route.
-    let ours: Vec<serde_json::Value> = ok(a, &["route", "list"])
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let ours = json_lines(&ok(a, &["route", "list"]));
     let theirs: Vec<serde_json::Value> =
         serde_json::from_str(&a.ip(&["-j", "-6", "route", "show"]).unwrap()).unwrap();
     assert_eq!(ours.len(), theirs.len(), "ours {ours:?}\nip {theirs:?}");

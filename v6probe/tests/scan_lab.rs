@@ -14,21 +14,15 @@ use std::{
 
 use serde_json::Value;
 use v6probe_lab::{
+    json_line,
     scan::{ScanLab, SCAN_IF, SIM_IF},
-    LineReader, Netns,
+    stdout_json, LineReader, Netns,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 
 fn run(ns: &Netns, args: &[&str]) -> Output {
     ns.command(BIN).args(args).output().unwrap()
-}
-
-fn lines(o: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
 }
 
 fn addr(base: u128, i: u128) -> Ipv6Addr {
@@ -93,7 +87,7 @@ fn scan_finds_live_addresses_and_flags_forged_replies() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let out = lines(&o);
+    let out = stdout_json(&o);
     let (summary, results) = out.split_last().unwrap();
     assert_eq!(summary["kind"], "scan_summary");
     assert_eq!(summary["v"], 1);
@@ -159,7 +153,7 @@ fn scan_finds_live_addresses_and_flags_forged_replies() {
     let (_, sim_lines, _) = sim.finish(Duration::from_secs(5)).unwrap();
     let answered: BTreeSet<Ipv6Addr> = sim_lines
         .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|l| json_line(l))
         .filter(|v| v["event"] == "na_sent")
         .map(|v| v["target"].as_str().unwrap().parse().unwrap())
         .collect();
@@ -210,7 +204,7 @@ fn scan_finds_live_addresses_and_flags_forged_replies() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let out = lines(&o);
+    let out = stdout_json(&o);
     assert_eq!(out.last().unwrap()["alive"], 0);
     assert_eq!(out.last().unwrap()["probes_sent"], 16);
 
@@ -236,7 +230,7 @@ fn scan_finds_live_addresses_and_flags_forged_replies() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let out = lines(&o);
+    let out = stdout_json(&o);
     let hit = out
         .iter()
         .find(|r| r["target"].as_str() == Some(&ll.to_string()))
@@ -294,7 +288,7 @@ fn scan_finds_live_addresses_and_flags_forged_replies() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let out = lines(&o);
+    let out = stdout_json(&o);
     let by: BTreeMap<String, &Value> = out[..out.len() - 1]
         .iter()
         .map(|r| (r["target"].as_str().unwrap().to_string(), r))
@@ -426,10 +420,7 @@ fn forged_answers_get_verdicts() {
     ]);
     let (status, out, err) = scan.finish(Duration::from_secs(10)).unwrap();
     assert_eq!(status.code(), Some(0), "{err}");
-    let v: Vec<Value> = out
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let v: Vec<Value> = out.iter().map(|l| json_line(l)).collect();
     assert_eq!(v[0]["target"], "fd00::e:1");
     assert_eq!(
         v[0]["alive"], false,

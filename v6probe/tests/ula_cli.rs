@@ -7,7 +7,7 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
-use v6probe_lab::{veth, Netns};
+use v6probe_lab::{stdout_json, veth, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 const PY: &str = "/usr/bin/python3";
@@ -22,13 +22,6 @@ fn run(args: &[&str], stdin: &str) -> Output {
         .unwrap();
     c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     c.wait_with_output().unwrap()
-}
-
-fn json_lines(o: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]
@@ -82,7 +75,7 @@ print(subs[0], subs[1])
             "",
         );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let j = &json_lines(&o)[0];
+        let j = &stdout_json(&o)[0];
         assert_eq!(j["kind"], "ula_prefix");
         assert_eq!(j["prefix"], first[0], "{mac} {t}");
         assert_eq!(j["global_id"], first[1]);
@@ -97,13 +90,13 @@ print(subs[0], subs[1])
             &["ula", "generate", "--eui64", first[2], "--ntp-time", t],
             "",
         );
-        assert_eq!(json_lines(&o)[0]["prefix"], first[0]);
+        assert_eq!(stdout_json(&o)[0]["prefix"], first[0]);
     }
     // Without --ntp-time the time is now: two runs differ.
     let a = run(&["ula", "generate", "--mac", "00:1b:21:aa:bb:cc"], "");
     let b = run(&["ula", "generate", "--mac", "00:1b:21:aa:bb:cc"], "");
-    assert_ne!(json_lines(&a)[0]["prefix"], json_lines(&b)[0]["prefix"]);
-    assert_eq!(json_lines(&a)[0]["time_source"], "now");
+    assert_ne!(stdout_json(&a)[0]["prefix"], stdout_json(&b)[0]["prefix"]);
+    assert_eq!(stdout_json(&a)[0]["time_source"], "now");
     // Bad input is a usage error.
     assert_eq!(
         run(&["ula", "generate", "--mac", "00:11"], "")
@@ -147,7 +140,7 @@ fn check_classifies_and_warns() {
         "",
     );
     assert!(o.status.success());
-    let j = json_lines(&o);
+    let j = stdout_json(&o);
     assert_eq!(j.len(), 4);
     assert_eq!(j[0]["ula"], "valid");
     assert_eq!(j[0]["warnings"][0], "sequential_nibbles");
@@ -184,7 +177,7 @@ fn aggregate_from_args_and_stdin() {
         "",
     );
     assert!(o.status.success());
-    let got: Vec<String> = json_lines(&o)
+    let got: Vec<String> = stdout_json(&o)
         .iter()
         .map(|j| j["prefix"].as_str().unwrap().to_string())
         .collect();
@@ -211,7 +204,7 @@ fn aggregate_from_args_and_stdin() {
         ],
         "",
     );
-    assert_eq!(json_lines(&o)[0]["prefix"], "fd00:3::/63");
+    assert_eq!(stdout_json(&o)[0]["prefix"], "fd00:3::/63");
     // Nothing in, nothing out: exit 2.
     assert_eq!(run(&["ula", "aggregate"], "").status.code(), Some(2));
 }
@@ -236,7 +229,7 @@ fn discover_finds_the_ulas_on_the_test_interfaces() {
     }
     let o = a.command(BIN).args(["ula", "discover"]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let j = json_lines(&o);
+    let j = stdout_json(&o);
     assert_eq!(j.len(), 3, "{j:?}");
     assert_eq!(j[0]["kind"], "ula_site");
     assert_eq!(j[0]["site"], "fd3c:9e21:7b4::/48");
@@ -263,7 +256,7 @@ fn discover_finds_the_ulas_on_the_test_interfaces() {
         .args(["ula", "discover", "-i", "v6p2"])
         .output()
         .unwrap();
-    let j = json_lines(&o);
+    let j = stdout_json(&o);
     assert_eq!(j.len(), 2);
     assert_eq!(j[0]["interfaces"], serde_json::json!(["v6p2"]));
     assert_eq!(
@@ -289,9 +282,9 @@ fn discover_finds_the_ulas_on_the_test_interfaces() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let g = &json_lines(&o)[0];
+    let g = &stdout_json(&o)[0];
     assert_eq!(g["eui64_source"], "interface");
     assert_eq!(g["mac"], mac.as_str());
     let o = run(&["ula", "generate", "--ntp-time", "1", "--mac", &mac], "");
-    assert_eq!(json_lines(&o)[0]["prefix"], g["prefix"]);
+    assert_eq!(stdout_json(&o)[0]["prefix"], g["prefix"]);
 }
