@@ -22,6 +22,9 @@ fn lab(tag: &str) -> Lab {
         .unwrap();
     b.ip(&["-6", "addr", "add", "fd00:7::2/64", "dev", "v6p1", "nodad"])
         .unwrap();
+    // Both ends: a link-local finishing DAD adds a local route, which would show up as a
+    // change between two snapshots of the tables.
+    a.wait_dad(std::time::Duration::from_secs(5)).unwrap();
     b.wait_dad(std::time::Duration::from_secs(5)).unwrap();
     let mac = b.mac("v6p1").unwrap();
     let m: Vec<u8> = mac
