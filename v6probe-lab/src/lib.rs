@@ -311,34 +311,31 @@ impl Drop for LineReader {
     }
 }
 
-/// A scratch folder `v6p-<tag>-<pid>-<n>` in the temp dir, removed (with its contents) on drop.
+/// A private scratch folder `v6p-<tag>-<random>` in the temp dir (made by `tempfile`: a fresh
+/// random name, mode 0700, never an existing path), removed with its contents on drop.
 #[derive(Debug)]
-pub struct TempDir(std::path::PathBuf);
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     pub fn new(tag: &str) -> io::Result<Self> {
-        let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("v6p-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p)?;
-        Ok(Self(p))
+        use std::os::unix::fs::PermissionsExt;
+        tempfile::Builder::new()
+            .prefix(&format!("v6p-{tag}-"))
+            // tempfile uses the default mode (0777 & ~umask) unless told.
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir()
+            .map(Self)
     }
 
     pub fn path(&self) -> &std::path::Path {
-        &self.0
+        self.0.path()
     }
 
     /// Writes `bytes` to `name` inside the folder and returns its path.
     pub fn file(&self, name: &str, bytes: &[u8]) -> io::Result<std::path::PathBuf> {
-        let p = self.0.join(name);
+        let p = self.path().join(name);
         std::fs::write(&p, bytes)?;
         Ok(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -392,6 +389,23 @@ fn check(what: &str, out: Output) -> io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temp_dirs_are_private_fresh_and_removed() {
+        use std::os::unix::fs::PermissionsExt;
+        let a = TempDir::new("lab-t").unwrap();
+        let b = TempDir::new("lab-t").unwrap();
+        assert_ne!(a.path(), b.path());
+        let name = a.path().file_name().unwrap().to_str().unwrap().to_string();
+        assert!(name.starts_with("v6p-lab-t-"), "{name}");
+        let mode = std::fs::metadata(a.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        let f = a.file("x", b"1").unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"1");
+        let p = a.path().to_path_buf();
+        drop(a);
+        assert!(!p.exists());
+    }
 
     #[test]
     #[ignore = "needs root: network namespaces"]

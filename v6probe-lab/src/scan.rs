@@ -9,7 +9,7 @@
 //! `ip -batch`), ICMPv6 rate limiting off. The sim namespace is for `v6probe sim`.
 use std::{io, net::Ipv6Addr, time::Duration};
 
-use crate::{veth, Netns};
+use crate::{veth, Netns, TempDir};
 
 pub const SCAN_IF: &str = "v6p-sc";
 pub const TARGET_IF: &str = "v6p-tg";
@@ -51,16 +51,15 @@ impl ScanLab {
         }
         target.sysctl("net.ipv6.icmp.ratelimit", "0")?;
         // Addresses in one batch: `ip` per address would take minutes for thousands.
-        let file = std::env::temp_dir().join(format!("{}.batch", target.name()));
+        // The batch file lives in a private scratch folder (this runs as root).
         let mut batch = String::with_capacity(live.len() * 48);
         for a in live {
             batch.push_str(&format!("addr add {a}/64 dev {TARGET_IF} nodad\n"));
         }
         if !live.is_empty() {
-            std::fs::write(&file, batch)?;
-            let r = target.ip(&["-batch", &file.display().to_string()]);
-            let _ = std::fs::remove_file(&file);
-            r?;
+            let scratch = TempDir::new("scan-batch")?;
+            let file = scratch.file("addresses.batch", batch.as_bytes())?;
+            target.ip(&["-batch", &file.display().to_string()])?;
         }
         for ns in [&scanner, &target, &sim] {
             ns.wait_dad(Duration::from_secs(10))?;

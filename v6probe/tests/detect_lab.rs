@@ -21,7 +21,7 @@ use v6probe::{
         Frame, Icmpv6Repr, Message, NdpOption, Options, Prefix,
     },
 };
-use v6probe_lab::{in_netns, json_line, veth, LineReader, Netns};
+use v6probe_lab::{in_netns, json_line, veth, LineReader, Netns, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 /// The kernel programs are attached per interface; one lab at a time keeps the runs apart
@@ -307,8 +307,8 @@ fn expect_alert(
 fn attacks_are_alerted_within_one_second() {
     v6probe_lab::require_privileges();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = std::env::temp_dir().join(format!("v6p-detect-attack-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = TempDir::new("detect-attack").unwrap();
+    let dir = scratch.path();
     let mut lab = Lab::new("dat");
     let mon_i = lab.host("dat-mon", "v6p-m0");
     let peer_i = lab.host("dat-peer", "v6p-p0");
@@ -347,7 +347,7 @@ fn attacks_are_alerted_within_one_second() {
     for ns in [mon_ns, peer_ns, rtr_ns] {
         ns.wait_dad(Duration::from_secs(5)).unwrap();
     }
-    let _radvd = radvd(rtr_ns, "v6p-r0", "2001:db8:d::/64", &dir);
+    let _radvd = radvd(rtr_ns, "v6p-r0", "2001:db8:d::/64", dir);
     let rtr_ll = link_local(rtr_ns, "v6p-r0");
     let rtr_mac = mac_of(rtr_ns, "v6p-r0");
     let mon_mac = mac_of(mon_ns, "v6p-m0");
@@ -557,7 +557,6 @@ fn attacks_are_alerted_within_one_second() {
         worst.as_secs_f64() * 1e3
     );
     let _ = (mon_addr, rtr_mac);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -622,8 +621,8 @@ fn random_mac_flood_stays_within_bounds() {
 fn benign_link_is_silent_above_low() {
     v6probe_lab::require_privileges();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = std::env::temp_dir().join(format!("v6p-detect-benign-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = TempDir::new("detect-benign").unwrap();
+    let dir = scratch.path();
     let mut lab = Lab::new("dbn");
     let mon_i = lab.host("dbn-mon", "v6p-m0");
     let r1_i = lab.host("dbn-r1", "v6p-r1");
@@ -660,8 +659,8 @@ fn benign_link_is_silent_above_low() {
     for i in [mon_i, r1_i, r2_i, h1_i, h2_i] {
         lab.ns(i).wait_dad(Duration::from_secs(5)).unwrap();
     }
-    let _r1 = radvd(lab.ns(r1_i), "v6p-r1", "2001:db8:1::/64", &dir);
-    let _r2 = radvd(lab.ns(r2_i), "v6p-r2", "2001:db8:2::/64", &dir);
+    let _r1 = radvd(lab.ns(r1_i), "v6p-r1", "2001:db8:1::/64", dir);
+    let _r2 = radvd(lab.ns(r2_i), "v6p-r2", "2001:db8:2::/64", dir);
     let state = dir.join("baseline.json");
     let mut mon = monitor(
         lab.ns(mon_i),
@@ -776,5 +775,4 @@ fn benign_link_is_silent_above_low() {
         loud.is_empty(),
         "alerts above low on a benign link: {loud:#?}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

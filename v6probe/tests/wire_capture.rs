@@ -10,7 +10,7 @@ use std::{
 };
 
 use v6probe::wire::{icmpv6::QuotedUpper, Frame, Message, NdpOption};
-use v6probe_lab::{veth, Netns};
+use v6probe_lab::{veth, Netns, TempDir};
 
 const RADVD_CONF: &str = "interface v6pa0 {
     AdvSendAdvert on;
@@ -84,8 +84,8 @@ fn real_ndp_frames_decode_validate_and_reemit() {
     veth(&a, "v6pa0", &b, "v6pb0").unwrap();
     a.sysctl("net.ipv6.conf.all.forwarding", "1").unwrap();
 
-    let dir = std::env::temp_dir().join(format!("v6p-wire-{}", std::process::id()));
-    fs::create_dir_all(&dir).unwrap();
+    let scratch = TempDir::new("wire").unwrap();
+    let dir = scratch.path();
     let pcap = dir.join("capture.pcap");
     let conf = dir.join("radvd.conf");
     fs::write(&conf, RADVD_CONF).unwrap();
@@ -159,7 +159,6 @@ fn real_ndp_frames_decode_validate_and_reemit() {
     let _ = radvd.wait();
 
     let frames = pcap_frames(&fs::read(&pcap).unwrap());
-    let _ = fs::remove_dir_all(&dir);
     assert!(!frames.is_empty(), "nothing captured");
 
     let mut seen = std::collections::BTreeSet::new();

@@ -1112,8 +1112,8 @@ fn policy_errors_name_line_and_column() {
 
 #[test]
 fn state_round_trip_restores_the_baseline() {
-    let dir = std::env::temp_dir().join(format!("v6p-detect-state-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = v6probe_lab::TempDir::new("detect-state").unwrap();
+    let dir = scratch.path();
     let path = dir.join("baseline.json");
     let h = learned();
     let mut h = h;
@@ -1122,7 +1122,7 @@ fn state_round_trip_restores_the_baseline() {
     assert_eq!(snap.routers.len(), 2);
     snap.save(&path).unwrap();
     // Only the file itself is left (the temporary was renamed over it).
-    let names: Vec<_> = std::fs::read_dir(&dir)
+    let names: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
@@ -1146,7 +1146,6 @@ fn state_round_trip_restores_the_baseline() {
     let err = State::load(&path).unwrap_err();
     assert!(matches!(err, DetectError::State { line: 2, .. }), "{err}");
     assert!(State::load(&dir.join("missing.json")).unwrap().is_none());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -1184,8 +1183,8 @@ fn events_select_packet_lines_and_alerts_print_as_text() {
 
 #[test]
 fn detector_saves_state_when_learning_ends() {
-    let dir = std::env::temp_dir().join(format!("v6p-detect-learn-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = v6probe_lab::TempDir::new("detect-learn").unwrap();
+    let dir = scratch.path();
     let path = dir.join("s.json");
     let args = DetectArgs {
         learn: Some(Duration::from_secs(2)),
@@ -1217,7 +1216,6 @@ fn detector_saves_state_when_learning_ends() {
     .unwrap();
     let a = d.observe(&ra(mac(8), ll(8), &Ra::default()), at(10_000));
     assert!(codes(&a).contains(&"ra_rogue"), "{:?}", codes(&a));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

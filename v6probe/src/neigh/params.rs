@@ -497,10 +497,10 @@ mod tests {
         v.iter().map(|s| s.to_string()).collect()
     }
 
-    /// A fake `neigh/` tree in a temporary directory.
-    fn tree(tag: &str) -> PathBuf {
-        let root = std::env::temp_dir().join(format!("v6p-neigh-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
+    /// A fake `neigh/` tree in a private temporary directory (removed on drop).
+    fn tree(tag: &str) -> v6probe_lab::TempDir {
+        let scratch = v6probe_lab::TempDir::new(&format!("neigh-{tag}")).unwrap();
+        let root = scratch.path();
         for iface in ["eth0", "default"] {
             fs::create_dir_all(root.join(iface)).unwrap();
             for p in PARAMS {
@@ -510,7 +510,7 @@ mod tests {
                 fs::write(root.join(iface).join(p.key), format!("{}\n", p.min + 3)).unwrap();
             }
         }
-        root
+        scratch
     }
 
     #[test]
@@ -553,7 +553,8 @@ mod tests {
 
     #[test]
     fn apply_reads_back_and_refuses_without_writing() {
-        let root = tree("apply");
+        let scratch = tree("apply");
+        let root = scratch.path().to_path_buf();
         let np = NeighParams::new(&root);
         let v = np
             .apply(
@@ -594,7 +595,6 @@ mod tests {
             np.read("../eth0"),
             Err(ParamError::NoSuchInterface { .. })
         ));
-        fs::remove_dir_all(&root).unwrap();
     }
 
     /// A write that fails restores what was already written. The failing key is a symlink to
@@ -611,7 +611,8 @@ mod tests {
             );
             return;
         }
-        let root = tree("rollback");
+        let scratch = tree("rollback");
+        let root = scratch.path().to_path_buf();
         let np = NeighParams::new(&root);
         fs::remove_file(root.join("eth0/locktime")).unwrap();
         std::os::unix::fs::symlink(ro, root.join("eth0/locktime")).unwrap();
@@ -653,6 +654,5 @@ mod tests {
             fs::read_to_string(root.join("eth0/proxy_delay")).unwrap(),
             "3\n"
         );
-        fs::remove_dir_all(&root).unwrap();
     }
 }

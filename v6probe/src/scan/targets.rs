@@ -224,8 +224,8 @@ mod tests {
 
     #[test]
     fn file_targets_name_file_and_line() {
-        let dir = std::env::temp_dir().join(format!("v6p-scan-targets-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = v6probe_lab::TempDir::new("scan-targets").unwrap();
+        let dir = scratch.path();
         let f = dir.join("t.txt");
         std::fs::write(&f, "# lab\nfd00::1\n\nfd00::10-12 # three\n").unwrap();
         let specs = parse_args(&[format!("@{}", f.display())]).unwrap();
@@ -242,6 +242,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("/nonexistent/v6p"), "{e}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
