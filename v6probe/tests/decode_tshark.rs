@@ -805,23 +805,21 @@ fn agree(file: &Path) -> usize {
     ours.len()
 }
 
-fn tools_or_skip() -> bool {
-    if !have("tshark", &["--version"]) {
-        eprintln!("SKIPPED decode_tshark: tshark is not installed (cargo xtask setup installs it)");
-        return false;
-    }
-    if !have(SCAPY, &["-c", "import scapy.all"]) {
-        eprintln!("SKIPPED decode_tshark: python3-scapy is not installed (cargo xtask setup)");
-        return false;
-    }
-    true
+/// The tools compared against: a test fails, never passes, where they are missing.
+fn require_tools() {
+    assert!(
+        have("tshark", &["--version"]),
+        "tshark is not installed (cargo xtask setup installs it)"
+    );
+    assert!(
+        have(SCAPY, &["-c", "import scapy.all"]),
+        "python3-scapy is not installed (cargo xtask setup installs it)"
+    );
 }
 
 #[test]
 fn emitter_frames_agree_with_tshark() {
-    if !tools_or_skip() {
-        return;
-    }
+    require_tools();
     let dir = TempDir::new("tshark-emit").unwrap();
     let file = dir.path().join("emitted.pcapng");
     let mut w = PcapNgWriter::new(Vec::new()).unwrap();
@@ -837,9 +835,7 @@ fn emitter_frames_agree_with_tshark() {
 
 #[test]
 fn scapy_frames_agree_with_tshark() {
-    if !tools_or_skip() {
-        return;
-    }
+    require_tools();
     let dir = TempDir::new("tshark-scapy").unwrap();
     let file = dir.path().join("scapy.pcap");
     let out = Command::new(SCAPY)
@@ -858,9 +854,7 @@ fn scapy_frames_agree_with_tshark() {
 /// The pcap writer's output reads back in tshark too (same frames, same count).
 #[test]
 fn pcap_writer_output_reads_in_tshark() {
-    if !tools_or_skip() {
-        return;
-    }
+    require_tools();
     let dir = TempDir::new("tshark-pcap").unwrap();
     let file = dir.path().join("emitted.pcap");
     let mut w = PcapWriter::new(Vec::new()).unwrap();
