@@ -134,7 +134,7 @@ fn error(t: u8, code: u8, word: u32, data: Vec<u8>) -> Icmpv6Repr {
     Icmpv6Repr::new(t, code, m)
 }
 
-/// Frames from our emitter: every message and option kind the issue lists.
+/// Frames from our emitter: every message and option kind the codec writes.
 fn emitted() -> Vec<Vec<u8>> {
     let all_nodes = EthernetAddress([0x33, 0x33, 0, 0, 0, 1]);
     let routers = EthernetAddress([0x33, 0x33, 0, 0, 0, 2]);

@@ -1,4 +1,4 @@
-//! NDP / ICMPv6 wire codec (issue 3).
+//! NDP / ICMPv6 wire codec.
 //!
 //! Follows smoltcp's wire contract: zero-copy `*Packet<T: AsRef<[u8]>>` views with
 //! `new_unchecked` / `new_checked` / `check_len`, getters named after the RFC fields and `set_`

@@ -44,7 +44,7 @@ pub struct Args {
     /// Pause between repeated connections, in ms.
     #[arg(long, default_value_t = 0)]
     pub interval: u64,
-    /// How long `limited` lasts (ms; the 15 s by default).
+    /// How long `limited` lasts (ms; 15 s by default).
     #[arg(long, default_value_t = 15_000)]
     pub limited_pause: u64,
     /// How long `blocked` skips IPv6 before one probe attempt (ms).

@@ -26,7 +26,7 @@
 //! - If the error arrives while the process still holds the socket lock (inside `connect()`),
 //!   the kernel only stores it as a soft error (`sk_err_soft`), counts `TcpExtLockDroppedIcmps`
 //!   and raises no POLLERR; the SYN is retransmitted after the initial RTO (1 s) and the
-//!   second ICMPv6 error fails the connect. That is the "about 1 s" of the issue.
+//!   second ICMPv6 error fails the connect: the "about 1 s" a plain connect can take.
 //! - In a veth lab the router answers within the `connect()` syscall itself (veth delivers
 //!   synchronously in the sender's softirq), so the first error always lands on a locked
 //!   socket: a plain non-blocking connect reports ENETUNREACH after ~1020-1030 ms every time.

@@ -192,7 +192,7 @@ impl Observation {
 pub struct Policy {
     /// How long `limited` lasts after an address unreachable, a timeout or an EHOSTUNREACH.
     pub limited_pause: Duration,
-    /// How long `limited` lasts after an ICMPv6 time exceeded (the issue asks for 15 s).
+    /// How long `limited` lasts after an ICMPv6 time exceeded (15 s by default).
     pub time_exceeded_pause: Duration,
     /// How long IPv6 is skipped when `blocked`, before one probe attempt.
     pub blocked_cooldown: Duration,
@@ -370,7 +370,7 @@ mod tests {
     }
 
     #[test]
-    fn icmp_codes_map_per_issue() {
+    fn icmp_errors_and_errnos_map_to_states() {
         let v = |code| Observation::DestUnreachable { code }.verdict();
         assert_eq!(v(0), Some((FallbackState::Blocked, Reason::IcmpNoRoute)));
         assert_eq!(v(1).map(|x| x.0), Some(FallbackState::Blocked));
