@@ -27,7 +27,8 @@ enum Cmd {
     /// Install the eBPF toolchain (rust-src, bpf-linker), cross targets and the Debian packages
     /// the tests use.
     Setup(setup::Args),
-    /// Set-up, formatting, clippy (user space and eBPF), every test, BSD/macOS checks.
+    /// Set-up, formatting, clippy (user space and eBPF), every test (the privileged ones when
+    /// root), BSD/macOS checks.
     Test(test::Args),
     /// Benchmarks: prints figures and ratios, writes target/bench/*.json.
     Bench(bench::Args),
