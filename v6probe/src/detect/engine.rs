@@ -15,6 +15,7 @@ use super::{
     config::Config,
     dad::DadWatch,
     gate::Gate,
+    links::Links,
     neighbors::{Na, Neighbors},
     packet_checks::PacketChecks,
     policy::Policy,
@@ -59,12 +60,8 @@ fn named(iface: &str) -> Option<&str> {
 }
 
 /// Interface name and VLAN (when tagged) of a link.
-fn link_name(links: &[(Option<String>, u16)], link: u16) -> (Option<&str>, Option<u16>) {
-    links
-        .get(link as usize)
-        .map_or((None, None), |(name, vid)| {
-            (name.as_deref(), Some(*vid).filter(|v| *v != 0))
-        })
+fn link_name(links: &Links, link: u16) -> (Option<&str>, Option<u16>) {
+    (links.name(link), links.vlan(link))
 }
 
 /// The engine. See the module documentation.
@@ -72,7 +69,7 @@ pub struct Engine {
     cfg: Config,
     policy: Option<Policy>,
     /// Links: (interface name, outer VLAN id or 0). Bindings and routers are per link.
-    links: Vec<(Option<String>, u16)>,
+    links: Links,
     checks: PacketChecks,
     neighbors: Neighbors,
     dad: DadWatch,
@@ -103,7 +100,7 @@ impl Engine {
             baseline: policy.is_some(),
             policy,
             cfg,
-            links: Vec::new(),
+            links: Links::default(),
             learn_until: None,
             learn_started: false,
             learning_finished: false,
@@ -250,6 +247,7 @@ impl Engine {
             ("pending_ns", ev_pending),
             ("sources", ev_sources),
             ("suppress", self.gate.evictions()),
+            ("links", self.links.over_cap()),
         ] {
             s.evictions.insert(name, n);
         }
@@ -309,20 +307,7 @@ impl Engine {
     }
 
     fn link_id(&mut self, name: Option<&str>, vid: u16) -> u16 {
-        if let Some(i) = self
-            .links
-            .iter()
-            .position(|(n, v)| *v == vid && n.as_deref() == name)
-        {
-            return i as u16;
-        }
-        // Interface names come from the host (or a capture's few interface records): a
-        // handful. Past u16 they share the last slot rather than growing without bound.
-        if self.links.len() >= u16::MAX as usize {
-            return u16::MAX - 1;
-        }
-        self.links.push((name.map(str::to_owned), vid));
-        (self.links.len() - 1) as u16
+        self.links.id(name, vid)
     }
 
     fn tick_learning(&mut self, t: u64) {

@@ -29,6 +29,7 @@ pub mod dad;
 pub mod engine;
 pub mod error;
 pub mod gate;
+pub mod links;
 pub mod neighbors;
 pub mod packet_checks;
 pub mod policy;
