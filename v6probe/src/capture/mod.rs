@@ -6,7 +6,12 @@
 //! not the whole file), so `decode` and `monitor --pcap` work on captures of any size.
 //!
 //! A damaged file yields the frames before the damage, then one [`CaptureError`] naming the byte
-//! offset of the record that could not be read, then ends.
+//! offset of the record that could not be read, then ends. The file is treated as hostile:
+//! record lengths are checked before anything is buffered for them ([`MAX_RECORD`]), options
+//! must fit their block, interface blocks are bounded ([`MAX_INTERFACES`], [`MAX_IF_NAME`]),
+//! and a timestamp that does not convert (a resolution that does not fit 64 bits, a time before
+//! 1970 or past 2554 once `if_tsoffset` is applied) is damage at its block's offset, never a
+//! panic or a made-up time.
 //!
 //! Only the frames' link type is checked, not interpreted: [`CaptureFrame::link_type`] says what
 //! the bytes are, and the consumer skips what it cannot decode (`decode --all` prints a
@@ -31,6 +36,7 @@ use v6probe_common::wire::Frame;
 
 use crate::packet::{Packet, Seen};
 
+pub mod craft;
 #[cfg(test)]
 mod tests;
 pub mod write;
@@ -76,8 +82,20 @@ const MAGICS: [[u8; 4]; 7] = [
     [0xa1, 0xb2, 0xcd, 0x34],
 ];
 
-/// pcapng option codes (draft-ietf-opsawg-pcapng section 4.2 and 4.3).
+/// Interface blocks accepted in one pcapng section; more is taken as damage. Real captures
+/// have a handful (mergecap writes one per interface of each merged file).
+pub const MAX_INTERFACES: usize = 4096;
+/// Longest interface name (`if_name`) accepted, in bytes.
+pub const MAX_IF_NAME: usize = 256;
+
+/// pcapng block types and option codes (draft-ietf-opsawg-pcapng sections 4.1 to 4.4).
+const SHB_TYPE: u32 = 0x0A0D_0D0A;
+const IDB_TYPE: u32 = 1;
+const SPB_TYPE: u32 = 3;
+const EPB_TYPE: u32 = 6;
 const OPT_IF_NAME: u16 = 2;
+const OPT_IF_TSRESOL: u16 = 9;
+const OPT_IF_TSOFFSET: u16 = 14;
 const OPT_EPB_FLAGS: u16 = 2;
 
 /// Why a capture file cannot be read (further).
@@ -230,7 +248,8 @@ struct Interface {
 #[derive(Debug, Default)]
 struct State {
     format: Option<Format>,
-    /// pcap: link type and timestamp fraction unit per second.
+    /// pcap: byte order, link type and timestamp fraction unit per second.
+    pcap_big_endian: bool,
     pcap_link_type: u32,
     pcap_frac_per_sec: u64,
     /// pcapng: the current section's byte order and interfaces.
@@ -378,6 +397,26 @@ enum Step {
     Error(CaptureError),
 }
 
+impl CaptureReader<'_> {
+    /// Grows the buffer for a record longer than it (up to [`MAX_RECORD`]) and reads more.
+    fn grow(&mut self, offset: u64) -> Result<(), CaptureError> {
+        if self.buffer >= MAX_RECORD {
+            return Err(CaptureError::RecordTooLarge {
+                offset,
+                limit: MAX_RECORD,
+            });
+        }
+        self.buffer = (self.buffer * 4).min(MAX_RECORD);
+        if !self.reader.grow(self.buffer) || self.reader.refill().is_err() {
+            return Err(CaptureError::RecordTooLarge {
+                offset,
+                limit: self.buffer,
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Iterator for CaptureReader<'_> {
     type Item = Result<CaptureFrame, CaptureError>;
 
@@ -387,6 +426,9 @@ impl Iterator for CaptureReader<'_> {
         }
         loop {
             let offset = self.reader.consumed() as u64;
+            if let Some(e) = precheck(&self.state, self.reader.data(), offset) {
+                return self.fail(e);
+            }
             let (len, step) = match self.reader.next() {
                 Ok((len, block)) => (len, handle(&mut self.state, offset, block)),
                 Err(PcapError::Eof) => {
@@ -394,26 +436,23 @@ impl Iterator for CaptureReader<'_> {
                     return None;
                 }
                 Err(PcapError::Incomplete(_)) => {
+                    let before = self.reader.data().len();
                     if self.reader.refill().is_err() {
                         let source = take_io(&self.io_err);
                         return self.fail(CaptureError::Read { offset, source });
                     }
+                    // Nothing read and not at the end: the buffer is full, so the record is
+                    // longer than it (pcap-parser does not always say so).
+                    if self.reader.data().len() == before && !self.reader.reader_exhausted() {
+                        if let Err(e) = self.grow(offset) {
+                            return self.fail(e);
+                        }
+                    }
                     continue;
                 }
                 Err(PcapError::BufferTooSmall) => {
-                    if self.buffer >= MAX_RECORD {
-                        return self.fail(CaptureError::RecordTooLarge {
-                            offset,
-                            limit: MAX_RECORD,
-                        });
-                    }
-                    self.buffer = (self.buffer * 4).min(MAX_RECORD);
-                    let grown = self.reader.grow(self.buffer);
-                    if !grown || self.reader.refill().is_err() {
-                        return self.fail(CaptureError::RecordTooLarge {
-                            offset,
-                            limit: self.buffer,
-                        });
+                    if let Err(e) = self.grow(offset) {
+                        return self.fail(e);
                     }
                     continue;
                 }
@@ -443,10 +482,90 @@ impl Iterator for CaptureReader<'_> {
     }
 }
 
+fn u32_at(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
+    let b: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
+    Some(if big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    })
+}
+
+/// Checks the lengths in the header of the record at the front of `data` (as far as it has been
+/// read) before pcap-parser reads the record: a length that cannot be right is damage now, at
+/// the record's offset, instead of a buffer grown and the file read up to [`MAX_RECORD`] first,
+/// or a misleading "truncated".
+fn precheck(st: &State, data: &[u8], offset: u64) -> Option<CaptureError> {
+    let corrupt = |what: String| Some(CaptureError::Corrupt { offset, what });
+    let too_large = |len: u32| {
+        (len as usize > MAX_RECORD).then_some(CaptureError::RecordTooLarge {
+            offset,
+            limit: MAX_RECORD,
+        })
+    };
+    match st.format {
+        // The file header is read by pcap-parser when the reader is created.
+        None => None,
+        Some(Format::Pcap) => {
+            // Record header: ts_sec, ts_frac, caplen, origlen.
+            too_large(u32_at(data, 8, st.pcap_big_endian)?)
+        }
+        Some(Format::PcapNg) => {
+            let ty = u32_at(data, 0, false)?;
+            let big_endian = if ty == SHB_TYPE {
+                // A new section says its own byte order.
+                match data.get(8..12)? {
+                    [0x4d, 0x3c, 0x2b, 0x1a] => false,
+                    [0x1a, 0x2b, 0x3c, 0x4d] => true,
+                    m => {
+                        return corrupt(format!(
+                            "section header with byte-order magic {m:02x?} (not 1a2b3c4d)"
+                        ))
+                    }
+                }
+            } else {
+                st.big_endian
+            };
+            let ty = if big_endian { ty.swap_bytes() } else { ty };
+            let len = u32_at(data, 4, big_endian)?;
+            let min = match ty {
+                SHB_TYPE => 28,
+                IDB_TYPE => 20,
+                SPB_TYPE => 16,
+                EPB_TYPE => 32,
+                _ => 12,
+            };
+            if len < min {
+                return corrupt(format!(
+                    "block of type {ty:#x} with length {len}, below its minimum of {min}"
+                ));
+            }
+            if len % 4 != 0 {
+                return corrupt(format!(
+                    "block of type {ty:#x} with length {len}, not a multiple of 4"
+                ));
+            }
+            if let Some(e) = too_large(len) {
+                return Some(e);
+            }
+            if ty == EPB_TYPE {
+                let caplen = u32_at(data, 20, big_endian)?;
+                if u64::from(caplen).next_multiple_of(4) > u64::from(len - 32) {
+                    return corrupt(format!(
+                        "packet block with {caplen} captured bytes in a block of {len} bytes"
+                    ));
+                }
+            }
+            None
+        }
+    }
+}
+
 fn handle(st: &mut State, offset: u64, block: PcapBlockOwned<'_>) -> Step {
     match block {
         PcapBlockOwned::LegacyHeader(h) => {
             st.format = Some(Format::Pcap);
+            st.pcap_big_endian = h.is_bigendian();
             st.pcap_link_type = h.network.0 as u32;
             st.pcap_frac_per_sec = if h.is_nanosecond_precision() {
                 1_000_000_000
@@ -481,59 +600,146 @@ fn handle(st: &mut State, offset: u64, block: PcapBlockOwned<'_>) -> Step {
     }
 }
 
-fn opt_u32(o: &PcapNGOption<'_>, big_endian: bool) -> Option<u32> {
-    let v: [u8; 4] = o.value().get(..4)?.try_into().ok()?;
+/// An option's value, exactly `len` bytes (pcap-parser's `value()` includes the padding).
+fn opt_bytes<'a>(o: &'a PcapNGOption<'_>) -> &'a [u8] {
+    o.as_bytes().unwrap_or_default()
+}
+
+/// The first option with `code`, which must be `len` bytes long when `len` is given.
+fn find_opt<'a>(
+    options: &'a [PcapNGOption<'a>],
+    code: u16,
+    len: Option<usize>,
+    name: &str,
+) -> Result<Option<&'a [u8]>, String> {
+    let Some(v) = options.iter().find(|o| o.code.0 == code).map(opt_bytes) else {
+        return Ok(None);
+    };
+    match len {
+        Some(n) if v.len() != n => Err(format!("{name} option of {} bytes (it has {n})", v.len())),
+        _ => Ok(Some(v)),
+    }
+}
+
+/// The options parsed must cover the block's whole options area (`area` bytes starting `start`
+/// bytes into the block): pcap-parser stops quietly at an option that runs past the end.
+fn options_fit(options: &[PcapNGOption<'_>], start: usize, area: usize) -> Result<(), String> {
+    let covered: usize = options.iter().map(|o| 4 + o.value().len()).sum();
+    if covered < area {
+        return Err(format!(
+            "the option {} bytes into the block runs past the block's end",
+            start + covered
+        ));
+    }
+    Ok(())
+}
+
+fn ne_u64(b: &[u8], big_endian: bool) -> Option<u64> {
+    let b: [u8; 8] = b.try_into().ok()?;
     Some(if big_endian {
-        u32::from_be_bytes(v)
+        u64::from_be_bytes(b)
     } else {
-        u32::from_le_bytes(v)
+        u64::from_le_bytes(b)
     })
 }
 
-fn interface(idb: &InterfaceDescriptionBlock<'_>) -> Interface {
-    let name = idb
-        .options
-        .iter()
-        .find(|o| o.code.0 == OPT_IF_NAME)
-        .map(|o| {
-            let v = o.value();
-            let end = v.iter().position(|&c| c == 0).unwrap_or(v.len());
-            String::from_utf8_lossy(&v[..end]).into_owned()
-        });
-    Interface {
-        link_type: idb.linktype.0 as u32,
-        name,
-        // `None` for a resolution beyond 2^64 units per second; such a file is nonsense, read
-        // its timestamps as microseconds (the default) rather than fail.
-        resolution: idb.ts_resolution().unwrap_or(1_000_000).max(1),
-        ts_offset: idb.ts_offset(),
-    }
-}
-
-fn ng_time(ts: u64, ifc: &Interface) -> SystemTime {
-    let res = ifc.resolution;
-    let secs = ts / res;
-    let nanos = (u128::from(ts % res) * 1_000_000_000 / u128::from(res)) as u32;
-    let base = SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
-    let off = Duration::from_secs(ifc.ts_offset.unsigned_abs());
-    if ifc.ts_offset >= 0 {
-        base.checked_add(off).unwrap_or(base)
+/// Units per second of an `if_tsresol` value: 10^v, or 2^(v & 0x7f) when the top bit is set;
+/// `None` when that does not fit 64 bits. (pcap-parser's own function takes every binary
+/// resolution for invalid, and reads `if_tsoffset` little-endian in any section.)
+fn ts_resolution(v: u8) -> Option<u64> {
+    if v & 0x80 == 0 {
+        10u64.checked_pow(u32::from(v))
     } else {
-        base.checked_sub(off).unwrap_or(base)
+        1u64.checked_shl(u32::from(v & 0x7f))
     }
 }
 
-fn epb_direction(epb: &EnhancedPacketBlock<'_>, big_endian: bool) -> Option<Direction> {
-    let flags = epb
-        .options
-        .iter()
-        .find(|o| o.code.0 == OPT_EPB_FLAGS)
-        .and_then(|o| opt_u32(o, big_endian))?;
-    match flags & 0b11 {
+/// Reads an interface block's name, timestamp resolution and offset, in the section's byte
+/// order; says what is wrong with them otherwise.
+fn interface(idb: &InterfaceDescriptionBlock<'_>, big_endian: bool) -> Result<Interface, String> {
+    options_fit(
+        &idb.options,
+        16,
+        (idb.block_len1 as usize).saturating_sub(20),
+    )?;
+    let name = find_opt(&idb.options, OPT_IF_NAME, None, "if_name")?.map(|v| {
+        let end = v.iter().position(|&c| c == 0).unwrap_or(v.len());
+        &v[..end]
+    });
+    if let Some(n) = name.filter(|n| n.len() > MAX_IF_NAME) {
+        return Err(format!(
+            "interface name of {} bytes (at most {MAX_IF_NAME} are read)",
+            n.len()
+        ));
+    }
+    let resolution = match find_opt(&idb.options, OPT_IF_TSRESOL, Some(1), "if_tsresol")? {
+        None => 1_000_000,
+        Some(v) => ts_resolution(v[0]).ok_or_else(|| {
+            format!(
+                "if_tsresol {:#04x}: {}^-{} s does not fit 64 bits of units per second",
+                v[0],
+                if v[0] & 0x80 == 0 { 10 } else { 2 },
+                v[0] & 0x7f
+            )
+        })?,
+    };
+    let ts_offset = match find_opt(&idb.options, OPT_IF_TSOFFSET, Some(8), "if_tsoffset")? {
+        None => 0,
+        Some(v) => ne_u64(v, big_endian).unwrap_or_default() as i64,
+    };
+    Ok(Interface {
+        link_type: u32::from(idb.linktype.0 as u16),
+        name: name.map(|n| String::from_utf8_lossy(n).into_owned()),
+        resolution,
+        ts_offset,
+    })
+}
+
+/// The last instant a capture may name: 2^64 - 1 ns after 1970 (2554-07-21T23:34:33Z), the
+/// range every consumer (the detector, `ts_ns` fields) keeps times in.
+const MAX_NANOS: i128 = u64::MAX as i128;
+
+/// A packet block's time: `ts` units of `1/resolution` s, plus `if_tsoffset` seconds. An error
+/// (the block is damaged) when it falls outside 1970 ..= [`MAX_NANOS`].
+fn ng_time(ts: u64, ifc: &Interface) -> Result<SystemTime, String> {
+    let res = u128::from(ifc.resolution);
+    let ts = u128::from(ts);
+    let ns = ((ts / res) * 1_000_000_000 + (ts % res) * 1_000_000_000 / res) as i128
+        + i128::from(ifc.ts_offset) * 1_000_000_000;
+    let out_of_range = || {
+        format!(
+            "timestamp {} s from 1970 (raw {ts} at {} units per second, if_tsoffset {} s) is \
+             outside 1970-01-01 .. 2554-07-21",
+            ns.div_euclid(1_000_000_000),
+            ifc.resolution,
+            ifc.ts_offset
+        )
+    };
+    if !(0..=MAX_NANOS).contains(&ns) {
+        return Err(out_of_range());
+    }
+    SystemTime::UNIX_EPOCH
+        .checked_add(Duration::from_nanos(ns as u64))
+        .ok_or_else(out_of_range)
+}
+
+fn epb_direction(
+    epb: &EnhancedPacketBlock<'_>,
+    big_endian: bool,
+) -> Result<Option<Direction>, String> {
+    let area = (epb.block_len1 as usize)
+        .saturating_sub(32)
+        .saturating_sub((epb.caplen as usize).next_multiple_of(4));
+    options_fit(&epb.options, 32 + epb.data.len(), area)?;
+    let Some(v) = find_opt(&epb.options, OPT_EPB_FLAGS, Some(4), "epb_flags")? else {
+        return Ok(None);
+    };
+    let flags = u32_at(v, 0, big_endian).unwrap_or_default();
+    Ok(match flags & 0b11 {
         1 => Some(Direction::Inbound),
         2 => Some(Direction::Outbound),
         _ => None,
-    }
+    })
 }
 
 fn handle_ng(st: &mut State, offset: u64, block: Block<'_>) -> Step {
@@ -546,7 +752,19 @@ fn handle_ng(st: &mut State, offset: u64, block: Block<'_>) -> Step {
             Step::Other
         }
         Block::InterfaceDescription(idb) => {
-            st.interfaces.push(interface(&idb));
+            if st.interfaces.len() >= MAX_INTERFACES {
+                return Step::Error(CaptureError::Corrupt {
+                    offset,
+                    what: format!("more than {MAX_INTERFACES} interface blocks in one section"),
+                });
+            }
+            match interface(&idb, st.big_endian) {
+                Ok(ifc) => st.interfaces.push(ifc),
+                Err(what) => {
+                    let what = format!("interface block {}: {what}", st.interfaces.len());
+                    return Step::Error(CaptureError::Corrupt { offset, what });
+                }
+            }
             Step::Other
         }
         Block::EnhancedPacket(epb) => {
@@ -561,12 +779,21 @@ fn handle_ng(st: &mut State, offset: u64, block: Block<'_>) -> Step {
                 });
             };
             let ts = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+            let checked = ng_time(ts, ifc)
+                .and_then(|ts| epb_direction(&epb, st.big_endian).map(|direction| (ts, direction)));
+            let (ts, direction) = match checked {
+                Ok(v) => v,
+                Err(what) => {
+                    let what = format!("packet block on interface {}: {what}", epb.if_id);
+                    return Step::Error(CaptureError::Corrupt { offset, what });
+                }
+            };
             Step::Frame(CaptureFrame {
                 number: st.frames,
                 offset,
-                ts: ng_time(ts, ifc),
+                ts,
                 iface: ifc.name.clone(),
-                direction: epb_direction(&epb, st.big_endian),
+                direction,
                 link_type: ifc.link_type,
                 orig_len: epb.origlen,
                 data: epb.packet_data().to_vec(),
