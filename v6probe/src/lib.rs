@@ -20,4 +20,5 @@ pub mod observe;
 pub mod route;
 pub mod scan;
 pub mod send;
+pub mod term;
 pub mod ula;

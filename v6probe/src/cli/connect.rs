@@ -17,6 +17,7 @@ use crate::{
         Policy, Target, Transition,
     },
     output::{Format, JsonLines},
+    term::Esc,
 };
 
 #[derive(Debug, clap::Args)]
@@ -279,7 +280,7 @@ fn emit<W: Write>(
         }
         Format::Text => {
             let w = out.get_mut();
-            w.write_all(text(i, report, transfer, alert).as_bytes())?;
+            crate::term::write_lines(&mut *w, &text(i, report, transfer, alert))?;
             w.flush()?;
         }
     }
@@ -298,7 +299,7 @@ fn text(
             let _ = writeln!(
                 s,
                 "#{i} {} port {}: connected to {w} ({}) in {ms:.3} ms",
-                r.host,
+                Esc(&r.host),
                 r.port,
                 match f {
                     Family::Ipv6 => "IPv6",
@@ -307,11 +308,11 @@ fn text(
             );
         }
         _ => {
-            let _ = writeln!(s, "#{i} {} port {}: no connection", r.host, r.port);
+            let _ = writeln!(s, "#{i} {} port {}: no connection", Esc(&r.host), r.port);
         }
     }
     for sk in &r.skipped {
-        let _ = writeln!(s, "    skipped   {:<40} {}", sk.addr, sk.why);
+        let _ = writeln!(s, "    skipped   {:<40} {}", sk.addr, Esc(&sk.why));
     }
     for a in &r.attempts {
         let outcome = match a.outcome {
@@ -328,7 +329,7 @@ fn text(
             a.addr.to_string(),
             outcome,
             a.end_ms.map_or("-".to_string(), |e| format!("+{e:.3} ms")),
-            a.why
+            Esc(&a.why)
         );
     }
     for t in &r.transitions {

@@ -14,6 +14,8 @@ use super::EXIT_NOTHING_FOUND;
 use crate::{
     capture::CaptureReader,
     output::{Format, JsonLines},
+    term::Esc,
+    text_line,
 };
 
 #[derive(Debug, clap::Args)]
@@ -56,12 +58,12 @@ fn run<W: Write>(args: &Args, w: W) -> Result<ExitCode> {
                 packets += 1;
                 match args.format {
                     Format::Json => out.write("packet", &p)?,
-                    Format::Text => writeln!(out.get_mut(), "{:>6} {}", frame.number, p.text())?,
+                    Format::Text => text_line!(out.get_mut(), "{:>6} {}", frame.number, p.text())?,
                 }
             }
             Err(s) if args.all => match args.format {
                 Format::Json => out.write("skipped", &s)?,
-                Format::Text => writeln!(
+                Format::Text => text_line!(
                     out.get_mut(),
                     "{:>6} skipped: {} ({})",
                     s.frame,
@@ -73,7 +75,7 @@ fn run<W: Write>(args: &Args, w: W) -> Result<ExitCode> {
                 // Say once per link type why its frames print nothing.
                 if let Some(t) = s.link_type.filter(|t| !warned_link_types.contains(t)) {
                     warned_link_types.push(t);
-                    tracing::warn!("{path}: frames skipped: {}", s.detail);
+                    tracing::warn!("{path}: frames skipped: {}", Esc(&s.detail));
                 }
             }
         }

@@ -128,7 +128,7 @@ fn write<T: serde::Serialize>(
         Format::Json => out.write(kind, body)?,
         Format::Text => {
             let w = out.get_mut();
-            writeln!(w, "{}", text())?;
+            crate::term::write_line(&mut *w, &text())?;
             w.flush()?;
         }
     }

@@ -115,7 +115,11 @@ pub fn run() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("v6probe: error: {e:#}");
+            // Errors quote file contents and names (a parser's message, an interface name).
+            let _ = crate::term::write_line(
+                std::io::stderr().lock(),
+                &format!("v6probe: error: {e:#}"),
+            );
             ExitCode::from(1)
         }
     }

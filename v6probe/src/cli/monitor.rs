@@ -17,6 +17,7 @@ use crate::{
     observe::{HookSel, KernelLog, KernelLogSink, Observer, ObserverConfig, XdpModeSel},
     output::{Format, JsonLines},
     packet::Packet,
+    term, text_line,
 };
 
 #[derive(Debug, clap::Args)]
@@ -159,7 +160,7 @@ async fn run(args: Args) -> Result<ExitCode> {
                 .iter()
                 .map(|a| format!("{}:{}", a.iface, a.hook))
                 .collect();
-            eprintln!("v6probe: watching {}", names.join(", "));
+            let _ = text_line!(io::stderr(), "v6probe: watching {}", names.join(", "));
         }
     }
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
@@ -260,14 +261,17 @@ fn finish<W: Write>(
         Format::Text => {
             let w = out.get_mut();
             if stats.capture.is_none() {
-                writeln!(
-                    w,
+                text_line!(
+                    &mut *w,
                     "-- {} records, {} lines, {} dropped in kernel, {:.1}s",
-                    stats.records_read, stats.lines, stats.drops, stats.duration_s
+                    stats.records_read,
+                    stats.lines,
+                    stats.drops,
+                    stats.duration_s
                 )?;
             }
             if let Some(d) = &stats.detect {
-                writeln!(w, "{}", detect::run::stats_text(d))?;
+                term::write_line(&mut *w, &detect::run::stats_text(d))?;
             }
             w.flush()?;
         }
@@ -315,7 +319,7 @@ fn judge_and_print<W: Write>(
             Format::Json => out.write("packet", packet)?,
             Format::Text => {
                 let w = out.get_mut();
-                writeln!(w, "{}", packet.text())?;
+                term::write_line(&mut *w, &packet.text())?;
                 w.flush()?;
             }
         }

@@ -8,6 +8,7 @@ use std::{
 use crate::{
     neigh::{self, NeighParams, ParamValue},
     output::{Format, JsonLines},
+    text_line,
 };
 use anyhow::{Context as _, Result};
 
@@ -73,7 +74,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             for e in &entries {
                 match a.format {
                     Format::Json => out.write("neighbour", e)?,
-                    Format::Text => writeln!(
+                    Format::Text => text_line!(
                         out.get_mut(),
                         "{:<40} dev {:<12} lladdr {:<17} {}{}",
                         e.address.to_string(),
@@ -96,7 +97,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             neigh::watch(a.interface.as_deref(), a.duration, |ev| {
                 let r = match a.format {
                     Format::Json => out.write("neigh_event", &ev),
-                    Format::Text => writeln!(
+                    Format::Text => text_line!(
                         out.get_mut(),
                         "{} {:<3} {:<40} dev {:<12} lladdr {:<17} {}{}",
                         ev.time,
@@ -144,7 +145,7 @@ fn params(a: ParamsArgs) -> Result<ExitCode> {
                     Some(o) => format!("  (was {o})"),
                     None => String::new(),
                 };
-                writeln!(
+                text_line!(
                     out.get_mut(),
                     "{:<24} {:>12} {:<16} [{}..={}]{change}",
                     v.key,

@@ -1,13 +1,10 @@
 //! `v6probe route`: add, delete and list IPv6 routes.
-use std::{
-    io::{self, Write},
-    net::Ipv6Addr,
-    process::ExitCode,
-};
+use std::{io, net::Ipv6Addr, process::ExitCode};
 
 use crate::{
     output::{Format, JsonLines},
     route::{self, ListFilter, Op, RouteEntry, RoutePref, RouteSpec},
+    term,
 };
 use anyhow::{Context as _, Result};
 use ipnet::Ipv6Net;
@@ -156,7 +153,7 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             for e in &entries {
                 match a.format {
                     Format::Json => out.write("route", e)?,
-                    Format::Text => writeln!(out.get_mut(), "{}", text(e))?,
+                    Format::Text => term::write_line(out.get_mut(), &text(e))?,
                 }
             }
             Ok(if entries.is_empty() {
@@ -204,7 +201,7 @@ fn report(op: Op, dry_run: bool, spec: &RouteSpec, format: Format) -> Result<Exi
             if let Some(e) = spec.expires {
                 s.push_str(&format!(" expires {e}s"));
             }
-            writeln!(out.get_mut(), "{s}")?;
+            term::write_line(out.get_mut(), &s)?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -164,7 +164,7 @@ fn parse_rate(s: &str) -> Result<u64, String> {
 }
 
 fn usage(msg: &str) -> Result<ExitCode> {
-    eprintln!("v6probe scan: {msg}");
+    let _ = crate::text_line!(io::stderr(), "v6probe scan: {msg}");
     Ok(ExitCode::from(EXIT_USAGE))
 }
 
@@ -204,7 +204,7 @@ fn print_table(out: &mut impl Write, report: &ScanReport) -> io::Result<()> {
             replies,
             r.verdicts.join(",")
         );
-        writeln!(out, "{}", row.trim_end())?;
+        crate::term::write_line(&mut *out, row.trim_end())?;
         for g in r.replies.iter().skip(1) {
             writeln!(
                 out,

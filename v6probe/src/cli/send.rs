@@ -48,7 +48,7 @@ pub fn exec(a: Args) -> Result<ExitCode> {
     let frame = match send::build(a.kind, &a.spec, mac, ll) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("v6probe send: {e}");
+            let _ = crate::text_line!(std::io::stderr(), "v6probe send: {e}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };

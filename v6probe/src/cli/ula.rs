@@ -1,12 +1,13 @@
 //! `v6probe ula`: generate, check, discover and aggregate unique local prefixes.
 use std::{
-    io::{self, BufRead, Write},
+    io::{self, BufRead},
     process::ExitCode,
     time::SystemTime,
 };
 
 use crate::{
     output::{Format, JsonLines},
+    term, text_line,
     ula::{self, classify::Check, discover::Discovery},
     wire::{EthernetAddress, Eui64},
 };
@@ -106,7 +107,7 @@ struct Generated<'a> {
 }
 
 fn usage(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("v6probe: {msg}");
+    let _ = text_line!(io::stderr(), "v6probe: {msg}");
     ExitCode::from(EXIT_USAGE)
 }
 
@@ -137,16 +138,16 @@ fn generate(a: GenerateArgs) -> Result<ExitCode> {
         Format::Json => JsonLines::new(stdout).write("ula_prefix", &rec)?,
         Format::Text => {
             let mut w = stdout;
-            writeln!(w, "prefix     {}", p.prefix)?;
-            writeln!(w, "global_id  {}", p.global_id)?;
-            writeln!(w, "ntp_time   {} ({})", p.ntp_time, time_source)?;
-            writeln!(w, "eui64      {} ({})", p.eui64, source)?;
+            text_line!(&mut w, "prefix     {}", p.prefix)?;
+            text_line!(&mut w, "global_id  {}", p.global_id)?;
+            text_line!(&mut w, "ntp_time   {} ({})", p.ntp_time, time_source)?;
+            text_line!(&mut w, "eui64      {} ({})", p.eui64, source)?;
             if let Some(m) = &rec.mac {
-                writeln!(w, "mac        {m}")?;
+                text_line!(&mut w, "mac        {m}")?;
             }
-            writeln!(w, "sha1       {}", p.sha1)?;
+            text_line!(&mut w, "sha1       {}", p.sha1)?;
             for s in &rec.subnets {
-                writeln!(w, "subnet     {s}")?;
+                text_line!(&mut w, "subnet     {s}")?;
             }
         }
     }
@@ -201,7 +202,7 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
     for c in &checks {
         match a.format {
             Format::Json => out.write("ula_check", c)?,
-            Format::Text => writeln!(out.get_mut(), "{}", check_text(c))?,
+            Format::Text => term::write_line(out.get_mut(), &check_text(c))?,
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -222,20 +223,22 @@ fn discover(a: DiscoverArgs) -> Result<ExitCode> {
             Format::Json => out.write("ula_site", s)?,
             Format::Text => {
                 let w = out.get_mut();
-                writeln!(
-                    w,
+                text_line!(
+                    &mut *w,
                     "site {}  interfaces: {}",
                     s.site,
                     s.interfaces.join(", ")
                 )?;
                 for p in &s.prefixes {
-                    writeln!(w, "  prefix  {p}")?;
+                    text_line!(&mut *w, "  prefix  {p}")?;
                 }
                 for ad in &s.addresses {
-                    writeln!(
-                        w,
+                    text_line!(
+                        &mut *w,
                         "  address {}/{} on {}",
-                        ad.address, ad.prefix_len, ad.interface
+                        ad.address,
+                        ad.prefix_len,
+                        ad.interface
                     )?;
                 }
             }
@@ -250,7 +253,7 @@ fn discover(a: DiscoverArgs) -> Result<ExitCode> {
         )?,
         Format::Text => {
             let list: Vec<String> = d.aggregate.iter().map(|p| p.to_string()).collect();
-            writeln!(out.get_mut(), "aggregate {}", list.join(" "))?;
+            text_line!(out.get_mut(), "aggregate {}", list.join(" "))?;
         }
     }
     Ok(if d.sites.is_empty() {
@@ -292,7 +295,7 @@ fn aggregate(a: AggregateArgs) -> Result<ExitCode> {
     for p in &agg {
         match a.format {
             Format::Json => out.write("prefix", &Prefix { prefix: *p })?,
-            Format::Text => writeln!(out.get_mut(), "{p}")?,
+            Format::Text => text_line!(out.get_mut(), "{p}")?,
         }
     }
     Ok(if agg.is_empty() {

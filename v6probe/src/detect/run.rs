@@ -180,7 +180,7 @@ pub fn write_alerts<W: Write>(
             Format::Json => out.write("alert", a)?,
             Format::Text => {
                 let w = out.get_mut();
-                writeln!(w, "{}", a.text())?;
+                crate::term::write_line(&mut *w, &a.text())?;
                 w.flush()?;
             }
         }
