@@ -9,6 +9,7 @@ pub mod capture;
 pub mod cli;
 pub mod detect;
 pub mod dualstack;
+pub mod files;
 #[cfg(target_os = "linux")]
 pub mod netio;
 pub mod output;

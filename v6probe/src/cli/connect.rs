@@ -197,7 +197,10 @@ async fn run(args: Args) -> Result<ExitCode> {
         )?;
     }
     if let Some(path) = &args.metrics {
-        std::fs::write(path, table.render_prometheus(std::time::Instant::now()))
+        // Replaced atomically (never through a planted link); 0644 so that a textfile
+        // collector running as another user can read it.
+        let text = table.render_prometheus(std::time::Instant::now());
+        crate::files::write_atomic(path, 0o644, text.as_bytes())
             .with_context(|| format!("writing metrics to {}", path.display()))?;
     }
     // Detach the kernel programs (the observer task owns them).

@@ -26,6 +26,9 @@ use v6probe_common::wire::EthernetAddress;
 
 use super::error::DetectError;
 
+/// Largest policy file read (a policy lists routers, prefixes and servers: kilobytes).
+pub const MAX_POLICY_BYTES: u64 = 16 << 20;
+
 fn yes() -> bool {
     true
 }
@@ -67,14 +70,21 @@ pub struct PolicyProxy {
 impl Policy {
     /// Parses policy text; `file` names the source in errors.
     pub fn parse(text: &str, file: &Path) -> Result<Self, DetectError> {
-        let p: Policy = toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            DetectError::Policy {
-                file: file.to_path_buf(),
-                line,
-                column,
-                message: e.message().to_string(),
+        let p: Policy = toml::from_str(text).map_err(|e| match e.span() {
+            Some(s) => {
+                let (line, column) = line_col(text, s.start);
+                DetectError::Policy {
+                    file: file.to_path_buf(),
+                    line,
+                    column,
+                    message: e.message().to_string(),
+                }
             }
+            // The TOML parser gives some errors (its key depth limit) no position.
+            None => DetectError::PolicyValue {
+                file: file.to_path_buf(),
+                message: format!("{} (the TOML parser gives no position)", e.message()),
+            },
         })?;
         for r in &p.routers {
             if !v6probe_common::wire::addr::is_link_local(&r.link_local) {
@@ -90,13 +100,29 @@ impl Policy {
         Ok(p)
     }
 
+    /// Reads and parses a policy file: a regular file of at most [`MAX_POLICY_BYTES`], UTF-8
+    /// (an invalid byte is reported at its line and column).
     pub fn load(path: &Path) -> Result<Self, DetectError> {
-        let text = std::fs::read_to_string(path).map_err(|source| DetectError::Io {
+        let io = |source| DetectError::Io {
             op: "reading the policy",
             path: path.to_path_buf(),
             source,
+        };
+        let bytes = crate::files::read_regular(path, MAX_POLICY_BYTES)
+            .map_err(io)?
+            .ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| {
+            // The valid prefix is text: count lines and columns in it.
+            let before = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+            let (line, column) = line_col(before, before.len());
+            DetectError::Policy {
+                file: path.to_path_buf(),
+                line,
+                column,
+                message: format!("invalid UTF-8 (byte {:#04x})", bytes[e.valid_up_to()]),
+            }
         })?;
-        Self::parse(&text, path)
+        Self::parse(text, path)
     }
 
     pub fn router(
@@ -140,4 +166,69 @@ pub fn line_col(text: &str, at: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
+}
+#[cfg(test)]
+mod load_tests {
+    use super::*;
+    use v6probe_lab::TempDir;
+
+    #[test]
+    fn hostile_policy_files_are_errors_with_line_and_column() {
+        let d = TempDir::new("policy-load").unwrap();
+        for (name, bytes, what) in [
+            (
+                "utf8.toml",
+                b"strict = true\nrdnss = [\"\xff\xfe\"]\n".to_vec(),
+                "utf8.toml:2:11: invalid UTF-8 (byte 0xff)",
+            ),
+            (
+                "deep.toml",
+                format!("prefixes = {}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes(),
+                "deep.toml:1:",
+            ),
+            (
+                "inline.toml",
+                format!("x = {}1{}", "{a=".repeat(100_000), "}".repeat(100_000)).into_bytes(),
+                "inline.toml:1:",
+            ),
+            (
+                "big.toml",
+                format!("strict = 1{}", "0".repeat(5000)).into_bytes(),
+                "big.toml:1:10:",
+            ),
+            (
+                "type.toml",
+                b"strict = \"yes\"\n".to_vec(),
+                "type.toml:1:10:",
+            ),
+            (
+                "ctl.toml",
+                b"dnssl = [\"a\x1b[2J\"]\n".to_vec(),
+                "ctl.toml:1:",
+            ),
+        ] {
+            let p = d.file(name, &bytes).unwrap();
+            let e = Policy::load(&p).unwrap_err().to_string();
+            assert!(e.contains(what), "{name}: {e}");
+        }
+        // The TOML parser's key depth limit carries no position: the message says so.
+        let p = d
+            .file(
+                "keys.toml",
+                format!("[{}b]\n", "a.".repeat(100_000)).as_bytes(),
+            )
+            .unwrap();
+        let e = Policy::load(&p).unwrap_err().to_string();
+        assert!(e.contains("keys.toml: recursion limit"), "{e}");
+        // Longer than the bound: refused before reading (a sparse file).
+        let p = d.path().join("huge.toml");
+        std::fs::File::create(&p)
+            .unwrap()
+            .set_len(MAX_POLICY_BYTES + 1)
+            .unwrap();
+        let e = Policy::load(&p).unwrap_err().to_string();
+        assert!(e.contains("longer than the 16777216 bytes read"), "{e}");
+        let e = Policy::load(&d.path().join("missing.toml")).unwrap_err();
+        assert!(e.to_string().contains("missing.toml"), "{e}");
+    }
 }

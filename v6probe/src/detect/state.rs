@@ -1,12 +1,13 @@
 //! `--state FILE`: the learned baseline (routers with their RA values, MACs acting as routers,
-//! neighbour bindings), saved as JSON and written atomically: a temporary file in the same
-//! directory, fsync, rename over the old one, fsync of the directory. A crash leaves either the
-//! old file or the new one, never a torn one.
-use std::{
-    io::Write,
-    net::Ipv6Addr,
-    path::{Path, PathBuf},
-};
+//! neighbour bindings), saved as JSON and written atomically ([`crate::files::write_atomic`]):
+//! a new temporary file with a random name in the same directory (mode 0600, never one planted
+//! there), fsync, rename over the old one, fsync of the directory. A crash leaves either the old
+//! file or the new one, never a torn one.
+//!
+//! Loading takes the file as hostile (it may have been edited, truncated or planted): a regular
+//! file of at most [`MAX_STATE_BYTES`], and any value out of range (version, VLAN id, name
+//! length) is an error naming `file:line:column`.
+use std::{net::Ipv6Addr, path::Path};
 
 use serde::{Deserialize, Serialize};
 use v6probe_common::wire::EthernetAddress;
@@ -15,8 +16,16 @@ use super::{baseline::RaParams, error::DetectError};
 
 pub const STATE_VERSION: u32 = 1;
 
+/// Largest state file read. The default bounds save about 20 MB; this leaves room for
+/// `--max-neighbors` in the millions.
+pub const MAX_STATE_BYTES: u64 = 1 << 30;
+
+/// Longest interface name read from a state file (the capture reader's bound too).
+pub const MAX_IFACE_NAME: usize = crate::capture::MAX_IF_NAME;
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
+    #[serde(deserialize_with = "checked::version")]
     pub version: u32,
     pub neighbors: Vec<NeighborState>,
     pub routers: Vec<RouterState>,
@@ -25,8 +34,13 @@ pub struct State {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NeighborState {
+    #[serde(deserialize_with = "checked::iface")]
     pub iface: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "checked::vlan"
+    )]
     pub vlan: Option<u16>,
     pub address: Ipv6Addr,
     pub mac: EthernetAddress,
@@ -37,8 +51,13 @@ pub struct NeighborState {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouterState {
+    #[serde(deserialize_with = "checked::iface")]
     pub iface: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "checked::vlan"
+    )]
     pub vlan: Option<u16>,
     pub link_local: Ipv6Addr,
     pub mac: EthernetAddress,
@@ -47,18 +66,61 @@ pub struct RouterState {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouterMacState {
+    #[serde(deserialize_with = "checked::iface")]
     pub iface: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "checked::vlan"
+    )]
     pub vlan: Option<u16>,
     pub mac: EthernetAddress,
+}
+
+/// Values checked while they are parsed, so an error carries the line and column.
+mod checked {
+    use serde::{de::Error, Deserialize, Deserializer};
+
+    pub fn version<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let v = u32::deserialize(d)?;
+        if v != super::STATE_VERSION {
+            return Err(D::Error::custom(format!(
+                "state version {v} (this build reads {})",
+                super::STATE_VERSION
+            )));
+        }
+        Ok(v)
+    }
+
+    pub fn iface<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.len() > super::MAX_IFACE_NAME {
+            return Err(D::Error::custom(format!(
+                "interface name of {} bytes (at most {})",
+                s.len(),
+                super::MAX_IFACE_NAME
+            )));
+        }
+        Ok(s)
+    }
+
+    pub fn vlan<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+        let v = Option::<u16>::deserialize(d)?;
+        if let Some(id) = v.filter(|id| *id > 4095) {
+            return Err(D::Error::custom(format!(
+                "VLAN id {id} (VLAN ids are 12 bits: 0 to 4095)"
+            )));
+        }
+        Ok(v)
+    }
 }
 
 impl State {
     /// Reads a state file; `Ok(None)` when it does not exist yet.
     pub fn load(path: &Path) -> Result<Option<Self>, DetectError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        let bytes = match crate::files::read_regular(path, MAX_STATE_BYTES) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(None),
             Err(source) => {
                 return Err(DetectError::Io {
                     op: "reading the state file",
@@ -67,66 +129,152 @@ impl State {
                 })
             }
         };
-        let s: State = serde_json::from_str(&text).map_err(|e| DetectError::State {
+        Self::parse(&bytes, path).map(Some)
+    }
+
+    /// Parses state file bytes; `path` names the file in errors.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Self, DetectError> {
+        serde_json::from_slice(bytes).map_err(|e| DetectError::State {
             path: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
             message: e.to_string(),
-        })?;
-        if s.version != STATE_VERSION {
-            return Err(DetectError::State {
-                path: path.to_path_buf(),
-                line: 0,
-                column: 0,
-                message: format!(
-                    "state version {} (this build reads {STATE_VERSION})",
-                    s.version
-                ),
-            });
-        }
-        Ok(Some(s))
+        })
     }
 
-    /// Writes the state atomically (temporary file + rename).
+    /// Writes the state atomically, mode 0600 (see the module documentation).
     pub fn save(&self, path: &Path) -> Result<(), DetectError> {
-        let io = |op: &'static str, p: &Path| {
-            let p = p.to_path_buf();
-            move |source| DetectError::Io {
-                op,
-                path: p,
-                source,
-            }
-        };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "state".into());
-        let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-        let json = serde_json::to_vec_pretty(self).map_err(|e| DetectError::State {
+        let mut json = serde_json::to_vec_pretty(self).map_err(|e| DetectError::State {
             path: path.to_path_buf(),
             line: 0,
             column: 0,
             message: e.to_string(),
         })?;
-        let result = (|| {
-            let mut f = std::fs::File::create(&tmp).map_err(io("creating", &tmp))?;
-            f.write_all(&json).map_err(io("writing", &tmp))?;
-            f.write_all(b"\n").map_err(io("writing", &tmp))?;
-            f.sync_all().map_err(io("syncing", &tmp))?;
-            std::fs::rename(&tmp, path).map_err(io("renaming the new state over", path))?;
-            // Make the rename itself durable; not every filesystem allows fsync on a directory.
-            if let Ok(d) = std::fs::File::open(&dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
+        json.push(b'\n');
+        crate::files::write_atomic(path, 0o600, &json).map_err(|e| DetectError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use v6probe_lab::TempDir;
+
+    fn sample() -> State {
+        State {
+            version: STATE_VERSION,
+            neighbors: vec![NeighborState {
+                iface: "eth0".into(),
+                vlan: Some(7),
+                address: "fd00::1".parse().unwrap(),
+                mac: EthernetAddress([2, 0, 0, 0, 0, 1]),
+                prev_macs: vec![EthernetAddress([2, 0, 0, 0, 0, 2])],
+                first_seen_ns: 1,
+                last_seen_ns: 2,
+            }],
+            ..Default::default()
         }
-        result
+    }
+
+    #[test]
+    fn save_ignores_a_link_planted_at_the_old_temporary_name_and_writes_0600() {
+        let d = TempDir::new("state-save").unwrap();
+        let victim = d.file("victim", b"root-owned content").unwrap();
+        let path = d.path().join("state.json");
+        // The name the temporary file used to have: `.state.json.tmp.<pid>`.
+        let old_tmp = d
+            .path()
+            .join(format!(".state.json.tmp.{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &old_tmp).unwrap();
+        sample().save(&path).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"root-owned content");
+        assert!(std::fs::symlink_metadata(&old_tmp)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        assert_eq!(State::load(&path).unwrap(), Some(sample()));
+    }
+
+    #[test]
+    fn hostile_values_are_errors_with_line_and_column() {
+        let p = Path::new("s.json");
+        let good = serde_json::to_string_pretty(&sample()).unwrap();
+        for (text, what) in [
+            (
+                good.replace("\"version\": 1", "\"version\": 99"),
+                "state version 99",
+            ),
+            (
+                good.replace("\"vlan\": 7", "\"vlan\": 4096"),
+                "VLAN id 4096",
+            ),
+            (
+                good.replace("\"vlan\": 7", "\"vlan\": 70000"),
+                "invalid value",
+            ),
+            (
+                good.replace("\"vlan\": 7", "\"vlan\": \"7\""),
+                "invalid type",
+            ),
+            (
+                good.replace("\"first_seen_ns\": 1", "\"first_seen_ns\": 1e400"),
+                "number out of range",
+            ),
+            (
+                good.replace(
+                    "\"first_seen_ns\": 1",
+                    "\"first_seen_ns\": 18446744073709551616",
+                ),
+                "invalid",
+            ),
+            (
+                good.replace("\"eth0\"", &format!("\"{}\"", "a".repeat(257))),
+                "interface name of 257 bytes",
+            ),
+            (good.replace("\"fd00::1\"", "\"fd00::zz\""), "invalid IPv6"),
+            (good.replace("02:00:00:00:00:01", "02:00"), "not a MAC"),
+            (
+                // Nesting in an unknown field is skipped without recursion: no stack
+                // overflow, and the missing version is reported after it.
+                format!(
+                    "{{\"x\": {}{}}}",
+                    "[".repeat(1_000_000),
+                    "]".repeat(1_000_000)
+                ),
+                "missing field `version` at line 1 column 2000007",
+            ),
+            (
+                good.replace(
+                    "\"neighbors\": [",
+                    &format!("\"neighbors\": [{}", "[".repeat(500)),
+                ),
+                "invalid type: sequence",
+            ),
+            ("{\"version\": 1, \"neighbors\": [".into(), "EOF"),
+        ] {
+            let e = State::parse(text.as_bytes(), p).unwrap_err();
+            let s = e.to_string();
+            assert!(s.contains(what), "{s}");
+            match e {
+                DetectError::State { line, column, .. } => {
+                    assert!(line >= 1 && column >= 1, "{s}")
+                }
+                other => panic!("{other}"),
+            }
+        }
+        // Invalid UTF-8 inside a string.
+        let mut bytes = good.into_bytes();
+        let at = bytes.windows(4).position(|w| w == b"eth0").unwrap();
+        bytes[at + 1] = 0xff;
+        let e = State::parse(&bytes, p).unwrap_err().to_string();
+        assert!(e.contains("s.json:5:18: invalid unicode"), "{e}");
     }
 }
