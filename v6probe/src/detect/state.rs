@@ -134,11 +134,16 @@ impl State {
 
     /// Parses state file bytes; `path` names the file in errors.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Self, DetectError> {
-        serde_json::from_slice(bytes).map_err(|e| DetectError::State {
-            path: path.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
+        serde_json::from_slice(bytes).map_err(|e| {
+            // serde_json's text ends with the position, which the error shows already.
+            let text = e.to_string();
+            let at = format!(" at line {} column {}", e.line(), e.column());
+            DetectError::State {
+                path: path.to_path_buf(),
+                line: e.line(),
+                column: e.column(),
+                message: text.strip_suffix(&at).unwrap_or(&text).to_string(),
+            }
         })
     }
 
@@ -249,7 +254,7 @@ mod tests {
                     "[".repeat(1_000_000),
                     "]".repeat(1_000_000)
                 ),
-                "missing field `version` at line 1 column 2000007",
+                "1:2000007: missing field `version`",
             ),
             (
                 good.replace(
