@@ -709,6 +709,18 @@ fn hostile_state_and_policy_files_exit_1_with_file_line_column() {
     let policies = dir.path().join("policies");
     fs::create_dir(&states).unwrap();
     fs::create_dir(&policies).unwrap();
+    if let Some(k) = keep_dir() {
+        for (sub, make) in [
+            ("states", state_corpus as fn(&Path) -> _),
+            ("policies", policy_corpus),
+        ] {
+            let d = k.join(sub);
+            let _ = fs::remove_dir_all(&d);
+            fs::create_dir_all(&d).unwrap();
+            make(&d);
+        }
+        fs::copy(&good, k.join("good.pcap")).unwrap();
+    }
     let mut failures = Vec::new();
     let mut n = 0;
     for (flag, corpus) in [
