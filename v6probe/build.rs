@@ -30,8 +30,47 @@ fn main() -> anyhow::Result<()> {
         )
         .context("building the eBPF programs (run `cargo xtask setup` for the toolchain)")?;
     }
+    build_commit(&manifest_dir);
     if !object.exists() {
         fs::write(&object, []).with_context(|| format!("writing {}", object.display()))?;
     }
     Ok(())
+}
+
+/// `V6PROBE_COMMIT` for `v6probe_build_info`: the commit being built (`-dirty` when the tree has
+/// changes), or nothing outside a git checkout (the metric then says `unknown`).
+fn build_commit(manifest_dir: &std::path::Path) {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .current_dir(manifest_dir)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let Some(commit) = git(&["rev-parse", "--short=12", "HEAD"]) else {
+        return;
+    };
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    println!(
+        "cargo:rustc-env=V6PROBE_COMMIT={commit}{}",
+        if dirty { "-dirty" } else { "" }
+    );
+    // Rebuilt when HEAD moves (a commit, a checkout); the index catches most edits.
+    for p in ["HEAD", "index"] {
+        if let Some(path) = git(&["rev-parse", "--git-path", p]) {
+            let path = manifest_dir.join(path);
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
+    if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        if let Some(path) = git(&["rev-parse", "--git-path", &r]) {
+            println!(
+                "cargo:rerun-if-changed={}",
+                manifest_dir.join(path).display()
+            );
+        }
+    }
 }

@@ -11,6 +11,8 @@ pub mod detect;
 pub mod dualstack;
 pub mod files;
 #[cfg(target_os = "linux")]
+pub mod metrics;
+#[cfg(target_os = "linux")]
 pub mod netio;
 pub mod output;
 pub mod packet;

@@ -33,6 +33,11 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("mount", "mount"),
     // the dualstack bench pins CPUs.
     ("taskset", "util-linux"),
+    // monitor service tests: a real Prometheus scrapes /metrics (promtool checks a scrape), a
+    // real rsyslog receives the syslog sink's messages, bpftool lists what stays attached.
+    ("prometheus", "prometheus"),
+    ("/usr/sbin/rsyslogd", "rsyslog"),
+    ("/usr/sbin/bpftool", "bpftool"),
 ];
 
 /// Cross targets whose `cargo check` proves the BSD/macOS code compiles.

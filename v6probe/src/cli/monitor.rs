@@ -2,9 +2,11 @@
 //! and a final `stats` line with the counters. Everything attached is detached on exit (SIGINT,
 //! SIGTERM, `--duration`, or an error).
 use std::{
+    collections::BTreeMap,
     io::{self, Write},
     process::ExitCode,
-    time::Duration,
+    sync::Arc,
+    time::{Duration, Instant},
 };
 
 use anyhow::{Context as _, Result};
@@ -14,6 +16,7 @@ use v6probe_common::abi::{self, class, counter, Record};
 
 use crate::{
     detect::{self, DetectArgs, Detector},
+    metrics::{http::MetricsServer, IfaceState, SinkTotals, Tally, Telemetry, Totals},
     observe::{HookSel, KernelLog, KernelLogSink, Observer, ObserverConfig, XdpModeSel},
     output::{Format, JsonLines},
     packet::Packet,
@@ -50,6 +53,14 @@ pub struct Args {
     /// Stop after this many seconds (fractions allowed).
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub duration: Option<Duration>,
+    /// Print a `stats` line (totals, and what changed since the last one) this often; 0: only
+    /// the final one at exit.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub stats_interval: u64,
+    /// Serve Prometheus metrics on `/metrics` and a health check on `/healthz` at this address
+    /// (e.g. `[::]:9478`; port 0 picks a free one, logged at info level).
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "pcap")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub detect: DetectArgs,
 }
@@ -83,9 +94,12 @@ struct StartAttachment {
 
 #[derive(Debug, Default, Serialize)]
 struct Stats {
+    /// `false` for the periodic lines (`--stats-interval`), `true` for the one at exit.
+    #[serde(rename = "final")]
+    is_final: bool,
     /// Kernel counters summed over CPUs (live monitoring).
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
-    kernel: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    kernel: BTreeMap<&'static str, u64>,
     /// Frames read from the capture and frames that were not ICMPv6 on Ethernet (`--pcap`).
     #[serde(skip_serializing_if = "Option::is_none")]
     capture: Option<CaptureStats>,
@@ -102,6 +116,47 @@ struct Stats {
     duration_s: f64,
     /// Detection engine figures (bindings, evictions, alerts by code).
     detect: Option<detect::EngineStats>,
+    /// Per sink: lines and bytes written, errors, lines dropped, lines queued now.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    sinks: BTreeMap<String, SinkTotals>,
+    /// Seconds since the previous `stats` line (live monitoring).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interval_s: Option<f64>,
+    /// What changed since the previous `stats` line (live monitoring).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delta: Option<Totals>,
+}
+
+impl Stats {
+    /// A live run's line from the shared figures; `prev` is the previous line's totals and
+    /// when it was printed.
+    fn live(t: &Telemetry, prev: &mut (Totals, Instant), is_final: bool) -> Self {
+        let totals = t.totals();
+        let delta = totals.delta(&prev.0);
+        let interval = prev.1.elapsed();
+        let mut kernel = totals.kernel.clone();
+        if !kernel.is_empty() {
+            let frames = kernel.get("non_ipv6").copied().unwrap_or(0)
+                + kernel.get("ipv6").copied().unwrap_or(0);
+            kernel.insert("frames", frames);
+        }
+        let s = Self {
+            is_final,
+            kernel,
+            capture: None,
+            records_read: totals.records_read,
+            records_undecodable: totals.records_undecodable,
+            lines: totals.lines,
+            drops: totals.drops,
+            duration_s: t.uptime().as_secs_f64(),
+            detect: None,
+            sinks: totals.sinks.clone(),
+            interval_s: Some(interval.as_secs_f64()),
+            delta: Some(delta),
+        };
+        *prev = (totals, Instant::now());
+        s
+    }
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -122,7 +177,41 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     rt.block_on(run(args))
 }
 
+/// The `hook` label of a record: `xdp`, `tc_ingress` or `tc_egress` (as in the `start` line).
+fn hook_label(rec: &Record) -> &'static str {
+    match (rec.header.hook, rec.header.direction) {
+        (abi::hook::TC, abi::direction::EGRESS) => "tc_egress",
+        (abi::hook::TC, _) => "tc_ingress",
+        _ => "xdp",
+    }
+}
+
+/// The kernel counters with their names, for the telemetry.
+fn named_counters(c: &[u64; counter::COUNT as usize]) -> Vec<(&'static str, u64)> {
+    counter::NAMES
+        .iter()
+        .copied()
+        .zip(c.iter().copied())
+        .collect()
+}
+
+/// What woke the reader's loop.
+enum Wake {
+    Batch,
+    Tick,
+    Stop,
+}
+
 async fn run(args: Args) -> Result<ExitCode> {
+    let telemetry = Telemetry::new();
+    // Bound before anything is attached: a taken port stops the start, not a running monitor.
+    let metrics = args
+        .metrics_listen
+        .map(|addr| MetricsServer::start(addr, Arc::clone(&telemetry)))
+        .transpose()?;
+    if let Some(m) = &metrics {
+        tracing::info!(addr = %m.local_addr(), "serving /metrics and /healthz");
+    }
     let mut detector = Detector::new(&args.detect).context("starting the detector")?;
     let config = ObserverConfig {
         interfaces: args.interfaces.clone(),
@@ -139,6 +228,10 @@ async fn run(args: Args) -> Result<ExitCode> {
     };
     let mut observer = Observer::start(&config)?;
     tracing::info!(attachments = ?observer.attachments(), "attached");
+    for a in observer.attachments() {
+        telemetry.set_interface(&a.iface, IfaceState::Attached);
+    }
+    telemetry.reader_alive();
     let stdout = io::stdout();
     let mut out = JsonLines::new(io::BufWriter::new(stdout.lock()));
     let start = Start {
@@ -165,7 +258,6 @@ async fn run(args: Args) -> Result<ExitCode> {
     }
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let started = std::time::Instant::now();
     let deadline = async {
         match args.duration {
             Some(d) => tokio::time::sleep(d).await,
@@ -173,24 +265,53 @@ async fn run(args: Args) -> Result<ExitCode> {
         }
     };
     tokio::pin!(deadline);
-    let mut stats = Stats::default();
+    // Once a second: the kernel counters and detector figures for metrics, the health
+    // heartbeat, and the periodic stats line when it is due.
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stats_every = (args.stats_interval > 0).then(|| Duration::from_secs(args.stats_interval));
+    let mut prev = (Totals::default(), Instant::now());
+    let mut tally = Tally::default();
     let mut write_err: Option<io::Error> = None;
+    let mut batch = Vec::new();
     loop {
-        let mut batch = Vec::new();
-        tokio::select! {
-            r = observer.next_batch(|rec| batch.push(rec.to_record())) => { r?; }
-            _ = &mut deadline => break,
-            _ = sigint.recv() => break,
-            _ = sigterm.recv() => break,
-        }
-        if let Err(e) = print_batch(
-            &observer,
-            &mut detector,
-            &batch,
-            args.format,
-            &mut out,
-            &mut stats,
-        ) {
+        batch.clear();
+        let wake = tokio::select! {
+            r = observer.next_batch(|rec| batch.push(rec.to_record())) => { r?; Wake::Batch }
+            _ = tick.tick() => Wake::Tick,
+            _ = &mut deadline => Wake::Stop,
+            _ = sigint.recv() => Wake::Stop,
+            _ = sigterm.recv() => Wake::Stop,
+        };
+        let res = match wake {
+            Wake::Stop => break,
+            Wake::Batch => {
+                let r = print_batch(
+                    &observer,
+                    &mut detector,
+                    &batch,
+                    args.format,
+                    &mut out,
+                    &mut tally,
+                );
+                telemetry.add(&mut tally, |i| observer.iface_name(i));
+                r
+            }
+            Wake::Tick => {
+                telemetry.set_kernel(named_counters(&observer.counters()?));
+                telemetry.set_detect(detector.stats());
+                telemetry.reader_alive();
+                match stats_every {
+                    Some(every) if prev.1.elapsed() >= every => {
+                        let mut st = Stats::live(&telemetry, &mut prev, false);
+                        st.detect = Some(detector.stats());
+                        write_stats(&st, args.format, &mut out)
+                    }
+                    _ => Ok(()),
+                }
+            }
+        };
+        if let Err(e) = res {
             write_err = Some(e);
             break;
         }
@@ -213,51 +334,26 @@ async fn run(args: Args) -> Result<ExitCode> {
             &rest,
             args.format,
             &mut out,
-            &mut stats,
+            &mut tally,
         ) {
             write_err = Some(e);
         }
+        telemetry.add(&mut tally, |i| observer.iface_name(i));
     }
-    let counters = observer.counters()?;
+    telemetry.set_kernel(named_counters(&observer.counters()?));
     observer.stop();
-    stats
-        .kernel
-        .insert("frames".into(), counter::frames(&counters).into());
-    for (i, name) in counter::NAMES.iter().enumerate() {
-        stats.kernel.insert((*name).into(), counters[i].into());
+    let stats = Stats::live(&telemetry, &mut prev, true);
+    let code = finish(&mut detector, stats, write_err, args.format, &mut out);
+    if let Some(m) = metrics {
+        m.stop();
     }
-    stats.drops = counters[counter::RINGBUF_DROPS as usize];
-    finish(
-        &mut detector,
-        stats,
-        started,
-        write_err,
-        args.format,
-        &mut out,
-    )
+    code
 }
 
-/// The common end of a live or replayed run: save the detection state, then print the `stats`
-/// line. A closed stdout (`| head`) ends quietly; any other write error is reported.
-fn finish<W: Write>(
-    detector: &mut Detector,
-    mut stats: Stats,
-    started: std::time::Instant,
-    write_err: Option<io::Error>,
-    format: Format,
-    out: &mut JsonLines<W>,
-) -> Result<ExitCode> {
-    stats.duration_s = started.elapsed().as_secs_f64();
-    stats.detect = Some(detector.stats());
-    let saved = detector.save().context("saving the detection state");
-    match write_err {
-        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        Some(e) => return Err(e).context("writing to stdout"),
-        None => {}
-    }
-    saved?;
+/// Prints a `stats` line (JSON, or `-- ...` text lines).
+fn write_stats<W: Write>(stats: &Stats, format: Format, out: &mut JsonLines<W>) -> io::Result<()> {
     match format {
-        Format::Json => out.write("stats", &stats)?,
+        Format::Json => out.write("stats", stats),
         Format::Text => {
             let w = out.get_mut();
             if stats.capture.is_none() {
@@ -273,9 +369,30 @@ fn finish<W: Write>(
             if let Some(d) = &stats.detect {
                 term::write_line(&mut *w, &detect::run::stats_text(d))?;
             }
-            w.flush()?;
+            w.flush()
         }
     }
+}
+
+/// The common end of a live or replayed run: save the detection state, then print the final
+/// `stats` line. A closed stdout (`| head`) ends quietly; any other write error is reported.
+fn finish<W: Write>(
+    detector: &mut Detector,
+    mut stats: Stats,
+    write_err: Option<io::Error>,
+    format: Format,
+    out: &mut JsonLines<W>,
+) -> Result<ExitCode> {
+    stats.is_final = true;
+    stats.detect = Some(detector.stats());
+    let saved = detector.save().context("saving the detection state");
+    match write_err {
+        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        Some(e) => return Err(e).context("writing to stdout"),
+        None => {}
+    }
+    saved?;
+    write_stats(&stats, format, out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -285,21 +402,25 @@ fn print_batch<W: Write>(
     batch: &[Record],
     format: Format,
     out: &mut JsonLines<W>,
-    stats: &mut Stats,
+    tally: &mut Tally,
 ) -> io::Result<()> {
     for rec in batch {
-        stats.records_read += 1;
         let ts = observer.wall_time(rec.header.ts_ns);
         let packet =
             match Packet::from_record(&rec.view(), ts, observer.iface_name(rec.header.ifindex)) {
                 Ok(p) => p,
                 Err(e) => {
-                    stats.records_undecodable += 1;
+                    tally.undecodable();
                     tracing::debug!("kernel record not decodable: {e}");
                     continue;
                 }
             };
-        judge_and_print(detector, &packet, ts, format, out, stats)?;
+        tally.record(
+            rec.header.ifindex,
+            hook_label(rec),
+            packet.frame.icmp6.as_ref().map_or("fragment", |m| m.name),
+        );
+        judge_and_print(detector, &packet, ts, format, out, tally)?;
     }
     Ok(())
 }
@@ -311,7 +432,7 @@ fn judge_and_print<W: Write>(
     ts: std::time::SystemTime,
     format: Format,
     out: &mut JsonLines<W>,
-    stats: &mut Stats,
+    tally: &mut Tally,
 ) -> io::Result<()> {
     let alerts = detector.observe(packet, ts);
     if detector.show_packet(packet) {
@@ -323,9 +444,13 @@ fn judge_and_print<W: Write>(
                 w.flush()?;
             }
         }
-        stats.lines += 1;
+        tally.line("packet");
     }
-    stats.lines += detect::run::write_alerts(out, format, &alerts)?;
+    for a in &alerts {
+        tally.alert(a.code.code(), a.severity.as_str(), a.iface.as_deref());
+        tally.line("alert");
+    }
+    detect::run::write_alerts(out, format, &alerts)?;
     Ok(())
 }
 
@@ -346,6 +471,7 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
     };
     let mut damage = None;
     let mut write_err = None;
+    let mut tally = Tally::default();
     for item in reader {
         let frame = match item {
             Ok(f) => f,
@@ -364,7 +490,7 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
                     frame.ts,
                     args.format,
                     &mut out,
-                    &mut stats,
+                    &mut tally,
                 ) {
                     write_err = Some(e);
                     break;
@@ -374,14 +500,9 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
         }
     }
     stats.capture = Some(capture);
-    let code = finish(
-        &mut detector,
-        stats,
-        started,
-        write_err,
-        args.format,
-        &mut out,
-    )?;
+    stats.lines = tally.lines_total();
+    stats.duration_s = started.elapsed().as_secs_f64();
+    let code = finish(&mut detector, stats, write_err, args.format, &mut out)?;
     if let Some(e) = damage {
         return Err(e).with_context(|| format!("{}", path.display()));
     }
