@@ -81,9 +81,7 @@ fn stop(mon: LineReader) -> Vec<Value> {
     mon.signal(libc::SIGINT);
     let (status, out, err) = mon.finish(Duration::from_secs(20)).unwrap();
     assert!(status.success(), "monitor failed: {status} {err}");
-    out.iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .collect()
+    out.iter().map(|l| v6probe_lab::json_line(l)).collect()
 }
 
 /// A forged NA for a multicast target (a `na_multicast_target` alert), sent with `v6probe send`
