@@ -23,5 +23,7 @@ pub mod observe;
 pub mod route;
 pub mod scan;
 pub mod send;
+#[cfg(target_os = "linux")]
+pub mod sink;
 pub mod term;
 pub mod ula;

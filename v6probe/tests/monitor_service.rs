@@ -184,3 +184,204 @@ fn prometheus_scrapes_the_monitor_and_sees_the_alert() {
         "no alert line"
     );
 }
+
+/// rsyslog in `ns`, listening on 127.0.0.1:5514 over UDP and TCP, writing
+/// `INPUT|SEVERITY|FACILITY|MSGID|APP|MSG` lines to `out`.
+fn rsyslog(ns: &Netns, dir: &std::path::Path, out: &std::path::Path) -> Daemon {
+    let work = dir.join("rsyslog-work");
+    std::fs::create_dir_all(&work).unwrap();
+    let conf = dir.join("rsyslog.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global(workDirectory=\"{work}\")\n\
+             module(load=\"imudp\")\n\
+             module(load=\"imtcp\")\n\
+             input(type=\"imudp\" address=\"127.0.0.1\" port=\"5514\")\n\
+             input(type=\"imtcp\" address=\"127.0.0.1\" port=\"5514\")\n\
+             template(name=\"fields\" type=\"string\" \
+             string=\"%inputname%|%syslogseverity%|%syslogfacility%|%msgid%|%app-name%|%msg%\\n\")\n\
+             *.* action(type=\"omfile\" file=\"{out}\" template=\"fields\")\n",
+            work = work.display(),
+            out = out.display()
+        ),
+    )
+    .unwrap();
+    let pid = dir.join("rsyslog.pid");
+    let _ = std::fs::remove_file(&pid);
+    let d = Daemon(
+        ns.command("/usr/sbin/rsyslogd")
+            .args(["-n", "-f"])
+            .arg(&conf)
+            .arg("-i")
+            .arg(&pid)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("rsyslogd (apt-get install rsyslog)"),
+    );
+    // Up when both listeners are.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let tcp = ns
+            .exec("ss", &["-Hltn", "sport = :5514"])
+            .unwrap_or_default();
+        let udp = ns
+            .exec("ss", &["-Hlun", "sport = :5514"])
+            .unwrap_or_default();
+        if !tcp.trim().is_empty() && !udp.trim().is_empty() {
+            break d;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rsyslogd did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The rsyslog output lines (`INPUT|SEV|FAC|MSGID|APP|MSG`) whose MSGID is `msgid`.
+fn received(out: &std::path::Path, msgid: &str) -> Vec<Vec<String>> {
+    std::fs::read_to_string(out)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.splitn(6, '|').map(str::to_string).collect::<Vec<_>>())
+        .filter(|f| f.len() == 6 && f[3] == msgid)
+        .collect()
+}
+
+fn wait_received(out: &std::path::Path, msgid: &str, inputs: &[&str]) -> Vec<Vec<String>> {
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let got = received(out, msgid);
+        if inputs.iter().all(|i| got.iter().any(|f| f[0] == *i)) {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rsyslog did not get {msgid} over {inputs:?}: {got:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+#[ignore = "needs root: network namespaces, the kernel programs (BPF), rsyslog"]
+fn rsyslog_receives_alerts_and_a_stopped_rsyslog_costs_counted_drops_only() {
+    v6probe_lab::require_privileges();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = lab("syslog");
+    let dir = TempDir::new("syslog").unwrap();
+    let out = dir.path().join("received.log");
+    let rsyslogd = rsyslog(&lab.host, dir.path(), &out);
+    let mut mon = monitor(
+        &lab.host,
+        &[
+            "--events",
+            "ndp",
+            "--syslog",
+            "udp://127.0.0.1:5514",
+            "--syslog",
+            "tcp://127.0.0.1:5514",
+            "--syslog-events",
+            "--syslog-queue",
+            "16",
+            "--syslog-facility",
+            "local3",
+        ],
+    );
+
+    // An alert reaches rsyslog over both transports as an RFC 5424 message whose MSG is the
+    // alert's JSON object.
+    forge_na(&lab.peer);
+    let got = wait_received(&out, "na_multicast_target", &["imudp", "imtcp"]);
+    for f in &got {
+        assert_eq!(f[1], "2", "high is crit: {f:?}");
+        assert_eq!(f[2], "19", "local3: {f:?}");
+        assert_eq!(f[4], "v6probe");
+        let alert: Value = serde_json::from_str(f[5].trim()).unwrap();
+        assert_eq!(alert["kind"], "alert");
+        assert_eq!(alert["code"], "na_multicast_target");
+        assert_eq!(alert["severity"], "high");
+        assert_eq!(alert["iface"], "v6p-h0");
+    }
+    // Packet lines too (--syslog-events), at info.
+    assert!(received(&out, "packet").iter().all(|f| f[1] == "6"));
+
+    // rsyslog goes away; a burst of NDP follows. The monitor keeps reading the ring buffer
+    // (every NS is reported on stdout) and counts what syslog could not take.
+    drop(rsyslogd);
+    lab.peer
+        .exec(
+            BIN,
+            &[
+                "send",
+                "ns",
+                "-i",
+                "v6p-p0",
+                "--target",
+                "fd00:a::1",
+                "--count",
+                "300",
+                "--interval",
+                "2ms",
+            ],
+        )
+        .unwrap();
+
+    // rsyslog comes back: the TCP sink reconnects by itself and delivers the next alert.
+    let _ = std::fs::remove_file(&out);
+    let _rsyslogd = rsyslog(&lab.host, dir.path(), &out);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        lab.peer
+            .exec(
+                BIN,
+                &[
+                    "send",
+                    "na",
+                    "-i",
+                    "v6p-p0",
+                    "--target",
+                    "ff02::1:2",
+                    "--flags",
+                    "O",
+                ],
+            )
+            .unwrap();
+        if received(&out, "na_multicast_target")
+            .iter()
+            .any(|f| f[0] == "imtcp")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the TCP sink did not reconnect");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    mon.wait_for(Duration::from_secs(1), |_| false);
+    let v = stop(mon);
+    let ns_seen = v
+        .iter()
+        .filter(|l| {
+            l["kind"] == "packet"
+                && l["icmp6"]["name"] == "neighbor_solicit"
+                && l["dir"] == "ingress"
+                && l["icmp6"]["target"] == "fd00:a::1"
+        })
+        .count();
+    assert!(ns_seen >= 300, "only {ns_seen} of 300 NS reported");
+    let stats = v
+        .iter()
+        .rev()
+        .find(|l| l["kind"] == "stats" && l["final"] == true)
+        .expect("final stats");
+    eprintln!("sinks: {}", stats["sinks"]);
+    let tcp = &stats["sinks"]["syslog:tcp://127.0.0.1:5514"];
+    let udp = &stats["sinks"]["syslog:udp://127.0.0.1:5514"];
+    assert!(tcp["dropped"].as_u64().unwrap() > 0, "{tcp}");
+    assert!(tcp["errors"].as_u64().unwrap() > 0, "{tcp}");
+    assert!(udp["dropped"].as_u64().unwrap() > 0, "{udp}");
+    assert_eq!(stats["drops"], 0, "ring buffer drops");
+    assert_eq!(stats["sinks"]["stdout"]["dropped"], 0);
+}

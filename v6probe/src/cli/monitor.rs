@@ -1,9 +1,11 @@
-//! `v6probe monitor`: attach the kernel programs, print one line per NDP / ICMPv6-error packet,
-//! and a final `stats` line with the counters. Everything attached is detached on exit (SIGINT,
-//! SIGTERM, `--duration`, or an error).
+//! `v6probe monitor`: attach the kernel programs and report one line per NDP / ICMPv6-error
+//! packet and per alert, to stdout, rotating files and syslog (`sink`); a `stats` line every
+//! `--stats-interval` seconds and a final one; Prometheus metrics and a health check with
+//! `--metrics-listen`. Everything attached is detached on exit (SIGINT, SIGTERM, `--duration`,
+//! or an error), after every sink has written what it holds.
 use std::{
     collections::BTreeMap,
-    io::{self, Write},
+    path::PathBuf,
     process::ExitCode,
     sync::Arc,
     time::{Duration, Instant},
@@ -15,11 +17,19 @@ use tokio::signal::unix::{signal, SignalKind};
 use v6probe_common::abi::{self, class, counter, Record};
 
 use crate::{
-    detect::{self, DetectArgs, Detector},
+    detect::{self, Alert, DetectArgs, Detector, Severity},
     metrics::{http::MetricsServer, IfaceState, SinkTotals, Tally, Telemetry, Totals},
     observe::{HookSel, KernelLog, KernelLogSink, Observer, ObserverConfig, XdpModeSel},
-    output::{Format, JsonLines},
+    output::Format,
     packet::Packet,
+    sink::{
+        self,
+        file::{FileWriter, Rotation},
+        severity,
+        stdout::StdoutWriter,
+        syslog::{SyslogWriter, Target},
+        Emitter, SinkHandle, SinkSpec,
+    },
     term, text_line,
 };
 
@@ -47,7 +57,7 @@ pub struct Args {
     /// records lost to a full ring buffer). `off` costs nothing in the kernel.
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t)]
     pub kernel_log: KernelLog,
-    /// Output format.
+    /// Output format of stdout and file outputs (syslog messages are always JSON).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     /// Stop after this many seconds (fractions allowed).
@@ -61,8 +71,68 @@ pub struct Args {
     /// (e.g. `[::]:9478`; port 0 picks a free one, logged at info level).
     #[arg(long, value_name = "ADDR:PORT", conflicts_with = "pcap")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Where the lines go (repeatable): `stdout` (the default when no --output is given) or
+    /// `file:PATH` (appended to; SIGHUP reopens it).
+    #[arg(long = "output", value_name = "SINK")]
+    pub outputs: Vec<Output>,
+    /// Rotate each file output before a line would take it past this size: bytes, or a number
+    /// with K, M or G (powers of 1024). Rotated files are PATH.1 (newest), PATH.2, ...
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub rotate_size: Option<u64>,
+    /// Rotated files kept per file output (0: none).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub rotate_keep: usize,
+    /// gzip rotated files (PATH.1.gz, ...).
+    #[arg(long)]
+    pub rotate_compress: bool,
+    /// Send alerts and `interface` lines to syslog as RFC 5424 messages (repeatable):
+    /// `udp://HOST:PORT`, `tcp://HOST:PORT` (RFC 6587 octet counting) or `unix:PATH`.
+    #[arg(long, value_name = "URL")]
+    pub syslog: Vec<Target>,
+    /// Also send packet lines to syslog.
+    #[arg(long)]
+    pub syslog_events: bool,
+    /// Syslog facility: kern, user, mail, daemon, auth, syslog, local0 ... local7.
+    #[arg(long, value_name = "NAME", default_value = "daemon", value_parser = parse_facility)]
+    pub syslog_facility: u8,
+    /// Lines each sink may hold while it cannot keep up or reconnects; beyond that, lines are
+    /// dropped and counted per sink (stats, metrics). The reader never waits for a sink.
+    #[arg(long, value_name = "LINES", default_value_t = 16384)]
+    pub sink_queue: usize,
+    /// Like --sink-queue, for each syslog destination (default: the --sink-queue value).
+    #[arg(long, value_name = "LINES")]
+    pub syslog_queue: Option<usize>,
     #[command(flatten)]
     pub detect: DetectArgs,
+}
+
+/// An `--output`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    File(PathBuf),
+}
+
+impl std::str::FromStr for Output {
+    type Err = sink::SinkError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "stdout" | "-" => Ok(Self::Stdout),
+            _ => match s.strip_prefix("file:") {
+                Some(p) if !p.is_empty() => Ok(Self::File(PathBuf::from(p))),
+                _ => Err(sink::SinkError::OutputSpec(s.to_string())),
+            },
+        }
+    }
+}
+
+fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    sink::parse_size(s).map_err(|e| e.to_string())
+}
+
+fn parse_facility(s: &str) -> std::result::Result<u8, String> {
+    sink::syslog::facility(s).map_err(|e| e.to_string())
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -157,6 +227,32 @@ impl Stats {
         *prev = (totals, Instant::now());
         s
     }
+
+    /// The `--format text` form: `-- ...` lines, each escaped for a terminal.
+    fn text(&self, out: &mut Vec<u8>) {
+        let mut lines = Vec::new();
+        if self.capture.is_none() {
+            lines.push(format!(
+                "-- {} records, {} lines, {} dropped in kernel, {:.1}s",
+                self.records_read, self.lines, self.drops, self.duration_s
+            ));
+            for (name, s) in &self.sinks {
+                lines.push(format!(
+                    "-- sink {name}: {} lines, {} errors, {} dropped",
+                    s.lines, s.errors, s.dropped
+                ));
+            }
+        }
+        if let Some(d) = &self.detect {
+            lines.push(detect::run::stats_text(d));
+        }
+        for (i, l) in lines.iter().enumerate() {
+            if i > 0 {
+                out.push(b'\n');
+            }
+            out.extend_from_slice(term::escape(l).as_bytes());
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -177,6 +273,59 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     rt.block_on(run(args))
 }
 
+/// Starts the sinks `args` ask for (stdout when no --output is given).
+fn start_sinks(args: &Args) -> Result<Vec<SinkHandle>> {
+    let text = args.format == Format::Text;
+    let outputs = if args.outputs.is_empty() {
+        vec![Output::Stdout]
+    } else {
+        args.outputs.clone()
+    };
+    let rotation = args.rotate_size.map(|size| Rotation {
+        size,
+        keep: args.rotate_keep,
+        compress: args.rotate_compress,
+    });
+    let mut specs = Vec::new();
+    for o in outputs {
+        specs.push(match o {
+            Output::Stdout => SinkSpec {
+                name: "stdout".into(),
+                want: sink::ALL_KINDS,
+                text,
+                writer: Box::new(StdoutWriter::new(text)),
+            },
+            Output::File(path) => SinkSpec {
+                name: format!("file:{}", path.display()),
+                want: sink::ALL_KINDS,
+                text,
+                writer: Box::new(FileWriter::new(path, text, rotation.clone())),
+            },
+        });
+    }
+    let mut syslog_kinds = vec!["alert", "interface"];
+    if args.syslog_events {
+        syslog_kinds.push("packet");
+    }
+    let mut handles = specs
+        .into_iter()
+        .map(|s| SinkHandle::start(s, args.sink_queue))
+        .collect::<Result<Vec<_>, _>>()?;
+    for t in &args.syslog {
+        let spec = SinkSpec {
+            name: format!("syslog:{t}"),
+            want: sink::kinds(&syslog_kinds),
+            text: false,
+            writer: Box::new(SyslogWriter::new(t.clone(), args.syslog_facility)),
+        };
+        handles.push(SinkHandle::start(
+            spec,
+            args.syslog_queue.unwrap_or(args.sink_queue),
+        )?);
+    }
+    Ok(handles)
+}
+
 /// The `hook` label of a record: `xdp`, `tc_ingress` or `tc_egress` (as in the `start` line).
 fn hook_label(rec: &Record) -> &'static str {
     match (rec.header.hook, rec.header.direction) {
@@ -195,12 +344,25 @@ fn named_counters(c: &[u64; counter::COUNT as usize]) -> Vec<(&'static str, u64)
         .collect()
 }
 
+/// An alert's RFC 5424 severity.
+fn alert_severity(a: &Alert) -> u8 {
+    match a.severity {
+        Severity::High => severity::CRIT,
+        Severity::Medium => severity::WARNING,
+        Severity::Low => severity::NOTICE,
+    }
+}
+
 /// What woke the reader's loop.
 enum Wake {
     Batch,
     Tick,
+    Reopen,
     Stop,
 }
+
+/// How long the sinks get at exit to write what they hold.
+const SINK_CLOSE: Duration = Duration::from_secs(5);
 
 async fn run(args: Args) -> Result<ExitCode> {
     let telemetry = Telemetry::new();
@@ -232,8 +394,8 @@ async fn run(args: Args) -> Result<ExitCode> {
         telemetry.set_interface(&a.iface, IfaceState::Attached);
     }
     telemetry.reader_alive();
-    let stdout = io::stdout();
-    let mut out = JsonLines::new(io::BufWriter::new(stdout.lock()));
+    let mut out = Emitter::new(start_sinks(&args)?, &telemetry);
+    let mut tally = Tally::default();
     let start = Start {
         attachments: observer
             .attachments()
@@ -245,19 +407,20 @@ async fn run(args: Args) -> Result<ExitCode> {
             })
             .collect(),
     };
-    match args.format {
-        Format::Json => out.write("start", &start)?,
-        Format::Text => {
-            let names: Vec<String> = start
-                .attachments
-                .iter()
-                .map(|a| format!("{}:{}", a.iface, a.hook))
-                .collect();
-            let _ = text_line!(io::stderr(), "v6probe: watching {}", names.join(", "));
-        }
+    if args.format == Format::Text {
+        let names: Vec<String> = start
+            .attachments
+            .iter()
+            .map(|a| format!("{}:{}", a.iface, a.hook))
+            .collect();
+        let _ = text_line!(std::io::stderr(), "v6probe: watching {}", names.join(", "));
     }
+    out.line("start", &start, severity::INFO, "start", |_| {})?;
+    tally.line("start");
+    out.flush();
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let deadline = async {
         match args.duration {
             Some(d) => tokio::time::sleep(d).await,
@@ -271,55 +434,51 @@ async fn run(args: Args) -> Result<ExitCode> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let stats_every = (args.stats_interval > 0).then(|| Duration::from_secs(args.stats_interval));
     let mut prev = (Totals::default(), Instant::now());
-    let mut tally = Tally::default();
-    let mut write_err: Option<io::Error> = None;
     let mut batch = Vec::new();
     loop {
         batch.clear();
         let wake = tokio::select! {
             r = observer.next_batch(|rec| batch.push(rec.to_record())) => { r?; Wake::Batch }
             _ = tick.tick() => Wake::Tick,
+            _ = sighup.recv() => Wake::Reopen,
             _ = &mut deadline => Wake::Stop,
             _ = sigint.recv() => Wake::Stop,
             _ = sigterm.recv() => Wake::Stop,
         };
-        let res = match wake {
+        match wake {
             Wake::Stop => break,
             Wake::Batch => {
-                let r = print_batch(
-                    &observer,
-                    &mut detector,
-                    &batch,
-                    args.format,
-                    &mut out,
-                    &mut tally,
-                );
+                judge_batch(&observer, &mut detector, &batch, &mut out, &mut tally)?;
+                out.flush();
                 telemetry.add(&mut tally, |i| observer.iface_name(i));
-                r
+            }
+            Wake::Reopen => {
+                tracing::info!("SIGHUP: reopening the output files");
+                out.reopen();
             }
             Wake::Tick => {
                 telemetry.set_kernel(named_counters(&observer.counters()?));
                 telemetry.set_detect(detector.stats());
                 telemetry.reader_alive();
-                match stats_every {
-                    Some(every) if prev.1.elapsed() >= every => {
-                        let mut st = Stats::live(&telemetry, &mut prev, false);
-                        st.detect = Some(detector.stats());
-                        write_stats(&st, args.format, &mut out)
-                    }
-                    _ => Ok(()),
+                if stats_every.is_some_and(|every| prev.1.elapsed() >= every) {
+                    let mut st = Stats::live(&telemetry, &mut prev, false);
+                    st.detect = Some(detector.stats());
+                    out.line("stats", &st, severity::INFO, "stats", |b| st.text(b))?;
+                    tally.line("stats");
+                    out.flush();
+                    telemetry.add(&mut tally, |i| observer.iface_name(i));
                 }
             }
-        };
-        if let Err(e) = res {
-            write_err = Some(e);
+        }
+        if out.gone().is_some() {
+            // stdout's reader went away (`| head`): end quietly.
             break;
         }
     }
-    // Whatever arrived before the stop still gets printed: at most what the ring buffer held
+    // Whatever arrived before the stop is still judged: at most what the ring buffer held
     // then (the programs are still attached, so a flood could otherwise keep this going).
     let mut left = abi::RING_BYTES as usize / abi::ring_slot(0) as usize;
-    while write_err.is_none() && left > 0 {
+    while out.gone().is_none() && left > 0 {
         let mut rest = Vec::new();
         let n = observer.drain(left.min(crate::observe::DRAIN_BATCH), |rec| {
             rest.push(rec.to_record())
@@ -328,82 +487,49 @@ async fn run(args: Args) -> Result<ExitCode> {
             break;
         }
         left = left.saturating_sub(n);
-        if let Err(e) = print_batch(
-            &observer,
-            &mut detector,
-            &rest,
-            args.format,
-            &mut out,
-            &mut tally,
-        ) {
-            write_err = Some(e);
-        }
+        judge_batch(&observer, &mut detector, &rest, &mut out, &mut tally)?;
+        out.flush();
         telemetry.add(&mut tally, |i| observer.iface_name(i));
     }
     telemetry.set_kernel(named_counters(&observer.counters()?));
     observer.stop();
+    // The sinks write what they hold first, so the final figures are final.
+    out.settle(SINK_CLOSE);
     let stats = Stats::live(&telemetry, &mut prev, true);
-    let code = finish(&mut detector, stats, write_err, args.format, &mut out);
+    let code = finish(&mut detector, stats, out, &mut tally);
     if let Some(m) = metrics {
         m.stop();
     }
     code
 }
 
-/// Prints a `stats` line (JSON, or `-- ...` text lines).
-fn write_stats<W: Write>(stats: &Stats, format: Format, out: &mut JsonLines<W>) -> io::Result<()> {
-    match format {
-        Format::Json => out.write("stats", stats),
-        Format::Text => {
-            let w = out.get_mut();
-            if stats.capture.is_none() {
-                text_line!(
-                    &mut *w,
-                    "-- {} records, {} lines, {} dropped in kernel, {:.1}s",
-                    stats.records_read,
-                    stats.lines,
-                    stats.drops,
-                    stats.duration_s
-                )?;
-            }
-            if let Some(d) = &stats.detect {
-                term::write_line(&mut *w, &detect::run::stats_text(d))?;
-            }
-            w.flush()
-        }
-    }
-}
-
-/// The common end of a live or replayed run: save the detection state, then print the final
-/// `stats` line. A closed stdout (`| head`) ends quietly; any other write error is reported.
-fn finish<W: Write>(
+/// The common end of a live or replayed run: save the detection state, print the final
+/// `stats` line, and close the sinks. A closed stdout (`| head`) ends quietly.
+fn finish(
     detector: &mut Detector,
     mut stats: Stats,
-    write_err: Option<io::Error>,
-    format: Format,
-    out: &mut JsonLines<W>,
+    mut out: Emitter,
+    tally: &mut Tally,
 ) -> Result<ExitCode> {
     stats.is_final = true;
     stats.detect = Some(detector.stats());
     let saved = detector.save().context("saving the detection state");
-    match write_err {
-        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        Some(e) => return Err(e).context("writing to stdout"),
-        None => {}
+    if out.gone().is_none() {
+        out.line("stats", &stats, severity::INFO, "stats", |b| stats.text(b))?;
+        tally.line("stats");
     }
+    out.close(SINK_CLOSE);
     saved?;
-    write_stats(&stats, format, out)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_batch<W: Write>(
+fn judge_batch(
     observer: &Observer,
     detector: &mut Detector,
     batch: &[Record],
-    format: Format,
-    out: &mut JsonLines<W>,
+    out: &mut Emitter,
     tally: &mut Tally,
-) -> io::Result<()> {
+) -> Result<()> {
     for rec in batch {
         let ts = observer.wall_time(rec.header.ts_ns);
         let packet =
@@ -420,37 +546,33 @@ fn print_batch<W: Write>(
             hook_label(rec),
             packet.frame.icmp6.as_ref().map_or("fragment", |m| m.name),
         );
-        judge_and_print(detector, &packet, ts, format, out, tally)?;
+        judge(detector, &packet, ts, out, tally)?;
     }
     Ok(())
 }
 
-/// Runs the detector on one packet and prints its line (as `--events` says) and its alerts.
-fn judge_and_print<W: Write>(
+/// Runs the detector on one packet and emits its line (as `--events` says) and its alerts.
+fn judge(
     detector: &mut Detector,
     packet: &Packet,
     ts: std::time::SystemTime,
-    format: Format,
-    out: &mut JsonLines<W>,
+    out: &mut Emitter,
     tally: &mut Tally,
-) -> io::Result<()> {
+) -> Result<()> {
     let alerts = detector.observe(packet, ts);
     if detector.show_packet(packet) {
-        match format {
-            Format::Json => out.write("packet", packet)?,
-            Format::Text => {
-                let w = out.get_mut();
-                term::write_line(&mut *w, &packet.text())?;
-                w.flush()?;
-            }
-        }
+        out.line("packet", packet, severity::INFO, "packet", |b| {
+            b.extend_from_slice(term::escape(&packet.text()).as_bytes())
+        })?;
         tally.line("packet");
     }
     for a in &alerts {
         tally.alert(a.code.code(), a.severity.as_str(), a.iface.as_deref());
+        out.line("alert", a, alert_severity(a), a.code.code(), |b| {
+            b.extend_from_slice(term::escape(&a.text()).as_bytes())
+        })?;
         tally.line("alert");
     }
-    detect::run::write_alerts(out, format, &alerts)?;
     Ok(())
 }
 
@@ -461,8 +583,8 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
     let mut detector = Detector::new(&args.detect).context("starting the detector")?;
     let reader =
         crate::capture::CaptureReader::open(path).with_context(|| format!("{}", path.display()))?;
-    let stdout = io::stdout();
-    let mut out = JsonLines::new(io::BufWriter::new(stdout.lock()));
+    let telemetry = Telemetry::new();
+    let mut out = Emitter::new(start_sinks(args)?, &telemetry);
     let started = std::time::Instant::now();
     let mut stats = Stats::default();
     let mut capture = CaptureStats {
@@ -470,7 +592,6 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
         ..CaptureStats::default()
     };
     let mut damage = None;
-    let mut write_err = None;
     let mut tally = Tally::default();
     for item in reader {
         let frame = match item {
@@ -484,25 +605,23 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
         match frame.decode() {
             Ok(packet) => {
                 stats.records_read += 1;
-                if let Err(e) = judge_and_print(
-                    &mut detector,
-                    &packet,
-                    frame.ts,
-                    args.format,
-                    &mut out,
-                    &mut tally,
-                ) {
-                    write_err = Some(e);
-                    break;
-                }
+                judge(&mut detector, &packet, frame.ts, &mut out, &mut tally)?;
             }
             Err(_) => capture.skipped += 1,
         }
+        if capture.frames.is_multiple_of(1024) {
+            out.flush();
+            if out.gone().is_some() {
+                break;
+            }
+        }
     }
+    out.settle(SINK_CLOSE);
     stats.capture = Some(capture);
     stats.lines = tally.lines_total();
     stats.duration_s = started.elapsed().as_secs_f64();
-    let code = finish(&mut detector, stats, write_err, args.format, &mut out)?;
+    stats.sinks = telemetry.totals().sinks;
+    let code = finish(&mut detector, stats, out, &mut tally)?;
     if let Some(e) = damage {
         return Err(e).with_context(|| format!("{}", path.display()));
     }

@@ -1,0 +1,93 @@
+//! The stdout sink. Lines are written a batch at a time and flushed whenever the queue runs
+//! empty: a terminal or a pipe reader sees every line within the reader's poll interval (the
+//! ring buffer is read at least every 10 ms), whole, and a flood costs one `write` per batch
+//! instead of one per line. When stdout's reader goes away (`| head`), the sink says so
+//! ([`super::Writer::gone`]) and the monitor ends quietly.
+use std::{
+    io::{self, Write},
+    ops::Range,
+    sync::atomic::Ordering,
+};
+
+use super::{kind_bit, Batch, Writer};
+use crate::metrics::{SinkCounters, LINE_KINDS};
+
+/// Write out once this much is buffered, even while the queue still has lines.
+const CHUNK: usize = 256 * 1024;
+
+pub struct StdoutWriter {
+    out: io::Stdout,
+    text: bool,
+    buf: Vec<u8>,
+    kinds: [u64; LINE_KINDS.len()],
+    gone: bool,
+}
+
+impl StdoutWriter {
+    pub fn new(text: bool) -> Self {
+        Self {
+            out: io::stdout(),
+            text,
+            buf: Vec::with_capacity(CHUNK),
+            kinds: Default::default(),
+            gone: false,
+        }
+    }
+}
+
+impl Writer for StdoutWriter {
+    fn write(&mut self, batch: &Batch, range: Range<usize>, want: u8, c: &SinkCounters) {
+        for i in range {
+            let meta = batch.lines[i];
+            if want & kind_bit(meta.kind as usize) == 0 {
+                continue;
+            }
+            let line = if self.text {
+                batch.text_line(i)
+            } else {
+                batch.json_line(i)
+            };
+            if line.is_empty() {
+                continue;
+            }
+            self.buf.extend_from_slice(line);
+            self.kinds[meta.kind as usize] += 1;
+            if self.buf.len() >= CHUNK {
+                self.flush(c);
+            }
+        }
+    }
+
+    fn flush(&mut self, c: &SinkCounters) {
+        if self.buf.is_empty() || self.gone {
+            self.buf.clear();
+            return;
+        }
+        let mut lock = self.out.lock();
+        let res = lock.write_all(&self.buf).and_then(|()| lock.flush());
+        let lines: u64 = self.kinds.iter().sum();
+        match res {
+            Ok(()) => {
+                c.bytes.fetch_add(self.buf.len() as u64, Ordering::Relaxed);
+                for (t, n) in c.lines.iter().zip(self.kinds.iter()) {
+                    t.fetch_add(*n, Ordering::Relaxed);
+                }
+            }
+            Err(e) => {
+                c.errors.fetch_add(1, Ordering::Relaxed);
+                c.dropped.fetch_add(lines, Ordering::Relaxed);
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    self.gone = true;
+                } else {
+                    tracing::warn!("writing to stdout: {e}");
+                }
+            }
+        }
+        self.buf.clear();
+        self.kinds = Default::default();
+    }
+
+    fn gone(&self) -> bool {
+        self.gone
+    }
+}
