@@ -24,6 +24,8 @@ pub mod route;
 pub mod scan;
 pub mod send;
 #[cfg(target_os = "linux")]
+pub mod service;
+#[cfg(target_os = "linux")]
 pub mod sink;
 pub mod term;
 pub mod ula;

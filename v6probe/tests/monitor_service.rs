@@ -385,3 +385,183 @@ fn rsyslog_receives_alerts_and_a_stopped_rsyslog_costs_counted_drops_only() {
     assert_eq!(stats["drops"], 0, "ring buffer drops");
     assert_eq!(stats["sinks"]["stdout"]["dropped"], 0);
 }
+
+/// Messages arriving on a systemd-style notify socket (what systemd reads for Type=notify).
+struct Notify {
+    sock: std::os::unix::net::UnixDatagram,
+    got: Vec<String>,
+}
+
+impl Notify {
+    fn bind(path: &std::path::Path) -> Self {
+        let sock = std::os::unix::net::UnixDatagram::bind(path).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        Self {
+            sock,
+            got: Vec::new(),
+        }
+    }
+
+    /// Waits (bounded) for a message containing `what`.
+    fn wait(&mut self, what: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.got.iter().any(|m| m.contains(what)) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            let mut buf = [0u8; 4096];
+            if let Ok(n) = self.sock.recv(&mut buf) {
+                self.got
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and the kernel programs (BPF)"]
+fn config_file_signals_unreadable_state_and_systemd_notify() {
+    v6probe_lab::require_privileges();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = lab("svc");
+    let dir = TempDir::new("svc").unwrap();
+    let d = dir.path();
+    let state = dir
+        .file("state.json", b"{\"version\": 1, \"neighbors\": [")
+        .unwrap();
+    let policy = dir.file("policy.toml", b"strict = false\n").unwrap();
+    let config = dir
+        .file(
+            "monitor.toml",
+            format!(
+                "interface = [\"v6p-h0\"]\nevents = \"all\"\nstate = \"{}\"\npolicy = \"{}\"\n\
+                 output = [\"file:{}\"]\nstats-interval = 1\n",
+                state.display(),
+                policy.display(),
+                d.join("from-config.json").display()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let mut notify = Notify::bind(&d.join("notify.sock"));
+    let cli_file = d.join("from-cli.json");
+    let child = lab
+        .host
+        .command(BIN)
+        .args(["monitor", "--config"])
+        .arg(&config)
+        // The command line's outputs replace the file's list.
+        .args(["--output", "stdout", "--output"])
+        .arg(format!("file:{}", cli_file.display()))
+        .env("NOTIFY_SOCKET", d.join("notify.sock"))
+        .env("WATCHDOG_USEC", "2000000")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut mon = LineReader::new(child);
+    mon.wait_for(Duration::from_secs(20), |l| {
+        l.contains("\"kind\":\"start\"")
+    })
+    .expect("monitor start line");
+
+    // Ready after the start line; the watchdog pinged at half of WATCHDOG_USEC.
+    assert!(
+        notify.wait("READY=1", Duration::from_secs(5)),
+        "{:?}",
+        notify.got
+    );
+    assert!(
+        notify.wait("WATCHDOG=1", Duration::from_secs(5)),
+        "{:?}",
+        notify.got
+    );
+
+    // The damaged state file was moved aside and alerted on; the monitor runs.
+    let alert = mon
+        .wait_for(Duration::from_secs(5), |l| l.contains("state_unreadable"))
+        .expect("state_unreadable alert");
+    let alert = v6probe_lab::json_line(&alert);
+    assert_eq!(alert["severity"], "high");
+    assert_eq!(alert["evidence"]["file"], state.display().to_string());
+    let moved = alert["evidence"]["moved_to"].as_str().unwrap().to_string();
+    assert!(moved.contains("state.json.unreadable-"), "{moved}");
+    assert_eq!(
+        std::fs::read(&moved).unwrap(),
+        b"{\"version\": 1, \"neighbors\": [",
+        "the unreadable file is kept as it was"
+    );
+
+    // A broken policy on SIGHUP: the old one stays, and the error says where.
+    std::fs::write(&policy, b"strict = maybe\n").unwrap();
+    mon.signal(libc::SIGHUP);
+    assert!(
+        notify.wait("RELOADING=1", Duration::from_secs(5)),
+        "{:?}",
+        notify.got
+    );
+    // logrotate's way: move the file away, SIGHUP, and lines go to a new file.
+    mon.wait_for(Duration::from_secs(3), |l| l.contains("\"kind\":\"stats\""))
+        .expect("a periodic stats line");
+    std::fs::rename(&cli_file, d.join("from-cli.json.1")).unwrap();
+    mon.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(500));
+    forge_na(&lab.peer);
+    mon.wait_for(Duration::from_secs(5), |l| {
+        l.contains("na_multicast_target")
+    })
+    .expect("alert after the reopen");
+
+    mon.signal(libc::SIGTERM);
+    let (status, out, err) = mon.finish(Duration::from_secs(20)).unwrap();
+    assert!(status.success(), "monitor failed: {status} {err}");
+    assert!(
+        err.contains("keeping the policy in force") && err.contains("policy.toml:1:"),
+        "{err}"
+    );
+    assert!(
+        notify.wait("STOPPING=1", Duration::from_secs(2)),
+        "{:?}",
+        notify.got
+    );
+    // SIGTERM: the final stats line, in every output, and the state saved afresh.
+    let v: Vec<Value> = out.iter().map(|l| v6probe_lab::json_line(l)).collect();
+    let last = v.last().expect("lines");
+    assert_eq!(last["kind"], "stats");
+    assert_eq!(last["final"], true);
+    assert!(
+        !d.join("from-config.json").exists(),
+        "the command line's outputs replace"
+    );
+    let reopened = std::fs::read_to_string(&cli_file).unwrap();
+    assert!(reopened.contains("na_multicast_target"), "{reopened}");
+    assert!(reopened.trim_end().ends_with('}') && reopened.contains("\"final\":true"));
+    let before = std::fs::read_to_string(d.join("from-cli.json.1")).unwrap();
+    assert!(before.contains("state_unreadable") && !before.contains("na_multicast_target"));
+    let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(saved["version"], 1);
+}
+
+#[test]
+fn a_bad_config_file_is_a_usage_error_naming_the_line() {
+    let dir = TempDir::new("badcfg").unwrap();
+    let config = dir
+        .file("m.toml", b"interface = [\"eth0\"]\nhook = \"sideways\"\n")
+        .unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["monitor", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("m.toml:2:8:") && err.contains("sideways"),
+        "{err}"
+    );
+}

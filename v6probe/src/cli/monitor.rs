@@ -22,6 +22,7 @@ use crate::{
     observe::{HookSel, KernelLog, KernelLogSink, Observer, ObserverConfig, XdpModeSel},
     output::Format,
     packet::Packet,
+    service::{self, Systemd},
     sink::{
         self,
         file::{FileWriter, Rotation},
@@ -40,9 +41,13 @@ pub struct Args {
         short = 'i',
         long = "interface",
         value_name = "IFACE",
-        required_unless_present = "pcap"
+        required_unless_present_any = ["pcap", "config"]
     )]
     pub interfaces: Vec<String>,
+    /// Read flags from this TOML file: each key is a flag without its `--`
+    /// (`interface = ["eth0"]`, `rotate-size = "100M"`); the command line overrides it.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
     /// Replay a pcap/pcapng capture through the same decoder and detector, with the capture's
     /// timestamps, instead of watching interfaces (offline; no privileges needed).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["interfaces", "duration"])]
@@ -263,6 +268,17 @@ struct CaptureStats {
 }
 
 pub fn exec(args: Args) -> Result<ExitCode> {
+    let args = match &args.config {
+        Some(path) => match with_config(path) {
+            Ok(a) => a,
+            Err(code) => return Ok(code),
+        },
+        None => args,
+    };
+    if args.interfaces.is_empty() && args.pcap.is_none() {
+        eprintln!("v6probe monitor: give --interface (or `interface` in the --config file)");
+        return Ok(ExitCode::from(super::EXIT_USAGE));
+    }
     if let Some(path) = args.pcap.clone() {
         return replay(&args, &path);
     }
@@ -271,6 +287,53 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     rt.block_on(run(args))
+}
+
+/// The monitor's arguments: the config file's flags, under those of the command line (a flag
+/// set there, even a repeatable one, replaces the file's). A bad file is a usage error (64)
+/// naming `file:line:column`.
+fn with_config(path: &std::path::Path) -> std::result::Result<Args, ExitCode> {
+    use clap::{parser::ValueSource, CommandFactory as _, Parser as _};
+    let usage = ExitCode::from(super::EXIT_USAGE);
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut cmd = super::Cli::command();
+    let matches = cmd.try_get_matches_from_mut(&argv).map_err(|e| {
+        let _ = e.print();
+        usage
+    })?;
+    let Some(("monitor", sub)) = matches.subcommand() else {
+        return Err(usage);
+    };
+    let given = sub
+        .ids()
+        .filter(|id| sub.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.to_string())
+        .collect();
+    cmd.build();
+    let Some(monitor) = cmd.find_subcommand("monitor") else {
+        return Err(usage);
+    };
+    let extra = crate::service::config::args_from_file(path, monitor, &given).map_err(|e| {
+        let _ = text_line!(std::io::stderr(), "v6probe monitor: --config {e}");
+        usage
+    })?;
+    let Some(pos) = argv.iter().position(|a| a == "monitor") else {
+        return Err(usage);
+    };
+    let mut merged = argv[..=pos].to_vec();
+    merged.extend(extra);
+    merged.extend_from_slice(&argv[pos + 1..]);
+    match super::Cli::try_parse_from(merged) {
+        Ok(super::Cli {
+            command: super::Command::Monitor(a),
+            ..
+        }) => Ok(a),
+        Ok(_) => Err(usage),
+        Err(e) => {
+            let _ = e.print();
+            Err(usage)
+        }
+    }
 }
 
 /// Starts the sinks `args` ask for (stdout when no --output is given).
@@ -374,7 +437,15 @@ async fn run(args: Args) -> Result<ExitCode> {
     if let Some(m) = &metrics {
         tracing::info!(addr = %m.local_addr(), "serving /metrics and /healthz");
     }
+    // A state file that cannot be read is moved aside (and alerted on once the sinks run):
+    // a restart loop over it would leave the host unwatched.
+    let set_aside = args
+        .detect
+        .state
+        .as_deref()
+        .and_then(service::set_aside_unreadable_state);
     let mut detector = Detector::new(&args.detect).context("starting the detector")?;
+    let mut systemd = Systemd::new();
     let config = ObserverConfig {
         interfaces: args.interfaces.clone(),
         hook: args.hook,
@@ -417,7 +488,18 @@ async fn run(args: Args) -> Result<ExitCode> {
     }
     out.line("start", &start, severity::INFO, "start", |_| {})?;
     tally.line("start");
+    if let Some(s) = &set_aside {
+        let a = StateUnreadable::new(s);
+        tracing::error!("{}", a.message);
+        out.line("alert", &a, severity::CRIT, "state_unreadable", |b| {
+            b.extend_from_slice(term::escape(&a.text()).as_bytes())
+        })?;
+        tally.alert("state_unreadable", "high", None);
+        tally.line("alert");
+    }
     out.flush();
+    telemetry.add(&mut tally, |i| observer.iface_name(i));
+    systemd.ready(&format!("watching {}", args.interfaces.join(", ")));
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
@@ -430,7 +512,11 @@ async fn run(args: Args) -> Result<ExitCode> {
     tokio::pin!(deadline);
     // Once a second: the kernel counters and detector figures for metrics, the health
     // heartbeat, and the periodic stats line when it is due.
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut tick = tokio::time::interval(
+        systemd
+            .watchdog_interval()
+            .map_or(Duration::from_secs(1), |w| w.min(Duration::from_secs(1))),
+    );
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let stats_every = (args.stats_interval > 0).then(|| Duration::from_secs(args.stats_interval));
     let mut prev = (Totals::default(), Instant::now());
@@ -453,13 +539,27 @@ async fn run(args: Args) -> Result<ExitCode> {
                 telemetry.add(&mut tally, |i| observer.iface_name(i));
             }
             Wake::Reopen => {
+                systemd.reloading();
+                match detector.reload_policy() {
+                    Ok(true) => tracing::info!("SIGHUP: policy reloaded"),
+                    Ok(false) => {}
+                    Err(e) => {
+                        telemetry.policy_reload_failed();
+                        let _ = text_line!(
+                            std::io::stderr(),
+                            "v6probe: SIGHUP: keeping the policy in force: {e}"
+                        );
+                    }
+                }
                 tracing::info!("SIGHUP: reopening the output files");
                 out.reopen();
+                systemd.reloaded();
             }
             Wake::Tick => {
                 telemetry.set_kernel(named_counters(&observer.counters()?));
                 telemetry.set_detect(detector.stats());
                 telemetry.reader_alive();
+                systemd.alive();
                 if stats_every.is_some_and(|every| prev.1.elapsed() >= every) {
                     let mut st = Stats::live(&telemetry, &mut prev, false);
                     st.detect = Some(detector.stats());
@@ -492,6 +592,7 @@ async fn run(args: Args) -> Result<ExitCode> {
         telemetry.add(&mut tally, |i| observer.iface_name(i));
     }
     telemetry.set_kernel(named_counters(&observer.counters()?));
+    systemd.stopping();
     observer.stop();
     // The sinks write what they hold first, so the final figures are final.
     out.settle(SINK_CLOSE);
@@ -501,6 +602,59 @@ async fn run(args: Args) -> Result<ExitCode> {
         m.stop();
     }
     code
+}
+
+/// The `state_unreadable` alert: the state file could not be read, was moved aside, and the
+/// detector learns afresh.
+#[derive(Debug, Serialize)]
+struct StateUnreadable {
+    code: &'static str,
+    severity: &'static str,
+    iface: Option<String>,
+    ts: String,
+    message: String,
+    evidence: StateEvidence,
+    suppressed: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct StateEvidence {
+    file: PathBuf,
+    moved_to: Option<PathBuf>,
+    error: String,
+}
+
+impl StateUnreadable {
+    fn new(s: &service::SetAside) -> Self {
+        let moved = s.moved_to.as_ref().map_or_else(
+            || "could not be moved aside".to_string(),
+            |p| format!("moved to {}", p.display()),
+        );
+        Self {
+            code: "state_unreadable",
+            severity: "high",
+            iface: None,
+            ts: crate::output::rfc3339_nanos(std::time::SystemTime::now()),
+            message: format!(
+                "state file {} unreadable ({}): {moved}; learning afresh",
+                s.file.display(),
+                s.error
+            ),
+            evidence: StateEvidence {
+                file: s.file.clone(),
+                moved_to: s.moved_to.clone(),
+                error: s.error.clone(),
+            },
+            suppressed: 0,
+        }
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "{} -        ALERT high   {:<26} {}",
+            self.ts, self.code, self.message
+        )
+    }
 }
 
 /// The common end of a live or replayed run: save the detection state, print the final

@@ -80,14 +80,18 @@ pub struct Engine {
     learning_finished: bool,
     baseline: bool,
     observed: u64,
+    /// `cfg.check_na_mismatch` as given, before a policy listing proxies turned it off.
+    na_mismatch_wanted: bool,
 }
 
 impl Engine {
     pub fn new(mut cfg: Config, policy: Option<Policy>) -> Self {
+        let na_mismatch_wanted = cfg.check_na_mismatch;
         if policy.as_ref().is_some_and(|p| !p.proxies.is_empty()) {
             cfg.check_na_mismatch = false;
         }
         Self {
+            na_mismatch_wanted,
             checks: PacketChecks::new(&cfg),
             neighbors: Neighbors::new(&cfg),
             dad: DadWatch::new(&cfg),
@@ -106,6 +110,17 @@ impl Engine {
             learning_finished: false,
             observed: 0,
         }
+    }
+
+    /// Replaces the policy (the monitor's SIGHUP): later packets are judged against the new
+    /// one; what was learned stays.
+    pub fn set_policy(&mut self, policy: Option<Policy>) {
+        let proxies = policy.as_ref().is_some_and(|p| !p.proxies.is_empty());
+        self.cfg.check_na_mismatch = self.na_mismatch_wanted && !proxies;
+        self.neighbors
+            .set_check_na_mismatch(self.cfg.check_na_mismatch);
+        self.baseline |= policy.is_some();
+        self.policy = policy;
     }
 
     pub fn config(&self) -> &Config {

@@ -108,6 +108,12 @@ impl Neighbors {
         }
     }
 
+    /// Whether NA target link-layer options are compared with the Ethernet source (off when
+    /// the policy lists proxies).
+    pub fn set_check_na_mismatch(&mut self, on: bool) {
+        self.check_na_mismatch = on;
+    }
+
     /// (bindings, router MACs, pending NS targets): sizes and evictions.
     pub fn sizes(&self) -> [(usize, u64); 3] {
         [

@@ -79,6 +79,7 @@ pub struct Detector {
     engine: Engine,
     events: Events,
     state_path: Option<PathBuf>,
+    policy_path: Option<PathBuf>,
     /// Packet time of the last state save (or of the first packet).
     last_save: Option<SystemTime>,
 }
@@ -115,8 +116,20 @@ impl Detector {
             engine,
             events: args.events,
             state_path: args.state.clone(),
+            policy_path: args.policy.clone(),
             last_save: None,
         })
+    }
+
+    /// Reads the policy file again (the monitor's SIGHUP). On an error the policy in force
+    /// stays, and the error says why. Without `--policy`, nothing to do.
+    pub fn reload_policy(&mut self) -> Result<bool, DetectError> {
+        let Some(path) = &self.policy_path else {
+            return Ok(false);
+        };
+        let policy = Policy::load(path)?;
+        self.engine.set_policy(Some(policy));
+        Ok(true)
     }
 
     /// Judges one packet (its kernel or capture timestamp as `now`).
