@@ -87,6 +87,7 @@ fn start_observer(
         report_mask: crate::abi::class::ERRORS,
         kernel_log: Default::default(),
         log_sink: Default::default(),
+        flood_guard: None,
     })
     .context("--observe: starting the kernel observer")?;
     let feed = feed.clone();

@@ -2,19 +2,22 @@
 //! and a final `stats` line with the counters. Everything attached is detached on exit (SIGINT,
 //! SIGTERM, `--duration`, or an error).
 use std::{
+    collections::HashMap,
     io::{self, Write},
     process::ExitCode,
-    time::Duration,
+    time::{Duration, Instant, SystemTime},
 };
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use tokio::signal::unix::{signal, SignalKind};
-use v6probe_common::abi::{self, class, counter, Record};
+use v6probe_common::abi::{self, class, counter, guard, FloodGuard, Record};
 
 use crate::{
-    detect::{self, DetectArgs, Detector},
-    observe::{HookSel, KernelLog, KernelLogSink, Observer, ObserverConfig, XdpModeSel},
+    detect::{self, alert::FloodSourceCount, DetectArgs, Detector, KernelFlood},
+    observe::{
+        FloodSource, HookSel, KernelLog, KernelLogSink, Observer, ObserverConfig, XdpModeSel,
+    },
     output::{Format, JsonLines},
     packet::Packet,
     term, text_line,
@@ -44,6 +47,12 @@ pub struct Args {
     /// records lost to a full ring buffer). `off` costs nothing in the kernel.
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t)]
     pub kernel_log: KernelLog,
+    /// In-kernel flood guard: past RATE records per second of one message class (RS, RA, NS,
+    /// NA, redirect, errors, other; per CPU, after a burst of one second's worth), or past a
+    /// quarter of that from one source MAC, frames are counted instead of recorded, and the
+    /// counts become `flood` alerts and `stats` figures. `off` records every frame.
+    #[arg(long, value_name = "off|RATE", default_value = "1000", value_parser = parse_flood_guard)]
+    pub flood_guard: FloodGuardArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -52,6 +61,22 @@ pub struct Args {
     pub duration: Option<Duration>,
     #[command(flatten)]
     pub detect: DetectArgs,
+}
+
+/// `--flood-guard`: `off`, or a rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FloodGuardArg(pub Option<FloodGuard>);
+
+fn parse_flood_guard(s: &str) -> std::result::Result<FloodGuardArg, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(FloodGuardArg(None));
+    }
+    match s.parse::<u32>() {
+        Ok(r) if (1..=10_000_000).contains(&r) => Ok(FloodGuardArg(Some(FloodGuard::with_rate(r)))),
+        _ => Err(format!(
+            "`{s}`: give `off` or records per second per message class, 1 to 10000000"
+        )),
+    }
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -99,6 +124,10 @@ struct Stats {
     lines: u64,
     /// Records lost in the kernel because the ring buffer was full.
     drops: u64,
+    /// Source MACs the kernel's flood guard counted frames from, most first (live monitoring
+    /// with the guard on).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    flood_sources: Vec<FloodSource>,
     duration_s: f64,
     /// Detection engine figures (bindings, evictions, alerts by code).
     detect: Option<detect::EngineStats>,
@@ -136,6 +165,7 @@ async fn run(args: Args) -> Result<ExitCode> {
                 level.as_str().to_ascii_lowercase()
             )
         }),
+        flood_guard: args.flood_guard.0,
     };
     let mut observer = Observer::start(&config)?;
     tracing::info!(attachments = ?observer.attachments(), "attached");
@@ -175,13 +205,24 @@ async fn run(args: Args) -> Result<ExitCode> {
     tokio::pin!(deadline);
     let mut stats = Stats::default();
     let mut write_err: Option<io::Error> = None;
+    let mut flood = FloodWatch::new(args.flood_guard.0);
+    let mut flood_tick = tokio::time::interval(FLOOD_REPORT_EVERY);
     loop {
         let mut batch = Vec::new();
         tokio::select! {
             r = observer.next_batch(|rec| batch.push(rec.to_record())) => { r?; }
+            _ = flood_tick.tick() => {}
             _ = &mut deadline => break,
             _ = sigint.recv() => break,
             _ = sigterm.recv() => break,
+        }
+        if flood.due() {
+            if let Err(e) =
+                flood.report(&observer, &mut detector, args.format, &mut out, &mut stats)
+            {
+                write_err = Some(e);
+                break;
+            }
         }
         if let Err(e) = print_batch(
             &observer,
@@ -218,7 +259,21 @@ async fn run(args: Args) -> Result<ExitCode> {
             write_err = Some(e);
         }
     }
+    if write_err.is_none() {
+        if let Err(e) = flood.report(&observer, &mut detector, args.format, &mut out, &mut stats) {
+            write_err = Some(e);
+        }
+    }
     let counters = observer.counters()?;
+    stats.flood_sources = observer
+        .flood_sources()
+        .unwrap_or_else(|e| {
+            tracing::warn!("reading the flood guard's table: {e}");
+            Vec::new()
+        })
+        .into_iter()
+        .take(FLOOD_SOURCES_LISTED)
+        .collect();
     observer.stop();
     stats
         .kernel
@@ -235,6 +290,111 @@ async fn run(args: Args) -> Result<ExitCode> {
         args.format,
         &mut out,
     )
+}
+
+/// How often the kernel flood guard's counts are turned into alerts.
+const FLOOD_REPORT_EVERY: Duration = Duration::from_secs(1);
+/// Source MACs named per flood alert and in the `stats` line.
+const FLOOD_SOURCES_LISTED: usize = 8;
+
+/// Turns the kernel flood guard's counts (per class in the counters, per source MAC in its LRU
+/// table) into `flood` alerts, once per [`FLOOD_REPORT_EVERY`]: what was counted since the
+/// last report.
+struct FloodWatch {
+    guard: Option<FloodGuard>,
+    last: Instant,
+    class_seen: [u64; guard::COUNT as usize],
+    mac_seen: HashMap<[u8; 6], u64>,
+}
+
+impl FloodWatch {
+    fn new(guard: Option<FloodGuard>) -> Self {
+        Self {
+            guard,
+            last: Instant::now(),
+            class_seen: [0; guard::COUNT as usize],
+            mac_seen: HashMap::new(),
+        }
+    }
+
+    fn due(&self) -> bool {
+        self.guard.is_some() && self.last.elapsed() >= FLOOD_REPORT_EVERY
+    }
+
+    fn report<W: Write>(
+        &mut self,
+        observer: &Observer,
+        detector: &mut Detector,
+        format: Format,
+        out: &mut JsonLines<W>,
+        stats: &mut Stats,
+    ) -> io::Result<()> {
+        let Some(g) = self.guard else { return Ok(()) };
+        let window = self.last.elapsed();
+        self.last = Instant::now();
+        let counters = match observer.counters() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("reading the kernel counters: {e}");
+                return Ok(());
+            }
+        };
+        let mut deltas = [0u64; guard::COUNT as usize];
+        for (i, d) in deltas.iter_mut().enumerate() {
+            let now = counters[counter::FLOOD_RS as usize + i];
+            *d = now.saturating_sub(self.class_seen[i]);
+            self.class_seen[i] = now;
+        }
+        if deltas.iter().all(|d| *d == 0) {
+            return Ok(());
+        }
+        // Per MAC: what each counted since the last report (an entry the kernel evicted and
+        // re-created counts from zero again).
+        let mut sources = Vec::new();
+        match observer.flood_sources() {
+            Ok(list) => {
+                for s in list {
+                    let before = self.mac_seen.insert(s.mac.0, s.suppressed).unwrap_or(0);
+                    let d = if s.suppressed >= before {
+                        s.suppressed - before
+                    } else {
+                        s.suppressed
+                    };
+                    if d > 0 {
+                        sources.push(FloodSourceCount {
+                            mac: s.mac,
+                            suppressed: d,
+                        });
+                    }
+                }
+                // Bounded like the kernel table, whatever the churn.
+                if self.mac_seen.len() > 4 * abi::GUARD_MACS as usize {
+                    self.mac_seen.clear();
+                }
+            }
+            Err(e) => tracing::warn!("reading the flood guard's table: {e}"),
+        }
+        sources.sort_by(|a, b| b.suppressed.cmp(&a.suppressed).then(a.mac.0.cmp(&b.mac.0)));
+        sources.truncate(FLOOD_SOURCES_LISTED);
+        let now = SystemTime::now();
+        let mut alerts = Vec::new();
+        for (i, &d) in deltas.iter().enumerate() {
+            if d == 0 {
+                continue;
+            }
+            let f = KernelFlood {
+                guard_class: i as u8,
+                name: guard::NAMES[i],
+                suppressed: d,
+                window,
+                guard_rate: g.class.per_sec,
+                sources: sources.clone(),
+            };
+            alerts.extend(detector.kernel_flood(&f, now));
+        }
+        stats.lines += detect::run::write_alerts(out, format, &alerts)?;
+        Ok(())
+    }
 }
 
 /// The common end of a live or replayed run: save the detection state, then print the `stats`
@@ -386,4 +546,23 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
         return Err(e).with_context(|| format!("{}", path.display()));
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flood_guard_argument() {
+        assert_eq!(parse_flood_guard("off").unwrap(), FloodGuardArg(None));
+        assert_eq!(parse_flood_guard("OFF").unwrap(), FloodGuardArg(None));
+        assert_eq!(
+            parse_flood_guard("500").unwrap(),
+            FloodGuardArg(Some(FloodGuard::with_rate(500)))
+        );
+        for bad in ["0", "-1", "fast", "", "10000001"] {
+            let e = parse_flood_guard(bad).unwrap_err();
+            assert!(e.contains("off"), "{bad}: {e}");
+        }
+    }
 }
