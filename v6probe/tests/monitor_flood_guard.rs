@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use v6probe_lab::{veth, LineReader, Netns};
+use v6probe_lab::{json_line, veth, LineReader, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 
@@ -73,10 +73,7 @@ fn na_flood_is_recorded_then_counted_and_alerted() {
     mon.signal(libc::SIGINT);
     let (status, out, err) = mon.finish(Duration::from_secs(10)).unwrap();
     assert!(status.success(), "monitor failed: {status} {err}");
-    let v: Vec<Value> = out
-        .iter()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let v: Vec<Value> = out.iter().map(|l| json_line(l)).collect();
 
     let alert = v
         .iter()
