@@ -16,6 +16,13 @@ pub const MAP_EVENTS: &str = "V6P_EVENTS";
 pub const MAP_COUNTERS: &str = "V6P_COUNTERS";
 /// Name of the one-entry array holding the [`Config`].
 pub const MAP_CONFIG: &str = "V6P_CONFIG";
+/// Name of the per-CPU array of flood-guard buckets, one per [`guard`] class ([`GuardBucket`]).
+pub const MAP_GUARD: &str = "V6P_GUARD";
+/// Name of the per-CPU LRU hash of flood-guard buckets per source MAC ([`MacGuard`], keyed by
+/// [`mac_key`]).
+pub const MAP_GUARD_MAC: &str = "V6P_GUARD_MAC";
+/// Source MACs the flood guard tracks (per CPU); the least recently seen are evicted.
+pub const GUARD_MACS: u32 = 4096;
 
 /// Program names in the object file.
 pub const PROG_XDP: &str = "v6p_xdp";
@@ -214,7 +221,17 @@ pub mod counter {
     pub const RECORDS_CLASS1: u32 = 19;
     pub const RECORDS_CLASS2: u32 = 20;
     pub const RECORDS_CLASS3: u32 = 21;
-    pub const COUNT: u32 = 22;
+    /// Frames the flood guard counted instead of recording (all classes).
+    pub const FLOOD_SUPPRESSED: u32 = 22;
+    /// The same per [`super::guard`] class: RS, RA, NS, NA, Redirect, errors, other.
+    pub const FLOOD_RS: u32 = 23;
+    pub const FLOOD_RA: u32 = 24;
+    pub const FLOOD_NS: u32 = 25;
+    pub const FLOOD_NA: u32 = 26;
+    pub const FLOOD_REDIRECT: u32 = 27;
+    pub const FLOOD_ERRORS: u32 = 28;
+    pub const FLOOD_OTHER: u32 = 29;
+    pub const COUNT: u32 = 30;
 
     /// Stable snake_case names, indexed like the constants, for output.
     pub const NAMES: [&str; COUNT as usize] = [
@@ -240,6 +257,14 @@ pub mod counter {
         "records_256",
         "records_512",
         "records_2048",
+        "flood_suppressed",
+        "flood_suppressed_rs",
+        "flood_suppressed_ra",
+        "flood_suppressed_ns",
+        "flood_suppressed_na",
+        "flood_suppressed_redirect",
+        "flood_suppressed_errors",
+        "flood_suppressed_other",
     ];
 
     /// Frames seen, from the counters summed over CPUs.
@@ -275,7 +300,50 @@ pub struct Counters {
     pub v: [u64; counter::COUNT as usize],
 }
 
+/// The flood guard's message classes: one token bucket each (per CPU), and one flood counter.
+pub mod guard {
+    pub const RS: u32 = 0;
+    pub const RA: u32 = 1;
+    pub const NS: u32 = 2;
+    pub const NA: u32 = 3;
+    pub const REDIRECT: u32 = 4;
+    /// ICMPv6 errors (types 1-4).
+    pub const ERRORS: u32 = 5;
+    /// Records without a known NDP or error type: fragments, header chains.
+    pub const OTHER: u32 = 6;
+    /// Classes in use.
+    pub const COUNT: u32 = 7;
+    /// Slots in [`super::Config`] and [`super::MAP_GUARD`]: a power of two, so the program can
+    /// bound a class index with a mask.
+    pub const SLOTS: usize = 8;
+    /// Stable names, indexed like the constants.
+    pub const NAMES: [&str; COUNT as usize] =
+        ["rs", "ra", "ns", "na", "redirect", "errors", "other"];
+
+    /// The guard class of a record's ICMPv6 type (0 when there is none: [`OTHER`]).
+    #[inline(always)]
+    pub const fn of_type(icmp_type: u8) -> u32 {
+        match icmp_type {
+            133 => RS,
+            134 => RA,
+            135 => NS,
+            136 => NA,
+            137 => REDIRECT,
+            1..=4 => ERRORS,
+            _ => OTHER,
+        }
+    }
+}
+const _: () = assert!(guard::SLOTS.is_power_of_two() && guard::COUNT as usize <= guard::SLOTS);
+
 /// The one entry of [`MAP_CONFIG`].
+///
+/// The flood guard is a GCRA (the token bucket as arrival times): a class (or source MAC) may
+/// record when its theoretical arrival time `tat` is at most `burst_ns` ahead of now; each record
+/// moves `tat` on by `interval_ns` (1 s / rate). So a burst of `burst_ns / interval_ns + 1`
+/// records goes through at once (the first packets of a flood are recorded in full), then one per
+/// `interval_ns`; the rest is counted ([`counter::FLOOD_SUPPRESSED`], per class, and per MAC in
+/// [`MAP_GUARD_MAC`]). Buckets are per CPU.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Config {
@@ -283,10 +351,38 @@ pub struct Config {
     /// a zeroed (never written) config reports everything.
     pub report_mask: u32,
     pub flags: u32,
+    /// Per [`guard`] class: nanoseconds per record (0: no limit for the class).
+    pub class_interval_ns: [u64; guard::SLOTS],
+    /// Per [`guard`] class: how far ahead of now `tat` may run (the burst).
+    pub class_burst_ns: [u64; guard::SLOTS],
+    /// Per source MAC (0: no per-MAC limit).
+    pub mac_interval_ns: u64,
+    pub mac_burst_ns: u64,
 }
 
 impl Config {
     pub const VALID: u32 = 1;
+    /// The flood guard is on.
+    pub const GUARD: u32 = 2;
+
+    /// A config that reports `report_mask`, with the flood guard `guard` (or none).
+    pub fn new(report_mask: u32, guard: Option<FloodGuard>) -> Self {
+        let mut c = Self {
+            report_mask,
+            flags: Self::VALID,
+            ..Self::default()
+        };
+        if let Some(g) = guard {
+            c.flags |= Self::GUARD;
+            let (i, b) = g.class.gcra();
+            for slot in 0..guard::COUNT as usize {
+                c.class_interval_ns[slot] = i;
+                c.class_burst_ns[slot] = b;
+            }
+            (c.mac_interval_ns, c.mac_burst_ns) = g.mac.gcra();
+        }
+        c
+    }
 
     #[inline(always)]
     pub const fn reports(&self, class_bit: u32) -> bool {
@@ -295,6 +391,80 @@ impl Config {
         }
         self.report_mask & class_bit != 0
     }
+}
+
+/// A rate with a burst, for the flood guard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    /// Records per second (0: no limit).
+    pub per_sec: u32,
+    /// Records let through at once before the rate applies (at least 1).
+    pub burst: u32,
+}
+
+impl Rate {
+    /// (interval, burst tolerance) in nanoseconds for [`Config`].
+    pub const fn gcra(&self) -> (u64, u64) {
+        if self.per_sec == 0 {
+            return (0, 0);
+        }
+        let interval = 1_000_000_000 / self.per_sec as u64;
+        let burst = if self.burst == 0 { 1 } else { self.burst } as u64;
+        (interval, interval * (burst - 1))
+    }
+}
+
+/// Flood-guard rates: per message class (each [`guard`] class has its own bucket at this rate)
+/// and per source MAC. Per CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FloodGuard {
+    pub class: Rate,
+    pub mac: Rate,
+}
+
+impl FloodGuard {
+    /// `rate` records per second per class, one second of burst; a source MAC gets a quarter of
+    /// that (so one sender cannot take a class's whole budget from the others).
+    pub const fn with_rate(rate: u32) -> Self {
+        let mac = if rate / 4 == 0 { 1 } else { rate / 4 };
+        Self {
+            class: Rate {
+                per_sec: rate,
+                burst: rate,
+            },
+            mac: Rate {
+                per_sec: mac,
+                burst: mac,
+            },
+        }
+    }
+}
+
+/// One flood-guard bucket ([`MAP_GUARD`] entry): the theoretical arrival time.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GuardBucket {
+    pub tat_ns: u64,
+}
+
+/// One source MAC's flood-guard state ([`MAP_GUARD_MAC`] value).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MacGuard {
+    pub tat_ns: u64,
+    /// Frames from this MAC counted instead of recorded (on this CPU).
+    pub suppressed: u64,
+}
+
+/// The [`MAP_GUARD_MAC`] key of a MAC: its six bytes in the low bytes of a little-endian u64.
+pub const fn mac_key(mac: [u8; 6]) -> u64 {
+    u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0])
+}
+
+/// The MAC of a [`MAP_GUARD_MAC`] key.
+pub const fn key_mac(key: u64) -> [u8; 6] {
+    let b = key.to_le_bytes();
+    [b[0], b[1], b[2], b[3], b[4], b[5]]
 }
 
 /// The fixed start of every record: metadata and the kernel's parse summary. The frame bytes
@@ -366,7 +536,9 @@ const _: () = assert!(core::mem::size_of::<RingRecord<256>>() == RECORD_HEADER_L
 const _: () = assert!(core::mem::size_of::<RingRecord<512>>() == RECORD_HEADER_LEN + 512);
 const _: () = assert!(core::mem::size_of::<RingRecord<2048>>() == RECORD_HEADER_LEN + 2048);
 const _: () = assert!(core::mem::align_of::<RingRecord<128>>() == 8);
-const _: () = assert!(core::mem::size_of::<Config>() == 8);
+const _: () = assert!(core::mem::size_of::<Config>() == 8 + 16 * guard::SLOTS + 16);
+const _: () = assert!(core::mem::size_of::<GuardBucket>() == 8);
+const _: () = assert!(core::mem::size_of::<MacGuard>() == 16);
 const _: () = assert!(core::mem::size_of::<Counters>() == 8 * counter::COUNT as usize);
 
 /// Bytes one record of size class `class` takes in the ring (8-byte ring header, rounded up to
@@ -467,4 +639,70 @@ mod pod {
     unsafe impl aya::Pod for super::Config {}
     // SAFETY: an array of u64, no padding, every bit pattern valid.
     unsafe impl aya::Pod for super::Counters {}
+    // SAFETY: plain old data, no padding, every bit pattern valid.
+    unsafe impl aya::Pod for super::GuardBucket {}
+    // SAFETY: plain old data, no padding, every bit pattern valid.
+    unsafe impl aya::Pod for super::MacGuard {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_classes_by_frame_length() {
+        assert_eq!(size_class(60), 0);
+        assert_eq!(size_class(128), 0);
+        assert_eq!(size_class(129), 1);
+        assert_eq!(size_class(512), 2);
+        assert_eq!(size_class(1522), 3);
+        assert_eq!(size_class(9000), 3);
+        assert_eq!(ring_slot(0), 48 + 128 + 8);
+        assert_eq!(ring_slot(3), 48 + 2048 + 8);
+    }
+
+    #[test]
+    fn guard_rates_become_gcra_intervals() {
+        let g = FloodGuard::with_rate(1000);
+        assert_eq!(g.class.gcra(), (1_000_000, 999 * 1_000_000));
+        assert_eq!(g.mac.per_sec, 250);
+        assert_eq!(FloodGuard::with_rate(2).mac.per_sec, 1);
+        assert_eq!(
+            Rate {
+                per_sec: 0,
+                burst: 5
+            }
+            .gcra(),
+            (0, 0)
+        );
+        // A burst of 1: no tolerance, one record per interval.
+        assert_eq!(
+            Rate {
+                per_sec: 10,
+                burst: 1
+            }
+            .gcra(),
+            (100_000_000, 0)
+        );
+        let c = Config::new(class::ALL, Some(g));
+        assert_eq!(c.flags, Config::VALID | Config::GUARD);
+        assert!(c.class_interval_ns[..guard::COUNT as usize]
+            .iter()
+            .all(|&i| i == 1_000_000));
+        assert_eq!(
+            c.class_interval_ns[guard::SLOTS - 1],
+            0,
+            "the spare slot stays unlimited"
+        );
+        assert_eq!(Config::new(class::NDP, None).flags, Config::VALID);
+    }
+
+    #[test]
+    fn guard_class_of_each_reported_type() {
+        assert_eq!(guard::of_type(133), guard::RS);
+        assert_eq!(guard::of_type(137), guard::REDIRECT);
+        assert_eq!(guard::of_type(2), guard::ERRORS);
+        assert_eq!(guard::of_type(0), guard::OTHER);
+        assert_eq!(key_mac(mac_key([2, 0, 0, 0, 0, 9])), [2, 0, 0, 0, 0, 9]);
+    }
 }

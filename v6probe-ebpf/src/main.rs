@@ -22,14 +22,14 @@ use aya_ebpf::{
     bindings::{__sk_buff, xdp_action, BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     helpers::{bpf_ktime_get_ns, generated::bpf_xdp_load_bytes},
     macros::{classifier, map, xdp},
-    maps::{Array, PerCpuArray, RingBuf},
+    maps::{Array, LruPerCpuHashMap, PerCpuArray, RingBuf},
     programs::{TcContext, XdpContext},
 };
-use aya_log_ebpf::{debug, warn};
+use aya_log_ebpf::{debug, trace, warn};
 use v6probe_common::abi::{
-    class, counter, direction, ethertype, ext, flags, hook, next_header, ring_slot, Config,
-    Counters, RecordHeader, RingRecord, FRAME_CLASSES, MAX_EXT_HEADERS, MAX_VLANS, RING_BYTES,
-    WAKEUP_BYTES,
+    class, counter, direction, ethertype, ext, flags, guard, hook, mac_key, next_header, ring_slot,
+    Config, Counters, GuardBucket, MacGuard, RecordHeader, RingRecord, FRAME_CLASSES, GUARD_MACS,
+    MAX_EXT_HEADERS, MAX_VLANS, RING_BYTES, WAKEUP_BYTES,
 };
 
 /// The license the kernel checks for GPL-only helpers. The programs use none today; the
@@ -47,6 +47,15 @@ static COUNTERS: PerCpuArray<Counters> = PerCpuArray::with_max_entries(1, 0);
 
 #[map(name = "V6P_CONFIG")]
 static CONFIG: Array<Config> = Array::with_max_entries(1, 0);
+
+/// Flood-guard buckets, one per guard class, per CPU.
+#[map(name = "V6P_GUARD")]
+static GUARD: PerCpuArray<GuardBucket> = PerCpuArray::with_max_entries(guard::SLOTS as u32, 0);
+
+/// Flood-guard buckets and suppressed counts per source MAC, per CPU.
+#[map(name = "V6P_GUARD_MAC")]
+static GUARD_MAC: LruPerCpuHashMap<u64, MacGuard> =
+    LruPerCpuHashMap::with_max_entries(GUARD_MACS, 0);
 
 /// TC verdict that lets the next classifier (or the default action) decide: an observer must not
 /// end the chain. Same value as TCX_NEXT.
@@ -235,11 +244,91 @@ fn observe<F: Frame>(frame: &F, hook: u8, dir: u8) {
     let Some(p) = parse(frame, &count) else {
         return;
     };
-    let config = CONFIG.get(0).copied().unwrap_or_default();
-    if !config.reports(p.class_bit) {
+    // By reference: the config is too large to copy per packet. Never written: report all.
+    let config = CONFIG.get(0);
+    if !config.map_or(p.class_bit != 0, |c| c.reports(p.class_bit)) {
         return;
     }
-    emit(frame, &p, hook, dir, &count);
+    // SAFETY: a helper without arguments or preconditions.
+    let now = unsafe { bpf_ktime_get_ns() };
+    if let Some(c) = config {
+        if c.flags & Config::GUARD != 0
+            && !admit(frame, c, guard::of_type(p.icmp_type), now, &count)
+        {
+            return;
+        }
+    }
+    emit(frame, &p, hook, dir, now, &count);
+}
+
+/// The flood guard: true when the frame may be recorded. Over its class's rate or its source
+/// MAC's rate it is counted instead: per class in the counters, per MAC in the LRU map.
+#[inline(always)]
+fn admit<F: Frame>(frame: &F, c: &Config, class: u32, now: u64, count: &Count) -> bool {
+    // Masked: the verifier needs the index bounded by the arrays' (power-of-two) length. The
+    // black_box keeps LLVM from dropping the mask as redundant (it knows class < 7; the
+    // verifier only sees a byte).
+    let slot = core::hint::black_box(class as usize) & (guard::SLOTS - 1);
+    let interval = c.class_interval_ns[slot];
+    let burst = c.class_burst_ns[slot];
+    let Some(bucket) = GUARD.get_ptr_mut(slot as u32) else {
+        return true;
+    };
+    // SAFETY: a valid pointer to this CPU's bucket; nothing else runs on this CPU meanwhile.
+    let ctat = unsafe { (*bucket).tat_ns }.max(now);
+    let class_ok = interval == 0 || ctat - now <= burst;
+    let key = frame.read(6, |m: &[u8; 6]| mac_key(*m)).unwrap_or(0);
+    let mac = GUARD_MAC.get_ptr_mut(key);
+    let mtat = match mac {
+        // SAFETY: a valid pointer to this CPU's value for the key.
+        Some(m) => unsafe { (*m).tat_ns }.max(now),
+        None => now,
+    };
+    let mac_ok = c.mac_interval_ns == 0 || mtat - now <= c.mac_burst_ns;
+    if class_ok && mac_ok {
+        // SAFETY: as above.
+        unsafe { (*bucket).tat_ns = ctat + interval };
+        match mac {
+            // SAFETY: as above.
+            Some(m) => unsafe { (*m).tat_ns = mtat + c.mac_interval_ns },
+            None => {
+                let v = MacGuard {
+                    tat_ns: now + c.mac_interval_ns,
+                    suppressed: 0,
+                };
+                // A full table evicts the least recently used MAC; a failed insert only
+                // forgets this MAC's rate.
+                let _ = GUARD_MAC.insert(key, v, 0);
+            }
+        }
+        return true;
+    }
+    count.inc(counter::FLOOD_SUPPRESSED);
+    // Constant indices per arm (see the type counters in parse).
+    match class {
+        guard::RS => count.inc(counter::FLOOD_RS),
+        guard::RA => count.inc(counter::FLOOD_RA),
+        guard::NS => count.inc(counter::FLOOD_NS),
+        guard::NA => count.inc(counter::FLOOD_NA),
+        guard::REDIRECT => count.inc(counter::FLOOD_REDIRECT),
+        guard::ERRORS => count.inc(counter::FLOOD_ERRORS),
+        guard::OTHER => count.inc(counter::FLOOD_OTHER),
+        // Unreachable: guard::of_type returns one of the classes above.
+        _ => {}
+    }
+    match mac {
+        // SAFETY: as above.
+        Some(m) => unsafe { (*m).suppressed += 1 },
+        None => {
+            let v = MacGuard {
+                tat_ns: now,
+                suppressed: 1,
+            };
+            let _ = GUARD_MAC.insert(key, v, 0);
+        }
+    }
+    trace!(frame, "flood guard: class {} over its rate, counted", class);
+    false
 }
 
 /// Walks Ethernet, VLAN tags, IPv6 and its extension headers to an ICMPv6 message of a type we
@@ -488,7 +577,7 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
 /// Writes the record for a parsed frame: the header, then the frame from its first byte, in the
 /// smallest size class that holds the whole frame (the last class cuts longer frames).
 #[inline(always)]
-fn emit<F: Frame>(frame: &F, p: &Parsed, hook: u8, dir: u8, count: &Count) {
+fn emit<F: Frame>(frame: &F, p: &Parsed, hook: u8, dir: u8, now: u64, count: &Count) {
     let wire_len = frame.len();
     // The IPv6 packet ends here; a frame shorter than that was cut on the way (or lies).
     let ip_end = p.l3 + 40 + p.payload_len as usize;
@@ -497,8 +586,7 @@ fn emit<F: Frame>(frame: &F, p: &Parsed, hook: u8, dir: u8, count: &Count) {
         fl |= flags::TRUNCATED;
     }
     let header = RecordHeader {
-        // SAFETY: a helper without arguments or preconditions.
-        ts_ns: unsafe { bpf_ktime_get_ns() },
+        ts_ns: now,
         ifindex: frame.ifindex(),
         wire_len: wire_len as u32,
         captured_len: 0,

@@ -544,7 +544,13 @@ fn attacks_are_alerted_within_one_second() {
     let stats = v.iter().find(|l| l["kind"] == "stats").expect("stats line");
     let d = &stats["detect"];
     eprintln!("detect stats: {d}");
-    assert!(d["observed"].as_u64().unwrap() > 3000);
+    // Every NS was judged, or counted by the kernel's flood guard (on by default).
+    let guarded = stats["kernel"]["flood_suppressed"].as_u64().unwrap_or(0);
+    assert!(
+        d["observed"].as_u64().unwrap() + guarded > 3000,
+        "observed {} + guarded {guarded}",
+        d["observed"]
+    );
     assert!(d["alerts"]["flood"].as_u64().unwrap() >= 1);
     let worst = latencies.iter().map(|l| l.1).max().unwrap();
     eprintln!(

@@ -1,16 +1,28 @@
 //! Dual-stack dialer and listener against real kernels: namespaces client, router, server
 //! (`v6probe_lab::dualstack`). Each test builds its own lab; everything is removed on drop.
 #![cfg(target_os = "linux")]
-use std::{net::IpAddr, process::Output, sync::Arc, time::Duration};
+use std::{
+    net::{IpAddr, Ipv6Addr},
+    process::Output,
+    sync::Arc,
+    time::Duration,
+};
 
 use serde_json::Value;
-use v6probe::dualstack::{
-    dialer::Outcome, DialConfig, DialReport, Dialer, FallbackState, FallbackTable, Family,
-    IcmpFeed, IcmpSource, Policy, Reason, Target,
+use v6probe::{
+    dualstack::{
+        dialer::Outcome, DialConfig, DialReport, Dialer, FallbackState, FallbackTable, Family,
+        IcmpFeed, IcmpSource, Outer, Policy, Reason, Target,
+    },
+    netio::{Capture, PacketSocket},
+    wire::EthernetAddress,
 };
 use v6probe_lab::{
-    dualstack::{in_netns, DualLab, Ipv6Fault, SERVER_NAME, SERVER_V4, SERVER_V6},
-    json_line, stdout_json, Netns,
+    dualstack::{
+        in_netns, DualLab, Ipv6Fault, CLIENT_V6, ROUTER_CLIENT_SIDE_V6, SERVER_NAME, SERVER_V4,
+        SERVER_V6,
+    },
+    json_line, stdout_json, LineReader, Netns, TempDir,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
@@ -463,11 +475,20 @@ fn external_icmp_source_ends_the_attempt_without_recverr() {
                         .iter()
                         .map(|b| unsafe { b.assume_init() })
                         .collect();
-                    let offender = from.as_socket_ipv6().map(|a| *a.ip());
+                    let Some(from) = from.as_socket_ipv6() else {
+                        continue;
+                    };
+                    // Checked like the observer's: the checksum over the outer addresses
+                    // (to the client), the SYN's sequence number by the dialer.
+                    let outer = Outer {
+                        src: *from.ip(),
+                        dst: CLIENT_V6,
+                    };
                     if v6probe::dualstack::push_observed_icmpv6(
                         &feed,
                         &msg,
-                        offender,
+                        msg.len(),
+                        outer,
                         std::time::Instant::now(),
                         std::time::SystemTime::now(),
                     )
@@ -559,5 +580,146 @@ fn blocked_probes_after_the_cooldown_and_recovers() {
     assert_eq!(
         table.state_of(SERVER_V6, std::time::Instant::now()),
         FallbackState::Normal
+    );
+}
+
+/// A packet too big from the router's address to the client, quoting a SYN from the client to
+/// `dest`, with a wrong checksum: what a host flooding the client's link would send (from a
+/// forged source, to fill the dialer's table with made-up destinations).
+fn forged_packet_too_big(router_mac: [u8; 6], client_mac: [u8; 6], dest: Ipv6Addr) -> Vec<u8> {
+    let mut f = Vec::with_capacity(110);
+    f.extend_from_slice(&client_mac);
+    f.extend_from_slice(&router_mac);
+    f.extend_from_slice(&[0x86, 0xdd]);
+    // IPv6: payload 56 (8 ICMPv6 + 40 quoted header + 8 quoted TCP), next header 58.
+    f.extend_from_slice(&[0x60, 0, 0, 0, 0, 56, 58, 255]);
+    f.extend_from_slice(&ROUTER_CLIENT_SIDE_V6.octets());
+    f.extend_from_slice(&CLIENT_V6.octets());
+    let icmp = f.len();
+    f.extend_from_slice(&[2, 0, 0, 0]);
+    f.extend_from_slice(&1000u32.to_be_bytes());
+    f.extend_from_slice(&[0x60, 0, 0, 0, 0, 20, 6, 64]);
+    f.extend_from_slice(&CLIENT_V6.octets());
+    f.extend_from_slice(&dest.octets());
+    f.extend_from_slice(&[0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 1]);
+    let good = v6probe::wire::checksum::compute(&ROUTER_CLIENT_SIDE_V6, &CLIENT_V6, 58, &f[icmp..]);
+    f[icmp + 2..icmp + 4].copy_from_slice(&(good ^ 0x5a5a).to_be_bytes());
+    f
+}
+
+/// 2,000 forged packet too big messages with wrong checksums reach the client while `connect
+/// --observe` runs (the kernel observer sees every one of them), then the IPv6 path really
+/// breaks: the router's genuine no-route still ends the IPv6 attempt and still moves the
+/// destination to `blocked`. The forged messages are refused and counted, and none of their
+/// made-up destinations is in the table.
+#[test]
+#[ignore = "needs root: network namespaces, XDP"]
+fn forged_packet_too_big_flood_does_not_stop_the_fallback() {
+    v6probe_lab::require_privileges();
+    const FORGED: u32 = 2_000;
+    let lab = DualLab::new("dz").unwrap();
+    start_echo_server(&lab, &[]);
+    let dir = TempDir::new("dz").unwrap();
+    let metrics = dir.path().join("metrics.prom");
+    let mut connect = LineReader::new(
+        lab.client
+            .spawn(
+                BIN,
+                &[
+                    "connect",
+                    SERVER_NAME,
+                    "8080",
+                    "--no-recverr",
+                    "--observe",
+                    "c0",
+                    "--repeat",
+                    "2",
+                    "--interval",
+                    "3000",
+                    "--metrics",
+                    &metrics.display().to_string(),
+                ],
+            )
+            .unwrap(),
+    );
+    // The first connection, over a healthy path, shows the observer is running.
+    let first = connect
+        .wait_for(Duration::from_secs(15), |l| {
+            l.contains("\"kind\":\"connect\"")
+        })
+        .expect("the first connection");
+    let first = json_line(&first);
+    assert_eq!(first["family"], "ipv6", "{first}");
+
+    let router_mac: [u8; 6] = lab
+        .router
+        .mac("r0")
+        .unwrap()
+        .parse::<EthernetAddress>()
+        .unwrap()
+        .0;
+    let client_mac: [u8; 6] = lab
+        .client
+        .mac("c0")
+        .unwrap()
+        .parse::<EthernetAddress>()
+        .unwrap()
+        .0;
+    let sent = in_netns(&lab.router, move || {
+        let sock = PacketSocket::open("r0", Capture::Nothing).unwrap();
+        for n in 0..FORGED {
+            let dest = Ipv6Addr::from(0x2001_0db8_00ff_u128 << 96 | u128::from(n));
+            sock.send(&forged_packet_too_big(router_mac, client_mac, dest))
+                .unwrap();
+            // Paced (2,000 in about 100 ms) so the observer's ring buffer keeps every one.
+            if n % 20 == 19 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        FORGED
+    })
+    .unwrap();
+    lab.set_ipv6_fault(Ipv6Fault::Unreachable).unwrap();
+
+    let (status, out, err) = connect.finish(Duration::from_secs(30)).unwrap();
+    assert!(status.success(), "{status:?} {err}");
+    let lines: Vec<Value> = out.iter().map(|l| json_line(l)).collect();
+    let c = of_kind(&lines, "connect");
+    assert_eq!(c.len(), 2, "{out:?}");
+    // The second connection: the genuine no-route, seen by the observer, ends IPv6 at once.
+    assert_eq!(c[1]["family"], "ipv4", "{}", c[1]);
+    let a0 = &c[1]["attempts"][0];
+    assert_eq!(a0["icmp"]["source"], "observer", "{}", c[1]);
+    assert_eq!(
+        (a0["icmp"]["icmp_type"].clone(), a0["icmp"]["code"].clone()),
+        (1.into(), 0.into())
+    );
+    assert!(
+        c[1]["attempts"][1]["start_ms"].as_f64().unwrap() < 250.0,
+        "IPv4 waited for the attempt delay: {}",
+        c[1]
+    );
+    let tr = of_kind(&lines, "fallback_transition");
+    assert!(
+        tr.iter().any(|t| t["dest"] == SERVER_V6.to_string()
+            && t["to"] == "blocked"
+            && t["reason"] == "icmp_no_route"),
+        "{tr:?}"
+    );
+    let prom = std::fs::read_to_string(&metrics).unwrap();
+    let refused: u64 = prom
+        .lines()
+        .find_map(|l| l.strip_prefix("v6probe_icmp_refused_total{reason=\"bad_checksum\"} "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no bad_checksum count in {prom}"));
+    eprintln!("{sent} forged packet too big sent, {refused} refused for their checksum");
+    assert_eq!(refused, u64::from(sent), "{prom}");
+    assert!(
+        !prom.contains("2001:db8:ff"),
+        "a forged destination in the table: {prom}"
+    );
+    assert!(
+        prom.contains("v6probe_fallback_table_evictions_total 0"),
+        "{prom}"
     );
 }

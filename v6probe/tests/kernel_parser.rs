@@ -12,13 +12,13 @@ use aya::{
 };
 use v6probe::{
     abi::{
-        self, class, counter, direction, ext, flags, hook, Record, FRAME_CLASSES, MAX_FRAME_CAP,
-        RECORD_HEADER_LEN,
+        self, class, counter, direction, ext, flags, hook, FloodGuard, Rate, Record, FRAME_CLASSES,
+        MAX_FRAME_CAP, RECORD_HEADER_LEN,
     },
     observe::{drain_ring, KernelLog, KernelLogSink, LoadOptions, Programs},
     wire::Frame,
 };
-use v6probe_lab::frame::{frag, ns_body, opts8, ra_body, FrameSpec};
+use v6probe_lab::frame::{frag, ns_body, opts8, ra_body, FrameSpec, SRC_MAC};
 
 struct Harness {
     programs: Programs,
@@ -71,6 +71,31 @@ impl Harness {
 
     fn counters(&self) -> [u64; counter::COUNT as usize] {
         self.programs.counters().unwrap()
+    }
+
+    /// Runs `frame` through XDP `n` times in one BPF_PROG_TEST_RUN call (one CPU, so one set
+    /// of the guard's per-CPU buckets); returns the records and the counter deltas.
+    fn xdp_repeat(
+        &mut self,
+        frame: &[u8],
+        n: u32,
+    ) -> (Vec<Record>, [u64; counter::COUNT as usize]) {
+        let before = self.counters();
+        let prog = self.programs.xdp(abi::PROG_XDP).unwrap();
+        let res = prog
+            .test_run(TestRunOptions {
+                data_in: Some(frame),
+                repeat: n,
+                ..TestRunOptions::new()
+            })
+            .expect("test_run");
+        assert_eq!(res.return_value, 2);
+        let after = self.counters();
+        let mut delta = [0; counter::COUNT as usize];
+        for i in 0..delta.len() {
+            delta[i] = after[i] - before[i];
+        }
+        (self.records(), delta)
     }
 
     /// Runs one frame through XDP; returns the records and the counter deltas.
@@ -517,4 +542,87 @@ fn kernel_log_says_why_a_frame_was_not_walked() {
     // Off (the default): no log reader is created.
     let mut quiet = Programs::load(class::ALL).expect("load programs");
     assert!(quiet.take_kernel_logger().is_none());
+}
+
+/// A guard that lets `class_burst` records of a class through at once, then one per second
+/// (far longer than a test run of a few dozen frames), and `mac_burst` per source MAC; 0 means
+/// no limit.
+fn guard(class_burst: u32, mac_burst: u32) -> FloodGuard {
+    let rate = |burst: u32| Rate {
+        per_sec: u32::from(burst != 0),
+        burst,
+    };
+    FloodGuard {
+        class: rate(class_burst),
+        mac: rate(mac_burst),
+    }
+}
+
+#[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
+fn flood_guard_records_the_first_packets_then_counts() {
+    v6probe_lab::require_privileges();
+    let mut h = Harness::new();
+    let ns = FrameSpec::icmp(135, 0, &ns_body()).build();
+    // Off: every frame recorded.
+    let (recs, d) = h.xdp_repeat(&ns, 50);
+    assert_eq!(recs.len(), 50);
+    assert_eq!(c(&d, counter::FLOOD_SUPPRESSED), 0);
+
+    // Per class: a burst of 5, then counted.
+    h.programs.set_flood_guard(Some(guard(5, 0))).unwrap();
+    let (recs, d) = h.xdp_repeat(&ns, 50);
+    assert!(
+        (5..=6).contains(&recs.len()),
+        "the burst, plus at most one more if a second passed: {}",
+        recs.len()
+    );
+    assert!(recs.iter().all(|r| r.frame == ns), "recorded in full");
+    let suppressed = c(&d, counter::FLOOD_SUPPRESSED);
+    assert_eq!(
+        recs.len() as u64 + suppressed,
+        50,
+        "every frame recorded or counted"
+    );
+    assert_eq!(c(&d, counter::FLOOD_NS), suppressed);
+    assert_eq!(c(&d, counter::FLOOD_NA), 0);
+    assert_eq!(c(&d, counter::RECORDS), recs.len() as u64);
+    assert_eq!(
+        c(&d, counter::NEIGHBOR_SOLICIT),
+        50,
+        "counted by type all the same"
+    );
+    // Another class has its own bucket.
+    let na = FrameSpec::icmp(136, 0, &ns_body()).build();
+    let (recs, _) = h.xdp_repeat(&na, 3);
+    assert_eq!(recs.len(), 3);
+    // The per-MAC table names the sender.
+    let sources = h.programs.flood_sources().unwrap();
+    assert_eq!(sources.len(), 1, "{sources:?}");
+    assert_eq!(sources[0].mac.0, SRC_MAC);
+    assert_eq!(sources[0].suppressed, suppressed);
+}
+
+#[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
+fn flood_guard_limits_one_source_mac_and_not_the_others() {
+    v6probe_lab::require_privileges();
+    let mut h = Harness::new();
+    h.programs.set_flood_guard(Some(guard(0, 4))).unwrap();
+    let a = FrameSpec::icmp(136, 0, &ns_body()).build();
+    let (recs, d) = h.xdp_repeat(&a, 40);
+    assert!((4..=5).contains(&recs.len()), "{}", recs.len());
+    let suppressed = c(&d, counter::FLOOD_SUPPRESSED);
+    assert_eq!(recs.len() as u64 + suppressed, 40);
+    assert_eq!(c(&d, counter::FLOOD_NA), suppressed);
+    // Another source MAC, same class: recorded.
+    let mut b = a.clone();
+    b[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0, 0xbb]);
+    let (recs, d) = h.xdp_repeat(&b, 3);
+    assert_eq!(recs.len(), 3);
+    assert_eq!(c(&d, counter::FLOOD_SUPPRESSED), 0);
+    let sources = h.programs.flood_sources().unwrap();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].mac.0, SRC_MAC);
+    assert_eq!(sources[0].suppressed, suppressed);
 }

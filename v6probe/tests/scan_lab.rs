@@ -2,19 +2,24 @@
 //! (see `v6probe_lab::scan`): the scan finds exactly the live addresses with RTT > 0 and the
 //! right MAC; addresses a simulator also answers for (with other MACs) get `duplicate_replies`,
 //! and only those; multicast discovery and the neighbour table as target sources; exit codes
-//! and errors for bad input.
+//! and errors for bad input; floods of forged replies and of forged multicast responders.
 #![cfg(target_os = "linux")]
 
 use std::{
     collections::{BTreeMap, BTreeSet},
     net::Ipv6Addr,
     process::Output,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use serde_json::Value;
+use v6probe::{
+    netio::{Capture, PacketSocket},
+    send::{self, Kind, LinkAddr, SendSpec},
+    wire::{EthernetAddress, Frame, Icmpv6Repr, Message},
+};
 use v6probe_lab::{
-    json_line,
+    in_netns, json_line,
     scan::{ScanLab, SCAN_IF, SIM_IF},
     stdout_json, LineReader, Netns,
 };
@@ -438,4 +443,251 @@ fn forged_answers_get_verdicts() {
     );
     assert_eq!(v[2]["kind"], "scan_summary");
     assert_eq!(v[2]["alive"], 1);
+}
+
+/// The scanner's link-local address and MAC, as the lab's kernel reports them.
+fn scanner_ll_and_mac(lab: &ScanLab) -> (Ipv6Addr, EthernetAddress) {
+    let ll = lab
+        .scanner
+        .ip(&["-6", "-o", "addr", "show", "dev", SCAN_IF, "scope", "link"])
+        .unwrap();
+    let ll = ll
+        .split_whitespace()
+        .nth(3)
+        .and_then(|a| a.split('/').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    (ll, lab.scanner.mac(SCAN_IF).unwrap().parse().unwrap())
+}
+
+/// CPU time (user + system) of the children this process has waited for.
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage writes one rusage into the zeroed value.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+/// In the sim namespace: waits (bounded) for a frame `is_trigger` accepts, then sends every
+/// frame `make(trigger)` returns, as fast as the socket takes them. Returns how many were sent
+/// and how long that took.
+fn answer_with_flood(
+    lab: &ScanLab,
+    is_trigger: impl Fn(&Frame) -> bool + Send + 'static,
+    make: impl FnOnce(&Frame) -> Vec<Vec<u8>> + Send + 'static,
+) -> std::thread::JoinHandle<(usize, Duration)> {
+    let sim = lab.sim.name().to_string();
+    std::thread::spawn(move || {
+        in_netns(&sim, move || {
+            let sock = PacketSocket::open(SIM_IF, Capture::Ipv6).unwrap();
+            let mut buf = vec![0u8; 2048];
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let trigger = loop {
+                let left = deadline
+                    .checked_duration_since(Instant::now())
+                    .expect("the trigger frame within 20 s");
+                if let Some(r) = sock.recv(&mut buf, left).unwrap() {
+                    if let Ok(f) = Frame::parse(&buf[..r.len]) {
+                        if !r.outgoing && is_trigger(&f) {
+                            break f;
+                        }
+                    }
+                }
+            };
+            let frames = make(&trigger);
+            let start = Instant::now();
+            for f in &frames {
+                sock.send(f).unwrap();
+            }
+            (frames.len(), start.elapsed())
+        })
+        .unwrap()
+    })
+}
+
+/// 40,000 neighbor advertisements for one target, each from its own forged link-layer address,
+/// while the scanner waits for an answer: the result keeps the first 64 distinct replies,
+/// counts the others, says `flooded`, and its line stays bounded. Time is printed, not
+/// asserted.
+#[test]
+#[ignore = "needs root: network namespaces and packet sockets"]
+fn forty_thousand_forged_replies_for_one_target_stay_bounded() {
+    v6probe_lab::require_privileges();
+    const FLOOD: u32 = 40_000;
+    let lab = ScanLab::new("scanfl", &[]).unwrap();
+    let target: Ipv6Addr = "fd00::f:1".parse().unwrap();
+    let (sc_ll, sc_mac) = scanner_ll_and_mac(&lab);
+    // Built before the probe is seen, so the flood goes out in one burst.
+    let frames: Vec<Vec<u8>> = (0..FLOOD)
+        .map(|n| {
+            let mut m = [0x02, 0xf1, 0, 0, 0, 0];
+            m[2..].copy_from_slice(&n.to_be_bytes());
+            let spec = SendSpec {
+                src: Some(target),
+                dst: Some(sc_ll),
+                src_mac: Some(EthernetAddress(m)),
+                dst_mac: Some(sc_mac),
+                target: Some(target),
+                flags: Some("SO".parse().unwrap()),
+                tlla: Some(LinkAddr::Interface),
+                ..SendSpec::default()
+            };
+            send::build(Kind::Na, &spec, m, None).unwrap().to_bytes()
+        })
+        .collect();
+    let flooder = answer_with_flood(
+        &lab,
+        move |f| {
+            matches!(&f.icmp6, Some(i)
+                if matches!(i.message, Message::NeighborSolicit { target: t, .. } if t == target))
+        },
+        move |_| frames,
+    );
+    let cpu0 = children_cpu();
+    let started = Instant::now();
+    let o = run(
+        &lab.scanner,
+        &[
+            "scan",
+            "-i",
+            SCAN_IF,
+            "fd00::f:1",
+            "--timeout",
+            "10000",
+            "--retries",
+            "0",
+        ],
+    );
+    let wall = started.elapsed();
+    let cpu = children_cpu().saturating_sub(cpu0);
+    let (sent, flood_time) = flooder.join().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let result_line = stdout.lines().next().unwrap_or_default();
+    let out = stdout_json(&o);
+    let (summary, results) = out.split_last().unwrap();
+    let r = &results[0];
+    let kept: u64 = r["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["count"].as_u64().unwrap())
+        .sum();
+    let over = r["replies_over_cap"].as_u64().unwrap_or(0);
+    eprintln!(
+        "{sent} forged NAs sent in {:.0} ms; scan: {:.0} ms wall (10 s timeout), {:.0} ms CPU; \
+         scan_result line {} bytes; {} groups with {kept} replies, {over} over the cap, \
+         capture drops {}",
+        flood_time.as_secs_f64() * 1e3,
+        wall.as_secs_f64() * 1e3,
+        cpu.as_secs_f64() * 1e3,
+        result_line.len(),
+        r["replies"].as_array().unwrap().len(),
+        summary["capture_drops"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(sent, FLOOD as usize);
+    assert!(
+        result_line.len() <= v6probe::scan::MAX_RESULT_LINE_BYTES,
+        "{} bytes",
+        result_line.len()
+    );
+    assert_eq!(
+        r["replies"].as_array().unwrap().len(),
+        v6probe::scan::MAX_REPLY_GROUPS
+    );
+    assert!(over > 0, "{r}");
+    assert!(kept + over <= u64::from(FLOOD), "{r}");
+    let verdicts = r["verdicts"].as_array().unwrap();
+    assert!(verdicts.contains(&Value::from("flooded")), "{r}");
+    assert!(verdicts.contains(&Value::from("duplicate_replies")), "{r}");
+    assert_eq!(summary["verdicts"]["flooded"], 1);
+}
+
+/// More echo replies to `--multicast` than the target limit allows, from forged sources: the
+/// scan goes on with the first ones and says what it left out, instead of refusing the command
+/// line.
+#[test]
+#[ignore = "needs root: network namespaces and packet sockets"]
+fn multicast_responders_beyond_the_limit_are_left_out_with_a_message() {
+    v6probe_lab::require_privileges();
+    const FORGED: u16 = 300;
+    let lab = ScanLab::new("scanmc", &[]).unwrap();
+    let flooder = answer_with_flood(
+        &lab,
+        |f| {
+            matches!(&f.icmp6, Some(i) if matches!(i.message, Message::EchoRequest { .. }))
+                && f.ip6.dst.is_multicast()
+        },
+        |req| {
+            let Some(Icmpv6Repr {
+                message: Message::EchoRequest { id, seq, .. },
+                ..
+            }) = &req.icmp6
+            else {
+                unreachable!("the trigger is an echo request")
+            };
+            (1..=FORGED)
+                .map(|n| {
+                    let src = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0xee, n);
+                    Frame::new(
+                        EthernetAddress([0x02, 0xee, 0, 0, (n >> 8) as u8, n as u8]),
+                        req.eth.src,
+                        src,
+                        req.ip6.src,
+                        64,
+                        Icmpv6Repr::new(
+                            129,
+                            0,
+                            Message::EchoReply {
+                                id: *id,
+                                seq: *seq,
+                                data_len: 8,
+                                data: b"v6probe!".to_vec(),
+                            },
+                        ),
+                    )
+                    .to_bytes()
+                })
+                .collect()
+        },
+    );
+    let o = run(
+        &lab.scanner,
+        &[
+            "scan",
+            "-i",
+            SCAN_IF,
+            "--multicast",
+            "--max-targets",
+            "100",
+            "--timeout",
+            "300",
+            "--retries",
+            "0",
+        ],
+    );
+    let (sent, _) = flooder.join().unwrap();
+    assert_eq!(sent, usize::from(FORGED));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(2)),
+        "a scan, not a usage error: {:?} {err}",
+        o.status
+    );
+    assert!(err.contains("--max-targets"), "{err}");
+    assert!(err.contains("scanning the first 100"), "{err}");
+    let out = stdout_json(&o);
+    let summary = out.last().unwrap();
+    assert_eq!(summary["targets"], 100);
+    assert!(
+        summary["multicast_over_limit"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
 }

@@ -208,6 +208,21 @@ mod tests {
         a.iter().map(|s| s.to_string()).collect()
     }
 
+    /// What follows xtask's `--` reaches cargo test as given, a second `--` included.
+    #[test]
+    fn extra_arguments_are_kept_whole() {
+        use clap::Parser as _;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: super::Args,
+        }
+        let cli =
+            Cli::try_parse_from(["test", "--no-setup", "--", "scan", "--", "--nocapture"]).unwrap();
+        assert!(cli.args.no_setup);
+        assert_eq!(cli.args.cargo_test_args, v(&["scan", "--", "--nocapture"]));
+    }
+
     #[test]
     fn include_ignored_goes_to_the_test_harness() {
         assert_eq!(test_args(&[], true), v(&["--", "--include-ignored"]));

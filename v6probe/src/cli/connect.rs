@@ -87,6 +87,7 @@ fn start_observer(
         report_mask: crate::abi::class::ERRORS,
         kernel_log: Default::default(),
         log_sink: Default::default(),
+        flood_guard: None,
     })
     .context("--observe: starting the kernel observer")?;
     let feed = feed.clone();
@@ -94,13 +95,19 @@ fn start_observer(
         loop {
             let pushed = observer
                 .next_batch(|rec| {
-                    let Some(src) = rec.ip6_src().map(std::net::Ipv6Addr::from) else {
+                    // Refused messages (cut, wrong checksum, not an error) are counted in the
+                    // feed and shown with the metrics.
+                    let (Some(src), Some(dst)) = (rec.ip6_src(), rec.ip6_dst()) else {
                         return;
                     };
                     let _ = crate::dualstack::push_observed_icmpv6(
                         &feed,
                         rec.message(),
-                        Some(src),
+                        usize::from(rec.header.msg_len),
+                        crate::dualstack::Outer {
+                            src: src.into(),
+                            dst: dst.into(),
+                        },
                         std::time::Instant::now(),
                         std::time::SystemTime::now(),
                     );
@@ -199,7 +206,8 @@ async fn run(args: Args) -> Result<ExitCode> {
     if let Some(path) = &args.metrics {
         // Replaced atomically (never through a planted link); 0644 so that a textfile
         // collector running as another user can read it.
-        let text = table.render_prometheus(std::time::Instant::now());
+        let text =
+            table.render_prometheus(std::time::Instant::now()) + &dialer.feed().render_prometheus();
         crate::files::write_atomic(path, 0o644, text.as_bytes())
             .with_context(|| format!("writing metrics to {}", path.display()))?;
     }

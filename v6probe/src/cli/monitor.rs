@@ -4,22 +4,24 @@
 //! `--metrics-listen`. Everything attached is detached on exit (SIGINT, SIGTERM, `--duration`,
 //! or an error), after every sink has written what it holds.
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     path::PathBuf,
     process::ExitCode,
     sync::Arc,
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use tokio::signal::unix::{signal, SignalKind};
-use v6probe_common::abi::{self, class, counter, Record};
+use v6probe_common::abi::{self, class, counter, guard, FloodGuard, Record};
 
 use crate::{
-    detect::{self, Alert, DetectArgs, Detector, Severity},
+    detect::{self, alert::FloodSourceCount, Alert, DetectArgs, Detector, KernelFlood, Severity},
     metrics::{http::MetricsServer, IfaceState, SinkTotals, Tally, Telemetry, Totals},
-    observe::{HookSel, KernelLog, KernelLogSink, Observer, ObserverConfig, XdpModeSel},
+    observe::{
+        FloodSource, HookSel, KernelLog, KernelLogSink, Observer, ObserverConfig, XdpModeSel,
+    },
     output::Format,
     packet::Packet,
     service::{self, Systemd},
@@ -62,6 +64,12 @@ pub struct Args {
     /// records lost to a full ring buffer). `off` costs nothing in the kernel.
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t)]
     pub kernel_log: KernelLog,
+    /// In-kernel flood guard: past RATE records per second of one message class (RS, RA, NS,
+    /// NA, redirect, errors, other; per CPU, after a burst of one second's worth), or past a
+    /// quarter of that from one source MAC, frames are counted instead of recorded, and the
+    /// counts become `flood` alerts and `stats` figures. `off` records every frame.
+    #[arg(long, value_name = "off|RATE", default_value = "1000", value_parser = parse_flood_guard)]
+    pub flood_guard: FloodGuardArg,
     /// Output format of stdout and file outputs (syslog messages are always JSON).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -140,6 +148,22 @@ fn parse_facility(s: &str) -> std::result::Result<u8, String> {
     sink::syslog::facility(s).map_err(|e| e.to_string())
 }
 
+/// `--flood-guard`: `off`, or a rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FloodGuardArg(pub Option<FloodGuard>);
+
+fn parse_flood_guard(s: &str) -> std::result::Result<FloodGuardArg, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(FloodGuardArg(None));
+    }
+    match s.parse::<u32>() {
+        Ok(r) if (1..=10_000_000).contains(&r) => Ok(FloodGuardArg(Some(FloodGuard::with_rate(r)))),
+        _ => Err(format!(
+            "`{s}`: give `off` or records per second per message class, 1 to 10000000"
+        )),
+    }
+}
+
 fn is_zero(v: &u64) -> bool {
     *v == 0
 }
@@ -188,6 +212,10 @@ struct Stats {
     lines: u64,
     /// Records lost in the kernel because the ring buffer was full.
     drops: u64,
+    /// Source MACs the kernel's flood guard counted frames from, most first (live monitoring
+    /// with the guard on).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    flood_sources: Vec<FloodSource>,
     duration_s: f64,
     /// Detection engine figures (bindings, evictions, alerts by code).
     detect: Option<detect::EngineStats>,
@@ -223,6 +251,7 @@ impl Stats {
             records_undecodable: totals.records_undecodable,
             lines: totals.lines,
             drops: totals.drops,
+            flood_sources: Vec::new(),
             duration_s: t.uptime().as_secs_f64(),
             detect: None,
             sinks: totals.sinks.clone(),
@@ -458,6 +487,7 @@ async fn run(args: Args) -> Result<ExitCode> {
                 level.as_str().to_ascii_lowercase()
             )
         }),
+        flood_guard: args.flood_guard.0,
     };
     let mut observer = Observer::start(&config)?;
     tracing::info!(attachments = ?observer.attachments(), "attached");
@@ -520,6 +550,7 @@ async fn run(args: Args) -> Result<ExitCode> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let stats_every = (args.stats_interval > 0).then(|| Duration::from_secs(args.stats_interval));
     let mut prev = (Totals::default(), Instant::now());
+    let mut flood = FloodWatch::new(args.flood_guard.0);
     let mut batch = Vec::new();
     loop {
         batch.clear();
@@ -560,6 +591,11 @@ async fn run(args: Args) -> Result<ExitCode> {
                 telemetry.set_detect(detector.stats());
                 telemetry.reader_alive();
                 systemd.alive();
+                if flood.due() {
+                    flood.report(&observer, &mut detector, &mut out, &mut tally)?;
+                    out.flush();
+                    telemetry.add(&mut tally, |i| observer.iface_name(i));
+                }
                 if stats_every.is_some_and(|every| prev.1.elapsed() >= every) {
                     let mut st = Stats::live(&telemetry, &mut prev, false);
                     st.detect = Some(detector.stats());
@@ -591,17 +627,135 @@ async fn run(args: Args) -> Result<ExitCode> {
         out.flush();
         telemetry.add(&mut tally, |i| observer.iface_name(i));
     }
+    if out.gone().is_none() {
+        flood.report(&observer, &mut detector, &mut out, &mut tally)?;
+        out.flush();
+        telemetry.add(&mut tally, |i| observer.iface_name(i));
+    }
     telemetry.set_kernel(named_counters(&observer.counters()?));
+    let flood_sources: Vec<FloodSource> = observer
+        .flood_sources()
+        .unwrap_or_else(|e| {
+            tracing::warn!("reading the flood guard's table: {e}");
+            Vec::new()
+        })
+        .into_iter()
+        .take(FLOOD_SOURCES_LISTED)
+        .collect();
     systemd.stopping();
     observer.stop();
     // The sinks write what they hold first, so the final figures are final.
     out.settle(SINK_CLOSE);
-    let stats = Stats::live(&telemetry, &mut prev, true);
+    let mut stats = Stats::live(&telemetry, &mut prev, true);
+    stats.flood_sources = flood_sources;
     let code = finish(&mut detector, stats, out, &mut tally);
     if let Some(m) = metrics {
         m.stop();
     }
     code
+}
+
+/// How often the kernel flood guard's counts are turned into alerts.
+const FLOOD_REPORT_EVERY: Duration = Duration::from_secs(1);
+/// Source MACs named per flood alert and in the `stats` line.
+const FLOOD_SOURCES_LISTED: usize = 8;
+
+/// Turns the kernel flood guard's counts (per class in the counters, per source MAC in its LRU
+/// table) into `flood` alerts, once per [`FLOOD_REPORT_EVERY`]: what was counted since the
+/// last report.
+struct FloodWatch {
+    guard: Option<FloodGuard>,
+    last: Instant,
+    class_seen: [u64; guard::COUNT as usize],
+    mac_seen: HashMap<[u8; 6], u64>,
+}
+
+impl FloodWatch {
+    fn new(guard: Option<FloodGuard>) -> Self {
+        Self {
+            guard,
+            last: Instant::now(),
+            class_seen: [0; guard::COUNT as usize],
+            mac_seen: HashMap::new(),
+        }
+    }
+
+    fn due(&self) -> bool {
+        self.guard.is_some() && self.last.elapsed() >= FLOOD_REPORT_EVERY
+    }
+
+    fn report(
+        &mut self,
+        observer: &Observer,
+        detector: &mut Detector,
+        out: &mut Emitter,
+        tally: &mut Tally,
+    ) -> Result<()> {
+        let Some(g) = self.guard else { return Ok(()) };
+        let window = self.last.elapsed();
+        self.last = Instant::now();
+        let counters = match observer.counters() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("reading the kernel counters: {e}");
+                return Ok(());
+            }
+        };
+        let mut deltas = [0u64; guard::COUNT as usize];
+        for (i, d) in deltas.iter_mut().enumerate() {
+            let now = counters[counter::FLOOD_RS as usize + i];
+            *d = now.saturating_sub(self.class_seen[i]);
+            self.class_seen[i] = now;
+        }
+        if deltas.iter().all(|d| *d == 0) {
+            return Ok(());
+        }
+        // Per MAC: what each counted since the last report (an entry the kernel evicted and
+        // re-created counts from zero again).
+        let mut sources = Vec::new();
+        match observer.flood_sources() {
+            Ok(list) => {
+                for s in list {
+                    let before = self.mac_seen.insert(s.mac.0, s.suppressed).unwrap_or(0);
+                    let d = if s.suppressed >= before {
+                        s.suppressed - before
+                    } else {
+                        s.suppressed
+                    };
+                    if d > 0 {
+                        sources.push(FloodSourceCount {
+                            mac: s.mac,
+                            suppressed: d,
+                        });
+                    }
+                }
+                // Bounded like the kernel table, whatever the churn.
+                if self.mac_seen.len() > 4 * abi::GUARD_MACS as usize {
+                    self.mac_seen.clear();
+                }
+            }
+            Err(e) => tracing::warn!("reading the flood guard's table: {e}"),
+        }
+        sources.sort_by(|a, b| b.suppressed.cmp(&a.suppressed).then(a.mac.0.cmp(&b.mac.0)));
+        sources.truncate(FLOOD_SOURCES_LISTED);
+        let now = SystemTime::now();
+        let mut alerts = Vec::new();
+        for (i, &d) in deltas.iter().enumerate() {
+            if d == 0 {
+                continue;
+            }
+            let f = KernelFlood {
+                guard_class: i as u8,
+                name: guard::NAMES[i],
+                suppressed: d,
+                window,
+                guard_rate: g.class.per_sec,
+                sources: sources.clone(),
+            };
+            alerts.extend(detector.kernel_flood(&f, now));
+        }
+        emit_alerts(&alerts, out, tally)
+    }
 }
 
 /// The `state_unreadable` alert: the state file could not be read, was moved aside, and the
@@ -720,7 +874,12 @@ fn judge(
         })?;
         tally.line("packet");
     }
-    for a in &alerts {
+    emit_alerts(&alerts, out, tally)
+}
+
+/// Emits alert lines (and counts them).
+fn emit_alerts(alerts: &[Alert], out: &mut Emitter, tally: &mut Tally) -> Result<()> {
+    for a in alerts {
         tally.alert(a.code.code(), a.severity.as_str(), a.iface.as_deref());
         out.line("alert", a, alert_severity(a), a.code.code(), |b| {
             b.extend_from_slice(term::escape(&a.text()).as_bytes())
@@ -780,4 +939,23 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
         return Err(e).with_context(|| format!("{}", path.display()));
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flood_guard_argument() {
+        assert_eq!(parse_flood_guard("off").unwrap(), FloodGuardArg(None));
+        assert_eq!(parse_flood_guard("OFF").unwrap(), FloodGuardArg(None));
+        assert_eq!(
+            parse_flood_guard("500").unwrap(),
+            FloodGuardArg(Some(FloodGuard::with_rate(500)))
+        );
+        for bad in ["0", "-1", "fast", "", "10000001"] {
+            let e = parse_flood_guard(bad).unwrap_err();
+            assert!(e.contains("off"), "{bad}: {e}");
+        }
+    }
 }

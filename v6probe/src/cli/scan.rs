@@ -111,18 +111,40 @@ pub fn exec(args: Args) -> Result<ExitCode> {
         }
         specs.extend(scan::addrs_to_specs(entries.iter().map(|e| e.address)));
     }
+    let max = args.max_targets.unwrap_or(scan::DEFAULT_MAX_TARGETS);
+    let mut multicast_over_limit = 0;
     if args.multicast {
-        let found =
-            scan::discover_multicast(&cfg, args.retries + 1, Duration::from_millis(args.timeout))
-                .with_context(|| format!("multicast discovery on {}", args.interface))?;
-        specs.extend(found.into_iter().map(TargetSpec::Addr));
+        // Anyone on the link can answer the echo, from as many forged sources as they like:
+        // keep what the target limit leaves room for, and say so.
+        let have = specs
+            .iter()
+            .map(TargetSpec::count)
+            .fold(0u128, u128::saturating_add);
+        let room = usize::try_from(max.saturating_sub(have)).unwrap_or(usize::MAX);
+        let found = scan::discover_multicast(
+            &cfg,
+            args.retries + 1,
+            Duration::from_millis(args.timeout),
+            room,
+        )
+        .with_context(|| format!("multicast discovery on {}", args.interface))?;
+        if found.over_limit > 0 {
+            eprintln!(
+                "v6probe scan: --multicast: more addresses answered than the limit of {max} \
+                 targets leaves room for: scanning the first {} ({} more echo replies not kept; \
+                 raise the limit with --max-targets)",
+                found.addrs.len(),
+                found.over_limit
+            );
+        }
+        multicast_over_limit = found.over_limit;
+        specs.extend(found.addrs.into_iter().map(TargetSpec::Addr));
     }
     if args.targets.is_empty() && !args.neighbors && !args.multicast {
         return usage(
             "no targets: give addresses, prefixes, ranges, @FILE, --neighbors or --multicast",
         );
     }
-    let max = args.max_targets.unwrap_or(scan::DEFAULT_MAX_TARGETS);
     let targets = match scan::expand(&specs, max) {
         Ok(t) => t,
         Err(e) => return usage(&e.to_string()),
@@ -134,8 +156,9 @@ pub fn exec(args: Args) -> Result<ExitCode> {
             b.set_message(format!("{} alive, {} probes", p.answered, p.sent));
         }
     };
-    let report = scan::scan(&cfg, &targets, &mut on_progress)
+    let mut report = scan::scan(&cfg, &targets, &mut on_progress)
         .with_context(|| format!("scan on {}", args.interface))?;
+    report.summary.multicast_over_limit = multicast_over_limit;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -203,8 +203,9 @@ fn sorted<S: serde::Serializer>(e: &Evidence, s: S) -> Result<S::Ok, S::Error> {
 /// What an alert is based on: the packet's addresses, and the rule's own findings.
 #[derive(Debug, Clone, Serialize)]
 pub struct Evidence {
+    /// `None` for alerts that are not about one packet (the kernel flood guard's counts).
     #[serde(flatten)]
-    pub packet: PacketEvidence,
+    pub packet: Option<PacketEvidence>,
     #[serde(flatten)]
     pub detail: Detail,
 }
@@ -238,6 +239,19 @@ pub enum Detail {
         source: Option<EthernetAddress>,
         rate: u32,
         limit: u32,
+    },
+    /// The kernel's flood guard counted frames of a class instead of recording them
+    /// ([`crate::detect::Engine::kernel_flood`]).
+    KernelFlood {
+        /// The guard class (`rs`, `ra`, `ns`, `na`, `redirect`, `errors`, `other`).
+        guard_class: &'static str,
+        /// Frames counted, not recorded, since the last report.
+        kernel_suppressed: u64,
+        window_s: f64,
+        /// The guard's rate per class (records per second per CPU).
+        guard_rate: u32,
+        /// The source MACs the guard counted most frames from, in that window.
+        sources: Vec<FloodSourceCount>,
     },
     ExtensionHeaders {
         ext: Vec<&'static str>,
@@ -303,6 +317,13 @@ pub enum Detail {
         limit: usize,
         target: Ipv6Addr,
     },
+}
+
+/// A source MAC and the frames the kernel's flood guard counted from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FloodSourceCount {
+    pub mac: EthernetAddress,
+    pub suppressed: u64,
 }
 
 /// What a strict policy does not list in an RA.
@@ -469,7 +490,7 @@ mod tests {
     #[test]
     fn evidence_keys_are_sorted_and_reasons_are_snake_case() {
         let e = Evidence {
-            packet: packet(),
+            packet: Some(packet()),
             detail: Detail::Bogon {
                 reason: BogonReason::Ipv4Mapped,
             },
@@ -481,7 +502,7 @@ mod tests {
             r#"{"eth_dst":"33:33:00:00:00:01","eth_src":"02:00:00:00:00:01","hop_limit":255,"ip6_dst":"ff02::1","ip6_src":"fe80::1","reason":"ipv4_mapped","type":"neighbor_advert"}"#
         );
         let e = Evidence {
-            packet: packet(),
+            packet: Some(packet()),
             detail: Detail::None,
         };
         let v = serde_json::to_value(&e).unwrap();

@@ -11,7 +11,7 @@ use serde::Serialize;
 use v6probe_common::wire::{icmpv6::msg_type as mt, Message};
 
 use super::{
-    alert::{Alert, AlertCode, MsgClass},
+    alert::{Alert, AlertCode, Detail, Evidence, FloodSourceCount, MsgClass, Severity},
     config::Config,
     dad::DadWatch,
     gate::Gate,
@@ -20,10 +20,26 @@ use super::{
     packet_checks::PacketChecks,
     policy::Policy,
     routers::Routers,
-    sink::{ns, Cx, Sink},
+    sink::{ns, Cx, Sink, Subject},
     state::{State, STATE_VERSION},
 };
-use crate::packet::Packet;
+use crate::{output::rfc3339_nanos, packet::Packet};
+
+/// What the kernel's flood guard counted for one of its classes over a window (the monitor
+/// reads it from the kernel counters and the guard's per-MAC table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelFlood {
+    /// `abi::guard` class index and name.
+    pub guard_class: u8,
+    pub name: &'static str,
+    /// Frames counted instead of recorded in the window.
+    pub suppressed: u64,
+    pub window: std::time::Duration,
+    /// The guard's rate per class (records per second per CPU).
+    pub guard_rate: u32,
+    /// The MACs most of them came from, most first.
+    pub sources: Vec<FloodSourceCount>,
+}
 
 /// Figures for the `stats` line.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -224,6 +240,53 @@ impl Engine {
                 .on_redirect(&cx, &mut sink, *target, *destination),
             _ => {}
         }
+    }
+
+    // ---- Hook for the kernel flood guard (the kernel work owns the guard; this only turns
+    // ---- its counts into alerts through the engine's gate).
+
+    /// A `flood` alert for frames the kernel's flood guard counted instead of recording, or
+    /// `None` when the gate holds it back (a repeat for the same class within the repeat
+    /// interval: counted in the next one's `suppressed`).
+    pub fn kernel_flood(&mut self, f: &KernelFlood, now: SystemTime) -> Option<Alert> {
+        let t = nanos(now);
+        let link = self.link_id(None, 0);
+        let subject = Subject::KernelGuard(f.guard_class).key();
+        let suppressed = self
+            .gate
+            .pass(AlertCode::Flood, link, subject, Severity::High, t)?;
+        let secs = f.window.as_secs_f64();
+        let mut message = format!(
+            "kernel flood guard: {} {} frames counted, not recorded, in {secs:.1} s (over {} per \
+             second)",
+            f.suppressed, f.name, f.guard_rate
+        );
+        if let Some(top) = f.sources.first() {
+            message.push_str(&format!("; most from {} ({})", top.mac, top.suppressed));
+        }
+        Some(Alert {
+            code: AlertCode::Flood,
+            severity: Severity::High,
+            iface: None,
+            vlan: None,
+            ts: rfc3339_nanos(now),
+            address: None,
+            mac: f.sources.first().map(|s| s.mac),
+            old_mac: None,
+            message,
+            evidence: Evidence {
+                packet: None,
+                detail: Detail::KernelFlood {
+                    guard_class: f.name,
+                    kernel_suppressed: f.suppressed,
+                    window_s: secs,
+                    guard_rate: f.guard_rate,
+                    sources: f.sources.clone(),
+                },
+            },
+            suppressed,
+            ts_ns: t,
+        })
     }
 
     /// True while the learning period runs.

@@ -45,7 +45,7 @@ mod tests;
 pub use alert::{Alert, AlertCode, Severity};
 pub use baseline::RaParams;
 pub use config::Config;
-pub use engine::{Engine, EngineStats};
+pub use engine::{Engine, EngineStats, KernelFlood};
 pub use error::DetectError;
 pub use policy::Policy;
 pub use run::{DetectArgs, Detector, Events};

@@ -152,6 +152,11 @@ impl Detector {
         alerts
     }
 
+    /// See [`Engine::kernel_flood`] (the kernel flood guard's counts as alerts).
+    pub fn kernel_flood(&mut self, f: &super::KernelFlood, now: SystemTime) -> Option<Alert> {
+        self.engine.kernel_flood(f, now)
+    }
+
     /// Whether `--events` asks for this packet's line.
     pub fn show_packet(&self, p: &Packet) -> bool {
         match self.events {

@@ -74,10 +74,12 @@ pub enum Subject {
     Class(MsgClass),
     /// The link as a whole (neighbour-cache exhaustion).
     Link,
+    /// A class of the kernel's flood guard (`abi::guard`), for its counts.
+    KernelGuard(u8),
 }
 
 impl Subject {
-    fn key(self) -> SubjectKey {
+    pub(super) fn key(self) -> SubjectKey {
         match self {
             Self::Addr(a) => u128::from(a),
             Self::Mac(m) => {
@@ -90,6 +92,7 @@ impl Subject {
             }
             Self::Class(c) => (0xfeee_u128 << 112) | c.index() as u128,
             Self::Link => (0xfeee_u128 << 112) | 100,
+            Self::KernelGuard(c) => (0xfeee_u128 << 112) | 200 | u128::from(c),
         }
     }
 }
@@ -130,7 +133,7 @@ impl<'a> Sink<'a> {
             old_mac: None,
             message: String::new(),
             evidence: Evidence {
-                packet: PacketEvidence {
+                packet: Some(PacketEvidence {
                     msg: cx.msg_name(),
                     eth_src: f.eth.src,
                     eth_dst: f.eth.dst,
@@ -138,7 +141,7 @@ impl<'a> Sink<'a> {
                     ip6_dst: f.ip6.dst,
                     hop_limit: f.ip6.hop_limit,
                     dir: cx.p.seen.dir,
-                },
+                }),
                 detail: Detail::None,
             },
             suppressed,

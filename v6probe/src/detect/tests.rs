@@ -1243,3 +1243,47 @@ fn bindings_are_per_vlan() {
         .iter()
         .any(|n| n.vlan.is_none() && n.mac == mac(1)));
 }
+
+/// The hook for the kernel flood guard: one `flood` alert per guard class, through the gate.
+#[test]
+fn kernel_flood_guard_counts_become_gated_flood_alerts() {
+    let mut e = Engine::new(Config::default(), None);
+    let f = KernelFlood {
+        guard_class: 3,
+        name: "na",
+        suppressed: 12_000,
+        window: Duration::from_secs(1),
+        guard_rate: 1000,
+        sources: vec![alert::FloodSourceCount {
+            mac: mac(9),
+            suppressed: 11_000,
+        }],
+    };
+    let a = e.kernel_flood(&f, at(0)).expect("first report alerts");
+    assert_eq!(a.code, AlertCode::Flood);
+    assert_eq!(a.severity, Severity::High);
+    assert_eq!(a.mac, Some(mac(9)));
+    assert!(a.message.contains("12000 na frames"), "{}", a.message);
+    let v = serde_json::to_value(&a).unwrap();
+    assert_eq!(v["evidence"]["guard_class"], "na");
+    assert_eq!(v["evidence"]["kernel_suppressed"], 12_000);
+    assert_eq!(v["evidence"]["sources"][0]["mac"], "02:00:00:00:00:09");
+    assert!(
+        v["evidence"].get("eth_src").is_none(),
+        "no packet behind it"
+    );
+    // The same class a second later: held back by the repeat interval, counted.
+    assert!(e.kernel_flood(&f, at(1000)).is_none());
+    // Another class is its own subject.
+    let rs = KernelFlood {
+        guard_class: 0,
+        name: "rs",
+        ..f.clone()
+    };
+    assert!(e.kernel_flood(&rs, at(1000)).is_some());
+    // After the repeat interval, the next alert carries the count held back.
+    let a = e
+        .kernel_flood(&f, at(31_000))
+        .expect("after the repeat interval");
+    assert_eq!(a.suppressed, 1);
+}

@@ -8,7 +8,9 @@
 //! - A new attempt every attempt delay (default 250 ms, never under 10 ms), or at once when an
 //!   attempt fails; the first connection wins and the others are cancelled.
 //! - Every IPv6 socket sets IPV6_RECVERR: an ICMPv6 error ends the attempt the moment it arrives
-//!   (from the error queue, or from any other source pushing to the [`IcmpFeed`]).
+//!   from the error queue (checked by the kernel), or from any other source pushing to the
+//!   [`IcmpFeed`] once it passed the checksum and quotes the attempt's SYN (4-tuple and
+//!   sequence number, read with TCP_REPAIR when the process may; see [`super::plan`]).
 //! - TCP_USER_TIMEOUT per socket and an overall deadline bound everything.
 use std::{
     collections::HashMap,
@@ -17,7 +19,10 @@ use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6},
     os::fd::AsFd,
     pin::Pin,
-    sync::Arc,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -33,7 +38,7 @@ use tokio::{
 use super::{
     errqueue,
     icmp::{IcmpErrorEvent, IcmpFeed},
-    plan::{Answer, DialPlan, Ended, Flow, IcmpAction, PlanConfig, Step},
+    plan::{Answer, DialPlan, Ended, Flow, IcmpAction, Ignored, PlanConfig, Step},
     resolve::{self, Family},
     state::{Decision, Observation},
     table::{FallbackTable, MtuAlert, Transition},
@@ -164,6 +169,10 @@ pub struct DialReport {
     /// Path MTU the kernel reported for the winning IPv6 connection, when recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_mtu: Option<u32>,
+    /// ICMPv6 errors that quoted an attempt's 4-tuple but were not believed: the sequence
+    /// number outside the SYN's window, or not checkable (present when not 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub icmp_ignored: u32,
     /// Fallback transitions this dial caused (printed as their own records).
     #[serde(skip)]
     pub transitions: Vec<Transition>,
@@ -190,9 +199,14 @@ impl DialReport {
             skipped: Vec::new(),
             attempts: Vec::new(),
             path_mtu: None,
+            icmp_ignored: 0,
             transitions: Vec::new(),
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug)]
@@ -524,10 +538,10 @@ impl Run<'_> {
             icmp: None,
         });
         match begin_connect(addr, &self.dialer.cfg) {
-            Ok((sock, local)) => {
+            Ok(Started { sock, local, isn }) => {
                 self.report.attempts[attempt].local = local;
                 if let (Some(SocketAddr::V6(local)), SocketAddr::V6(remote)) = (local, addr) {
-                    self.plan.set_flow(attempt, Flow { local, remote });
+                    self.plan.set_flow(attempt, Flow { local, remote, isn });
                 }
                 let feed = self.dialer.feed.clone();
                 let recverr = self.dialer.cfg.recverr;
@@ -570,10 +584,20 @@ impl Run<'_> {
                 self.failed(i, AttemptFail::Icmp(ev, None));
             }
             // Packet too big: an MTU to record, never the end of an attempt.
-            IcmpAction::RecordMtu => {
-                self.dialer.learn(&ev);
+            IcmpAction::RecordMtu(_) => {
+                self.dialer
+                    .table
+                    .record_mtu(ev.quoted_dst, ev.mtu, Instant::now());
             }
-            IcmpAction::Ignore => {}
+            IcmpAction::Ignore(why @ (Ignored::OutOfWindow | Ignored::Unverified)) => {
+                self.report.icmp_ignored = self.report.icmp_ignored.saturating_add(1);
+                tracing::debug!(
+                    ?why,
+                    ?ev,
+                    "ICMPv6 error quoting an attempt's flow not believed"
+                );
+            }
+            IcmpAction::Ignore(Ignored::NotOurs | Ignored::NoEffect) => {}
         }
     }
 
@@ -707,7 +731,7 @@ fn ipv4s(addrs: &[IpAddr]) -> Vec<Ipv4Addr> {
 
 /// Creates the socket and starts a non-blocking connect. Returns the socket and its local
 /// address (for matching ICMPv6 errors to the attempt).
-fn begin_connect(addr: SocketAddr, cfg: &DialConfig) -> io::Result<(Socket, Option<SocketAddr>)> {
+fn begin_connect(addr: SocketAddr, cfg: &DialConfig) -> io::Result<Started> {
     // socket2 sets close-on-exec on every platform.
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     sock.set_nonblocking(true)?;
@@ -721,13 +745,53 @@ fn begin_connect(addr: SocketAddr, cfg: &DialConfig) -> io::Result<(Socket, Opti
         sock.set_tcp_user_timeout(Some(t))?;
     }
     sock.set_tcp_nodelay(true)?;
-    match sock.connect(&SockAddr::from(addr)) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+    let connecting = match sock.connect(&SockAddr::from(addr)) {
+        Ok(()) => false,
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => true,
         Err(e) => return Err(e),
-    }
+    };
     let local = sock.local_addr().ok().and_then(|a| a.as_socket());
-    Ok((sock, local))
+    let isn = (connecting && addr.is_ipv6())
+        .then(|| syn_sequence(&sock))
+        .flatten();
+    Ok(Started { sock, local, isn })
+}
+
+/// A socket whose connect has begun.
+struct Started {
+    sock: Socket,
+    local: Option<SocketAddr>,
+    /// Its SYN's sequence number, when readable.
+    isn: Option<u32>,
+}
+
+/// Set once reading a SYN's sequence number was refused (no CAP_NET_ADMIN): not tried again.
+static SEQUENCE_REFUSED: AtomicBool = AtomicBool::new(false);
+
+/// The SYN's sequence number of a connecting socket, so that ICMPv6 errors from sources the
+/// kernel did not check can be held to the kernel's window test; `None` without the privilege
+/// (then only the socket error queue can end an attempt early).
+fn syn_sequence(sock: &Socket) -> Option<u32> {
+    if SEQUENCE_REFUSED.load(Ordering::Relaxed) {
+        return None;
+    }
+    match errqueue::syn_sequence(sock.as_fd()) {
+        Ok(isn) => Some(isn),
+        Err(e) => {
+            if matches!(e.raw_os_error(), Some(libc::EPERM))
+                || e.kind() == io::ErrorKind::Unsupported
+            {
+                SEQUENCE_REFUSED.store(true, Ordering::Relaxed);
+                tracing::info!(
+                    "SYN sequence numbers are not readable ({e}): ICMPv6 errors from sources \
+                     other than the socket error queue are not believed"
+                );
+            } else {
+                tracing::debug!(error = %e, "reading the SYN's sequence number");
+            }
+            None
+        }
+    }
 }
 
 /// Waits until the connect completes, fails, or an ICMPv6 error is queued for it. Errors read

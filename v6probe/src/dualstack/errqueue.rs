@@ -107,6 +107,77 @@ pub fn socket_path_mtu(fd: BorrowedFd<'_>) -> io::Result<u32> {
     }
 }
 
+/// The sequence number of the SYN of a connecting TCP socket (Linux, CAP_NET_ADMIN;
+/// elsewhere: `Unsupported`).
+#[cfg(not(target_os = "linux"))]
+pub fn syn_sequence(_fd: BorrowedFd<'_>) -> io::Result<u32> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "reading a socket's sequence numbers (TCP_REPAIR) is Linux-only",
+    ))
+}
+
+/// The sequence number of the SYN of a connecting TCP socket, so that an ICMPv6 error from a
+/// source the kernel did not check can be held to the window test of `tcp_v6_err()`.
+///
+/// Read with the socket repair interface (the one checkpoint/restore tools use; needs
+/// CAP_NET_ADMIN): repair mode on, the send queue selected, `TCP_QUEUE_SEQ` (the next sequence
+/// number to send, one past the SYN's while connecting), repair mode off again without a
+/// window probe. The mode is on for three system calls; a reply arriving meanwhile is
+/// processed as usual. The repair mode is always switched off before returning.
+#[cfg(target_os = "linux")]
+pub fn syn_sequence(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    const TCP_REPAIR: libc::c_int = 19;
+    const TCP_REPAIR_QUEUE: libc::c_int = 20;
+    const TCP_QUEUE_SEQ: libc::c_int = 21;
+    const TCP_SEND_QUEUE: libc::c_int = 2;
+    const TCP_NO_QUEUE: libc::c_int = 0;
+    const TCP_REPAIR_ON: libc::c_int = 1;
+    const TCP_REPAIR_OFF_NO_WP: libc::c_int = -1;
+    let set = |opt: libc::c_int, v: libc::c_int| -> io::Result<()> {
+        // SAFETY: valid fd, option value points to a c_int of the given length.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                opt,
+                (&v as *const libc::c_int).cast(),
+                mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    };
+    set(TCP_REPAIR, TCP_REPAIR_ON)?;
+    let read = set(TCP_REPAIR_QUEUE, TCP_SEND_QUEUE).and_then(|()| {
+        let mut v: u32 = 0;
+        let mut len = mem::size_of::<u32>() as libc::socklen_t;
+        // SAFETY: valid fd; v and len are valid for writes of the given size.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                TCP_QUEUE_SEQ,
+                (&mut v as *mut u32).cast(),
+                &mut len,
+            )
+        };
+        if rc == 0 {
+            Ok(v)
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    });
+    let _ = set(TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
+    let off = set(TCP_REPAIR, TCP_REPAIR_OFF_NO_WP);
+    let next = read?;
+    off?;
+    Ok(next.wrapping_sub(1))
+}
+
 #[cfg(target_os = "linux")]
 fn v6_from_sockaddr(sa: &libc::sockaddr_in6) -> SocketAddrV6 {
     SocketAddrV6::new(
@@ -208,6 +279,10 @@ pub fn drain(fd: BorrowedFd<'_>, local: SocketAddrV6) -> io::Result<Vec<IcmpErro
                         quoted_proto: libc::IPPROTO_TCP as u8,
                         quoted_src_port: sport,
                         quoted_dst_port: dport,
+                        quoted_seq: payload
+                            .get(4..8)
+                            .and_then(|b| b.try_into().ok())
+                            .map(u32::from_be_bytes),
                         seen_at,
                         seen: crate::output::rfc3339_nanos(seen),
                         source: IcmpSource::Errqueue,

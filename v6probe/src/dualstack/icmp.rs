@@ -6,9 +6,17 @@
 //! - the kernel observer (eBPF), which sees every ICMPv6 error on the host: it calls
 //!   [`push_observed_icmpv6`] with each captured ICMPv6 message.
 //!
-//! The dialer matches an event to an attempt by the quoted packet's addresses and ports.
+//! Only the error queue's events were checked by the kernel (checksum, socket, sequence
+//! number). Every other source is hostile until shown otherwise: its messages must carry a
+//! valid ICMPv6 checksum over the outer addresses (else they are refused here, and counted),
+//! and the dialer believes an error only if it quotes a flow of one of its attempts with the
+//! attempt's SYN sequence number (see [`super::plan`]).
 use std::{
     net::Ipv6Addr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
     time::{Instant, SystemTime},
 };
 
@@ -50,6 +58,9 @@ pub struct IcmpErrorEvent {
     pub quoted_proto: u8,
     pub quoted_src_port: u16,
     pub quoted_dst_port: u16,
+    /// The quoted TCP segment's sequence number, when quoted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quoted_seq: Option<u32>,
     /// Monotonic time the error was seen (for ordering within a run).
     #[serde(skip)]
     pub seen_at: Instant,
@@ -108,17 +119,43 @@ pub enum ParseError {
     NotAnError(u8),
     #[error("quoted packet is IPv{0}, not IPv6")]
     NotIpv6(u8),
+    #[error(
+        "ICMPv6 checksum of a {len}-byte message from {src} is wrong (forged, damaged or cut)"
+    )]
+    BadChecksum { src: Ipv6Addr, len: usize },
+}
+
+impl ParseError {
+    /// A stable label for counters.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Truncated { .. } => "truncated",
+            Self::NotAnError(_) => "not_an_error",
+            Self::NotIpv6(_) => "not_ipv6",
+            Self::BadChecksum { .. } => "bad_checksum",
+        }
+    }
+
+    const REASONS: [&'static str; 4] = ["truncated", "not_an_error", "not_ipv6", "bad_checksum"];
+}
+
+/// The outer IPv6 addresses of an ICMPv6 message: the checksum covers them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outer {
+    pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
 }
 
 /// Parses an ICMPv6 error message (starting at its type byte) into an event, with the shared
 /// `wire` decoder: the quoted packet is walked through its extension headers to the TCP/UDP
-/// ports, as far as the quoted bytes go.
+/// ports, as far as the quoted bytes go. With `outer`, the checksum is verified first (the
+/// whole message is needed: a cut one fails); the sender becomes the offender.
 pub fn parse_icmpv6_error(
     msg: &[u8],
     seen_at: Instant,
     seen: SystemTime,
     source: IcmpSource,
-    offender: Option<Ipv6Addr>,
+    outer: Option<Outer>,
 ) -> Result<IcmpErrorEvent, ParseError> {
     use v6probe_common::wire::icmpv6::{Icmpv6Repr, Message, QuotedUpper};
 
@@ -133,10 +170,15 @@ pub fn parse_icmpv6_error(
     if !(ICMPV6_DEST_UNREACH..=ICMPV6_PARAM_PROBLEM).contains(&icmp_type) {
         return Err(ParseError::NotAnError(icmp_type));
     }
-    let repr = Icmpv6Repr::parse(msg, None).map_err(|_| ParseError::Truncated {
-        len,
-        what: "the ICMPv6 header",
+    let repr = Icmpv6Repr::parse(msg, outer.as_ref().map(|o| (&o.src, &o.dst))).map_err(|_| {
+        ParseError::Truncated {
+            len,
+            what: "the ICMPv6 header",
+        }
     })?;
+    if let (Some(o), Some(false)) = (outer, repr.checksum_ok) {
+        return Err(ParseError::BadChecksum { src: o.src, len });
+    }
     let (mtu, quoted) = match &repr.message {
         Message::PacketTooBig { mtu, quoted, .. } => (*mtu, quoted),
         Message::DestUnreachable { quoted, .. }
@@ -161,16 +203,24 @@ pub fn parse_icmpv6_error(
         Some(QuotedUpper::Icmpv6 { .. }) => (58, 0, 0),
         None => (next_header, 0, 0),
     };
+    // The TCP sequence number follows the ports (RFC 9293 3.1), from where the decoder found
+    // the upper-layer header: after the 8-byte ICMPv6 header and the 40-byte quoted header.
+    let quoted_seq = matches!(quoted.upper, Some(QuotedUpper::Tcp { .. }))
+        .then(|| 8 + 40 + quoted.ext.upper_offset + 4)
+        .and_then(|at| msg.get(at..at + 4))
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_be_bytes);
     Ok(IcmpErrorEvent {
         icmp_type,
         code: msg[1],
         mtu,
-        offender,
+        offender: outer.map(|o| o.src),
         quoted_src,
         quoted_dst,
         quoted_proto,
         quoted_src_port,
         quoted_dst_port,
+        quoted_seq,
         seen_at,
         seen: crate::output::rfc3339_nanos(seen),
         source,
@@ -178,10 +228,12 @@ pub fn parse_icmpv6_error(
 }
 
 /// The channel every ICMPv6 error source pushes into; each dialer subscribes. A broadcast
-/// channel, so one observer can feed many concurrent dialers. Cheap to clone.
+/// channel, so one observer can feed many concurrent dialers. Cheap to clone; the clones share
+/// the count of messages refused.
 #[derive(Clone, Debug)]
 pub struct IcmpFeed {
     tx: broadcast::Sender<IcmpErrorEvent>,
+    refused: Arc<[AtomicU64; 4]>,
 }
 
 impl Default for IcmpFeed {
@@ -196,6 +248,7 @@ impl IcmpFeed {
     pub fn new(capacity: usize) -> Self {
         Self {
             tx: broadcast::channel(capacity.max(1)).0,
+            refused: Arc::default(),
         }
     }
 
@@ -207,46 +260,108 @@ impl IcmpFeed {
     pub fn subscribe(&self) -> broadcast::Receiver<IcmpErrorEvent> {
         self.tx.subscribe()
     }
+
+    fn count_refused(&self, e: &ParseError) {
+        if let Some(i) = ParseError::REASONS.iter().position(|r| *r == e.reason()) {
+            self.refused[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Messages [`push_observed_icmpv6`] refused so far, by reason (`bad_checksum`,
+    /// `truncated`, `not_an_error`, `not_ipv6`).
+    pub fn refused(&self) -> Vec<(&'static str, u64)> {
+        ParseError::REASONS
+            .iter()
+            .zip(self.refused.iter())
+            .map(|(r, n)| (*r, n.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// Prometheus text: `v6probe_icmp_refused_total` by reason.
+    pub fn render_prometheus(&self) -> String {
+        let mut s = String::from(
+            "# HELP v6probe_icmp_refused_total ICMPv6 messages from the observer refused before any dialer saw them.\n\
+             # TYPE v6probe_icmp_refused_total counter\n",
+        );
+        for (r, n) in self.refused() {
+            s.push_str(&format!(
+                "v6probe_icmp_refused_total{{reason=\"{r}\"}} {n}\n"
+            ));
+        }
+        s
+    }
 }
 
-/// The entry point for the kernel observer: converts one ICMPv6 message the eBPF programs
-/// captured (bytes from the ICMPv6 type byte, e.g. `&record.msg[..record.captured_len]`, with
-/// the outer IPv6 source as `offender`) and pushes it to the dialers. Messages that are not
-/// ICMPv6 errors about an IPv6 packet are ignored (returned as the error, for counting).
+/// The entry point for the kernel observer: checks and converts one ICMPv6 message the eBPF
+/// programs captured (bytes from the ICMPv6 type byte, e.g. `record.message()`; `msg_len`: the
+/// length the IPv6 header gives it, `record.msg_len`), with the outer IPv6 addresses, and
+/// pushes it to the dialers. A message cut by the capture (its checksum cannot be verified),
+/// with a wrong checksum, or that is not an ICMPv6 error about an IPv6 packet, is refused,
+/// counted in the feed, and returned as the error.
 pub fn push_observed_icmpv6(
     feed: &IcmpFeed,
     icmpv6_message: &[u8],
-    offender: Option<Ipv6Addr>,
+    msg_len: usize,
+    outer: Outer,
     seen_at: Instant,
     seen: SystemTime,
 ) -> Result<(), ParseError> {
-    let ev = parse_icmpv6_error(
-        icmpv6_message,
-        seen_at,
-        seen,
-        IcmpSource::Observer,
-        offender,
-    )?;
-    feed.push(ev);
-    Ok(())
+    let parsed = if icmpv6_message.len() < msg_len {
+        Err(ParseError::Truncated {
+            len: icmpv6_message.len(),
+            what: "its checksum (the capture cut the message)",
+        })
+    } else {
+        parse_icmpv6_error(
+            icmpv6_message,
+            seen_at,
+            seen,
+            IcmpSource::Observer,
+            Some(outer),
+        )
+    };
+    match parsed {
+        Ok(ev) => {
+            feed.push(ev);
+            Ok(())
+        }
+        Err(e) => {
+            feed.count_refused(&e);
+            Err(e)
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const ROUTER: Outer = Outer {
+        src: Ipv6Addr::new(0x2001, 0xdb8, 0xc, 0, 0, 0, 0, 1),
+        dst: Ipv6Addr::new(0x2001, 0xdb8, 0xc, 0, 0, 0, 0, 2),
+    };
+
     /// An ICMPv6 destination unreachable (no route) quoting a TCP SYN from
     /// [2001:db8:c::2]:36732 to [2001:db8:5::2]:80, laid out as a router sends it (synthetic;
-    /// the layout matches the lab capture of a Linux router with an `unreachable` route).
+    /// the layout matches the lab capture of a Linux router with an `unreachable` route), with
+    /// the checksum for [`ROUTER`]'s addresses.
     fn no_route_msg() -> Vec<u8> {
-        let mut m = vec![1, 0, 0xab, 0xcd, 0, 0, 0, 0];
+        let mut m = vec![1, 0, 0, 0, 0, 0, 0, 0];
         // Quoted IPv6 header: version 6, payload 40, next header TCP, hop limit 63.
         m.extend_from_slice(&[0x60, 0, 0, 0, 0, 40, 6, 63]);
         m.extend_from_slice(&"2001:db8:c::2".parse::<Ipv6Addr>().unwrap().octets());
         m.extend_from_slice(&"2001:db8:5::2".parse::<Ipv6Addr>().unwrap().octets());
         // TCP header start: ports 36732 -> 80, sequence number.
         m.extend_from_slice(&[0x8f, 0x7c, 0x00, 0x50, 0x11, 0x46, 0x79, 0x4f]);
+        seal(&mut m);
         m
+    }
+
+    /// Sets the checksum for [`ROUTER`]'s addresses.
+    fn seal(m: &mut [u8]) {
+        m[2..4].fill(0);
+        let c = v6probe_common::wire::checksum::compute(&ROUTER.src, &ROUTER.dst, 58, m);
+        m[2..4].copy_from_slice(&c.to_be_bytes());
     }
 
     #[test]
@@ -256,12 +371,14 @@ mod tests {
             Instant::now(),
             SystemTime::UNIX_EPOCH,
             IcmpSource::Observer,
-            Some("2001:db8:c::1".parse().unwrap()),
+            Some(ROUTER),
         )
         .unwrap();
         assert_eq!((ev.icmp_type, ev.code, ev.mtu), (1, 0, 0));
+        assert_eq!(ev.offender, Some(ROUTER.src));
         assert_eq!(ev.quoted_src_port, 36732);
         assert_eq!(ev.quoted_dst_port, 80);
+        assert_eq!(ev.quoted_seq, Some(0x1146_794f));
         assert!(ev.matches_tcp(
             "2001:db8:c::2".parse().unwrap(),
             36732,
@@ -279,6 +396,54 @@ mod tests {
             Some(Observation::DestUnreachable { code: 0 })
         );
         assert!(ev.describe().contains("no route"), "{}", ev.describe());
+        // Cut before the sequence number: no sequence number.
+        let mut cut = no_route_msg()[..8 + 40 + 6].to_vec();
+        seal(&mut cut);
+        let ev = parse_icmpv6_error(
+            &cut,
+            Instant::now(),
+            SystemTime::UNIX_EPOCH,
+            IcmpSource::Observer,
+            Some(ROUTER),
+        )
+        .unwrap();
+        assert_eq!((ev.quoted_dst_port, ev.quoted_seq), (80, None));
+    }
+
+    #[test]
+    fn a_wrong_checksum_is_refused() {
+        let now = Instant::now();
+        let t = SystemTime::UNIX_EPOCH;
+        let mut m = no_route_msg();
+        m[2] ^= 0xff;
+        assert_eq!(
+            parse_icmpv6_error(&m, now, t, IcmpSource::Observer, Some(ROUTER)),
+            Err(ParseError::BadChecksum {
+                src: ROUTER.src,
+                len: m.len()
+            })
+        );
+        // The right bytes from another sender (the checksum covers the outer addresses).
+        let other = Outer {
+            src: "2001:db8:c::66".parse().unwrap(),
+            ..ROUTER
+        };
+        assert!(matches!(
+            parse_icmpv6_error(&no_route_msg(), now, t, IcmpSource::Observer, Some(other)),
+            Err(ParseError::BadChecksum { .. })
+        ));
+        // A message cut short fails the same way.
+        let m = no_route_msg();
+        assert!(matches!(
+            parse_icmpv6_error(
+                &m[..m.len() - 2],
+                now,
+                t,
+                IcmpSource::Observer,
+                Some(ROUTER)
+            ),
+            Err(ParseError::BadChecksum { .. })
+        ));
     }
 
     #[test]
@@ -322,13 +487,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn observer_entry_point_reaches_subscribers() {
+    async fn observer_entry_point_reaches_subscribers_and_counts_refusals() {
         let feed = IcmpFeed::new(8);
         let mut rx = feed.subscribe();
         push_observed_icmpv6(
             &feed,
             &no_route_msg(),
-            None,
+            no_route_msg().len(),
+            ROUTER,
             Instant::now(),
             SystemTime::now(),
         )
@@ -338,10 +504,45 @@ mod tests {
         assert!(push_observed_icmpv6(
             &feed,
             &[128, 0, 0, 0],
-            None,
+            4,
+            ROUTER,
             Instant::now(),
             SystemTime::now()
         )
         .is_err());
+        let mut bad = no_route_msg();
+        bad[3] ^= 1;
+        for _ in 0..3 {
+            assert!(push_observed_icmpv6(
+                &feed,
+                &bad,
+                bad.len(),
+                ROUTER,
+                Instant::now(),
+                SystemTime::now()
+            )
+            .is_err());
+        }
+        // Cut by the capture: not checkable.
+        let m = no_route_msg();
+        assert!(push_observed_icmpv6(
+            &feed,
+            &m[..40],
+            m.len(),
+            ROUTER,
+            Instant::now(),
+            SystemTime::now()
+        )
+        .is_err());
+        let refused: std::collections::BTreeMap<_, _> = feed.refused().into_iter().collect();
+        assert_eq!(refused["bad_checksum"], 3);
+        assert_eq!(refused["truncated"], 2);
+        assert!(
+            rx.try_recv().is_err(),
+            "nothing refused reached the dialers"
+        );
+        assert!(feed
+            .render_prometheus()
+            .contains("v6probe_icmp_refused_total{reason=\"bad_checksum\"} 3"));
     }
 }

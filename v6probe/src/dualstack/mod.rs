@@ -55,7 +55,7 @@ pub mod state;
 pub mod table;
 
 pub use dialer::{DialConfig, DialReport, Dialer, Target};
-pub use icmp::{push_observed_icmpv6, IcmpErrorEvent, IcmpFeed, IcmpSource};
+pub use icmp::{push_observed_icmpv6, IcmpErrorEvent, IcmpFeed, IcmpSource, Outer};
 pub use resolve::Family;
 pub use state::{Decision, FallbackState, Observation, Policy, Reason};
 pub use table::{FallbackTable, MtuAlert, Transition};

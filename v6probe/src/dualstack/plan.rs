@@ -11,8 +11,12 @@
 //! answer is pending (at most one attempt delay), `skip` (blocked) are left out unless nothing
 //! else is left to try.
 //!
-//! An ICMPv6 destination unreachable or time exceeded ends the attempt whose TCP 4-tuple it
-//! quotes; a packet too big is an MTU to record, never the end of an attempt.
+//! An ICMPv6 error counts only if it quotes a flow of an attempt in flight: the TCP 4-tuple,
+//! and, unless the kernel already checked it (the socket error queue), the sequence number of
+//! the attempt's SYN within the send window, the test `tcp_v6_err()` applies (`snd_una <= seq
+//! <= snd_nxt`, which for a SYN is the initial sequence number or one past it). Then a
+//! destination unreachable or time exceeded ends the attempt, and a packet too big is an MTU
+//! to record, never the end of an attempt.
 use std::{
     collections::VecDeque,
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6},
@@ -20,7 +24,10 @@ use std::{
 };
 
 use super::{
-    icmp::{IcmpErrorEvent, ICMPV6_DEST_UNREACH, ICMPV6_PACKET_TOO_BIG, ICMPV6_TIME_EXCEEDED},
+    icmp::{
+        IcmpErrorEvent, IcmpSource, ICMPV6_DEST_UNREACH, ICMPV6_PACKET_TOO_BIG,
+        ICMPV6_TIME_EXCEEDED,
+    },
     resolve::Family,
     state::Decision,
 };
@@ -70,6 +77,8 @@ pub enum Answer {
 pub struct Flow {
     pub local: SocketAddrV6,
     pub remote: SocketAddrV6,
+    /// The SYN's sequence number, when it could be read (TCP_REPAIR needs CAP_NET_ADMIN).
+    pub isn: Option<u32>,
 }
 
 /// What an ICMPv6 error does to the dial.
@@ -77,10 +86,25 @@ pub struct Flow {
 pub enum IcmpAction {
     /// Destination unreachable or time exceeded about attempt `attempt`'s SYN: it ends now.
     EndAttempt(usize),
-    /// Packet too big: an MTU to record for the quoted destination, never an end.
-    RecordMtu,
-    /// Nothing (not about an attempt in flight, or a type that says nothing about it).
-    Ignore,
+    /// Packet too big about attempt `attempt`'s flow: an MTU to record, never an end.
+    RecordMtu(usize),
+    /// Nothing: see the reason.
+    Ignore(Ignored),
+}
+
+/// Why an ICMPv6 error was ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ignored {
+    /// It quotes no flow of an attempt in flight.
+    NotOurs,
+    /// It quotes our 4-tuple with a sequence number outside the SYN's window (forged, or
+    /// about an older connection).
+    OutOfWindow,
+    /// It quotes our 4-tuple, but the sequence number could not be checked (the SYN's was
+    /// not readable, or the quote is too short) and the kernel did not check it either.
+    Unverified,
+    /// A type that says nothing about the attempt (parameter problem).
+    NoEffect,
 }
 
 /// An attempt still in flight.
@@ -251,8 +275,8 @@ impl DialPlan {
         Step::Wait { until }
     }
 
-    /// The flow of attempt `attempt` (its socket's local and remote address), for matching
-    /// ICMPv6 errors.
+    /// The flow of attempt `attempt` (its socket's local and remote address and, if readable,
+    /// its SYN's sequence number), for matching ICMPv6 errors.
     pub fn set_flow(&mut self, attempt: usize, flow: Flow) {
         if let Some(f) = self.in_flight.iter_mut().find(|f| f.attempt == attempt) {
             f.flow = Some(flow);
@@ -304,30 +328,45 @@ impl DialPlan {
 
     /// What an ICMPv6 error does (see the module documentation).
     pub fn on_icmp(&self, ev: &IcmpErrorEvent) -> IcmpAction {
-        match ev.icmp_type {
-            ICMPV6_PACKET_TOO_BIG => return IcmpAction::RecordMtu,
-            ICMPV6_DEST_UNREACH | ICMPV6_TIME_EXCEEDED => {}
-            _ => return IcmpAction::Ignore,
-        }
-        self.in_flight
-            .iter()
-            .find(|f| {
-                f.flow.is_some_and(|fl| {
-                    ev.matches_tcp(
-                        *fl.local.ip(),
-                        fl.local.port(),
-                        *fl.remote.ip(),
-                        fl.remote.port(),
-                    )
-                })
+        let Some(f) = self.in_flight.iter().find(|f| {
+            f.flow.is_some_and(|fl| {
+                ev.matches_tcp(
+                    *fl.local.ip(),
+                    fl.local.port(),
+                    *fl.remote.ip(),
+                    fl.remote.port(),
+                )
             })
-            .map_or(IcmpAction::Ignore, |f| IcmpAction::EndAttempt(f.attempt))
+        }) else {
+            return IcmpAction::Ignore(Ignored::NotOurs);
+        };
+        // The socket error queue only carries errors the kernel matched to the socket, with
+        // their sequence number inside the window.
+        if ev.source != IcmpSource::Errqueue {
+            let isn = f.flow.and_then(|fl| fl.isn);
+            match (isn, ev.quoted_seq) {
+                (Some(isn), Some(seq)) if in_syn_window(isn, seq) => {}
+                (Some(_), Some(_)) => return IcmpAction::Ignore(Ignored::OutOfWindow),
+                _ => return IcmpAction::Ignore(Ignored::Unverified),
+            }
+        }
+        match ev.icmp_type {
+            ICMPV6_DEST_UNREACH | ICMPV6_TIME_EXCEEDED => IcmpAction::EndAttempt(f.attempt),
+            ICMPV6_PACKET_TOO_BIG => IcmpAction::RecordMtu(f.attempt),
+            _ => IcmpAction::Ignore(Ignored::NoEffect),
+        }
     }
 
     /// The attempts in flight.
     pub fn in_flight(&self) -> &[InFlight] {
         &self.in_flight
     }
+}
+
+/// `tcp_v6_err()`'s window test for a socket in SYN-SENT: `snd_una <= seq <= snd_nxt` (modulo
+/// 2^32), where `snd_una` is the initial sequence number and `snd_nxt` one past it.
+pub fn in_syn_window(isn: u32, seq: u32) -> bool {
+    seq.wrapping_sub(isn) <= 1
 }
 
 /// RFC 8305 section 4 ordering with the table's decisions: IPv6 addresses that may go first
@@ -372,7 +411,6 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::dualstack::icmp::IcmpSource;
 
     const MS: Duration = Duration::from_millis(1);
     const CFG: PlanConfig = PlanConfig {
@@ -399,14 +437,15 @@ mod tests {
         }
     }
 
-    fn flow(local: &str, remote: &str) -> Flow {
+    fn flow(local: &str, remote: &str, isn: Option<u32>) -> Flow {
         Flow {
             local: local.parse().unwrap(),
             remote: remote.parse().unwrap(),
+            isn,
         }
     }
 
-    fn icmp(t: u8) -> IcmpErrorEvent {
+    fn icmp(t: u8, src: IcmpSource, seq: Option<u32>) -> IcmpErrorEvent {
         IcmpErrorEvent {
             icmp_type: t,
             code: 0,
@@ -417,9 +456,10 @@ mod tests {
             quoted_proto: 6,
             quoted_src_port: 40000,
             quoted_dst_port: 80,
+            quoted_seq: seq,
             seen_at: Instant::now(),
             seen: String::new(),
-            source: IcmpSource::Observer,
+            source: src,
         }
     }
 
@@ -578,7 +618,7 @@ mod tests {
     }
 
     #[test]
-    fn icmp_errors_end_the_attempt_whose_flow_they_quote() {
+    fn icmp_errors_count_only_for_our_flows_within_the_syn_window() {
         let mut p = DialPlan::new(
             CFG,
             80,
@@ -588,27 +628,61 @@ mod tests {
         );
         start(&mut p, Duration::ZERO);
         // Before the flow is known nothing matches.
-        assert_eq!(p.on_icmp(&icmp(ICMPV6_DEST_UNREACH)), IcmpAction::Ignore);
-        p.set_flow(0, flow("[fd00:c::2]:40000", "[fd00:5::2]:80"));
+        let unreach = |src, seq| icmp(ICMPV6_DEST_UNREACH, src, seq);
         assert_eq!(
-            p.on_icmp(&icmp(ICMPV6_DEST_UNREACH)),
+            p.on_icmp(&unreach(IcmpSource::Errqueue, None)),
+            IcmpAction::Ignore(Ignored::NotOurs)
+        );
+        p.set_flow(
+            0,
+            flow("[fd00:c::2]:40000", "[fd00:5::2]:80", Some(u32::MAX)),
+        );
+        // The error queue: checked by the kernel.
+        assert_eq!(
+            p.on_icmp(&unreach(IcmpSource::Errqueue, None)),
             IcmpAction::EndAttempt(0)
         );
+        // Another source: the SYN's sequence number (or one past it, wrapping) is needed.
+        for (seq, want) in [
+            (Some(u32::MAX), IcmpAction::EndAttempt(0)),
+            (Some(0), IcmpAction::EndAttempt(0)),
+            (Some(1), IcmpAction::Ignore(Ignored::OutOfWindow)),
+            (Some(12345), IcmpAction::Ignore(Ignored::OutOfWindow)),
+            (None, IcmpAction::Ignore(Ignored::Unverified)),
+        ] {
+            assert_eq!(
+                p.on_icmp(&unreach(IcmpSource::Observer, seq)),
+                want,
+                "{seq:?}"
+            );
+        }
         assert_eq!(
-            p.on_icmp(&icmp(ICMPV6_TIME_EXCEEDED)),
-            IcmpAction::EndAttempt(0)
+            p.on_icmp(&icmp(
+                ICMPV6_PACKET_TOO_BIG,
+                IcmpSource::Observer,
+                Some(u32::MAX)
+            )),
+            IcmpAction::RecordMtu(0)
         );
         assert_eq!(
-            p.on_icmp(&icmp(ICMPV6_PACKET_TOO_BIG)),
-            IcmpAction::RecordMtu
+            p.on_icmp(&icmp(4, IcmpSource::Observer, Some(u32::MAX))),
+            IcmpAction::Ignore(Ignored::NoEffect)
         );
-        assert_eq!(p.on_icmp(&icmp(4)), IcmpAction::Ignore);
-        let mut other = icmp(ICMPV6_DEST_UNREACH);
+        let mut other = unreach(IcmpSource::Observer, Some(u32::MAX));
         other.quoted_src_port = 40001;
-        assert_eq!(p.on_icmp(&other), IcmpAction::Ignore);
+        assert_eq!(p.on_icmp(&other), IcmpAction::Ignore(Ignored::NotOurs));
+        // Without the SYN's sequence number, only the kernel's word counts.
+        p.set_flow(0, flow("[fd00:c::2]:40000", "[fd00:5::2]:80", None));
+        assert_eq!(
+            p.on_icmp(&unreach(IcmpSource::Observer, Some(7))),
+            IcmpAction::Ignore(Ignored::Unverified)
+        );
         // An attempt that ended is no longer a target.
         p.failed(0, MS);
-        assert_eq!(p.on_icmp(&icmp(ICMPV6_DEST_UNREACH)), IcmpAction::Ignore);
+        assert_eq!(
+            p.on_icmp(&unreach(IcmpSource::Errqueue, None)),
+            IcmpAction::Ignore(Ignored::NotOurs)
+        );
     }
 
     #[test]

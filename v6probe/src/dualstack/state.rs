@@ -230,13 +230,16 @@ impl Entry {
         until_ms: 0,
     };
 
-    const UNTIL_SHIFT: u32 = 16;
+    /// Bits 9..24 of the word are left to the table (the slot's generation); `until_ms` takes
+    /// the 40 bits above: 34 years of milliseconds, clamped.
+    const UNTIL_SHIFT: u32 = 24;
+    pub const MAX_UNTIL_MS: u64 = (1 << 40) - 1;
 
     pub(crate) fn pack(self) -> u64 {
         (self.state as u64)
             | ((self.reason as u64) << 2)
             | ((self.probing as u64) << 8)
-            | (self.until_ms << Self::UNTIL_SHIFT)
+            | (self.until_ms.min(Self::MAX_UNTIL_MS) << Self::UNTIL_SHIFT)
     }
 
     pub(crate) fn unpack(w: u64) -> Self {
@@ -263,8 +266,10 @@ pub enum Decision {
     Probe,
 }
 
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX >> Entry::UNTIL_SHIFT)
+/// `now_ms` plus `d`, within what an entry can hold.
+fn until(now_ms: u64, d: Duration) -> u64 {
+    let d = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    now_ms.saturating_add(d).min(Entry::MAX_UNTIL_MS)
 }
 
 /// Applies an observation to an entry at `now_ms`. Returns the new entry, or `None` when the
@@ -280,9 +285,9 @@ pub fn step(e: Entry, obs: Observation, policy: &Policy, now_ms: u64) -> Option<
             } else {
                 policy.limited_pause
             };
-            now_ms.saturating_add(ms(pause))
+            until(now_ms, pause)
         }
-        FallbackState::Blocked => now_ms.saturating_add(ms(policy.blocked_cooldown)),
+        FallbackState::Blocked => until(now_ms, policy.blocked_cooldown),
     };
     // A weaker verdict does not shorten a stronger state still running: `limited` evidence
     // while `blocked` keeps `blocked`; a longer running pause is kept.
@@ -336,7 +341,7 @@ pub fn decide(e: Entry, policy: &Policy, now_ms: u64) -> (Decision, Option<Entry
             Some(Entry {
                 probing: true,
                 reason: Reason::ProbeStarted,
-                until_ms: now_ms.saturating_add(ms(policy.probe_timeout)),
+                until_ms: until(now_ms, policy.probe_timeout),
                 ..e
             }),
         ),
@@ -364,6 +369,13 @@ mod tests {
         };
         assert_eq!(Entry::unpack(e.pack()), e);
         assert_eq!(Entry::unpack(0), Entry::NORMAL);
+        // The table's bits (9..24) are not part of the entry; a far deadline is clamped.
+        assert_eq!(Entry::unpack(e.pack() | (0x7fff << 9)), e);
+        let far = Entry {
+            until_ms: u64::MAX,
+            ..e
+        };
+        assert_eq!(Entry::unpack(far.pack()).until_ms, Entry::MAX_UNTIL_MS);
         for r in Reason::ALL {
             assert_eq!(Reason::from_bits(r as u64), r);
         }

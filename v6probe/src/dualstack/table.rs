@@ -1,15 +1,24 @@
 //! A fixed-capacity, lock-free table of fallback states shared by many dialers.
 //!
-//! Open addressing with linear probing over a boxed slice of slots. A slot is claimed once with
-//! a compare-and-swap on its tag and never freed, so a key never moves; the state of a key is one
-//! `AtomicU64` ([`Entry::pack`]) changed only with compare-and-swap loops around the pure
-//! functions of [`super::state`]. No lock anywhere: dialers on many threads can read and move
-//! the same destination at once, and exactly one of them wins each transition (and reports it).
+//! Open addressing over a boxed slice of slots: a key lives within [`NEIGHBOURHOOD`] slots of
+//! its home slot (a per-table seeded hash, so nobody outside can aim keys at one
+//! neighbourhood). A free slot is claimed with a compare-and-swap on its tag; when the whole
+//! neighbourhood is taken, the least valuable entry in it is evicted (a `normal` one first,
+//! then the `limited` or `blocked` one that ends soonest; a claimed probe last), and counted.
+//! So no input, forged or not, can fill the table and stop it from learning.
+//!
+//! The state of a key is one `AtomicU64` ([`Entry::pack`]) changed only with compare-and-swap
+//! loops around the pure functions of [`super::state`]. No lock anywhere: dialers on many
+//! threads can read and move the same destination at once, and exactly one of them wins each
+//! transition (and reports it). Each slot has a generation, bumped when another key takes it
+//! over and kept in the state word and the MTU word as well: an update prepared for the old key
+//! fails its compare-and-swap instead of landing on the new one (the word keeps 15 bits of the
+//! generation; a slot would have to change hands 32,768 times during one update to fool it).
 use std::{
     fmt::Write as _,
-    hash::{Hash, Hasher},
+    hash::{BuildHasher, RandomState},
     net::Ipv6Addr,
-    sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering},
+    sync::atomic::{AtomicU64, Ordering},
     time::{Duration, Instant, SystemTime},
 };
 
@@ -78,17 +87,112 @@ pub struct MtuAlert {
     pub at: String,
 }
 
-const TAG_EMPTY: u8 = 0;
-const TAG_CLAIMING: u8 = 1;
-const TAG_READY: u8 = 2; // + key kind
+/// How far from its home slot a key may sit: what a lookup scans and an insert evicts from.
+pub const NEIGHBOURHOOD: usize = 16;
+
+// A slot's tag: `generation << 8 | kind`.
+const TAG_EMPTY: u64 = 0;
+const TAG_CLAIMING: u64 = 1;
+const TAG_READY: u64 = 2; // + key kind
+
+fn tag_kind(tag: u64) -> u64 {
+    tag & 0xff
+}
+
+fn tag_gen(tag: u64) -> u64 {
+    tag >> 8
+}
+
+// The generation as kept in the state word (bits 9..24, free in `Entry::pack`) and in the MTU
+// word (the high 32 bits).
+const WORD_GEN_SHIFT: u32 = 9;
+const WORD_GEN_MASK: u64 = 0x7fff;
+
+fn word_with_gen(packed: u64, gen: u64) -> u64 {
+    packed | ((gen & WORD_GEN_MASK) << WORD_GEN_SHIFT)
+}
+
+fn word_gen(word: u64) -> u64 {
+    (word >> WORD_GEN_SHIFT) & WORD_GEN_MASK
+}
+
+fn mtu_with_gen(mtu: u32, gen: u64) -> u64 {
+    (gen << 32) | u64::from(mtu)
+}
 
 #[derive(Default)]
 struct Slot {
-    tag: AtomicU8,
+    tag: AtomicU64,
     hi: AtomicU64,
     lo: AtomicU64,
     word: AtomicU64,
-    mtu: AtomicU32,
+    mtu: AtomicU64,
+}
+
+/// A slot holding a key, at the generation it was found with.
+#[derive(Clone, Copy)]
+struct Held<'a> {
+    slot: &'a Slot,
+    gen: u64,
+}
+
+impl Held<'_> {
+    /// The entry, unless the slot changed hands since.
+    fn entry(&self) -> Option<(u64, Entry)> {
+        let w = self.slot.word.load(Ordering::Acquire);
+        (word_gen(w) == self.gen & WORD_GEN_MASK).then(|| (w, Entry::unpack(w)))
+    }
+
+    /// Compare-and-swap of the entry, keeping the generation.
+    fn swap(&self, cur: u64, next: Entry) -> Result<(), u64> {
+        self.slot
+            .word
+            .compare_exchange(
+                cur,
+                word_with_gen(next.pack(), self.gen),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .map(drop)
+    }
+}
+
+/// At most one log line per period; the ones in between are counted and reported with the
+/// next (an attacker must not be able to fill the log).
+struct LogGate {
+    period_ms: u64,
+    next_ms: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl LogGate {
+    const fn new(period_ms: u64) -> Self {
+        Self {
+            period_ms,
+            next_ms: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(lines suppressed since the last one)` when a line may be written at `now_ms`.
+    fn pass(&self, now_ms: u64) -> Option<u64> {
+        let next = self.next_ms.load(Ordering::Relaxed);
+        if now_ms >= next
+            && self
+                .next_ms
+                .compare_exchange(
+                    next,
+                    now_ms.saturating_add(self.period_ms),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            return Some(self.suppressed.swap(0, Ordering::Relaxed));
+        }
+        self.suppressed.fetch_add(1, Ordering::Relaxed);
+        None
+    }
 }
 
 /// The shared table. Cheap to share behind an `Arc`.
@@ -100,7 +204,13 @@ pub struct FallbackTable {
     epoch_wall: SystemTime,
     /// Transitions counted by `[to][reason]`.
     counters: [[AtomicU64; Reason::COUNT]; 3],
+    hasher: RandomState,
+    /// Entries evicted to make room.
+    evictions: AtomicU64,
+    /// Inserts that found no slot (every candidate being written by another thread).
     full: AtomicU64,
+    low_mtu_log: LogGate,
+    full_log: LogGate,
 }
 
 impl std::fmt::Debug for FallbackTable {
@@ -113,7 +223,8 @@ impl std::fmt::Debug for FallbackTable {
 }
 
 impl FallbackTable {
-    /// A table holding up to `capacity` keys (rounded up to a power of two, at least 16).
+    /// A table of `capacity` slots (rounded up to a power of two, at least 16); a key lives
+    /// within [`NEIGHBOURHOOD`] slots of its home, so it may evict before every slot is used.
     pub fn new(capacity: usize, policy: Policy) -> Self {
         let cap = capacity.max(16).next_power_of_two();
         Self {
@@ -123,7 +234,11 @@ impl FallbackTable {
             epoch: Instant::now(),
             epoch_wall: SystemTime::now(),
             counters: Default::default(),
+            hasher: RandomState::new(),
+            evictions: AtomicU64::new(0),
             full: AtomicU64::new(0),
+            low_mtu_log: LogGate::new(10_000),
+            full_log: LogGate::new(10_000),
         }
     }
 
@@ -139,54 +254,114 @@ impl FallbackTable {
         crate::output::rfc3339_nanos(self.epoch_wall + Duration::from_millis(ms))
     }
 
-    fn slot(&self, key: DestKey, insert: bool) -> Option<&Slot> {
+    /// The slot of `key` (inserted, evicting if need be, when `insert`).
+    fn slot(&self, key: DestKey, insert: bool) -> Option<Held<'_>> {
         let (kind, k) = key.encode();
         let (hi, lo) = ((k >> 64) as u64, k as u64);
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut h);
-        let mut i = (h.finish() as usize) & self.mask;
-        for _ in 0..self.slots.len() {
-            let s = &self.slots[i];
-            let mut tag = s.tag.load(Ordering::Acquire);
-            if tag == TAG_EMPTY {
-                if !insert {
-                    return None;
-                }
-                match s.tag.compare_exchange(
-                    TAG_EMPTY,
-                    TAG_CLAIMING,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) => {
-                        s.hi.store(hi, Ordering::Relaxed);
-                        s.lo.store(lo, Ordering::Relaxed);
-                        s.tag.store(TAG_READY + kind, Ordering::Release);
-                        return Some(s);
+        let home = (self.hasher.hash_one(key) as usize) & self.mask;
+        let span = NEIGHBOURHOOD.min(self.slots.len());
+        // A lost race (for a free slot or a victim) rescans: the winner may have inserted
+        // this very key. Bounded: each round some other thread made progress.
+        for _ in 0..8 {
+            let mut victim: Option<(usize, u64, (bool, FallbackState, u64))> = None;
+            let mut contended = false;
+            for step in 0..span {
+                let i = (home + step) & self.mask;
+                let s = &self.slots[i];
+                let mut tag = s.tag.load(Ordering::Acquire);
+                if tag_kind(tag) == TAG_EMPTY {
+                    if !insert {
+                        return None;
                     }
-                    Err(t) => tag = t,
+                    match s.tag.compare_exchange(
+                        tag,
+                        (tag_gen(tag) << 8) | TAG_CLAIMING,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => return Some(self.fill(s, tag_gen(tag), kind, hi, lo)),
+                        Err(t) => tag = t,
+                    }
+                }
+                // Another thread is writing this slot's key: a few stores, bounded wait.
+                let mut spins = 0;
+                while tag_kind(tag) == TAG_CLAIMING && spins < 100_000 {
+                    std::hint::spin_loop();
+                    tag = s.tag.load(Ordering::Acquire);
+                    spins += 1;
+                }
+                if tag_kind(tag) < TAG_READY {
+                    contended = true;
+                    continue;
+                }
+                let same_key = tag_kind(tag) == TAG_READY + u64::from(kind)
+                    && s.hi.load(Ordering::Acquire) == hi
+                    && s.lo.load(Ordering::Acquire) == lo;
+                // The key is only this slot's if nobody took the slot over while it was read.
+                if s.tag.load(Ordering::Acquire) != tag {
+                    contended = true;
+                    continue;
+                }
+                if same_key {
+                    return Some(Held {
+                        slot: s,
+                        gen: tag_gen(tag),
+                    });
+                }
+                if insert {
+                    let e = Entry::unpack(s.word.load(Ordering::Acquire));
+                    let e = state::expire(e, self.now_ms(Instant::now())).unwrap_or(e);
+                    // Least valuable first: no probe claim, then normal < limited < blocked,
+                    // then the state that ends soonest.
+                    let rank = (e.probing, e.state, e.until_ms);
+                    if victim.is_none_or(|(_, _, r)| rank < r) {
+                        victim = Some((i, tag, rank));
+                    }
                 }
             }
-            // Another thread is writing this slot's key: a few stores, bounded wait.
-            let mut spins = 0;
-            while tag == TAG_CLAIMING && spins < 100_000 {
-                std::hint::spin_loop();
-                tag = s.tag.load(Ordering::Acquire);
-                spins += 1;
+            if !insert {
+                return None;
             }
-            if tag == TAG_READY + kind
-                && s.hi.load(Ordering::Relaxed) == hi
-                && s.lo.load(Ordering::Relaxed) == lo
-            {
-                return Some(s);
+            match victim {
+                Some((i, tag, _)) if !contended => {
+                    let s = &self.slots[i];
+                    let gen = tag_gen(tag) + 1;
+                    if s.tag
+                        .compare_exchange(
+                            tag,
+                            (gen << 8) | TAG_CLAIMING,
+                            Ordering::AcqRel,
+                            Ordering::Acquire,
+                        )
+                        .is_ok()
+                    {
+                        self.evictions.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(%key, "fallback table: evicted an entry to make room");
+                        return Some(self.fill(s, gen, kind, hi, lo));
+                    }
+                }
+                _ => std::hint::spin_loop(),
             }
-            i = (i + 1) & self.mask;
         }
-        if insert {
-            self.full.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%key, "fallback table full; destination treated as normal");
+        self.full.fetch_add(1, Ordering::Relaxed);
+        if let Some(more) = self.full_log.pass(self.now_ms(Instant::now())) {
+            tracing::warn!(%key, more, "fallback table: no slot free of contention; destination treated as normal");
         }
         None
+    }
+
+    /// Writes a claimed slot for a new key at generation `gen` and publishes it.
+    fn fill<'a>(&'a self, s: &'a Slot, gen: u64, kind: u8, hi: u64, lo: u64) -> Held<'a> {
+        s.word
+            .store(word_with_gen(Entry::NORMAL.pack(), gen), Ordering::Release);
+        s.mtu.store(mtu_with_gen(0, gen), Ordering::Release);
+        s.hi.store(hi, Ordering::Release);
+        s.lo.store(lo, Ordering::Release);
+        s.tag.store(
+            (gen << 8) | (TAG_READY + u64::from(kind)),
+            Ordering::Release,
+        );
+        Held { slot: s, gen }
     }
 
     fn transition(&self, key: DestKey, from: Entry, to: Entry, now_ms: u64) -> Option<Transition> {
@@ -206,46 +381,46 @@ impl FallbackTable {
         })
     }
 
-    /// CAS loop: applies `f` to the slot's entry until the store succeeds or `f` says no change.
+    /// CAS loop: applies `f` to the slot's entry until the store succeeds or `f` says no
+    /// change. `None` when the slot changed hands meanwhile (the key was evicted).
     fn update(
         &self,
         key: DestKey,
-        slot: &Slot,
+        held: Held<'_>,
         now_ms: u64,
         f: impl Fn(Entry) -> Option<Entry>,
         out: &mut Vec<Transition>,
-    ) -> Entry {
-        let mut cur = slot.word.load(Ordering::Acquire);
+    ) -> Option<Entry> {
+        let (mut cur, mut e) = held.entry()?;
         loop {
-            let e = Entry::unpack(cur);
-            let Some(next) = f(e) else { return e };
-            match slot.word.compare_exchange_weak(
-                cur,
-                next.pack(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => {
+            let Some(next) = f(e) else { return Some(e) };
+            match held.swap(cur, next) {
+                Ok(()) => {
                     // An expiry folded into the step is reported as its own transition.
                     if let Some(mid) = state::expire(e, now_ms) {
                         if mid.state != e.state && mid.state != next.state {
                             out.extend(self.transition(key, e, mid, now_ms));
                             out.extend(self.transition(key, mid, next, now_ms));
-                            return next;
+                            return Some(next);
                         }
                     }
                     out.extend(self.transition(key, e, next, now_ms));
-                    return next;
+                    return Some(next);
                 }
-                Err(actual) => cur = actual,
+                Err(actual) => {
+                    if word_gen(actual) != held.gen & WORD_GEN_MASK {
+                        return None;
+                    }
+                    cur = actual;
+                    e = Entry::unpack(actual);
+                }
             }
         }
     }
 
     /// The current entry of a key (after time-driven expiry), if the table knows it.
     pub fn entry(&self, key: DestKey, now: Instant) -> Option<Entry> {
-        let s = self.slot(key, false)?;
-        let e = Entry::unpack(s.word.load(Ordering::Acquire));
+        let (_, e) = self.slot(key, false)?.entry()?;
         Some(state::expire(e, self.now_ms(now)).unwrap_or(e))
     }
 
@@ -267,11 +442,12 @@ impl FallbackTable {
         // First pass: expiries, and the strictest plain decision.
         let mut decisions = [Decision::Ipv6First; 2];
         for (i, key) in keys.iter().enumerate() {
-            let Some(slot) = self.slot(*key, false) else {
+            let Some(held) = self.slot(*key, false) else {
                 continue;
             };
-            let e = self.update(*key, slot, now_ms, |e| state::expire(e, now_ms), out);
-            decisions[i] = state::decide(e, &self.policy, now_ms).0;
+            if let Some(e) = self.update(*key, held, now_ms, |e| state::expire(e, now_ms), out) {
+                decisions[i] = state::decide(e, &self.policy, now_ms).0;
+            }
         }
         if decisions.contains(&Decision::Skip) {
             return Decision::Skip;
@@ -288,20 +464,17 @@ impl FallbackTable {
             if decisions[i] != Decision::Probe {
                 continue;
             }
-            let Some(slot) = self.slot(*key, false) else {
+            let Some(held) = self.slot(*key, false) else {
                 continue;
             };
-            let cur = slot.word.load(Ordering::Acquire);
-            let e = Entry::unpack(cur);
+            let Some((cur, e)) = held.entry() else {
+                continue;
+            };
             let (d, claim) = state::decide(e, &self.policy, now_ms);
             let Some(claim) = claim.filter(|_| d == Decision::Probe) else {
                 return Decision::Skip;
             };
-            if slot
-                .word
-                .compare_exchange(cur, claim.pack(), Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
-            {
+            if held.swap(cur, claim).is_err() {
                 return Decision::Skip;
             }
             out.extend(self.transition(*key, e, claim, now_ms));
@@ -323,12 +496,12 @@ impl FallbackTable {
         for key in keys {
             // Success only matters for keys the table already tracks.
             let insert = obs != Observation::Success;
-            let Some(slot) = self.slot(key, insert) else {
+            let Some(held) = self.slot(key, insert) else {
                 continue;
             };
             self.update(
                 key,
-                slot,
+                held,
                 now_ms,
                 |e| state::step(e, obs, &self.policy, now_ms),
                 &mut out,
@@ -338,27 +511,48 @@ impl FallbackTable {
     }
 
     /// Records the path MTU to `addr` (from a packet too big, or the socket's IPV6_MTU). Never a
-    /// fallback; an alert when it is below 1280.
+    /// fallback; an alert when it is below 1280 (logged at most once per 10 s, with a count of
+    /// the ones not logged).
     pub fn record_mtu(&self, addr: Ipv6Addr, mtu: u32, now: Instant) -> Option<MtuAlert> {
-        let slot = self.slot(DestKey::Host(addr), true)?;
-        slot.mtu.store(mtu, Ordering::Relaxed);
+        let held = self.slot(DestKey::Host(addr), true)?;
+        let mut cur = held.slot.mtu.load(Ordering::Acquire);
+        loop {
+            if cur >> 32 != held.gen & 0xffff_ffff {
+                return None; // the slot changed hands meanwhile
+            }
+            match held.slot.mtu.compare_exchange_weak(
+                cur,
+                mtu_with_gen(mtu, held.gen),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+        let now_ms = self.now_ms(now);
         (mtu < 1280).then(|| {
-            tracing::warn!(%addr, mtu, "path MTU below the IPv6 minimum of 1280");
+            if let Some(more) = self.low_mtu_log.pass(now_ms) {
+                tracing::warn!(
+                    %addr,
+                    mtu,
+                    more,
+                    "path MTU below the IPv6 minimum of 1280 (`more`: such records not logged since the last line)"
+                );
+            }
             MtuAlert {
                 dest: addr.to_string(),
                 mtu,
-                at: self.wall(self.now_ms(now)),
+                at: self.wall(now_ms),
             }
         })
     }
 
     /// The recorded path MTU to `addr`.
     pub fn path_mtu(&self, addr: Ipv6Addr) -> Option<u32> {
-        let m = self
-            .slot(DestKey::Host(addr), false)?
-            .mtu
-            .load(Ordering::Relaxed);
-        (m != 0).then_some(m)
+        let held = self.slot(DestKey::Host(addr), false)?;
+        let m = held.slot.mtu.load(Ordering::Acquire);
+        (m >> 32 == held.gen & 0xffff_ffff && m as u32 != 0).then_some(m as u32)
     }
 
     /// Every key the table holds, with its entry (after expiry) and recorded MTU.
@@ -367,23 +561,39 @@ impl FallbackTable {
         let mut v = Vec::new();
         for s in self.slots.iter() {
             let tag = s.tag.load(Ordering::Acquire);
-            if tag < TAG_READY {
+            if tag_kind(tag) < TAG_READY {
                 continue;
             }
-            let k = (u128::from(s.hi.load(Ordering::Relaxed)) << 64)
-                | u128::from(s.lo.load(Ordering::Relaxed));
-            let key = if tag == TAG_READY {
+            let k = (u128::from(s.hi.load(Ordering::Acquire)) << 64)
+                | u128::from(s.lo.load(Ordering::Acquire));
+            let w = s.word.load(Ordering::Acquire);
+            let m = s.mtu.load(Ordering::Acquire);
+            // Skip a slot taken over while it was read.
+            if s.tag.load(Ordering::Acquire) != tag || word_gen(w) != tag_gen(tag) & WORD_GEN_MASK {
+                continue;
+            }
+            let key = if tag_kind(tag) == TAG_READY {
                 DestKey::Host(Ipv6Addr::from(k))
             } else {
                 DestKey::Prefix64(Ipv6Addr::from(k))
             };
-            let e = Entry::unpack(s.word.load(Ordering::Acquire));
+            let e = Entry::unpack(w);
             let e = state::expire(e, now_ms).unwrap_or(e);
-            let m = s.mtu.load(Ordering::Relaxed);
-            v.push((key, e, (m != 0).then_some(m)));
+            let mtu = (m >> 32 == tag_gen(tag) & 0xffff_ffff && m as u32 != 0).then_some(m as u32);
+            v.push((key, e, mtu));
         }
         v.sort_by_key(|(k, _, _)| k.to_string());
         v
+    }
+
+    /// Entries evicted to make room so far.
+    pub fn evictions(&self) -> u64 {
+        self.evictions.load(Ordering::Relaxed)
+    }
+
+    /// Slots (the capacity).
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
     }
 
     /// Transitions counted so far into `to` for `reason`.
@@ -409,6 +619,22 @@ impl FallbackTable {
                 e.state as u8
             );
         }
+        let _ = writeln!(
+            s,
+            "# HELP v6probe_fallback_table_evictions_total Entries evicted from the full neighbourhood of a new destination."
+        );
+        let _ = writeln!(s, "# TYPE v6probe_fallback_table_evictions_total counter");
+        let _ = writeln!(
+            s,
+            "v6probe_fallback_table_evictions_total {}",
+            self.evictions()
+        );
+        let _ = writeln!(
+            s,
+            "# HELP v6probe_fallback_table_slots Capacity of the fallback table."
+        );
+        let _ = writeln!(s, "# TYPE v6probe_fallback_table_slots gauge");
+        let _ = writeln!(s, "v6probe_fallback_table_slots {}", self.capacity());
         let _ = writeln!(
             s,
             "# HELP v6probe_fallback_transitions_total Fallback state transitions by target state and reason."
@@ -549,21 +775,69 @@ mod tests {
     }
 
     #[test]
-    fn full_table_degrades_to_normal() {
+    fn full_table_evicts_the_entry_that_ends_soonest_and_counts() {
         let t = FallbackTable::new(16, policy());
         let t0 = Instant::now();
+        // 16 limited hosts (address unreachable is host-scoped: one key each), the first one
+        // ending soonest.
         for i in 0..16u16 {
             t.observe(
                 Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, i),
                 Observation::DestUnreachable { code: 3 },
-                t0,
+                t0 + Duration::from_millis(u64::from(i)),
             );
         }
+        assert_eq!(t.snapshot(t0).len(), 16);
+        assert_eq!(t.evictions(), 0);
         let extra = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 99);
+        let tr = t.observe(extra, Observation::DestUnreachable { code: 3 }, t0);
+        assert_eq!(tr.len(), 1, "{tr:?}");
+        assert_eq!(t.state_of(extra, t0), FallbackState::Limited);
+        assert_eq!(t.evictions(), 1);
+        let snap = t.snapshot(t0);
+        assert_eq!(snap.len(), 16);
+        assert!(
+            !snap
+                .iter()
+                .any(|(k, _, _)| *k == DestKey::Host(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0))),
+            "the entry ending soonest goes"
+        );
         assert!(t
-            .observe(extra, Observation::DestUnreachable { code: 3 }, t0)
-            .is_empty());
-        assert_eq!(t.state_of(extra, t0), FallbackState::Normal);
+            .render_prometheus(t0)
+            .contains("v6probe_fallback_table_evictions_total 1"));
+    }
+
+    #[test]
+    fn a_flood_of_mtu_records_cannot_stop_the_table_learning() {
+        let t = FallbackTable::new(1024, policy());
+        let t0 = Instant::now();
+        for i in 0..20_000u32 {
+            let dest = Ipv6Addr::from(0x2001_0db8_ffff_u128 << 80 | u128::from(i));
+            t.record_mtu(dest, 1000, t0);
+        }
+        assert!(t.evictions() >= 20_000 - 1024, "{}", t.evictions());
+        assert!(t.snapshot(t0).len() <= 1024);
+        // A genuine no-route afterwards still blocks, host and /64.
+        let tr = t.observe(A, Observation::DestUnreachable { code: 0 }, t0);
+        assert_eq!(tr.len(), 2, "{tr:?}");
+        assert_eq!(t.state_of(A, t0), FallbackState::Blocked);
+        assert_eq!(t.state_of(B, t0), FallbackState::Blocked);
+        // And the blocked entries are not the next ones evicted by more MTU records.
+        for i in 0..5_000u32 {
+            let dest = Ipv6Addr::from(0x2001_0db8_eeee_u128 << 80 | u128::from(i));
+            t.record_mtu(dest, 1000, t0);
+        }
+        assert_eq!(t.state_of(A, t0), FallbackState::Blocked);
+    }
+
+    #[test]
+    fn log_gate_passes_one_line_per_period_and_counts_the_rest() {
+        let g = LogGate::new(10_000);
+        assert_eq!(g.pass(0), Some(0));
+        assert_eq!(g.pass(1), None);
+        assert_eq!(g.pass(9_999), None);
+        assert_eq!(g.pass(10_000), Some(2));
+        assert_eq!(g.pass(10_001), None);
     }
 
     #[test]

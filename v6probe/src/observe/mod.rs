@@ -12,14 +12,17 @@ use std::{
 };
 
 use aya::{
-    maps::{Array, MapData, PerCpuArray, RingBuf},
+    maps::{Array, MapData, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::{tc::TcAttachType, ProgramError, SchedClassifier, Xdp, XdpMode},
     Ebpf, EbpfError,
 };
 use aya_log::EbpfLogger;
 use thiserror::Error;
 use tokio::io::unix::AsyncFd;
-use v6probe_common::abi::{self, counter, Config, RecordRef};
+use v6probe_common::{
+    abi::{self, counter, Config, FloodGuard, MacGuard, RecordRef},
+    wire::EthernetAddress,
+};
 
 /// Records handed out per [`Observer::next_batch`] call at most.
 pub const DRAIN_BATCH: usize = 4096;
@@ -150,6 +153,8 @@ pub struct LoadOptions {
     pub ring_bytes: u32,
     pub kernel_log: KernelLog,
     pub log_sink: KernelLogSink,
+    /// The in-kernel flood guard (`None`: off).
+    pub flood_guard: Option<FloodGuard>,
 }
 
 impl Default for LoadOptions {
@@ -157,6 +162,7 @@ impl Default for LoadOptions {
         Self {
             report_mask: abi::class::ALL,
             ring_bytes: abi::RING_BYTES,
+            flood_guard: None,
             kernel_log: KernelLog::Off,
             log_sink: KernelLogSink::default(),
         }
@@ -225,6 +231,15 @@ pub struct ObserverConfig {
     /// Kernel-side diagnostics and where they go.
     pub kernel_log: KernelLog,
     pub log_sink: KernelLogSink,
+    /// The in-kernel flood guard (`None`: off).
+    pub flood_guard: Option<FloodGuard>,
+}
+
+/// A source MAC the flood guard counted frames from instead of recording them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FloodSource {
+    pub mac: EthernetAddress,
+    pub suppressed: u64,
 }
 
 /// One attachment, for the record of what we attached (and so detach on drop).
@@ -238,6 +253,8 @@ pub struct Attachment {
 /// The loaded programs and maps. Dropping it detaches everything it attached.
 pub struct Programs {
     ebpf: Ebpf,
+    report_mask: u32,
+    flood_guard: Option<FloodGuard>,
     /// Reads the kernel programs' log ring (with `--kernel-log`). Kept as long as the programs:
     /// it owns that map's descriptor.
     logger: Option<EbpfLogger<KernelLogSink>>,
@@ -312,8 +329,13 @@ impl Programs {
                 opts.log_sink.clone(),
             )?)
         };
-        let mut programs = Self { ebpf, logger };
-        programs.set_report_mask(opts.report_mask)?;
+        let mut programs = Self {
+            ebpf,
+            report_mask: opts.report_mask,
+            flood_guard: opts.flood_guard,
+            logger,
+        };
+        programs.write_config()?;
         Ok(programs)
     }
 
@@ -331,6 +353,18 @@ impl Programs {
 
     /// Chooses which message classes the programs report.
     pub fn set_report_mask(&mut self, mask: u32) -> Result<(), ObserveError> {
+        self.report_mask = mask;
+        self.write_config()
+    }
+
+    /// Sets the in-kernel flood guard (`None`: off, every matching frame is recorded).
+    pub fn set_flood_guard(&mut self, guard: Option<FloodGuard>) -> Result<(), ObserveError> {
+        self.flood_guard = guard;
+        self.write_config()
+    }
+
+    fn write_config(&mut self) -> Result<(), ObserveError> {
+        let value = Config::new(self.report_mask, self.flood_guard);
         let map = self
             .ebpf
             .map_mut(abi::MAP_CONFIG)
@@ -340,19 +374,39 @@ impl Programs {
                 name: abi::MAP_CONFIG,
                 source,
             })?;
-        config
-            .set(
-                0,
-                Config {
-                    report_mask: mask,
-                    flags: Config::VALID,
-                },
-                0,
-            )
-            .map_err(|source| ObserveError::Map {
-                name: abi::MAP_CONFIG,
+        config.set(0, value, 0).map_err(|source| ObserveError::Map {
+            name: abi::MAP_CONFIG,
+            source,
+        })
+    }
+
+    /// Source MACs the flood guard counted frames from, with how many (summed over CPUs),
+    /// most first. MACs evicted from the kernel's LRU table since are not listed; the per-class
+    /// counters still count their frames.
+    pub fn flood_sources(&self) -> Result<Vec<FloodSource>, ObserveError> {
+        let map = self
+            .ebpf
+            .map(abi::MAP_GUARD_MAC)
+            .ok_or(ObserveError::MissingMap(abi::MAP_GUARD_MAC))?;
+        let table: PerCpuHashMap<_, u64, MacGuard> =
+            PerCpuHashMap::try_from(map).map_err(|source| ObserveError::Map {
+                name: abi::MAP_GUARD_MAC,
                 source,
-            })
+            })?;
+        let mut out = Vec::new();
+        for entry in table.iter() {
+            // An entry evicted while we iterate is skipped, not an error.
+            let Ok((key, per_cpu)) = entry else { continue };
+            let suppressed: u64 = per_cpu.iter().map(|m| m.suppressed).sum();
+            if suppressed > 0 {
+                out.push(FloodSource {
+                    mac: EthernetAddress(abi::key_mac(key)),
+                    suppressed,
+                });
+            }
+        }
+        out.sort_by(|a, b| b.suppressed.cmp(&a.suppressed).then(a.mac.0.cmp(&b.mac.0)));
+        Ok(out)
     }
 
     pub fn xdp(&mut self, name: &'static str) -> Result<&mut Xdp, ObserveError> {
@@ -435,6 +489,7 @@ impl Observer {
             report_mask: config.report_mask,
             kernel_log: config.kernel_log,
             log_sink: config.log_sink.clone(),
+            flood_guard: config.flood_guard,
             ..LoadOptions::default()
         })?;
         let mut attached = Vec::new();
@@ -513,6 +568,11 @@ impl Observer {
 
     pub fn counters(&self) -> Result<[u64; counter::COUNT as usize], ObserveError> {
         self.programs.counters()
+    }
+
+    /// See [`Programs::flood_sources`].
+    pub fn flood_sources(&self) -> Result<Vec<FloodSource>, ObserveError> {
+        self.programs.flood_sources()
     }
 
     /// Waits until records are available (a wakeup, or the poll tick finds some: the programs

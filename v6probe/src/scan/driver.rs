@@ -2,7 +2,7 @@
 //! including the kernel's copies of what the first sent), driven by the [`Scheduler`] and fed
 //! into the [`Matcher`].
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     net::Ipv6Addr,
     time::{Duration, Instant, SystemTime},
 };
@@ -311,22 +311,37 @@ pub fn scan(
         kernel_send_timestamps: kernel_sends,
         capture_drops: drops,
         verdicts: count_verdicts(&results),
+        multicast_over_limit: 0,
     };
     Ok(ScanReport { results, summary })
 }
 
+/// What `--multicast` found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Discovered {
+    /// Sources of echo replies, in order of first reply, without ours; at most the limit.
+    pub addrs: Vec<Ipv6Addr>,
+    /// Echo replies from sources beyond the limit (not kept; a source answering twice counts
+    /// twice).
+    pub over_limit: u64,
+}
+
 /// `--multicast`: echo requests to ff02::1 (`tries` of them, 100 ms apart), then collects the
-/// sources of echo replies for `wait`. Returns them in order of first reply, without ours.
+/// sources of echo replies for `wait`. Keeps at most `max` distinct sources (anyone on the
+/// link can answer with forged sources); the rest are counted.
 pub fn discover_multicast(
     cfg: &ScanConfig,
     tries: u32,
     wait: Duration,
-) -> Result<Vec<Ipv6Addr>, ScanError> {
+    max: usize,
+) -> Result<Discovered, ScanError> {
     let mut link = Link::open(cfg)?;
-    let all_nodes: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+    let all_nodes = send::ALL_NODES;
     let id = (std::process::id() & 0xffff) as u16;
-    let mut found: Vec<Ipv6Addr> = Vec::new();
-    let collect = |d: &[u8], r: &Received, found: &mut Vec<Ipv6Addr>, me: Ipv6Addr| {
+    let me = link.src_ip;
+    let mut found = Discovered::default();
+    let mut seen: HashSet<Ipv6Addr> = HashSet::new();
+    let mut collect = |d: &[u8], r: &Received| {
         if r.outgoing {
             return;
         }
@@ -337,16 +352,19 @@ pub fn discover_multicast(
             ..
         }) = &f.icmp6
         {
-            if *rid == id
-                && *checksum_ok != Some(false)
-                && f.ip6.src != me
-                && !found.contains(&f.ip6.src)
-            {
-                found.push(f.ip6.src);
+            if *rid == id && *checksum_ok != Some(false) && f.ip6.src != me {
+                if seen.contains(&f.ip6.src) {
+                    return;
+                }
+                if found.addrs.len() < max {
+                    seen.insert(f.ip6.src);
+                    found.addrs.push(f.ip6.src);
+                } else {
+                    found.over_limit += 1;
+                }
             }
         }
     };
-    let me = link.src_ip;
     for seq in 0..tries.max(1) {
         let f = Frame::new(
             EthernetAddress(link.src_mac),
@@ -369,18 +387,20 @@ pub fn discover_multicast(
         let until = Instant::now() + Duration::from_millis(100);
         while let Some(left) = until.checked_duration_since(Instant::now()) {
             if let Some(r) = link.rx.recv(&mut link.buf, left)? {
-                let d = link.buf[..r.len].to_vec();
-                collect(&d, &r, &mut found, me);
+                collect(&link.buf[..r.len], &r);
             }
         }
     }
     let until = Instant::now() + wait;
     while let Some(left) = until.checked_duration_since(Instant::now()) {
         if let Some(r) = link.rx.recv(&mut link.buf, left)? {
-            let d = link.buf[..r.len].to_vec();
-            collect(&d, &r, &mut found, me);
+            collect(&link.buf[..r.len], &r);
         }
     }
-    tracing::info!(found = found.len(), "multicast discovery");
+    tracing::info!(
+        found = found.addrs.len(),
+        over_limit = found.over_limit,
+        "multicast discovery"
+    );
     Ok(found)
 }

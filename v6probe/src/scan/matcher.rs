@@ -12,8 +12,16 @@
 //! - `rtt_outlier`: the target's best RTT is above both 10x the scan's median best RTT and the
 //!   median + 2 ms (a responder far slower than the others on the same link, e.g. one relaying
 //!   or forging replies in user space).
+//! - `flooded`: more than [`MAX_REPLY_GROUPS`] distinct replies: the first ones are kept, the
+//!   rest counted in `replies_over_cap` (someone is answering with forged link-layer
+//!   addresses, or the link is looped).
+//!
+//! Each reply is matched to its target and to its group by hash lookups (seeded per process),
+//! so a flood of forged replies costs constant time per reply and bounded memory per target;
+//! with the cap a `scan_result` line stays under [`MAX_RESULT_LINE_BYTES`].
 use std::{
     collections::HashMap,
+    hash::RandomState,
     net::Ipv6Addr,
     time::{Duration, SystemTime},
 };
@@ -21,6 +29,13 @@ use std::{
 use serde::Serialize;
 
 use crate::wire::EthernetAddress;
+
+/// Distinct replies kept per target.
+pub const MAX_REPLY_GROUPS: usize = 64;
+
+/// The longest `scan_result` line (JSON, without the newline) [`MAX_REPLY_GROUPS`] allow: the
+/// groups at their widest (every field at its longest text) plus the rest of the line.
+pub const MAX_RESULT_LINE_BYTES: usize = 20_000;
 
 /// A neighbor advertisement seen on the link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +74,7 @@ pub struct ReplyGroup {
     pub rtt_avg_us: Option<f64>,
     pub rtt_max_us: Option<f64>,
     #[serde(skip)]
-    key: ([u8; 6], Option<[u8; 6]>, bool, bool, bool),
+    key: GroupKey,
     #[serde(skip)]
     rtt_sum_ns: u128,
     #[serde(skip)]
@@ -75,15 +90,27 @@ pub struct ScanResult {
     pub mac: Option<String>,
     pub probes: u32,
     pub replies: Vec<ReplyGroup>,
+    /// Replies beyond the [`MAX_REPLY_GROUPS`] distinct ones kept (present when not 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub replies_over_cap: u32,
     pub unsolicited_nas: u32,
     pub verdicts: Vec<&'static str>,
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+type GroupKey = ([u8; 6], Option<[u8; 6]>, bool, bool, bool);
 
 #[derive(Default)]
 struct PerTarget {
     /// Probe send times, oldest first, and whether each is a kernel timestamp yet.
     sends: Vec<(SystemTime, bool)>,
     replies: Vec<ReplyGroup>,
+    /// Where each group is in `replies`.
+    groups: HashMap<GroupKey, usize, RandomState>,
+    over_cap: u32,
     unsolicited: u32,
 }
 
@@ -143,19 +170,13 @@ impl Matcher {
         };
         let p = &mut self.per[i];
         if !a.is_reply() {
-            p.unsolicited += 1;
+            p.unsolicited = p.unsolicited.saturating_add(1);
             return None;
         }
-        // RTT against the latest probe sent before the reply arrived.
-        let rtt = p
-            .sends
-            .iter()
-            .rev()
-            .find_map(|(t, _)| a.rx.duration_since(*t).ok());
         let key = (a.eth_src, a.tlla, a.router, a.solicited, a.override_);
-        let g = match p.replies.iter().position(|g| g.key == key) {
-            Some(k) => &mut p.replies[k],
-            None => {
+        let k = match p.groups.get(&key) {
+            Some(k) => *k,
+            None if p.replies.len() < MAX_REPLY_GROUPS => {
                 p.replies.push(ReplyGroup {
                     eth_src: EthernetAddress(a.eth_src).to_string(),
                     tlla: a.tlla.map(|m| EthernetAddress(m).to_string()),
@@ -170,17 +191,29 @@ impl Matcher {
                     rtt_sum_ns: 0,
                     rtt_n: 0,
                 });
-                p.replies.last_mut()?
+                p.groups.insert(key, p.replies.len() - 1);
+                p.replies.len() - 1
+            }
+            None => {
+                p.over_cap = p.over_cap.saturating_add(1);
+                return Some(i);
             }
         };
-        g.count += 1;
+        // RTT against the latest probe sent before the reply arrived.
+        let rtt = p
+            .sends
+            .iter()
+            .rev()
+            .find_map(|(t, _)| a.rx.duration_since(*t).ok());
+        let g = &mut p.replies[k];
+        g.count = g.count.saturating_add(1);
         if let Some(r) = rtt {
             let v = us(r);
             g.rtt_min_us = Some(g.rtt_min_us.map_or(v, |m| m.min(v)));
             g.rtt_max_us = Some(g.rtt_max_us.map_or(v, |m| m.max(v)));
             g.rtt_sum_ns += r.as_nanos();
-            g.rtt_n += 1;
-            g.rtt_avg_us = Some(g.rtt_sum_ns as f64 / g.rtt_n as f64 / 1000.0);
+            g.rtt_n = g.rtt_n.saturating_add(1);
+            g.rtt_avg_us = Some(g.rtt_sum_ns as f64 / f64::from(g.rtt_n) / 1000.0);
         }
         Some(i)
     }
@@ -229,6 +262,9 @@ impl Matcher {
                 if p.unsolicited > 0 {
                     verdicts.push("unsolicited_na_race");
                 }
+                if p.over_cap > 0 {
+                    verdicts.push("flooded");
+                }
                 if let (Some(b), Some(limit)) = (best(&p), outlier_above) {
                     if b > limit {
                         verdicts.push("rtt_outlier");
@@ -244,6 +280,7 @@ impl Matcher {
                     mac,
                     probes: probes(i),
                     replies: p.replies,
+                    replies_over_cap: p.over_cap,
                     unsolicited_nas: p.unsolicited,
                     verdicts,
                 }
@@ -384,5 +421,78 @@ mod tests {
         let r = m.finish(|_| 1);
         assert!(r[0].alive);
         assert_eq!(r[0].replies[0].rtt_min_us, None);
+    }
+
+    #[test]
+    fn a_flood_of_distinct_replies_is_capped_counted_and_flagged() {
+        let t = targets(2);
+        let mut m = Matcher::new(&t);
+        m.on_sent(0, at(0));
+        for n in 0..10_000u32 {
+            let mut mac = [2, 0xff, 0, 0, 0, 0];
+            mac[2..].copy_from_slice(&n.to_be_bytes());
+            assert_eq!(
+                m.on_advert(&reply("fd00::1", mac, 10 + u64::from(n))),
+                Some(0)
+            );
+        }
+        // A repeat of a kept reply still counts in its group.
+        let mut first = [2, 0xff, 0, 0, 0, 0];
+        first[2..].copy_from_slice(&0u32.to_be_bytes());
+        m.on_advert(&reply("fd00::1", first, 20_000));
+        m.on_advert(&reply("fd00::2", MAC_A, 30));
+        let r = m.finish(|_| 1);
+        assert_eq!(r[0].replies.len(), MAX_REPLY_GROUPS);
+        assert_eq!(r[0].replies_over_cap, 10_000 - MAX_REPLY_GROUPS as u32);
+        assert_eq!(r[0].replies[0].count, 2);
+        assert!(r[0].verdicts.contains(&"flooded"), "{:?}", r[0].verdicts);
+        assert!(r[0].verdicts.contains(&"duplicate_replies"));
+        assert!(!r[1].verdicts.contains(&"flooded"));
+        let line = serde_json::to_string(&r[0]).unwrap();
+        assert!(line.len() < MAX_RESULT_LINE_BYTES, "{}", line.len());
+        // Not flooded: the field is absent.
+        assert!(!serde_json::to_string(&r[1])
+            .unwrap()
+            .contains("replies_over_cap"));
+    }
+
+    /// The widest line the cap allows: every field of every group at its longest text.
+    #[test]
+    fn the_widest_result_line_fits_the_bound() {
+        let widest = ReplyGroup {
+            eth_src: "ff:ff:ff:ff:ff:ff".into(),
+            tlla: Some("ff:ff:ff:ff:ff:ff".into()),
+            router: false,
+            solicited: false,
+            override_: false,
+            count: u32::MAX,
+            rtt_min_us: Some(-1.234_567_890_123_456_7e-300),
+            rtt_avg_us: Some(-1.234_567_890_123_456_7e-300),
+            rtt_max_us: Some(-1.234_567_890_123_456_7e-300),
+            key: ([0; 6], None, false, false, false),
+            rtt_sum_ns: 0,
+            rtt_n: 0,
+        };
+        let r = ScanResult {
+            target: "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap(),
+            alive: false,
+            mac: Some("ff:ff:ff:ff:ff:ff".into()),
+            probes: u32::MAX,
+            replies: vec![widest; MAX_REPLY_GROUPS],
+            replies_over_cap: u32::MAX,
+            unsolicited_nas: u32::MAX,
+            verdicts: vec![
+                "duplicate_replies",
+                "ethernet_mismatch",
+                "missing_solicited_flag",
+                "unsolicited_na_race",
+                "flooded",
+                "rtt_outlier",
+            ],
+        };
+        let mut out = crate::output::JsonLines::new(Vec::new());
+        out.write("scan_result", &r).unwrap();
+        let n = out.get_mut().len() - 1;
+        assert!(n <= MAX_RESULT_LINE_BYTES, "{n}");
     }
 }

@@ -23,8 +23,8 @@ use serde::Serialize;
 use thiserror::Error;
 
 #[cfg(target_os = "linux")]
-pub use driver::{discover_multicast, link_local, scan, ScanConfig};
-pub use matcher::{Advert, ReplyGroup, ScanResult};
+pub use driver::{discover_multicast, link_local, scan, Discovered, ScanConfig};
+pub use matcher::{Advert, ReplyGroup, ScanResult, MAX_REPLY_GROUPS, MAX_RESULT_LINE_BYTES};
 pub use sched::{Progress, SchedConfig};
 pub use targets::{expand, parse_args, parse_target, TargetSpec, DEFAULT_MAX_TARGETS};
 
@@ -90,6 +90,14 @@ pub struct ScanSummary {
     pub capture_drops: u64,
     /// How many targets got each verdict.
     pub verdicts: BTreeMap<&'static str, usize>,
+    /// `--multicast`: echo replies from sources beyond the target limit, not scanned (present
+    /// when not 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub multicast_over_limit: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Results in target order and the summary.
