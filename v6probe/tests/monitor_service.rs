@@ -565,3 +565,117 @@ fn a_bad_config_file_is_a_usage_error_naming_the_line() {
         "{err}"
     );
 }
+
+/// IDs of the v6probe programs loaded in the kernel now, as bpftool lists them.
+fn bpftool_v6probe_programs() -> std::collections::BTreeSet<u64> {
+    let out = std::process::Command::new("/usr/sbin/bpftool")
+        .args(["-j", "prog", "show"])
+        .output()
+        .expect("bpftool (apt-get install bpftool)");
+    assert!(out.status.success(), "bpftool prog show failed");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"].as_str().is_some_and(|n| n.starts_with("v6p_")))
+        .filter_map(|p| p["id"].as_u64())
+        .collect()
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and the kernel programs (BPF)"]
+fn interfaces_that_go_and_come_back_are_followed() {
+    v6probe_lab::require_privileges();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = lab("links");
+    let before = bpftool_v6probe_programs();
+    // v6p-w0 does not exist yet: --wait-for-interface starts anyway.
+    let mut mon = monitor(
+        &lab.host,
+        &[
+            "-i",
+            "v6p-w0",
+            "--wait-for-interface",
+            "--events",
+            "ndp",
+            "--metrics-listen",
+            "127.0.0.1:9478",
+        ],
+    );
+    mon.wait_for(Duration::from_secs(5), |l| {
+        l.contains("\"kind\":\"interface\"") && l.contains("\"waiting\"")
+    })
+    .expect("interface waiting line");
+    let health = curl(&lab.host, "http://127.0.0.1:9478/healthz");
+    assert!(health.contains("v6p-w0 does not exist yet"), "{health}");
+
+    // The watched veth is deleted: a `gone` line, /healthz 503 naming it.
+    lab.host.ip(&["link", "del", "v6p-h0"]).unwrap();
+    let gone = mon
+        .wait_for(Duration::from_secs(5), |l| {
+            l.contains("\"interface\"") && l.contains("\"gone\"") && l.contains("v6p-h0")
+        })
+        .expect("interface gone line");
+    let gone = v6probe_lab::json_line(&gone);
+    assert_eq!(gone["hooks"], serde_json::json!(["xdp", "tc_egress"]));
+    let health = lab
+        .host
+        .exec(
+            "curl",
+            &[
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "http://127.0.0.1:9478/healthz",
+            ],
+        )
+        .unwrap();
+    assert_eq!(health, "503");
+    let body = curl(&lab.host, "http://127.0.0.1:9478/healthz");
+    assert!(body.contains("interface v6p-h0 is gone"), "{body}");
+
+    // Created again (a new ifindex), and the awaited one appears: both `back`, attached.
+    veth(&lab.host, "v6p-h0", &lab.peer, "v6p-p0").unwrap();
+    veth(&lab.host, "v6p-w0", &lab.peer, "v6p-w1").unwrap();
+    for name in ["v6p-h0", "v6p-w0"] {
+        mon.wait_for(Duration::from_secs(5), |l| {
+            l.contains("\"interface\"") && l.contains("\"back\"") && l.contains(name)
+        })
+        .unwrap_or_else(|| panic!("interface back line for {name}"));
+    }
+    let health = curl(&lab.host, "http://127.0.0.1:9478/healthz");
+    assert!(health.contains("\"healthy\":true"), "{health}");
+
+    // NDP after the re-creation is reported, on both.
+    forge_na(&lab.peer);
+    lab.peer
+        .exec(
+            BIN,
+            &[
+                "send", "na", "-i", "v6p-w1", "--target", "ff02::1", "--flags", "O",
+            ],
+        )
+        .unwrap();
+    for name in ["v6p-h0", "v6p-w0"] {
+        mon.wait_for(Duration::from_secs(5), |l| {
+            l.contains("\"kind\":\"packet\"")
+                && l.contains("neighbor_advert")
+                && l.contains(&format!("\"iface\":\"{name}\""))
+        })
+        .unwrap_or_else(|| panic!("no NA reported on {name} after it came back"));
+    }
+    let v = stop(mon);
+    let stats = v.last().unwrap();
+    assert_eq!(stats["kind"], "stats");
+
+    // Nothing stays attached: no XDP on the links, no v6probe program loaded.
+    for name in ["v6p-h0", "v6p-w0"] {
+        let link = lab.host.ip(&["link", "show", name]).unwrap();
+        assert!(!link.contains("xdp"), "XDP still attached: {link}");
+    }
+    let after = bpftool_v6probe_programs();
+    let left: Vec<&u64> = after.difference(&before).collect();
+    assert!(left.is_empty(), "programs still loaded: {left:?}");
+}

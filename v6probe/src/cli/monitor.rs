@@ -24,7 +24,7 @@ use crate::{
     },
     output::Format,
     packet::Packet,
-    service::{self, Systemd},
+    service::{self, links::LinkEvents, Systemd},
     sink::{
         self,
         file::{FileWriter, Rotation},
@@ -46,6 +46,10 @@ pub struct Args {
         required_unless_present_any = ["pcap", "config"]
     )]
     pub interfaces: Vec<String>,
+    /// Start even if an --interface does not exist yet, and attach when it appears (an
+    /// `interface` line says `waiting`, then `back`).
+    #[arg(long, conflicts_with = "pcap")]
+    pub wait_for_interface: bool,
     /// Read flags from this TOML file: each key is a flag without its `--`
     /// (`interface = ["eth0"]`, `rotate-size = "100M"`); the command line overrides it.
     #[arg(long, value_name = "FILE.toml")]
@@ -448,6 +452,7 @@ fn alert_severity(a: &Alert) -> u8 {
 /// What woke the reader's loop.
 enum Wake {
     Batch,
+    Links,
     Tick,
     Reopen,
     Stop,
@@ -488,12 +493,14 @@ async fn run(args: Args) -> Result<ExitCode> {
             )
         }),
         flood_guard: args.flood_guard.0,
+        wait_for_interfaces: args.wait_for_interface,
     };
     let mut observer = Observer::start(&config)?;
     tracing::info!(attachments = ?observer.attachments(), "attached");
-    for a in observer.attachments() {
-        telemetry.set_interface(&a.iface, IfaceState::Attached);
-    }
+    let mut watched = Watched::new(&args.interfaces, &observer, &telemetry);
+    // Subscribed before anything can change: a link event between the attach and this
+    // point is also caught by the once-a-second comparison.
+    let mut links = LinkEvents::subscribe().context("subscribing to rtnetlink link events")?;
     telemetry.reader_alive();
     let mut out = Emitter::new(start_sinks(&args)?, &telemetry);
     let mut tally = Tally::default();
@@ -527,6 +534,7 @@ async fn run(args: Args) -> Result<ExitCode> {
         tally.alert("state_unreadable", "high", None);
         tally.line("alert");
     }
+    watched.report_waiting(&mut out, &mut tally)?;
     out.flush();
     telemetry.add(&mut tally, |i| observer.iface_name(i));
     systemd.ready(&format!("watching {}", args.interfaces.join(", ")));
@@ -557,6 +565,7 @@ async fn run(args: Args) -> Result<ExitCode> {
         let wake = tokio::select! {
             r = observer.next_batch(|rec| batch.push(rec.to_record())) => { r?; Wake::Batch }
             _ = tick.tick() => Wake::Tick,
+            Some(()) = links.changed() => Wake::Links,
             _ = sighup.recv() => Wake::Reopen,
             _ = &mut deadline => Wake::Stop,
             _ = sigint.recv() => Wake::Stop,
@@ -566,6 +575,11 @@ async fn run(args: Args) -> Result<ExitCode> {
             Wake::Stop => break,
             Wake::Batch => {
                 judge_batch(&observer, &mut detector, &batch, &mut out, &mut tally)?;
+                out.flush();
+                telemetry.add(&mut tally, |i| observer.iface_name(i));
+            }
+            Wake::Links => {
+                watched.reconcile(&mut observer, &telemetry, &mut out, &mut tally)?;
                 out.flush();
                 telemetry.add(&mut tally, |i| observer.iface_name(i));
             }
@@ -591,6 +605,11 @@ async fn run(args: Args) -> Result<ExitCode> {
                 telemetry.set_detect(detector.stats());
                 telemetry.reader_alive();
                 systemd.alive();
+                // Catches what the link events may have missed (a full netlink buffer).
+                if watched.reconcile(&mut observer, &telemetry, &mut out, &mut tally)? {
+                    out.flush();
+                    telemetry.add(&mut tally, |i| observer.iface_name(i));
+                }
                 if flood.due() {
                     flood.report(&observer, &mut detector, &mut out, &mut tally)?;
                     out.flush();
@@ -755,6 +774,157 @@ impl FloodWatch {
             alerts.extend(detector.kernel_flood(&f, now));
         }
         emit_alerts(&alerts, out, tally)
+    }
+}
+
+/// An `interface` line: a watched interface went away, came back, or is not there yet.
+#[derive(Debug, Serialize)]
+struct IfaceEvent<'a> {
+    ts: String,
+    iface: &'a str,
+    /// `gone`, `back` or `waiting`.
+    event: &'static str,
+    /// The interface index it had (`gone`) or has now (`back`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ifindex: Option<u32>,
+    /// The hooks attached now (`back`) or lost (`gone`).
+    hooks: Vec<&'static str>,
+    /// Why attaching failed, when it did (the monitor tries again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// The watched interfaces and where each stands.
+struct Watched {
+    ifaces: Vec<(String, IfaceState, u32, Vec<&'static str>)>,
+    /// The last attach error per interface, said once.
+    failing: HashMap<String, String>,
+}
+
+impl Watched {
+    fn new(names: &[String], observer: &Observer, telemetry: &Telemetry) -> Self {
+        let mut ifaces = Vec::new();
+        for n in names {
+            let att: Vec<&crate::observe::Attachment> = observer
+                .attachments()
+                .iter()
+                .filter(|a| &a.iface == n)
+                .collect();
+            let (state, idx) = match att.first() {
+                Some(a) => (IfaceState::Attached, a.ifindex),
+                None => (IfaceState::Waiting, 0),
+            };
+            telemetry.set_interface(n, state);
+            ifaces.push((n.clone(), state, idx, att.iter().map(|a| a.hook).collect()));
+        }
+        Self {
+            ifaces,
+            failing: HashMap::new(),
+        }
+    }
+
+    fn emit(out: &mut Emitter, tally: &mut Tally, ev: &IfaceEvent<'_>) -> Result<()> {
+        let sev = if ev.event == "gone" || ev.error.is_some() {
+            severity::WARNING
+        } else {
+            severity::NOTICE
+        };
+        out.line("interface", ev, sev, "interface", |b| {
+            let mut t = format!(
+                "{} {:<8} INTERFACE {} {}",
+                ev.ts,
+                ev.iface,
+                ev.event,
+                ev.hooks.join(",")
+            );
+            if let Some(e) = &ev.error {
+                t.push_str(&format!(" ({e})"));
+            }
+            b.extend_from_slice(term::escape(&t).as_bytes())
+        })?;
+        tally.line("interface");
+        Ok(())
+    }
+
+    /// `waiting` lines for the interfaces that did not exist at start.
+    fn report_waiting(&self, out: &mut Emitter, tally: &mut Tally) -> Result<()> {
+        for (name, state, _, _) in &self.ifaces {
+            if *state == IfaceState::Waiting {
+                let ev = IfaceEvent {
+                    ts: crate::output::rfc3339_nanos(SystemTime::now()),
+                    iface: name,
+                    event: "waiting",
+                    ifindex: None,
+                    hooks: Vec::new(),
+                    error: None,
+                };
+                Self::emit(out, tally, &ev)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Compares each watched name with the interfaces that exist: one that vanished (or now
+    /// has another index: deleted and created again) is detached and reported `gone`; one that
+    /// (re)appeared is attached and reported `back`. Returns whether anything changed.
+    fn reconcile(
+        &mut self,
+        observer: &mut Observer,
+        telemetry: &Telemetry,
+        out: &mut Emitter,
+        tally: &mut Tally,
+    ) -> Result<bool> {
+        let mut changed = false;
+        for (name, state, idx, hooks) in &mut self.ifaces {
+            let now = crate::observe::ifindex(name).unwrap_or(0);
+            if *state == IfaceState::Attached && now != *idx {
+                observer.detach(name);
+                let ev = IfaceEvent {
+                    ts: crate::output::rfc3339_nanos(SystemTime::now()),
+                    iface: name,
+                    event: "gone",
+                    ifindex: Some(*idx),
+                    hooks: std::mem::take(hooks),
+                    error: None,
+                };
+                tracing::warn!("interface {name} is gone; attaching again when it returns");
+                Self::emit(out, tally, &ev)?;
+                *state = IfaceState::Gone;
+                telemetry.set_interface(name, *state);
+                changed = true;
+            }
+            if *state != IfaceState::Attached && now != 0 {
+                match observer.attach(name) {
+                    Ok(att) => {
+                        *idx = now;
+                        *hooks = att.iter().map(|a| a.hook).collect();
+                        *state = IfaceState::Attached;
+                        telemetry.set_interface(name, *state);
+                        self.failing.remove(name.as_str());
+                        let ev = IfaceEvent {
+                            ts: crate::output::rfc3339_nanos(SystemTime::now()),
+                            iface: name,
+                            event: "back",
+                            ifindex: Some(now),
+                            hooks: hooks.clone(),
+                            error: None,
+                        };
+                        tracing::info!("interface {name} is back; attached");
+                        Self::emit(out, tally, &ev)?;
+                        changed = true;
+                    }
+                    Err(e) => {
+                        // Said once per distinct error; tried again at the next event or tick.
+                        let msg = e.to_string();
+                        if self.failing.get(name.as_str()) != Some(&msg) {
+                            tracing::warn!("interface {name}: attaching: {msg}");
+                            self.failing.insert(name.clone(), msg);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(changed)
     }
 }
 

@@ -13,7 +13,11 @@ use std::{
 
 use aya::{
     maps::{Array, MapData, PerCpuArray, PerCpuHashMap, RingBuf},
-    programs::{tc::TcAttachType, ProgramError, SchedClassifier, Xdp, XdpMode},
+    programs::{
+        tc::{SchedClassifierLinkId, TcAttachType},
+        xdp::XdpLinkId,
+        ProgramError, SchedClassifier, Xdp, XdpMode,
+    },
     Ebpf, EbpfError,
 };
 use aya_log::EbpfLogger;
@@ -233,6 +237,9 @@ pub struct ObserverConfig {
     pub log_sink: KernelLogSink,
     /// The in-kernel flood guard (`None`: off).
     pub flood_guard: Option<FloodGuard>,
+    /// Interfaces that do not exist yet are left for [`Observer::attach`] (the monitor's
+    /// `--wait-for-interface`) instead of failing the start.
+    pub wait_for_interfaces: bool,
 }
 
 /// A source MAC the flood guard counted frames from instead of recording them.
@@ -475,15 +482,30 @@ pub struct Observer {
     attached: Vec<Attachment>,
     names: HashMap<u32, String>,
     clock: ClockMap,
+    hook: HookSel,
+    xdp_mode: XdpModeSel,
+    /// The links of each attached interface, to detach one interface alone.
+    links: HashMap<String, IfaceLinks>,
+}
+
+/// One interface's BPF links.
+#[derive(Debug, Default)]
+struct IfaceLinks {
+    xdp: Option<XdpLinkId>,
+    tc_ingress: Option<SchedClassifierLinkId>,
+    tc_egress: Option<SchedClassifierLinkId>,
 }
 
 impl Observer {
     /// Loads the programs and attaches them to every interface. On any failure everything
     /// attached so far is detached (dropped) before the error is returned.
     pub fn start(config: &ObserverConfig) -> Result<Self, ObserveError> {
-        let mut names = HashMap::new();
         for iface in &config.interfaces {
-            names.insert(ifindex(iface)?, iface.clone());
+            match ifindex(iface) {
+                Ok(_) => {}
+                Err(_) if config.wait_for_interfaces => {}
+                Err(e) => return Err(e),
+            }
         }
         let mut programs = Programs::load_with(&LoadOptions {
             report_mask: config.report_mask,
@@ -492,43 +514,6 @@ impl Observer {
             flood_guard: config.flood_guard,
             ..LoadOptions::default()
         })?;
-        let mut attached = Vec::new();
-        for iface in &config.interfaces {
-            let idx = ifindex(iface)?;
-            if matches!(config.hook, HookSel::Xdp | HookSel::Both) {
-                programs
-                    .xdp(abi::PROG_XDP)?
-                    .attach(iface, config.xdp_mode.mode())
-                    .map_err(|e| attach_error(iface, "xdp", "tc", e))?;
-                attached.push(Attachment {
-                    iface: iface.clone(),
-                    ifindex: idx,
-                    hook: "xdp",
-                });
-            }
-            if matches!(config.hook, HookSel::Tc) {
-                programs
-                    .classifier(abi::PROG_TC_INGRESS)?
-                    .attach(iface, TcAttachType::Ingress)
-                    .map_err(|e| attach_error(iface, "tc ingress", "xdp", e))?;
-                attached.push(Attachment {
-                    iface: iface.clone(),
-                    ifindex: idx,
-                    hook: "tc_ingress",
-                });
-            }
-            if matches!(config.hook, HookSel::Tc | HookSel::Both) {
-                programs
-                    .classifier(abi::PROG_TC_EGRESS)?
-                    .attach(iface, TcAttachType::Egress)
-                    .map_err(|e| attach_error(iface, "tc egress", "xdp", e))?;
-                attached.push(Attachment {
-                    iface: iface.clone(),
-                    ifindex: idx,
-                    hook: "tc_egress",
-                });
-            }
-        }
         let ring = register_ring(programs.take_ring()?)?;
         let logger = programs
             .take_kernel_logger()
@@ -539,14 +524,106 @@ impl Observer {
                     .map_err(io::Error::from)
             })
             .transpose()?;
-        Ok(Self {
+        let mut observer = Self {
             programs,
             ring,
             logger,
-            attached,
-            names,
+            attached: Vec::new(),
+            names: HashMap::new(),
             clock: ClockMap::now(),
-        })
+            hook: config.hook,
+            xdp_mode: config.xdp_mode,
+            links: HashMap::new(),
+        };
+        for iface in &config.interfaces {
+            match observer.attach(iface) {
+                Ok(_) => {}
+                Err(ObserveError::UnknownInterface(_)) if config.wait_for_interfaces => {}
+                // Dropping the observer detaches what was attached so far.
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(observer)
+    }
+
+    /// Attaches the programs to `iface` (one more interface, or one that came back); returns
+    /// its attachments. On a failure, what was attached to it is detached again.
+    pub fn attach(&mut self, iface: &str) -> Result<Vec<Attachment>, ObserveError> {
+        self.detach(iface);
+        let idx = ifindex(iface)?;
+        let mut links = IfaceLinks::default();
+        let mut made = Vec::new();
+        let res = (|| {
+            if matches!(self.hook, HookSel::Xdp | HookSel::Both) {
+                links.xdp = Some(
+                    self.programs
+                        .xdp(abi::PROG_XDP)?
+                        .attach(iface, self.xdp_mode.mode())
+                        .map_err(|e| attach_error(iface, "xdp", "tc", e))?,
+                );
+                made.push("xdp");
+            }
+            if matches!(self.hook, HookSel::Tc) {
+                links.tc_ingress = Some(
+                    self.programs
+                        .classifier(abi::PROG_TC_INGRESS)?
+                        .attach(iface, TcAttachType::Ingress)
+                        .map_err(|e| attach_error(iface, "tc ingress", "xdp", e))?,
+                );
+                made.push("tc_ingress");
+            }
+            if matches!(self.hook, HookSel::Tc | HookSel::Both) {
+                links.tc_egress = Some(
+                    self.programs
+                        .classifier(abi::PROG_TC_EGRESS)?
+                        .attach(iface, TcAttachType::Egress)
+                        .map_err(|e| attach_error(iface, "tc egress", "xdp", e))?,
+                );
+                made.push("tc_egress");
+            }
+            Ok(())
+        })();
+        self.links.insert(iface.to_string(), links);
+        if let Err(e) = res {
+            self.detach(iface);
+            return Err(e);
+        }
+        self.names.insert(idx, iface.to_string());
+        let new: Vec<Attachment> = made
+            .into_iter()
+            .map(|hook| Attachment {
+                iface: iface.to_string(),
+                ifindex: idx,
+                hook,
+            })
+            .collect();
+        self.attached.extend(new.iter().cloned());
+        Ok(new)
+    }
+
+    /// Detaches the programs from `iface` (gone, or about to be attached again). Its name stays
+    /// known for the records of it still in the ring buffer.
+    pub fn detach(&mut self, iface: &str) {
+        let Some(links) = self.links.remove(iface) else {
+            return;
+        };
+        // A deleted interface took its links with it; detaching them only closes them here.
+        if let (Some(id), Ok(p)) = (links.xdp, self.programs.xdp(abi::PROG_XDP)) {
+            let _ = p.detach(id);
+        }
+        if let (Some(id), Ok(p)) = (
+            links.tc_ingress,
+            self.programs.classifier(abi::PROG_TC_INGRESS),
+        ) {
+            let _ = p.detach(id);
+        }
+        if let (Some(id), Ok(p)) = (
+            links.tc_egress,
+            self.programs.classifier(abi::PROG_TC_EGRESS),
+        ) {
+            let _ = p.detach(id);
+        }
+        self.attached.retain(|a| a.iface != iface);
     }
 
     pub fn attachments(&self) -> &[Attachment] {

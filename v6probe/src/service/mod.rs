@@ -2,6 +2,7 @@
 //! readiness and watchdog protocol ([`Systemd`]), and a state file that cannot be read moved
 //! aside instead of stopping the start ([`set_aside_unreadable_state`]).
 pub mod config;
+pub mod links;
 
 use std::{
     path::{Path, PathBuf},
