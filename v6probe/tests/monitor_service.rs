@@ -679,3 +679,132 @@ fn interfaces_that_go_and_come_back_are_followed() {
     let left: Vec<&u64> = after.difference(&before).collect();
     assert!(left.is_empty(), "programs still loaded: {left:?}");
 }
+
+#[test]
+#[ignore = "needs root: network namespaces and the kernel programs (BPF), tshark"]
+fn pcapng_files_hold_every_reported_frame_and_name_the_alerts() {
+    v6probe_lab::require_privileges();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = lab("pcapng");
+    let dir = TempDir::new("pcapng").unwrap();
+    let caps = dir.path().join("caps");
+    let mon = monitor(
+        &lab.host,
+        &[
+            "--events",
+            "all",
+            "--pcapng",
+            caps.to_str().unwrap(),
+            "--pcapng-size",
+            "4K",
+            "--pcapng-keep",
+            "1000",
+        ],
+    );
+    lab.peer
+        .exec(
+            "ping",
+            &["-6", "-c", "2", "-i", "0.2", "-W", "2", "fd00:a::1"],
+        )
+        .unwrap();
+    forge_na(&lab.peer);
+    lab.peer
+        .exec(
+            BIN,
+            &[
+                "send",
+                "ns",
+                "-i",
+                "v6p-p0",
+                "--target",
+                "fd00:a::1",
+                "--count",
+                "60",
+                "--interval",
+                "5ms",
+            ],
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let v = stop(mon);
+    let stats = v.last().unwrap();
+    let records = stats["records_read"].as_u64().unwrap();
+    let packets = v.iter().filter(|l| l["kind"] == "packet").count() as u64;
+    assert_eq!(
+        records, packets,
+        "every record is a packet line with --events all"
+    );
+    let sink = &stats["sinks"][format!("pcapng:{}", caps.display())];
+    assert_eq!(sink["dropped"], 0, "{sink}");
+    assert_eq!(sink["lines"].as_u64(), Some(records), "{sink}");
+
+    // tshark reads every file; together they hold every frame the monitor reported.
+    let mut files: Vec<_> = std::fs::read_dir(&caps)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    assert!(
+        files.len() > 2,
+        "4 KiB files should have rotated: {files:?}"
+    );
+    let mut frames = 0u64;
+    let mut ingress = 0u64;
+    let mut comments = Vec::new();
+    for f in &files {
+        let out = std::process::Command::new("tshark")
+            .args(["-r"])
+            .arg(f)
+            .args([
+                "-T",
+                "fields",
+                "-E",
+                "separator=|",
+                "-e",
+                "frame.interface_name",
+                "-e",
+                "frame.packet_flags_direction",
+                "-e",
+                "frame.comment",
+            ])
+            .output()
+            .expect("tshark (apt-get install tshark)");
+        assert!(
+            out.status.success(),
+            "tshark -r {}: {}",
+            f.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let fields: Vec<&str> = line.split('|').collect();
+            assert_eq!(fields[0], "v6p-h0", "{line}");
+            frames += 1;
+            // epb_flags direction, as tshark prints it: 1 inbound, 2 outbound.
+            let dir = u32::from_str_radix(fields[1].trim_start_matches("0x"), 16).unwrap();
+            if dir == 1 {
+                ingress += 1;
+            } else {
+                assert_eq!(dir, 2, "direction: {line}");
+            }
+            if fields.get(2).is_some_and(|c| !c.is_empty()) {
+                comments.push(fields[2].to_string());
+            }
+        }
+    }
+    assert_eq!(
+        frames, records,
+        "frames in the pcapng files vs records reported"
+    );
+    let ingress_lines = v
+        .iter()
+        .filter(|l| l["kind"] == "packet" && l["dir"] == "ingress")
+        .count() as u64;
+    assert_eq!(ingress, ingress_lines);
+    assert!(
+        comments
+            .iter()
+            .any(|c| c.contains("v6probe alert: na_multicast_target (high)")),
+        "{comments:?}"
+    );
+}

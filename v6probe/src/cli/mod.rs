@@ -48,7 +48,7 @@ pub struct Cli {
 pub enum Command {
     /// Watch NDP and ICMPv6 errors with the kernel programs; one JSON object per line.
     #[cfg(target_os = "linux")]
-    Monitor(monitor::Args),
+    Monitor(Box<monitor::Args>),
     /// Decode the NDP / ICMPv6 frames of a pcap or pcapng file; one JSON object per line.
     Decode(decode::Args),
     /// Unique local addresses (RFC 4193): generate, check, discover, aggregate.
@@ -98,7 +98,7 @@ pub fn run() -> ExitCode {
     init_logging(&cli.log);
     let result = match cli.command {
         #[cfg(target_os = "linux")]
-        Command::Monitor(args) => monitor::exec(args),
+        Command::Monitor(args) => monitor::exec(*args),
         Command::Decode(args) => decode::exec(args),
         Command::Ula(args) => ula::exec(args),
         Command::Route(args) => route::exec(args),

@@ -28,10 +28,11 @@ use crate::{
     sink::{
         self,
         file::{FileWriter, Rotation},
+        pcapng::PcapngWriter,
         severity,
         stdout::StdoutWriter,
         syslog::{SyslogWriter, Target},
-        Emitter, SinkHandle, SinkSpec,
+        Emitter, FrameMeta, SinkHandle, SinkSpec,
     },
     term, text_line,
 };
@@ -119,6 +120,17 @@ pub struct Args {
     /// Like --sink-queue, for each syslog destination (default: the --sink-queue value).
     #[arg(long, value_name = "LINES")]
     pub syslog_queue: Option<usize>,
+    /// Write the frames the kernel reported, byte for byte, to rotating pcapng files in DIR
+    /// (`v6probe.pcapng`, then `.1` newest ...), with interface names, directions, kernel
+    /// timestamps, and the alerts a frame raised as its packet comment.
+    #[arg(long, value_name = "DIR", conflicts_with = "pcap")]
+    pub pcapng: Option<PathBuf>,
+    /// Rotate the pcapng file before a frame would take it past this size (bytes, K/M/G).
+    #[arg(long, value_name = "SIZE", default_value = "100M", value_parser = parse_size)]
+    pub pcapng_size: u64,
+    /// Rotated pcapng files kept.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub pcapng_keep: usize,
     #[command(flatten)]
     pub detect: DetectArgs,
 }
@@ -360,7 +372,7 @@ fn with_config(path: &std::path::Path) -> std::result::Result<Args, ExitCode> {
         Ok(super::Cli {
             command: super::Command::Monitor(a),
             ..
-        }) => Ok(a),
+        }) => Ok(*a),
         Ok(_) => Err(usage),
         Err(e) => {
             let _ = e.print();
@@ -402,6 +414,16 @@ fn start_sinks(args: &Args) -> Result<Vec<SinkHandle>> {
     let mut syslog_kinds = vec!["alert", "interface"];
     if args.syslog_events {
         syslog_kinds.push("packet");
+    }
+    if let Some(dir) = &args.pcapng {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--pcapng: creating {}", dir.display()))?;
+        specs.push(SinkSpec {
+            name: format!("pcapng:{}", dir.display()),
+            want: sink::FRAME_BIT,
+            text: false,
+            writer: Box::new(PcapngWriter::new(dir, args.pcapng_size, args.pcapng_keep)),
+        });
     }
     let mut handles = specs
         .into_iter()
@@ -478,6 +500,11 @@ async fn run(args: Args) -> Result<ExitCode> {
         .state
         .as_deref()
         .and_then(service::set_aside_unreadable_state);
+    let set_aside = set_aside.map(|s| {
+        let a = StateUnreadable::new(&s);
+        tracing::error!("{}", a.message);
+        a
+    });
     let mut detector = Detector::new(&args.detect).context("starting the detector")?;
     let mut systemd = Systemd::new();
     let config = ObserverConfig {
@@ -525,9 +552,7 @@ async fn run(args: Args) -> Result<ExitCode> {
     }
     out.line("start", &start, severity::INFO, "start", |_| {})?;
     tally.line("start");
-    if let Some(s) = &set_aside {
-        let a = StateUnreadable::new(s);
-        tracing::error!("{}", a.message);
+    if let Some(a) = &set_aside {
         out.line("alert", &a, severity::CRIT, "state_unreadable", |b| {
             b.extend_from_slice(term::escape(&a.text()).as_bytes())
         })?;
@@ -1010,33 +1035,48 @@ fn judge_batch(
 ) -> Result<()> {
     for rec in batch {
         let ts = observer.wall_time(rec.header.ts_ns);
-        let packet =
-            match Packet::from_record(&rec.view(), ts, observer.iface_name(rec.header.ifindex)) {
-                Ok(p) => p,
-                Err(e) => {
-                    tally.undecodable();
-                    tracing::debug!("kernel record not decodable: {e}");
-                    continue;
-                }
-            };
-        tally.record(
-            rec.header.ifindex,
-            hook_label(rec),
-            packet.frame.icmp6.as_ref().map_or("fragment", |m| m.name),
-        );
-        judge(detector, &packet, ts, out, tally)?;
+        let iface = observer.iface_name(rec.header.ifindex);
+        let comment = match Packet::from_record(&rec.view(), ts, iface.clone()) {
+            Ok(packet) => {
+                tally.record(
+                    rec.header.ifindex,
+                    hook_label(rec),
+                    packet.frame.icmp6.as_ref().map_or("fragment", |m| m.name),
+                );
+                judge(detector, &packet, ts, out, tally)?
+            }
+            Err(e) => {
+                tally.undecodable();
+                tracing::debug!("kernel record not decodable: {e}");
+                None
+            }
+        };
+        if out.wants_frames() {
+            out.frame(
+                &rec.frame,
+                FrameMeta {
+                    end: 0,
+                    ts,
+                    iface,
+                    ingress: rec.header.direction != abi::direction::EGRESS,
+                    wire_len: rec.header.wire_len,
+                    comment,
+                },
+            );
+        }
     }
     Ok(())
 }
 
-/// Runs the detector on one packet and emits its line (as `--events` says) and its alerts.
+/// Runs the detector on one packet and emits its line (as `--events` says) and its alerts;
+/// returns the alerts named for a pcapng packet comment (`None` without alerts).
 fn judge(
     detector: &mut Detector,
     packet: &Packet,
     ts: std::time::SystemTime,
     out: &mut Emitter,
     tally: &mut Tally,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let alerts = detector.observe(packet, ts);
     if detector.show_packet(packet) {
         out.line("packet", packet, severity::INFO, "packet", |b| {
@@ -1044,7 +1084,14 @@ fn judge(
         })?;
         tally.line("packet");
     }
-    emit_alerts(&alerts, out, tally)
+    emit_alerts(&alerts, out, tally)?;
+    Ok((!alerts.is_empty()).then(|| {
+        alerts
+            .iter()
+            .map(|a| format!("v6probe alert: {} ({})", a.code.code(), a.severity.as_str()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }))
 }
 
 /// Emits alert lines (and counts them).

@@ -39,8 +39,17 @@ pub const COMMIT: &str = match option_env!("V6PROBE_COMMIT") {
     None => "unknown",
 };
 
-/// Line kinds counted per sink (`kind` label). Anything else is `other`.
-pub const LINE_KINDS: [&str; 6] = ["packet", "alert", "stats", "start", "interface", "other"];
+/// Line kinds counted per sink (`kind` label); `frame` is a frame written to a pcapng file.
+/// Anything else is `other` (the last).
+pub const LINE_KINDS: [&str; 7] = [
+    "packet",
+    "alert",
+    "stats",
+    "start",
+    "interface",
+    "frame",
+    "other",
+];
 
 /// The index of a line kind in [`LINE_KINDS`].
 pub fn kind_index(kind: &str) -> usize {
@@ -56,7 +65,7 @@ fn content_lines(by_kind: &[u64; LINE_KINDS.len()]) -> u64 {
     LINE_KINDS
         .iter()
         .zip(by_kind)
-        .filter(|(k, _)| !matches!(**k, "start" | "stats"))
+        .filter(|(k, _)| !matches!(**k, "start" | "stats" | "frame"))
         .map(|(_, n)| n)
         .sum()
 }

@@ -125,7 +125,7 @@ pub fn rotated_name(path: &Path, n: usize, compress: bool) -> PathBuf {
 
 /// Shifts PATH.1 ... to PATH.2 ..., dropping the oldest, and moves PATH to PATH.1 (gzipped
 /// when asked).
-fn rotate_files(path: &Path, rot: &Rotation) -> io::Result<()> {
+pub fn rotate_files(path: &Path, rot: &Rotation) -> io::Result<()> {
     if rot.keep == 0 {
         return std::fs::remove_file(path);
     }

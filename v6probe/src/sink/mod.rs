@@ -8,6 +8,7 @@
 //! buffered chunks, never a `write` or `flush` per line, and reconnect or reopen by themselves
 //! after an error.
 pub mod file;
+pub mod pcapng;
 pub mod stdout;
 pub mod syslog;
 
@@ -53,8 +54,11 @@ pub const fn kind_bit(kind_idx: usize) -> u8 {
     1 << kind_idx
 }
 
-/// Every kind.
-pub const ALL_KINDS: u8 = u8::MAX;
+/// The `frame` pseudo-line: a frame for the pcapng sink, not a line.
+pub const FRAME_BIT: u8 = kind_bit(5);
+
+/// Every line kind (not frames).
+pub const ALL_KINDS: u8 = !FRAME_BIT;
 
 /// RFC 5424 severities the lines carry (for syslog).
 pub mod severity {
@@ -78,6 +82,24 @@ pub struct LineMeta {
     pub json_end: u32,
     /// End of the line in [`Batch::text`] (empty when the line has no text form).
     pub text_end: u32,
+    /// For a `frame`: its index in [`Batch::frames`].
+    pub frame: u32,
+}
+
+/// A frame the kernel reported, for the pcapng sink.
+#[derive(Clone, Debug)]
+pub struct FrameMeta {
+    /// End of the frame's bytes in [`Batch::frame_bytes`] (it starts where the previous ended).
+    pub end: u32,
+    /// Kernel timestamp, as wall-clock time.
+    pub ts: SystemTime,
+    pub iface: String,
+    /// `true` ingress, `false` egress.
+    pub ingress: bool,
+    /// Length on the wire (more than the bytes when the kernel cut the frame).
+    pub wire_len: u32,
+    /// The alert codes the frame raised, as a packet comment.
+    pub comment: Option<String>,
 }
 
 /// Lines serialized once by the reader and shared by every sink.
@@ -86,6 +108,9 @@ pub struct Batch {
     pub json: Vec<u8>,
     pub text: Vec<u8>,
     pub lines: Vec<LineMeta>,
+    /// Frame bytes and their descriptions (when a pcapng sink runs).
+    pub frame_bytes: Vec<u8>,
+    pub frames: Vec<FrameMeta>,
     /// When the reader handed it over (the syslog TIMESTAMP).
     pub created: SystemTime,
 }
@@ -96,6 +121,8 @@ impl Batch {
             json: Vec::with_capacity(json),
             text: Vec::with_capacity(text),
             lines: Vec::with_capacity(lines),
+            frame_bytes: Vec::new(),
+            frames: Vec::new(),
             created: SystemTime::now(),
         }
     }
@@ -120,11 +147,19 @@ impl Batch {
         &self.text[start..self.lines[i].text_end as usize]
     }
 
+    /// Frame `i` (of [`Batch::frames`]) and its bytes.
+    pub fn frame(&self, i: usize) -> (&FrameMeta, &[u8]) {
+        let start = if i == 0 {
+            0
+        } else {
+            self.frames[i - 1].end as usize
+        };
+        let m = &self.frames[i];
+        (m, &self.frame_bytes[start..m.end as usize])
+    }
+
     /// How many of lines `range` a sink wanting `want` takes.
     pub fn wanted(&self, range: Range<usize>, want: u8) -> usize {
-        if want == ALL_KINDS {
-            return range.len();
-        }
         self.lines[range]
             .iter()
             .filter(|l| want & kind_bit(l.kind as usize) != 0)
@@ -382,6 +417,7 @@ pub struct Emitter {
     batch: Batch,
     json: bool,
     text: bool,
+    frames: bool,
     sinks: Vec<SinkHandle>,
 }
 
@@ -396,8 +432,9 @@ impl Emitter {
         }
         Self {
             batch: Batch::with_capacity(64 * 1024, 0, 256),
-            json: sinks.iter().any(|s| !s.text),
+            json: sinks.iter().any(|s| !s.text && s.want & ALL_KINDS != 0),
             text: sinks.iter().any(|s| s.text),
+            frames: sinks.iter().any(|s| s.want & FRAME_BIT != 0),
             sinks,
         }
     }
@@ -405,6 +442,33 @@ impl Emitter {
     /// Whether any sink prints text (so callers can skip building text forms).
     pub fn wants_text(&self) -> bool {
         self.text
+    }
+
+    /// Whether a sink takes frames (pcapng).
+    pub fn wants_frames(&self) -> bool {
+        self.frames
+    }
+
+    /// Appends one frame for the frame sinks (nothing when there is none).
+    pub fn frame(&mut self, bytes: &[u8], mut meta: FrameMeta) {
+        if !self.frames {
+            return;
+        }
+        self.batch.frame_bytes.extend_from_slice(bytes);
+        meta.end = u32::try_from(self.batch.frame_bytes.len()).unwrap_or(u32::MAX);
+        let idx = self.batch.frames.len() as u32;
+        self.batch.frames.push(meta);
+        self.batch.lines.push(LineMeta {
+            kind: kind_index("frame") as u8,
+            severity: severity::INFO,
+            msgid: "frame",
+            json_end: u32::try_from(self.batch.json.len()).unwrap_or(u32::MAX),
+            text_end: u32::try_from(self.batch.text.len()).unwrap_or(u32::MAX),
+            frame: idx,
+        });
+        if self.batch.frame_bytes.len() >= BATCH_BYTES {
+            self.flush();
+        }
     }
 
     /// Appends one line: `{"kind":kind,"v":1,...body}` for JSON sinks and, for text sinks,
@@ -443,6 +507,7 @@ impl Emitter {
             msgid,
             json_end: u32::try_from(self.batch.json.len()).unwrap_or(u32::MAX),
             text_end: u32::try_from(self.batch.text.len()).unwrap_or(u32::MAX),
+            frame: 0,
         });
         if self.batch.json.len() >= BATCH_BYTES || self.batch.text.len() >= BATCH_BYTES {
             self.flush();
