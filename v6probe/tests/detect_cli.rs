@@ -51,8 +51,7 @@ fn corrupt_state_file_is_moved_aside_and_bad_learn_is_usage() {
     );
     if out.status.success() {
         // It ran (as root) and saved a baseline learned afresh in its place.
-        let saved: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
         assert_eq!(saved["version"], 1, "{saved}");
     } else {
         assert!(!p.exists(), "the unreadable state file stayed in place");
