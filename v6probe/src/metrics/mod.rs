@@ -555,7 +555,31 @@ impl Collector for TelemetryCollector {
                 [(vec![], frames)],
                 counter,
             )?;
+            // The flood guard's per-class counters are one family with a `class` label (a
+            // name such as ..._ns_total would read as nanoseconds).
+            let by_class: Vec<(Labels, u64)> = g
+                .kernel
+                .iter()
+                .filter_map(|(name, v)| {
+                    name.strip_prefix("flood_suppressed_")
+                        .map(|class| (vec![("class", class.to_string())], *v))
+                })
+                .collect();
+            if !by_class.is_empty() {
+                family(
+                    &mut enc,
+                    "v6probe_kernel_flood_suppressed_by_class",
+                    "Frames the in-kernel flood guard counted instead of recording, by message \
+                     class (summed over CPUs and interfaces).",
+                    Counter,
+                    by_class,
+                    counter,
+                )?;
+            }
             for (name, v) in &g.kernel {
+                if name.starts_with("flood_suppressed_") {
+                    continue;
+                }
                 if *name == "ringbuf_drops" {
                     family(
                         &mut enc,
@@ -862,7 +886,14 @@ mod tests {
                 format!("if{i}")
             }
         });
-        t.set_kernel(vec![("ipv6", 10), ("non_ipv6", 2), ("ringbuf_drops", 1)]);
+        t.set_kernel(vec![
+            ("ipv6", 10),
+            ("non_ipv6", 2),
+            ("ringbuf_drops", 1),
+            ("flood_suppressed", 7),
+            ("flood_suppressed_ns", 5),
+            ("flood_suppressed_na", 2),
+        ]);
         let sink = Arc::new(SinkCounters::new("file:/tmp/x"));
         sink.lines[0].fetch_add(5, Ordering::Relaxed);
         sink.dropped.fetch_add(2, Ordering::Relaxed);
@@ -882,6 +913,8 @@ mod tests {
             "v6probe_alerts_total{code=\"ra_rogue\",severity=\"high\",iface=\"eth0\"} 1",
             "v6probe_ringbuf_drops_total 1",
             "v6probe_kernel_frames_total 12",
+            "v6probe_kernel_flood_suppressed_total 7",
+            "v6probe_kernel_flood_suppressed_by_class_total{class=\"ns\"} 5",
             "v6probe_sink_dropped_lines_total{sink=\"file:/tmp/x\"} 2",
             "v6probe_sink_lines_total{sink=\"file:/tmp/x\",kind=\"packet\"} 5",
             "v6probe_interface_attached{iface=\"eth0\"} 1",
@@ -897,6 +930,7 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("# EOF"), "{text}");
+        assert!(!text.contains("suppressed_ns"), "{text}");
     }
 
     #[test]
