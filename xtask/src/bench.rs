@@ -18,6 +18,10 @@ pub struct Args {
     /// Run only this benchmark (a bench target such as `xdp`, or `dualstack`).
     #[arg(long)]
     pub only: Option<String>,
+    /// Minutes the soak benchmark runs the monitor (default 10): `--only soak --minutes 2`
+    /// for a quick run.
+    #[arg(long, value_name = "N")]
+    pub minutes: Option<u64>,
 }
 
 pub fn run(args: &Args) -> Result<()> {
@@ -30,6 +34,9 @@ pub fn run(args: &Args) -> Result<()> {
         .args(["bench", "--package", "v6probe"]);
     if let Some(only) = &args.only {
         cmd.args(["--bench", only]);
+    }
+    if let Some(m) = args.minutes {
+        cmd.env("V6PROBE_SOAK_MINUTES", m.to_string());
     }
     step("bench", &mut cmd)?;
     if args.only.as_deref().is_none_or(|o| o == "dualstack") {
