@@ -10,11 +10,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use serde_json::Value;
 use v6probe::{
     netio::{Capture, PacketSocket},
     wire::{ndisc_option::Preference, Frame, Message, NdpOption},
 };
-use v6probe_lab::{in_netns, veth, Netns};
+use v6probe_lab::{in_netns, json_line, veth, LineReader, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 
@@ -464,7 +465,8 @@ fn sim_router_answers_rs() {
             .unwrap();
     ok(&o);
     let mut buf = vec![0u8; 4096];
-    let deadline = Instant::now() + Duration::from_secs(3);
+    // The answer waits until 3 s after the first RA, plus up to 0.5 s (RFC 4861 6.2.6).
+    let deadline = Instant::now() + Duration::from_secs(5);
     let mut ra = None;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         if let Some(r) = rx.recv(&mut buf, left).unwrap() {
@@ -492,4 +494,120 @@ fn sim_router_answers_rs() {
     assert!(sim
         .wait_for(Duration::from_secs(3), |l| l.contains("\"rs\""))
         .is_some());
+}
+
+/// Starts `v6probe sim --router` on `b` with the given RA interval; returns once its first
+/// (periodic) RA was sent.
+fn start_sim_router(p: &Pair, ra_interval: &str) -> LineReader {
+    let mut sim = LineReader::new(
+        p.b.spawn(
+            BIN,
+            &[
+                "sim",
+                "-i",
+                "v6p-sb",
+                "--router",
+                "fd00:77::/64",
+                "--router-mac",
+                "02:00:00:00:77:01",
+                "--ra-interval",
+                ra_interval,
+                "--duration",
+                "60s",
+            ],
+        )
+        .unwrap(),
+    );
+    assert!(sim
+        .wait_for(Duration::from_secs(10), |l| l.contains("sim_ready"))
+        .is_some());
+    assert!(sim
+        .wait_for(Duration::from_secs(5), |l| l.contains("\"periodic\""))
+        .is_some());
+    sim
+}
+
+/// Ends the simulator with SIGTERM; returns its `sim_stats` line.
+fn stop_sim(sim: LineReader) -> Value {
+    sim.signal(libc::SIGTERM);
+    let (status, lines, err) = sim.finish(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "{status:?} {err}");
+    let last = lines.last().expect("a stats line");
+    let v = json_line(last);
+    assert_eq!(v["kind"], "sim_stats", "{last}");
+    v
+}
+
+/// 100 router solicitations in 2 s get one RA, not 100: answers wait for MIN_DELAY_BETWEEN_RAS
+/// after the last multicast RA and one answers them all (RFC 4861 6.2.6). Counted on the wire
+/// by the soliciting side and by the simulator.
+#[test]
+#[ignore = "needs root: network namespaces and packet sockets"]
+fn sim_answers_a_flood_of_rs_with_rate_limited_ras() {
+    v6probe_lab::require_privileges();
+    let p = pair("simf");
+    let sim = start_sim_router(&p, "1h");
+    let rx = in_netns(p.a.name(), || PacketSocket::open("v6p-sa", Capture::Ipv6))
+        .unwrap()
+        .unwrap();
+    let o =
+        p.a.command(BIN)
+            .args([
+                "send",
+                "rs",
+                "-i",
+                "v6p-sa",
+                "--slla",
+                "--count",
+                "100",
+                "--interval",
+                "20ms",
+            ])
+            .output()
+            .unwrap();
+    ok(&o);
+    // Listen 4 s more: the answer is due at most 3.5 s after the first RA.
+    let mut buf = vec![0u8; 4096];
+    let mut ras = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(4);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        if let Some(r) = rx.recv(&mut buf, left).unwrap() {
+            if let Ok(f) = Frame::parse(&buf[..r.len]) {
+                if f.eth.src.0 == [2, 0, 0, 0, 0x77, 1]
+                    && f.icmp6.as_ref().is_some_and(|i| i.msg_type == 134)
+                {
+                    ras += 1;
+                }
+            }
+        }
+    }
+    let stats = stop_sim(sim);
+    eprintln!("100 RS: {ras} RA seen after the first; sim stats {stats}");
+    assert!(stats["rs_received"].as_u64().unwrap() >= 100, "{stats}");
+    assert!((1..=2).contains(&ras), "{ras} RAs answered 100 RS");
+    // The first periodic RA plus what was seen (and at most one more after the window).
+    let sent = stats["ra_sent"].as_u64().unwrap();
+    assert!(sent > ras && sent <= 3, "{stats}");
+    assert!(stats["rs_consolidated"].as_u64().unwrap() >= 98, "{stats}");
+}
+
+/// With its interface down, the simulator's sends fail: it logs, counts and goes on, and
+/// sends again once the interface is back.
+#[test]
+#[ignore = "needs root: network namespaces and packet sockets"]
+fn sim_survives_failed_sends() {
+    v6probe_lab::require_privileges();
+    let p = pair("simd");
+    let mut sim = start_sim_router(&p, "3s");
+    p.b.ip(&["link", "set", "v6p-sb", "down"]).unwrap();
+    // A periodic RA is due within 3 s; give it 4.
+    std::thread::sleep(Duration::from_secs(4));
+    p.b.ip(&["link", "set", "v6p-sb", "up"]).unwrap();
+    assert!(
+        sim.wait_for(Duration::from_secs(10), |l| l.contains("\"periodic\""))
+            .is_some(),
+        "no RA after the interface came back"
+    );
+    let stats = stop_sim(sim);
+    assert!(stats["io_errors"].as_u64().unwrap() >= 1, "{stats}");
 }
