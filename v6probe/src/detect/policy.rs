@@ -111,18 +111,24 @@ impl Policy {
         let bytes = crate::files::read_regular(path, MAX_POLICY_BYTES)
             .map_err(io)?
             .ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| {
+        Self::parse_bytes(&bytes, path)
+    }
+
+    /// [`Policy::parse`] of bytes, which must be UTF-8 (an invalid byte is reported at its
+    /// line and column); `file` names the source in errors.
+    pub fn parse_bytes(bytes: &[u8], file: &Path) -> Result<Self, DetectError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
             // The valid prefix is text: count lines and columns in it.
             let before = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
             let (line, column) = line_col(before, before.len());
             DetectError::Policy {
-                file: path.to_path_buf(),
+                file: file.to_path_buf(),
                 line,
                 column,
                 message: format!("invalid UTF-8 (byte {:#04x})", bytes[e.valid_up_to()]),
             }
         })?;
-        Self::parse(text, path)
+        Self::parse(text, file)
     }
 
     pub fn router(
