@@ -752,10 +752,15 @@ fn hostile_state_and_policy_files_exit_1_with_file_line_column() {
             if before != after {
                 failures.push(format!("{flag} {name}: changed ({before:?} -> {after:?})"));
             }
-            // Error messages are one line, with no raw control character.
+            // Error messages are one line, with no raw control character, and say the cause
+            // once (no "X: X" from an error chain).
             let err = r.stderr.trim_end_matches('\n');
             if err.contains('\n') || err.contains('\x1b') {
                 failures.push(format!("{flag} {name}: raw stderr {err:?}"));
+            }
+            let parts: Vec<&str> = err.split(": ").collect();
+            if parts.windows(2).any(|w| w[0] == w[1]) {
+                failures.push(format!("{flag} {name}: repeated cause in {err:?}"));
             }
         }
     }

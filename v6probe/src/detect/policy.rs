@@ -103,10 +103,10 @@ impl Policy {
     /// Reads and parses a policy file: a regular file of at most [`MAX_POLICY_BYTES`], UTF-8
     /// (an invalid byte is reported at its line and column).
     pub fn load(path: &Path) -> Result<Self, DetectError> {
-        let io = |source| DetectError::Io {
+        let io = |error| DetectError::Io {
             op: "reading the policy",
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let bytes = crate::files::read_regular(path, MAX_POLICY_BYTES)
             .map_err(io)?
