@@ -430,31 +430,7 @@ fn send_refuses_fields_that_do_not_fit() {
 fn sim_router_answers_rs() {
     v6probe_lab::require_privileges();
     let p = pair("simr");
-    let mut sim = v6probe_lab::LineReader::new(
-        p.b.spawn(
-            BIN,
-            &[
-                "sim",
-                "-i",
-                "v6p-sb",
-                "--router",
-                "fd00:77::/64",
-                "--router-mac",
-                "02:00:00:00:77:01",
-                "--ra-interval",
-                "1h",
-                "--duration",
-                "30s",
-            ],
-        )
-        .unwrap(),
-    );
-    assert!(sim
-        .wait_for(Duration::from_secs(10), |l| l.contains("sim_ready"))
-        .is_some());
-    assert!(sim
-        .wait_for(Duration::from_secs(5), |l| l.contains("\"periodic\""))
-        .is_some());
+    let mut sim = start_sim_router(&p, "1h");
     let rx = in_netns(p.a.name(), || PacketSocket::open("v6p-sa", Capture::Ipv6))
         .unwrap()
         .unwrap();

@@ -11,7 +11,7 @@ use std::{
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::{
     dualstack::{
@@ -95,19 +95,14 @@ async fn run(args: Args) -> Result<ExitCode> {
     let mut backoff = Backoff::new();
     let mut last_warning: Option<Instant> = None;
     let mut interrupted = false;
-    let mut sigint = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
-    let mut sigterm = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut stop = Stop::new()?;
     loop {
         if args.count.is_some_and(|n| stats.accepted >= n) {
             break;
         }
         let accepted = tokio::select! {
             r = listener.accept() => r,
-            _ = sigint.recv() => {
-                interrupted = true;
-                break;
-            }
-            _ = sigterm.recv() => {
+            () = stop.signalled() => {
                 interrupted = true;
                 break;
             }
@@ -136,11 +131,7 @@ async fn run(args: Args) -> Result<ExitCode> {
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
-                    _ = sigint.recv() => {
-                        interrupted = true;
-                        break;
-                    }
-                    _ = sigterm.recv() => {
+                    () = stop.signalled() => {
                         interrupted = true;
                         break;
                     }
@@ -196,6 +187,29 @@ async fn run(args: Args) -> Result<ExitCode> {
         )
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// SIGINT and SIGTERM, listened for once for the whole run (no signal lost between waits).
+struct Stop {
+    int: Signal,
+    term: Signal,
+}
+
+impl Stop {
+    fn new() -> Result<Self> {
+        Ok(Self {
+            int: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+            term: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+        })
+    }
+
+    /// Returns when either signal arrives.
+    async fn signalled(&mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+    }
 }
 
 /// The last line (`"kind":"listen_stats"`).
