@@ -33,6 +33,8 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("mount", "mount"),
     // the dualstack bench pins CPUs.
     ("taskset", "util-linux"),
+    // the detector names MAC vendors from the IEEE registry; its test reads the real one.
+    ("/usr/share/ieee-data/oui.csv", "ieee-data"),
 ];
 
 /// Cross targets whose `cargo check` proves the BSD/macOS code compiles.
