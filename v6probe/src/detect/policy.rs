@@ -6,6 +6,7 @@
 //! rdnss = ["2001:db8:1::53"]
 //! dnssl = ["example.net"]
 //! routes = ["2001:db8:ff::/48"]    # route information options (inside one of these)
+//! unknown_vendor = false           # true: a low alert for MACs of no registered vendor
 //!
 //! [[routers]]
 //! mac = "02:00:00:00:01:01"
@@ -50,6 +51,10 @@ pub struct Policy {
     pub routes: Vec<Ipv6Net>,
     #[serde(default)]
     pub proxies: Vec<PolicyProxy>,
+    /// Alert (`unknown_vendor`, low) on a universally administered MAC whose OUI is in no
+    /// IEEE registry (needs Debian's `ieee-data`).
+    #[serde(default)]
+    pub unknown_vendor: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
