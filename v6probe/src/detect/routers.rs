@@ -4,7 +4,7 @@
 //! prefix lifetimes, and redirects from anything but a known router.
 use std::net::Ipv6Addr;
 
-use v6probe_common::wire::{Icmpv6Repr, Message, NdpOption};
+use v6probe_common::wire::{Icmpv6Repr, Message, NdpOption, Prefix};
 
 use super::{
     alert::{AlertCode, Detail, LearnedFrom, LlOption, PolicyMisses, RogueReason, Severity},
@@ -87,47 +87,7 @@ impl Routers {
                 ..
             } = o
             {
-                if preferred_lifetime > valid_lifetime {
-                    let (pfx, v, p) = (*prefix, *valid_lifetime, *preferred_lifetime);
-                    sink.raise(
-                        cx,
-                        AlertCode::RaPrefixLifetimeInvalid,
-                        Severity::Medium,
-                        Subject::sent(icmp.msg_type, eth_src, Target::Prefix(pfx.addr, pfx.len)),
-                        |a| {
-                            a.message = format!("RA from {src} ({eth_src}): prefix {pfx} preferred lifetime {p} > valid lifetime {v}");
-                            a.address = Some(src);
-                            a.mac = Some(eth_src);
-                            a.evidence.detail = Detail::PrefixLifetime {
-                                prefix: pfx,
-                                valid_lifetime: v,
-                                preferred_lifetime: p,
-                            };
-                        },
-                    );
-                }
-                // RFC 4862 5.5.3 e: hosts keep an existing address's valid lifetime when an RA
-                // offers less than two hours (the "two-hour rule" against killing addresses
-                // with short lifetimes); under two hours is a misconfiguration or a probe.
-                if *valid_lifetime < TWO_HOURS {
-                    let (pfx, v, p) = (*prefix, *valid_lifetime, *preferred_lifetime);
-                    sink.raise(
-                        cx,
-                        AlertCode::RaPrefixValidLifetimeShort,
-                        Severity::Low,
-                        Subject::sent(icmp.msg_type, eth_src, Target::Prefix(pfx.addr, pfx.len)),
-                        |a| {
-                            a.message = format!("RA from {src} ({eth_src}): prefix {pfx} valid lifetime {v} s is under two hours (RFC 4862 5.5.3 e)");
-                            a.address = Some(src);
-                            a.mac = Some(eth_src);
-                            a.evidence.detail = Detail::PrefixLifetime {
-                                prefix: pfx,
-                                valid_lifetime: v,
-                                preferred_lifetime: p,
-                            };
-                        },
-                    );
-                }
+                prefix_lifetimes(cx, sink, *prefix, *valid_lifetime, *preferred_lifetime);
             }
         }
         let complete = !cx.p.frame.truncated && options.error.is_none();
@@ -352,6 +312,51 @@ impl Routers {
                 params: r.params.clone(),
                 last_seen: 0,
             },
+        );
+    }
+}
+
+/// A prefix information option's lifetimes: `ra_prefix_lifetime_invalid` when the preferred
+/// lifetime exceeds the valid one, `ra_prefix_valid_lifetime_short` under two hours.
+fn prefix_lifetimes(cx: &Cx, sink: &mut Sink, prefix: Prefix, valid: u32, preferred: u32) {
+    let (src, eth_src) = (cx.src(), cx.eth_src());
+    let mut raise = |code, sev, what: String| {
+        sink.raise(
+            cx,
+            code,
+            sev,
+            Subject::sent(
+                cx.msg_type(),
+                eth_src,
+                Target::Prefix(prefix.addr, prefix.len),
+            ),
+            |a| {
+                a.message = format!("RA from {src} ({eth_src}): prefix {prefix} {what}");
+                a.address = Some(src);
+                a.mac = Some(eth_src);
+                a.evidence.detail = Detail::PrefixLifetime {
+                    prefix,
+                    valid_lifetime: valid,
+                    preferred_lifetime: preferred,
+                };
+            },
+        );
+    };
+    if preferred > valid {
+        raise(
+            AlertCode::RaPrefixLifetimeInvalid,
+            Severity::Medium,
+            format!("preferred lifetime {preferred} > valid lifetime {valid}"),
+        );
+    }
+    // RFC 4862 5.5.3 e: hosts keep an existing address's valid lifetime when an RA offers less
+    // than two hours (the "two-hour rule" against killing addresses with short lifetimes);
+    // under two hours is a misconfiguration or a probe.
+    if valid < TWO_HOURS {
+        raise(
+            AlertCode::RaPrefixValidLifetimeShort,
+            Severity::Low,
+            format!("valid lifetime {valid} s is under two hours (RFC 4862 5.5.3 e)"),
         );
     }
 }
