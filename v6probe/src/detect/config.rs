@@ -53,6 +53,8 @@ pub struct Config {
     pub mac_storm_quiet: Duration,
     /// (MAC -> link-local address) couples kept, for `neighbor_mac_lla_mismatch`.
     pub max_mac_lla: usize,
+    /// MAC storms whose counts are kept for their alerts.
+    pub max_storms: usize,
 }
 
 impl Default for Config {
@@ -80,6 +82,7 @@ impl Default for Config {
             mac_changes_per_sec: 3,
             mac_storm_quiet: Duration::from_secs(5),
             max_mac_lla: 65_536,
+            max_storms: 1024,
         }
     }
 }

@@ -307,19 +307,19 @@ impl Engine {
     }
 
     pub fn stats(&self) -> EngineStats {
-        let [(neighbors, ev_neighbors), (router_macs, ev_router_macs), (pending_ns, ev_pending), (mac_lla, ev_mac_lla)] =
-            self.neighbors.sizes();
+        // (entries, evictions) of each neighbour table.
+        let [neighbors, router_macs, pending_ns, mac_lla, storms] = self.neighbors.sizes();
         let (sources, ev_sources) = self.checks.sources();
         let mut s = EngineStats {
             observed: self.observed,
             learning: self.is_learning(),
             baseline: self.baseline,
-            neighbors,
+            neighbors: neighbors.0,
             routers: self.routers.len(),
-            router_macs,
-            mac_lla,
+            router_macs: router_macs.0,
+            mac_lla: mac_lla.0,
             dad: self.dad.len(),
-            pending_ns,
+            pending_ns: pending_ns.0,
             sources,
             bindings_not_admitted: self.neighbors.not_admitted(),
             mac_changes: self.neighbors.mac_changes(),
@@ -328,12 +328,13 @@ impl Engine {
             ..Default::default()
         };
         for (name, n) in [
-            ("neighbors", ev_neighbors),
+            ("neighbors", neighbors.1),
             ("routers", self.routers.evictions()),
-            ("router_macs", ev_router_macs),
-            ("mac_lla", ev_mac_lla),
+            ("router_macs", router_macs.1),
+            ("mac_lla", mac_lla.1),
+            ("storms", storms.1),
             ("dad", self.dad.evictions()),
-            ("pending_ns", ev_pending),
+            ("pending_ns", pending_ns.1),
             ("sources", ev_sources),
             ("suppress", self.gate.evictions()),
             ("links", self.links.over_cap()),

@@ -23,12 +23,12 @@ const PREV_MACS: usize = 4;
 const STORM_SAMPLE: usize = 8;
 const SECOND: u64 = 1_000_000_000;
 
-/// An address whose MAC changes too often: its change alerts are held back.
+/// What a storm alert reports about an address whose MAC changes too often.
 #[derive(Debug, Clone)]
 struct Storm {
     started: u64,
-    last_change: u64,
-    last_alert: u64,
+    /// When the last storm alert was printed.
+    last_alert: Option<u64>,
     /// Changes since the storm began, the alerted ones of its first second included.
     changes: u64,
     /// Changes held back since the last storm alert.
@@ -49,10 +49,11 @@ impl Storm {
 enum Say {
     /// Alert it.
     Alert,
-    /// Count it only: the address is in a storm.
+    /// Count it only: the address is in a storm (the storm alert repeats every repeat
+    /// interval while it lasts).
     Hold,
-    /// Count it and raise the storm alert (its start, or its summary every repeat interval).
-    Storm,
+    /// Count it and raise the storm alert.
+    StormStart,
 }
 
 /// How a binding changed.
@@ -71,13 +72,14 @@ struct Binding {
     /// Earlier MACs, most recent first.
     prev: [Mac; PREV_MACS],
     n_prev: u8,
+    /// The address changes MAC too often: its change alerts are held back.
+    storming: bool,
+    /// MAC changes in the second `change_sec` (seconds since the epoch).
+    changes_this_sec: u16,
+    change_sec: u32,
     first_seen: u64,
     last_seen: u64,
     changed_at: u64,
-    /// Start of the current one-second window of changes, and the changes in it.
-    window_start: u64,
-    window_changes: u32,
-    storm: Option<Box<Storm>>,
 }
 
 impl Binding {
@@ -86,73 +88,40 @@ impl Binding {
             mac,
             prev: [Mac::default(); PREV_MACS],
             n_prev: 0,
+            storming: false,
+            changes_this_sec: 0,
+            change_sec: 0,
             first_seen: t,
             last_seen: t,
             changed_at: 0,
-            window_start: 0,
-            window_changes: 0,
-            storm: None,
-        }
-    }
-
-    /// Counts a change from `old` to `new` at `t`: alert it while the address changes at most
-    /// `limit` times a second; past that, a storm holds the change alerts back until the
-    /// address has been quiet for `quiet` ns, with a storm alert at its start and every
-    /// `repeat` ns while it lasts.
-    fn count_change(
-        &mut self,
-        t: u64,
-        old: Mac,
-        new: Mac,
-        limit: u32,
-        quiet: u64,
-        repeat: u64,
-    ) -> Say {
-        if self
-            .storm
-            .as_ref()
-            .is_some_and(|s| t.saturating_sub(s.last_change) > quiet)
-        {
-            self.storm = None;
-            self.window_changes = 0;
-        }
-        if t.saturating_sub(self.window_start) >= SECOND {
-            self.window_start = t;
-            self.window_changes = 0;
-        }
-        self.window_changes = self.window_changes.saturating_add(1);
-        match &mut self.storm {
-            Some(s) => {
-                s.changes += 1;
-                s.held += 1;
-                s.last_change = t;
-                s.add_sample(new);
-                if t.saturating_sub(s.last_alert) >= repeat {
-                    Say::Storm
-                } else {
-                    Say::Hold
-                }
-            }
-            None if self.window_changes > limit => {
-                let mut s = Storm {
-                    started: self.window_start,
-                    last_change: t,
-                    last_alert: t,
-                    changes: u64::from(self.window_changes),
-                    held: 1,
-                    sample: Vec::with_capacity(STORM_SAMPLE),
-                };
-                s.add_sample(old);
-                s.add_sample(new);
-                self.storm = Some(Box::new(s));
-                Say::Storm
-            }
-            None => Say::Alert,
         }
     }
 
     fn prev(&self) -> &[Mac] {
         &self.prev[..self.n_prev as usize]
+    }
+
+    /// Counts a change at `t` (before [`Binding::change_to`]): alerted while the address
+    /// changes at most `limit` times in a second; past that a storm holds its change alerts
+    /// back until it has not changed for `quiet` ns.
+    fn count_change(&mut self, t: u64, limit: u32, quiet: u64) -> Say {
+        if self.storming && t.saturating_sub(self.changed_at) > quiet {
+            self.storming = false;
+        }
+        let sec = (t / SECOND).min(u64::from(u32::MAX)) as u32;
+        if sec != self.change_sec {
+            self.change_sec = sec;
+            self.changes_this_sec = 0;
+        }
+        self.changes_this_sec = self.changes_this_sec.saturating_add(1);
+        if self.storming {
+            Say::Hold
+        } else if u32::from(self.changes_this_sec) > limit {
+            self.storming = true;
+            Say::StormStart
+        } else {
+            Say::Alert
+        }
     }
 
     /// Makes `mac` current, pushing the old one on the front of the history.
@@ -191,6 +160,9 @@ pub struct Neighbors {
     router_macs: BoundedMap<(u16, Mac), ()>,
     /// The link-local address each MAC was first seen at (per link).
     mac_lla: BoundedMap<(u16, Mac), Ipv6Addr>,
+    /// The storms' counts, for their alerts (a storm whose entry was evicted starts a new
+    /// one; its changes stay held back).
+    storms: BoundedMap<Key, Storm>,
     pending_ns: BoundedMap<Key, u64>,
     /// Pending NS targets per link.
     pending_count: Vec<usize>,
@@ -215,6 +187,7 @@ impl Neighbors {
             bindings: BoundedMap::new(cfg.max_neighbors),
             router_macs: BoundedMap::new(cfg.max_router_macs),
             mac_lla: BoundedMap::new(cfg.max_mac_lla),
+            storms: BoundedMap::new(cfg.max_storms),
             pending_ns: BoundedMap::new(cfg.max_pending_ns),
             pending_count: Vec::new(),
             not_admitted: 0,
@@ -231,14 +204,15 @@ impl Neighbors {
         }
     }
 
-    /// (bindings, router MACs, pending NS targets, MAC -> link-local couples): sizes and
-    /// evictions.
-    pub fn sizes(&self) -> [(usize, u64); 4] {
+    /// (bindings, router MACs, pending NS targets, MAC -> link-local couples, storms): sizes
+    /// and evictions.
+    pub fn sizes(&self) -> [(usize, u64); 5] {
         [
             (self.bindings.len(), self.bindings.evictions()),
             (self.router_macs.len(), self.router_macs.evictions()),
             (self.pending_ns.len(), self.pending_ns.evictions()),
             (self.mac_lla.len(), self.mac_lla.evictions()),
+            (self.storms.len(), self.storms.evictions()),
         ]
     }
 
@@ -326,14 +300,7 @@ impl Neighbors {
             } else {
                 AlertCode::NeighborMacChanged
             };
-        let say = b.count_change(
-            t,
-            old,
-            mac,
-            self.mac_changes_per_sec,
-            self.mac_storm_quiet,
-            self.repeat,
-        );
+        let say = b.count_change(t, self.mac_changes_per_sec, self.mac_storm_quiet);
         let history = b.prev().to_vec();
         b.change_to(mac, t);
         match say {
@@ -364,10 +331,9 @@ impl Neighbors {
                     };
                 });
             }
-            Say::Hold => sink.hold(code),
-            Say::Storm => {
+            Say::Hold | Say::StormStart => {
                 sink.hold(code);
-                self.storm_alert(cx, sink, key);
+                self.storm(cx, sink, key, old, mac, say == Say::StormStart);
             }
         }
         if say == Say::Alert {
@@ -380,17 +346,43 @@ impl Neighbors {
         })
     }
 
-    /// `neighbor_mac_storm` for the binding at `key` (in a storm).
-    fn storm_alert(&mut self, cx: &Cx, sink: &mut Sink, key: Key) {
-        let limit = self.mac_changes_per_sec;
-        let quiet = self.mac_storm_quiet as f64 / 1e9;
-        let Some(s) = self.bindings.get_mut(&key).and_then(|b| b.storm.as_mut()) else {
+    /// A change of the binding at `key` from `old` to `new`, held back in a storm: counted in
+    /// the storm, with `neighbor_mac_storm` at its start and every repeat interval.
+    fn storm(&mut self, cx: &Cx, sink: &mut Sink, key: Key, old: Mac, new: Mac, start: bool) {
+        let t = cx.t;
+        if start || !self.storms.contains_key(&key) {
+            // The changes of this second so far, this one included.
+            let changes = self
+                .bindings
+                .get(&key)
+                .map_or(1, |b| u64::from(b.changes_this_sec));
+            let mut s = Storm {
+                // The start of the second whose changes went over the limit.
+                started: t - t % SECOND,
+                last_alert: None,
+                changes: changes.saturating_sub(1),
+                held: 0,
+                sample: Vec::with_capacity(STORM_SAMPLE),
+            };
+            s.add_sample(old);
+            self.storms.insert(key, s);
+        }
+        let Some(s) = self.storms.get_mut(&key) else {
             return;
         };
+        s.changes += 1;
+        s.held += 1;
+        s.add_sample(new);
+        if s.last_alert
+            .is_some_and(|l| t.saturating_sub(l) < self.repeat)
+        {
+            return;
+        }
+        let limit = self.mac_changes_per_sec;
+        let quiet = self.mac_storm_quiet as f64 / 1e9;
         let addr = key.1;
         let (changes, held, sample) = (s.changes, s.held, s.sample.clone());
-        let storm_s = cx.t.saturating_sub(s.started) as f64 / 1e9;
-        let mac = cx.eth_src();
+        let storm_s = t.saturating_sub(s.started) as f64 / 1e9;
         let printed = sink.raise(
             cx,
             AlertCode::NeighborMacStorm,
@@ -402,7 +394,7 @@ impl Neighbors {
                      its change alerts are held back until it is quiet for {quiet} s"
                 );
                 a.address = Some(addr);
-                a.mac = Some(mac);
+                a.mac = Some(new);
                 a.evidence.detail = Detail::MacStorm {
                     changes,
                     held_back: held,
@@ -414,7 +406,7 @@ impl Neighbors {
         );
         if printed {
             s.held = 0;
-            s.last_alert = cx.t;
+            s.last_alert = Some(t);
         }
     }
 

@@ -1561,3 +1561,32 @@ fn alerts_name_the_vendor_and_the_policy_may_ask_for_unknown_ones() {
     assert_eq!(h.count("unknown_vendor"), 1);
     assert_eq!(h.e.stats().vendors, 1);
 }
+
+#[test]
+fn storms_are_bounded_and_their_evictions_counted() {
+    let mut h = H::with(
+        Config {
+            max_storms: 4,
+            ..Default::default()
+        },
+        None,
+    );
+    for a in 0..10u16 {
+        h.feed(&na(mac(1), g(100 + a), SOLICITED), u64::from(a));
+    }
+    for i in 0..100u64 {
+        for a in 0..10u16 {
+            let m = mac(10 + (i % 2) as u8);
+            h.feed(&na(m, g(100 + a), SOLICITED), 1000 + i * 10 + u64::from(a));
+        }
+    }
+    let s = h.e.stats();
+    assert_eq!(s.mac_changes, 1000);
+    assert!(s.evictions["storms"] > 0, "{s:?}");
+    // Ten addresses storm at once with room for four storms' counts: every address still
+    // holds its changes back after the first three, and a storm whose counts were evicted
+    // starts again, its alert held back as a repeat within 30 s.
+    let changes = h.all.iter().filter(|a| a.code.is_mac_change()).count();
+    assert_eq!(changes, 30, "{:?}", codes(&h.all));
+    assert_eq!(h.count("neighbor_mac_storm"), 10);
+}
