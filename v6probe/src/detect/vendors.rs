@@ -1,7 +1,7 @@
 //! MAC vendors from the IEEE registries as Debian's `ieee-data` package installs them
 //! (`/usr/share/ieee-data/{oui,mam,oui36,iab}.csv`: MA-L 24-bit, MA-M 28-bit, MA-S and IAB
 //! 36-bit assignments). Loaded once at start, bounded in size, and tolerant: a missing file is
-//! skipped, a line that does not parse is counted and skipped.
+//! skipped, a record that does not parse is counted and skipped.
 use std::{collections::HashMap, io::Read, path::Path, sync::Arc};
 
 use v6probe_common::wire::EthernetAddress;
@@ -31,7 +31,7 @@ pub struct Vendors {
     by_prefix: HashMap<(u8, u64), Arc<str>>,
     /// One copy of each organisation name.
     names: HashMap<Box<str>, Arc<str>>,
-    /// Lines that did not parse, over all files.
+    /// Records that did not parse, over all files.
     skipped: usize,
 }
 
@@ -52,10 +52,10 @@ impl Vendors {
             }
         }
         if v.skipped > 0 {
-            tracing::warn!(
+            tracing::debug!(
                 dir = %dir.display(),
-                lines = v.skipped,
-                "MAC vendor registry: lines that did not parse were skipped"
+                records = v.skipped,
+                "MAC vendor registry: records that did not parse were skipped"
             );
         }
         v.names = HashMap::new();
@@ -64,28 +64,32 @@ impl Vendors {
 
     /// Adds the assignments of one registry CSV (`Registry,Assignment,Organization
     /// Name,Organization Address`) whose assignments have `digits` hex digits; returns
-    /// (added, skipped lines).
+    /// (added, skipped records).
     pub fn add_csv(&mut self, text: &str, digits: u8) -> (usize, usize) {
         let (mut added, mut skipped) = (0, 0);
-        for (i, line) in text.lines().enumerate() {
-            if (i == 0 && line.starts_with("Registry,")) || line.trim().is_empty() {
-                continue;
+        let mut first = true;
+        for_each_record(text, |record| {
+            let header =
+                first && record.is_some_and(|r| r.first().is_some_and(|f| f == "Registry"));
+            first = false;
+            if header {
+                return;
             }
-            let parsed = fields(line).and_then(|(assignment, org)| {
+            let parsed = record.and_then(|r| {
+                let (assignment, org) = (r.get(1)?, r.get(2)?.trim());
                 let ok = assignment.len() == usize::from(digits)
                     && assignment.bytes().all(|b| b.is_ascii_hexdigit());
-                let value = u64::from_str_radix(&assignment, 16).ok().filter(|_| ok)?;
-                let org = org.trim();
+                let value = u64::from_str_radix(assignment, 16).ok().filter(|_| ok)?;
                 (!org.is_empty())
                     .then(|| (value, org.chars().take(MAX_NAME_CHARS).collect::<String>()))
             });
             let Some((value, org)) = parsed else {
                 skipped += 1;
-                continue;
+                return;
             };
             if self.by_prefix.len() >= MAX_ENTRIES {
                 skipped += 1;
-                continue;
+                return;
             }
             let name = match self.names.get(org.as_str()) {
                 Some(n) => n.clone(),
@@ -97,7 +101,7 @@ impl Vendors {
             };
             self.by_prefix.insert((digits, value), name);
             added += 1;
-        }
+        });
         self.skipped += skipped;
         (added, skipped)
     }
@@ -110,7 +114,7 @@ impl Vendors {
         self.by_prefix.is_empty()
     }
 
-    /// Lines that did not parse.
+    /// Records that did not parse.
     pub fn skipped(&self) -> usize {
         self.skipped
     }
@@ -146,53 +150,57 @@ fn read_bounded(path: &Path) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
-/// The assignment and organisation name (second and third fields) of a registry line. Fields
-/// may be quoted, with `""` standing for a quote inside.
-fn fields(line: &str) -> Option<(String, String)> {
-    let mut rest = line;
-    let mut out: Vec<String> = Vec::with_capacity(3);
-    while out.len() < 3 {
-        let (field, after) = match rest.strip_prefix('"') {
-            Some(q) => {
-                let mut s = String::new();
-                let mut it = q.char_indices().peekable();
-                let end = loop {
-                    match it.next()? {
-                        (i, '"') => {
-                            if matches!(it.peek(), Some((_, '"'))) {
-                                it.next();
-                                s.push('"');
-                            } else {
-                                break i + 1;
-                            }
-                        }
-                        (_, c) => s.push(c),
-                    }
-                };
-                let after = &q[end..];
-                match after.strip_prefix(',') {
-                    Some(a) => (s, Some(a)),
-                    None if after.is_empty() => (s, None),
-                    None => return None,
+/// Calls `f` with the fields of each CSV record of `text` (RFC 4180: a quoted field may hold
+/// commas, line breaks and `""` for a quote; the registry's addresses span lines), or `None`
+/// for a record that is malformed (a stray quote, or a quote never closed). Blank lines are
+/// no records.
+fn for_each_record(text: &str, mut f: impl FnMut(Option<&[String]>)) {
+    let mut fields: Vec<String> = Vec::new();
+    let mut field = String::new();
+    let (mut quoted, mut bad, mut blank) = (false, false, true);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
                 }
+                '"' => quoted = false,
+                c => field.push(c),
             }
-            None => match rest.split_once(',') {
-                Some((f, a)) => (f.to_string(), Some(a)),
-                None => (rest.to_string(), None),
-            },
-        };
-        out.push(field);
-        match after {
-            Some(a) => rest = a,
-            None => break,
+            continue;
+        }
+        match c {
+            '"' if field.is_empty() => {
+                quoted = true;
+                blank = false;
+            }
+            '"' => bad = true,
+            ',' => {
+                fields.push(std::mem::take(&mut field));
+                blank = false;
+            }
+            '\r' => {}
+            '\n' => {
+                if !blank {
+                    fields.push(std::mem::take(&mut field));
+                    f((!bad).then_some(fields.as_slice()));
+                }
+                fields.clear();
+                field.clear();
+                (bad, blank) = (false, true);
+            }
+            c => {
+                field.push(c);
+                blank = false;
+            }
         }
     }
-    if out.len() < 3 {
-        return None;
+    if !blank {
+        fields.push(field);
+        f((!bad && !quoted).then_some(fields.as_slice()));
     }
-    let org = out.pop()?;
-    let assignment = out.pop()?;
-    Some((assignment, org))
 }
 
 #[cfg(test)]
@@ -203,10 +211,14 @@ mod tests {
         MA-L,002272,American Micro-Fuel Device Corp.,2181 Buchanan Loop Ferndale WA US 98248 \n\
         MA-L,70B3D5,IEEE Registration Authority,445 Hoes Lane Piscataway NJ US 08554 \n\
         MA-L,3C5AB4,\"Google, Inc.\",1600 Amphitheatre Parkway Mountain View CA US 94043 \n\
+        MA-L,C404D8,Aviva Links Inc.,\"160 E Tasman Dr\n\
+        STE 102 SAN JOSE CA US 95134 \"\n\
+        \n\
         MA-L,ZZZZZZ,Bad hex,\n\
         MA-L,0011,Too short,\n\
-        \"MA-L,00AA\n\
-        MA-L,001122\n";
+        MA-L,00AABB,Stray \" quote,\n\
+        MA-L,001122,\"Never closed\n\
+        MA-L,001123,Swallowed by the open quote\n";
     const OUI36: &str = "Registry,Assignment,Organization Name,Organization Address\n\
         MA-S,70B3D5F2F,TELEPLATFORMS,\"Polbina st., 3/1 Moscow  RU 109388 \"\n";
 
@@ -221,13 +233,19 @@ mod tests {
     #[test]
     fn registry_lines_quoted_or_garbled() {
         let mut v = Vendors::default();
-        assert_eq!(v.add_csv(OUI, 6), (3, 4));
+        assert_eq!(v.add_csv(OUI, 6), (4, 4));
         assert_eq!(v.add_csv(OUI36, 9), (1, 0));
         assert_eq!(
             v.lookup(&mac("00:22:72:01:02:03")),
             Some("American Micro-Fuel Device Corp.")
         );
         assert_eq!(v.lookup(&mac("3c:5a:b4:00:00:01")), Some("Google, Inc."));
+        // A quoted address over two lines is one record.
+        assert_eq!(
+            v.lookup(&mac("c4:04:d8:00:00:01")),
+            Some("Aviva Links Inc.")
+        );
+        assert_eq!(v.lookup(&mac("00:11:23:00:00:01")), None);
         // The MA-S block inside the IEEE's own MA-L: the longer assignment wins.
         assert_eq!(v.lookup(&mac("70:b3:d5:f2:f0:01")), Some("TELEPLATFORMS"));
         assert_eq!(
@@ -246,6 +264,8 @@ mod tests {
         let v = Vendors::load_dir(Path::new(IEEE_DATA_DIR))
             .expect("no IEEE registry in /usr/share/ieee-data: apt-get install ieee-data");
         assert!(v.len() > 20_000, "{} assignments", v.len());
+        // Every record of Debian's files parses (addresses span lines inside quotes).
+        assert_eq!(v.skipped(), 0);
         assert_eq!(
             v.lookup(&mac("00:00:0c:12:34:56")),
             Some("Cisco Systems, Inc")
@@ -266,7 +286,7 @@ mod tests {
         assert!(Vendors::load_dir(&dir).is_none());
         std::fs::write(dir.join("oui.csv"), OUI).unwrap();
         let v = Vendors::load_dir(&dir).unwrap();
-        assert_eq!(v.len(), 3);
+        assert_eq!(v.len(), 4);
         assert_eq!(v.skipped(), 4);
         std::fs::remove_dir_all(&dir).unwrap();
     }
