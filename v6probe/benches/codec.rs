@@ -18,8 +18,8 @@ use smoltcp::{
     wire::{EthernetFrame, EthernetProtocol, EthernetRepr, Icmpv6Packet, Ipv6Packet, Ipv6Repr},
 };
 use v6probe::wire::{
-    ndisc_option::Preference, EthernetAddress, Frame, Icmpv6Repr, Message, NdpOption, Options,
-    Prefix,
+    ndisc_option::Preference, EthernetAddress, Frame, Icmpv6Repr, Icmpv6Type, Message, NdpOption,
+    Options, Prefix,
 };
 
 const ROUNDS: usize = 7;
@@ -44,7 +44,7 @@ fn opts(list: Vec<NdpOption>) -> Options {
 fn messages() -> Vec<(&'static str, Vec<u8>)> {
     let sol = EthernetAddress([0x33, 0x33, 0xff, 0, 0, 2]);
     let ns = Icmpv6Repr::new(
-        135,
+        Icmpv6Type::NeighborSolicit,
         0,
         Message::NeighborSolicit {
             reserved: 0,
@@ -53,7 +53,7 @@ fn messages() -> Vec<(&'static str, Vec<u8>)> {
         },
     );
     let na = Icmpv6Repr::new(
-        136,
+        Icmpv6Type::NeighborAdvert,
         0,
         Message::NeighborAdvert {
             router: false,
@@ -78,7 +78,7 @@ fn messages() -> Vec<(&'static str, Vec<u8>)> {
         preferred_lifetime: 14400,
     };
     let ra = Icmpv6Repr::new(
-        134,
+        Icmpv6Type::RouterAdvert,
         0,
         Message::RouterAdvert {
             cur_hop_limit: 64,

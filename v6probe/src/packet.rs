@@ -106,7 +106,10 @@ impl Packet {
 
     /// The ICMPv6 message name (`neighbor_solicit`, ...), or `fragment` when there is none.
     pub fn name(&self) -> &str {
-        self.frame.icmp6.as_ref().map_or("fragment", |m| m.name)
+        self.frame
+            .icmp6
+            .as_ref()
+            .map_or("fragment", |m| m.msg_type.name())
     }
 
     /// One aligned, readable line.

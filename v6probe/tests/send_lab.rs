@@ -13,7 +13,7 @@ use std::{
 use serde_json::Value;
 use v6probe::{
     netio::{Capture, PacketSocket},
-    wire::{ndisc_option::Preference, Frame, Message, NdpOption},
+    wire::{ndisc_option::Preference, Frame, Icmpv6Type, Message, NdpOption},
 };
 use v6probe_lab::{in_netns, json_line, veth, LineReader, Netns};
 
@@ -128,8 +128,8 @@ fn send_every_message_and_option() {
     assert_eq!(f.ip6.ext.headers().len(), 1);
     assert_eq!(f.ip6.ext.headers()[0].kind, 0);
     assert_eq!(f.ip6.ext.headers()[0].len, 16);
+    assert_eq!(f.checksum_ok, Some(true));
     let i = f.icmp6.unwrap();
-    assert_eq!(i.checksum_ok, Some(true));
     let Message::RouterSolicit { options, .. } = i.message else {
         panic!("{:?}", i.message)
     };
@@ -190,8 +190,8 @@ fn send_every_message_and_option() {
     assert_eq!(kinds, vec![60, 44]);
     assert_eq!(f.ip6.frag().unwrap().id, 1234);
     assert_eq!(f.ip6.dst, a("ff02::1"));
+    assert_eq!(f.checksum_ok, Some(true));
     let i = f.icmp6.unwrap();
-    assert_eq!(i.checksum_ok, Some(true));
     let Message::RouterAdvert {
         cur_hop_limit,
         managed,
@@ -447,7 +447,10 @@ fn sim_router_answers_rs() {
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         if let Some(r) = rx.recv(&mut buf, left).unwrap() {
             if let Ok(f) = Frame::parse(&buf[..r.len]) {
-                if f.icmp6.as_ref().is_some_and(|i| i.msg_type == 134) {
+                if f.icmp6
+                    .as_ref()
+                    .is_some_and(|i| i.msg_type == Icmpv6Type::RouterAdvert)
+                {
                     ra = Some(f);
                     break;
                 }

@@ -20,13 +20,72 @@
 //! The eBPF side uses only constants and the zero-copy views; everything that allocates is behind
 //! the `alloc` feature; `serde` derives `Serialize` on the owned reprs.
 
+/// A `u8`-numbered protocol field as an enum: the named values, and `Unknown(n)` for any other
+/// number. `From<u8>` never yields `Unknown` for a named number, so `==` works on values built
+/// from the wire; `From<Self> for u8` gives the number back; `name()` is the stable snake_case
+/// name (`"unknown"` for `Unknown`).
+macro_rules! numbered_enum {
+    (
+        $(#[$m:meta])*
+        pub enum $name:ident {
+            $( $(#[$vm:meta])* $var:ident = $num:literal => $text:literal, )*
+        }
+    ) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $( $(#[$vm])* $var, )*
+            /// Any other number.
+            Unknown(u8),
+        }
+
+        impl From<u8> for $name {
+            #[inline]
+            fn from(n: u8) -> Self {
+                match n {
+                    $( $num => Self::$var, )*
+                    n => Self::Unknown(n),
+                }
+            }
+        }
+
+        impl From<$name> for u8 {
+            #[inline]
+            fn from(t: $name) -> u8 {
+                match t {
+                    $( $name::$var => $num, )*
+                    $name::Unknown(n) => n,
+                }
+            }
+        }
+
+        impl $name {
+            /// Stable snake_case name (`"unknown"` for a number without one).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Self::$var => $text, )*
+                    Self::Unknown(_) => "unknown",
+                }
+            }
+        }
+
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
 pub mod checksum;
 pub mod ethernet;
 pub mod icmpv6;
 pub mod ipv6;
 pub mod ndisc_option;
 pub mod prefix;
+pub mod quoted;
 pub mod text;
+pub mod types;
 
 #[cfg(feature = "alloc")]
 pub mod frame;
@@ -41,7 +100,7 @@ pub use validate::{Code, Violation};
 pub use ethernet::{
     EthernetAddress, EthernetFrame, EthernetRepr, Eui64, ParseEui64Error, ParseMacError, VlanTag,
 };
-pub use icmpv6::Icmpv6Packet;
+pub use icmpv6::{Icmpv6Packet, Icmpv6Type};
 #[cfg(feature = "alloc")]
 pub use icmpv6::{Icmpv6Repr, Message};
 pub use ipv6::{ExtChain, ExtHeader, FragmentInfo, Ipv6Packet, Ipv6Repr};
@@ -50,6 +109,7 @@ pub use ndisc_option::{NdpOption, Options};
 pub use ndisc_option::{NdpOptionView, OptionWalkError};
 pub use prefix::{ParsePrefixError, Prefix};
 pub use text::Hex;
+pub use types::NdpOptionType;
 
 /// A view or repr error: the buffer is too short for a layer, or a field has a value the
 /// layer cannot be read with. Parse errors are about structure only; RFC rules are

@@ -15,6 +15,7 @@
 //! 4.6: "Nodes MUST silently discard an ND packet that contains an option with length zero."
 //! Only a zero length or an option running past the end stops the walk; what was read before is
 //! kept and the stop is reported (see [`OptionWalkError`]).
+pub use super::types::NdpOptionType;
 use super::{Error, Result};
 
 /// Option type numbers.
@@ -31,25 +32,6 @@ pub mod kind {
     pub const DNSSL: u8 = 31;
     pub const CAPTIVE_PORTAL: u8 = 37;
     pub const PREF64: u8 = 38;
-}
-
-/// Stable snake_case name of an option type.
-pub fn name_of(t: u8) -> &'static str {
-    match t {
-        kind::SOURCE_LL_ADDR => "source_ll_addr",
-        kind::TARGET_LL_ADDR => "target_ll_addr",
-        kind::PREFIX_INFO => "prefix_info",
-        kind::REDIRECTED_HEADER => "redirected_header",
-        kind::MTU => "mtu",
-        kind::NONCE => "nonce",
-        kind::ROUTE_INFO => "route_info",
-        kind::RDNSS => "rdnss",
-        kind::RA_FLAGS_EXT => "ra_flags_ext",
-        kind::DNSSL => "dnssl",
-        kind::CAPTIVE_PORTAL => "captive_portal",
-        kind::PREF64 => "pref64",
-        _ => "unknown",
-    }
 }
 
 #[allow(dead_code)] // some offsets are used only with `alloc`
@@ -231,9 +213,9 @@ mod owned {
     use alloc::{string::String, vec::Vec};
     use core::net::Ipv6Addr;
 
-    use super::{field, kind, name_of, NdpOptionView, OptionIter, OptionWalkError};
+    use super::{field, kind, NdpOptionType, NdpOptionView, OptionIter, OptionWalkError};
     use crate::wire::{
-        addr16, be16, be32, ethernet::EthernetAddress, icmpv6::Quoted, Error, Prefix, Result,
+        addr16, be16, be32, ethernet::EthernetAddress, quoted::Quoted, Error, Prefix, Result,
     };
 
     /// Router / route preference (RFC 4191 section 2.1).
@@ -460,8 +442,8 @@ mod owned {
 
     impl NdpOption {
         /// The option type number.
-        pub fn option_type(&self) -> u8 {
-            match self {
+        pub fn option_type(&self) -> NdpOptionType {
+            NdpOptionType::from(match self {
                 Self::SourceLlAddr { .. } => kind::SOURCE_LL_ADDR,
                 Self::TargetLlAddr { .. } => kind::TARGET_LL_ADDR,
                 Self::PrefixInfo { .. } => kind::PREFIX_INFO,
@@ -477,14 +459,14 @@ mod owned {
                 Self::Unknown { option_type, .. } | Self::Malformed { option_type, .. } => {
                     *option_type
                 }
-            }
+            })
         }
 
         /// Stable snake_case name (`"malformed"` for a malformed known type).
         pub fn name(&self) -> &'static str {
             match self {
                 Self::Malformed { .. } => "malformed",
-                o => name_of(o.option_type()),
+                o => o.option_type().name(),
             }
         }
 
@@ -669,7 +651,7 @@ mod owned {
             }
             let b = &mut buf[..n];
             b.fill(0);
-            b[0] = self.option_type();
+            b[0] = self.option_type().into();
             b[1] = (n / 8) as u8;
             let put = |b: &mut [u8], at: usize, src: &[u8]| {
                 let m = src.len().min(b.len().saturating_sub(at));
@@ -819,7 +801,7 @@ mod owned {
         impl serde::Serialize for NdpOption {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let mut m = s.serialize_map(None)?;
-                m.serialize_entry("type", &self.option_type())?;
+                m.serialize_entry("type", &u8::from(self.option_type()))?;
                 m.serialize_entry("name", self.name())?;
                 match self {
                     NdpOption::SourceLlAddr { addr } | NdpOption::TargetLlAddr { addr } => {

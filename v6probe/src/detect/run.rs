@@ -162,11 +162,7 @@ impl Detector {
         match self.events {
             Events::None => false,
             Events::All => true,
-            Events::Ndp => p
-                .frame
-                .icmp6
-                .as_ref()
-                .is_some_and(|m| (133..=137).contains(&m.msg_type)),
+            Events::Ndp => p.frame.icmp6.as_ref().is_some_and(|m| m.msg_type.is_ndp()),
         }
     }
 

@@ -168,7 +168,7 @@ fn on_frame(
     let Some(icmp) = &f.icmp6 else {
         return;
     };
-    if icmp.checksum_ok == Some(false) {
+    if f.checksum_ok == Some(false) {
         return;
     }
     match &icmp.message {
@@ -348,7 +348,6 @@ pub fn discover_multicast(
         let Ok(f) = Frame::parse(d) else { return };
         if let Some(Icmpv6Repr {
             message: Message::EchoReply { id: rid, .. },
-            checksum_ok,
             ..
         }) = &f.icmp6
         {

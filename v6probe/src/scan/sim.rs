@@ -197,7 +197,7 @@ impl Sim {
     /// checksum right, hop limit 255).
     fn valid_nd(f: &Frame) -> Option<&Message> {
         let icmp = f.icmp6.as_ref()?;
-        (icmp.checksum_ok != Some(false) && f.ip6.hop_limit == 255).then_some(&icmp.message)
+        (f.checksum_ok != Some(false) && f.ip6.hop_limit == 255).then_some(&icmp.message)
     }
 
     /// Whether `f` is a router solicitation the simulated router answers (through its
@@ -289,7 +289,7 @@ mod tests {
             g,
             255,
             Icmpv6Repr::new(
-                135,
+                Icmpv6Type::NeighborSolicit,
                 0,
                 Message::NeighborSolicit {
                     reserved: 0,
@@ -325,8 +325,8 @@ mod tests {
         assert_eq!(d.eth.src.0, FAKE);
         assert_eq!(d.eth.dst.0, SCANNER);
         assert_eq!((d.ip6.src, d.ip6.dst), (a("fd00::7"), a("fe80::1")));
+        assert_eq!(d.checksum_ok, Some(true));
         let icmp = d.icmp6.unwrap();
-        assert_eq!(icmp.checksum_ok, Some(true));
         assert!(
             matches!(icmp.message, Message::NeighborAdvert { solicited: true, override_: true,
             router: false, ref options, .. } if options.target_ll_addr().unwrap().0 == FAKE)
@@ -376,7 +376,7 @@ mod tests {
             a("ff02::2"),
             255,
             Icmpv6Repr::new(
-                133,
+                Icmpv6Type::RouterSolicit,
                 0,
                 Message::RouterSolicit {
                     reserved: 0,
