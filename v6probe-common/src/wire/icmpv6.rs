@@ -18,7 +18,11 @@
 use core::net::Ipv6Addr;
 
 pub use super::types::Icmpv6Type;
-use super::{addr16, be16, be32, checksum, Error, Result};
+use super::{
+    addr16, be16, be32, checksum,
+    ndisc_option::{OptionsRef, Preference},
+    Error, Result,
+};
 use crate::abi::next_header;
 
 /// ICMPv6 type numbers as constants (the kernel programs' `abi::icmp6`, plus echo), for code
@@ -29,6 +33,7 @@ pub mod msg_type {
     pub const ECHO_REPLY: u8 = 129;
 }
 
+#[allow(dead_code)] // the options offsets are used with `alloc` (emit)
 mod field {
     pub const TYPE: usize = 0;
     pub const CODE: usize = 1;
@@ -168,6 +173,16 @@ impl<T: AsRef<[u8]>> Icmpv6Packet<T> {
     }
 }
 
+impl<'a> Icmpv6Packet<&'a [u8]> {
+    /// [`Icmpv6Packet::options`] for as long as the buffer lives.
+    pub fn options_bytes(&self) -> &'a [u8] {
+        let b: &'a [u8] = self.buffer;
+        self.options_offset()
+            .and_then(|o| b.get(o..))
+            .unwrap_or_default()
+    }
+}
+
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv6Packet<T> {
     fn bm(&mut self) -> &mut [u8] {
         self.buffer.as_mut()
@@ -228,6 +243,223 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv6Packet<T> {
     }
 }
 
+/// The body of an ICMPv6 message, borrowing its bytes: nothing copied, options walked when
+/// asked (see [`Message`] for the fields and their JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageRef<'a> {
+    RouterSolicit {
+        reserved: u32,
+        options: OptionsRef<'a>,
+    },
+    RouterAdvert {
+        cur_hop_limit: u8,
+        managed: bool,
+        other: bool,
+        home_agent: bool,
+        preference: Preference,
+        proxy: bool,
+        reserved_flags: u8,
+        router_lifetime: u16,
+        reachable_time: u32,
+        retrans_timer: u32,
+        options: OptionsRef<'a>,
+    },
+    NeighborSolicit {
+        reserved: u32,
+        target: Ipv6Addr,
+        options: OptionsRef<'a>,
+    },
+    NeighborAdvert {
+        router: bool,
+        solicited: bool,
+        override_: bool,
+        reserved: u32,
+        target: Ipv6Addr,
+        options: OptionsRef<'a>,
+    },
+    Redirect {
+        reserved: u32,
+        target: Ipv6Addr,
+        destination: Ipv6Addr,
+        options: OptionsRef<'a>,
+    },
+    DestUnreachable {
+        reason: Option<&'static str>,
+        unused: u32,
+        /// The invoking packet.
+        data: &'a [u8],
+    },
+    PacketTooBig {
+        mtu: u32,
+        data: &'a [u8],
+    },
+    TimeExceeded {
+        reason: Option<&'static str>,
+        unused: u32,
+        data: &'a [u8],
+    },
+    ParamProblem {
+        reason: Option<&'static str>,
+        pointer: u32,
+        data: &'a [u8],
+    },
+    EchoRequest {
+        id: u16,
+        seq: u16,
+        data: &'a [u8],
+    },
+    EchoReply {
+        id: u16,
+        seq: u16,
+        data: &'a [u8],
+    },
+    /// Shorter than the minimum for its type: the bytes after the 4-byte header.
+    Short {
+        data: &'a [u8],
+    },
+    /// Any other type: the bytes after the 4-byte header.
+    Other {
+        data: &'a [u8],
+    },
+}
+
+/// An ICMPv6 message borrowing its bytes (the owned form is [`Icmpv6Repr`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Icmpv6Ref<'a> {
+    pub msg_type: Icmpv6Type,
+    pub code: u8,
+    /// The checksum field as received.
+    pub checksum: u16,
+    pub message: MessageRef<'a>,
+}
+
+impl<'a> Icmpv6Ref<'a> {
+    /// Parses a message. Only fewer than 4 bytes is an error; a message too short for its
+    /// type becomes [`MessageRef::Short`]. The checksum is not verified here.
+    #[inline]
+    pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+        if bytes.len() < field::HEADER_LEN {
+            return Err(Error::Truncated {
+                layer: "icmpv6",
+                need: field::HEADER_LEN,
+                have: bytes.len(),
+            });
+        }
+        let p = Icmpv6Packet::new_unchecked(bytes);
+        let t = p.msg_type();
+        let code = p.msg_code();
+        let rest = &bytes[field::HEADER_LEN..];
+        let message = if bytes.len() < t.min_len() {
+            MessageRef::Short { data: rest }
+        } else {
+            // Types without a fixed part (min_len 4) may be shorter than 8 bytes.
+            let w1 = if bytes.len() >= 8 { be32(bytes, 4) } else { 0 };
+            let options = OptionsRef(p.options_bytes());
+            let after = bytes.get(field::ERR_DATA..).unwrap_or_default();
+            match t {
+                Icmpv6Type::RouterSolicit => MessageRef::RouterSolicit {
+                    reserved: w1,
+                    options,
+                },
+                Icmpv6Type::RouterAdvert => {
+                    let f = p.router_flags();
+                    MessageRef::RouterAdvert {
+                        cur_hop_limit: p.current_hop_limit(),
+                        managed: f & 0x80 != 0,
+                        other: f & 0x40 != 0,
+                        home_agent: f & 0x20 != 0,
+                        preference: Preference::from_bits(f >> 3),
+                        proxy: f & 0x04 != 0,
+                        reserved_flags: f & 0x03,
+                        router_lifetime: p.router_lifetime(),
+                        reachable_time: p.reachable_time(),
+                        retrans_timer: p.retrans_time(),
+                        options,
+                    }
+                }
+                Icmpv6Type::NeighborSolicit => MessageRef::NeighborSolicit {
+                    reserved: w1,
+                    target: p.target_addr(),
+                    options,
+                },
+                Icmpv6Type::NeighborAdvert => MessageRef::NeighborAdvert {
+                    router: w1 & 0x8000_0000 != 0,
+                    solicited: w1 & 0x4000_0000 != 0,
+                    override_: w1 & 0x2000_0000 != 0,
+                    reserved: w1 & 0x1fff_ffff,
+                    target: p.target_addr(),
+                    options,
+                },
+                Icmpv6Type::Redirect => MessageRef::Redirect {
+                    reserved: w1,
+                    target: p.target_addr(),
+                    destination: p.dest_addr(),
+                    options,
+                },
+                Icmpv6Type::DestUnreachable => MessageRef::DestUnreachable {
+                    reason: t.code_name(code),
+                    unused: w1,
+                    data: after,
+                },
+                Icmpv6Type::PacketTooBig => MessageRef::PacketTooBig {
+                    mtu: w1,
+                    data: after,
+                },
+                Icmpv6Type::TimeExceeded => MessageRef::TimeExceeded {
+                    reason: t.code_name(code),
+                    unused: w1,
+                    data: after,
+                },
+                Icmpv6Type::ParamProblem => MessageRef::ParamProblem {
+                    reason: t.code_name(code),
+                    pointer: w1,
+                    data: after,
+                },
+                Icmpv6Type::EchoRequest => MessageRef::EchoRequest {
+                    id: p.echo_ident(),
+                    seq: p.echo_seq_no(),
+                    data: after,
+                },
+                Icmpv6Type::EchoReply => MessageRef::EchoReply {
+                    id: p.echo_ident(),
+                    seq: p.echo_seq_no(),
+                    data: after,
+                },
+                _ => MessageRef::Other { data: rest },
+            }
+        };
+        Ok(Self {
+            msg_type: t,
+            code,
+            checksum: p.checksum(),
+            message,
+        })
+    }
+
+    /// The options area of an NDP message (`None` for other types and short messages).
+    pub fn options(&self) -> Option<OptionsRef<'a>> {
+        match self.message {
+            MessageRef::RouterSolicit { options, .. }
+            | MessageRef::RouterAdvert { options, .. }
+            | MessageRef::NeighborSolicit { options, .. }
+            | MessageRef::NeighborAdvert { options, .. }
+            | MessageRef::Redirect { options, .. } => Some(options),
+            _ => None,
+        }
+    }
+
+    /// The owned form.
+    #[cfg(feature = "alloc")]
+    pub fn to_owned(&self) -> Icmpv6Repr {
+        Icmpv6Repr {
+            msg_type: self.msg_type,
+            code: self.code,
+            checksum: self.checksum,
+            message: Message::from(self.message),
+        }
+    }
+}
+
 #[cfg(feature = "alloc")]
 pub use owned::*;
 
@@ -236,9 +468,9 @@ mod owned {
     use alloc::{boxed::Box, vec::Vec};
     use core::net::Ipv6Addr;
 
-    use super::{field, Icmpv6Packet, Icmpv6Type};
+    use super::{field, Icmpv6Packet, Icmpv6Ref, Icmpv6Type, MessageRef};
     pub use crate::wire::quoted::{Quoted, QuotedUpper};
-    use crate::wire::{be32, ndisc_option::Options, ndisc_option::Preference, Error, Result};
+    use crate::wire::{ndisc_option::Options, ndisc_option::Preference, Error, Result};
 
     /// The body of an ICMPv6 message, by type.
     ///
@@ -386,6 +618,133 @@ mod owned {
         pub message: Message,
     }
 
+    impl From<MessageRef<'_>> for Message {
+        fn from(m: MessageRef<'_>) -> Self {
+            let quoted = |d: &[u8]| Box::new(Quoted::parse(d));
+            match m {
+                MessageRef::RouterSolicit { reserved, options } => Message::RouterSolicit {
+                    reserved,
+                    options: options.to_owned(),
+                },
+                MessageRef::RouterAdvert {
+                    cur_hop_limit,
+                    managed,
+                    other,
+                    home_agent,
+                    preference,
+                    proxy,
+                    reserved_flags,
+                    router_lifetime,
+                    reachable_time,
+                    retrans_timer,
+                    options,
+                } => Message::RouterAdvert {
+                    cur_hop_limit,
+                    managed,
+                    other,
+                    home_agent,
+                    preference,
+                    proxy,
+                    reserved_flags,
+                    router_lifetime,
+                    reachable_time,
+                    retrans_timer,
+                    options: options.to_owned(),
+                },
+                MessageRef::NeighborSolicit {
+                    reserved,
+                    target,
+                    options,
+                } => Message::NeighborSolicit {
+                    reserved,
+                    target,
+                    options: options.to_owned(),
+                },
+                MessageRef::NeighborAdvert {
+                    router,
+                    solicited,
+                    override_,
+                    reserved,
+                    target,
+                    options,
+                } => Message::NeighborAdvert {
+                    router,
+                    solicited,
+                    override_,
+                    reserved,
+                    target,
+                    options: options.to_owned(),
+                },
+                MessageRef::Redirect {
+                    reserved,
+                    target,
+                    destination,
+                    options,
+                } => Message::Redirect {
+                    reserved,
+                    target,
+                    destination,
+                    options: options.to_owned(),
+                },
+                MessageRef::DestUnreachable {
+                    reason,
+                    unused,
+                    data,
+                } => Message::DestUnreachable {
+                    reason,
+                    unused,
+                    quoted: quoted(data),
+                    data: data.to_vec(),
+                },
+                MessageRef::PacketTooBig { mtu, data } => Message::PacketTooBig {
+                    mtu,
+                    quoted: quoted(data),
+                    data: data.to_vec(),
+                },
+                MessageRef::TimeExceeded {
+                    reason,
+                    unused,
+                    data,
+                } => Message::TimeExceeded {
+                    reason,
+                    unused,
+                    quoted: quoted(data),
+                    data: data.to_vec(),
+                },
+                MessageRef::ParamProblem {
+                    reason,
+                    pointer,
+                    data,
+                } => Message::ParamProblem {
+                    reason,
+                    pointer,
+                    quoted: quoted(data),
+                    data: data.to_vec(),
+                },
+                MessageRef::EchoRequest { id, seq, data } => Message::EchoRequest {
+                    id,
+                    seq,
+                    data_len: data.len(),
+                    data: data.to_vec(),
+                },
+                MessageRef::EchoReply { id, seq, data } => Message::EchoReply {
+                    id,
+                    seq,
+                    data_len: data.len(),
+                    data: data.to_vec(),
+                },
+                MessageRef::Short { data } => Message::Short {
+                    data_len: data.len(),
+                    data: data.to_vec(),
+                },
+                MessageRef::Other { data } => Message::Other {
+                    data_len: data.len(),
+                    data: data.to_vec(),
+                },
+            }
+        }
+    }
+
     impl Icmpv6Repr {
         /// A message with type and code; checksum filled on emit.
         pub fn new(msg_type: impl Into<Icmpv6Type>, code: u8, message: Message) -> Self {
@@ -399,133 +758,10 @@ mod owned {
 
         /// Parses a message. Only fewer than 4 bytes is an error; a message too short for its
         /// type becomes [`Message::Short`]. The checksum is not verified here: see
-        /// [`Icmpv6Packet::verify_checksum`].
+        /// [`Icmpv6Packet::verify_checksum`]. This is [`Icmpv6Ref::parse`] then `to_owned`.
         #[inline]
         pub fn parse(bytes: &[u8]) -> Result<Self> {
-            if bytes.len() < field::HEADER_LEN {
-                return Err(Error::Truncated {
-                    layer: "icmpv6",
-                    need: field::HEADER_LEN,
-                    have: bytes.len(),
-                });
-            }
-            let p = Icmpv6Packet::new_unchecked(bytes);
-            let t = p.msg_type();
-            let code = p.msg_code();
-            let rest = || bytes[field::HEADER_LEN..].to_vec();
-            let message = if bytes.len() < t.min_len() {
-                Message::Short {
-                    data_len: bytes.len() - field::HEADER_LEN,
-                    data: rest(),
-                }
-            } else {
-                // Types without a fixed part (min_len 4) may be shorter than 8 bytes.
-                let w1 = if bytes.len() >= 8 { be32(bytes, 4) } else { 0 };
-                let opts = || Options::parse(p.options());
-                match t {
-                    Icmpv6Type::RouterSolicit => Message::RouterSolicit {
-                        reserved: w1,
-                        options: opts(),
-                    },
-                    Icmpv6Type::RouterAdvert => {
-                        let f = p.router_flags();
-                        Message::RouterAdvert {
-                            cur_hop_limit: p.current_hop_limit(),
-                            managed: f & 0x80 != 0,
-                            other: f & 0x40 != 0,
-                            home_agent: f & 0x20 != 0,
-                            preference: Preference::from_bits(f >> 3),
-                            proxy: f & 0x04 != 0,
-                            reserved_flags: f & 0x03,
-                            router_lifetime: p.router_lifetime(),
-                            reachable_time: p.reachable_time(),
-                            retrans_timer: p.retrans_time(),
-                            options: opts(),
-                        }
-                    }
-                    Icmpv6Type::NeighborSolicit => Message::NeighborSolicit {
-                        reserved: w1,
-                        target: p.target_addr(),
-                        options: opts(),
-                    },
-                    Icmpv6Type::NeighborAdvert => Message::NeighborAdvert {
-                        router: w1 & 0x8000_0000 != 0,
-                        solicited: w1 & 0x4000_0000 != 0,
-                        override_: w1 & 0x2000_0000 != 0,
-                        reserved: w1 & 0x1fff_ffff,
-                        target: p.target_addr(),
-                        options: opts(),
-                    },
-                    Icmpv6Type::Redirect => Message::Redirect {
-                        reserved: w1,
-                        target: p.target_addr(),
-                        destination: p.dest_addr(),
-                        options: opts(),
-                    },
-                    Icmpv6Type::DestUnreachable
-                    | Icmpv6Type::PacketTooBig
-                    | Icmpv6Type::TimeExceeded
-                    | Icmpv6Type::ParamProblem => {
-                        let data = p.invoking_packet().to_vec();
-                        let quoted = Box::new(Quoted::parse(&data));
-                        let reason = t.code_name(code);
-                        match t {
-                            Icmpv6Type::DestUnreachable => Message::DestUnreachable {
-                                reason,
-                                unused: w1,
-                                quoted,
-                                data,
-                            },
-                            Icmpv6Type::PacketTooBig => Message::PacketTooBig {
-                                mtu: w1,
-                                quoted,
-                                data,
-                            },
-                            Icmpv6Type::TimeExceeded => Message::TimeExceeded {
-                                reason,
-                                unused: w1,
-                                quoted,
-                                data,
-                            },
-                            _ => Message::ParamProblem {
-                                reason,
-                                pointer: w1,
-                                quoted,
-                                data,
-                            },
-                        }
-                    }
-                    Icmpv6Type::EchoRequest | Icmpv6Type::EchoReply => {
-                        let data = bytes[8..].to_vec();
-                        let (id, seq, data_len) = (p.echo_ident(), p.echo_seq_no(), data.len());
-                        if t == Icmpv6Type::EchoRequest {
-                            Message::EchoRequest {
-                                id,
-                                seq,
-                                data_len,
-                                data,
-                            }
-                        } else {
-                            Message::EchoReply {
-                                id,
-                                seq,
-                                data_len,
-                                data,
-                            }
-                        }
-                    }
-                    _ => Message::Other {
-                        data_len: bytes.len() - field::HEADER_LEN,
-                        data: rest(),
-                    },
-                }
-            };
-            Ok(Self {
-                msg_type: t,
-                code,
-                checksum: p.checksum(),
-                message,
-            })
+            Icmpv6Ref::parse(bytes).map(|r| r.to_owned())
         }
 
         /// The message's options (empty for non-NDP types).

@@ -93,23 +93,22 @@ pub mod frame;
 pub mod validate;
 
 #[cfg(feature = "alloc")]
-pub use frame::{Frame, FrameError, Ip6Info};
+pub use frame::{Frame, FrameError, FrameRef, Ip6Info};
 #[cfg(feature = "alloc")]
 pub use validate::{Code, Violation};
 
 pub use ethernet::{
     EthernetAddress, EthernetFrame, EthernetRepr, Eui64, ParseEui64Error, ParseMacError, VlanTag,
 };
-pub use icmpv6::{Icmpv6Packet, Icmpv6Type};
+pub use icmpv6::{Icmpv6Packet, Icmpv6Ref, Icmpv6Type, MessageRef};
 #[cfg(feature = "alloc")]
 pub use icmpv6::{Icmpv6Repr, Message};
 pub use ipv6::{ExtChain, ExtHeader, FragmentInfo, Ipv6Packet, Ipv6Repr};
 #[cfg(feature = "alloc")]
 pub use ndisc_option::{NdpOption, Options};
-pub use ndisc_option::{NdpOptionView, OptionWalkError};
+pub use ndisc_option::{NdpOptionRef, NdpOptionType, NdpOptionView, OptionWalkError, OptionsRef};
 pub use prefix::{ParsePrefixError, Prefix};
 pub use text::Hex;
-pub use types::NdpOptionType;
 
 /// A view or repr error: the buffer is too short for a layer, or a field has a value the
 /// layer cannot be read with. Parse errors are about structure only; RFC rules are

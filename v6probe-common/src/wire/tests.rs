@@ -641,7 +641,10 @@ fn views_read_and_write_fields() {
     assert_eq!(p.reachable_time(), 30000);
     assert_eq!(p.retrans_time(), 1000);
     assert!(p.verify_checksum(&ip("fe80::1"), &ip("ff02::1")));
-    let kinds: Vec<u8> = p.option_iter().map(|o| o.unwrap().option_type()).collect();
+    let kinds: Vec<u8> = p
+        .option_iter()
+        .map(|o| o.unwrap().option_type().into())
+        .collect();
     assert_eq!(kinds, [1, 5, 3, 3, 3, 25, 31, 24, 26]);
     // NA view: flags and target.
     let p = Icmpv6Packet::new_checked(&NA[54..]).unwrap();
@@ -663,7 +666,10 @@ fn views_read_and_write_fields() {
     );
     // Option view.
     let o = ndisc_option::NdpOptionView::new_checked(&NS[78..]).unwrap();
-    assert_eq!((o.option_type(), o.length()), (1, 1));
+    assert_eq!(
+        (o.option_type(), o.length()),
+        (NdpOptionType::SourceLlAddr, 1)
+    );
     assert_eq!(o.data(), &[2, 0, 0, 0, 0, 1]);
 }
 
@@ -731,4 +737,40 @@ fn ext_chain_fast_path_matches_general_walk() {
             );
         }
     }
+}
+
+/// The borrowed decode reads the same values as the owned one, walking the options in place.
+#[test]
+fn borrowed_view_reads_options_in_place() {
+    let f = FrameRef::parse(&RA).unwrap();
+    let owned = Frame::parse(&RA).unwrap();
+    assert_eq!(f.to_owned(), owned);
+    let m = f.icmp6.unwrap();
+    assert!(matches!(
+        m.message,
+        MessageRef::RouterAdvert {
+            router_lifetime: 1800,
+            ..
+        }
+    ));
+    let o = m.options().unwrap();
+    assert_eq!(o.walk_error(), None);
+    assert_eq!(o.options().count(), opts(&owned).len());
+    for (r, w) in o.options().zip(opts(&owned)) {
+        assert_eq!(r.option_type(), w.option_type());
+        match (r, w) {
+            (NdpOptionRef::Rdnss { servers, .. }, NdpOption::Rdnss { servers: s, .. }) => {
+                assert_eq!(servers.iter().collect::<Vec<_>>(), *s);
+            }
+            (NdpOptionRef::Dnssl { domains, .. }, NdpOption::Dnssl { domains: d, .. }) => {
+                let names: Vec<_> = domains.iter().map(|n| n.to_string()).collect();
+                assert_eq!(names, *d);
+            }
+            (r, w) => assert_eq!(r.to_owned(), *w),
+        }
+    }
+    assert_eq!(
+        o.source_ll_addr(),
+        owned.icmp6.unwrap().options().unwrap().source_ll_addr()
+    );
 }

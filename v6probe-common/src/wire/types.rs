@@ -1,6 +1,7 @@
-//! The numbered fields as enums: ICMPv6 message types and NDP option types, each with its
-//! named values and `Unknown(n)` (see `numbered_enum!` in [`super`]). A leaf module: the codec's
-//! other modules depend on it, it depends on none of them.
+//! ICMPv6 message types as an enum with its named values and `Unknown(n)` (see
+//! `numbered_enum!` in [`super`]; the NDP option types are made the same way by the option
+//! registry in [`super::ndisc_option`]). A leaf module: the codec's other modules depend on it,
+//! it depends on none of them.
 
 numbered_enum! {
     /// ICMPv6 message types (IANA "ICMPv6 Parameters"): the ones v6probe decodes or names.
@@ -92,25 +93,6 @@ impl Icmpv6Type {
     }
 }
 
-numbered_enum! {
-    /// NDP option types (IANA "IPv6 Neighbor Discovery Option Formats"): the ones v6probe
-    /// decodes.
-    pub enum NdpOptionType {
-        SourceLlAddr = 1 => "source_ll_addr",
-        TargetLlAddr = 2 => "target_ll_addr",
-        PrefixInfo = 3 => "prefix_info",
-        RedirectedHeader = 4 => "redirected_header",
-        Mtu = 5 => "mtu",
-        Nonce = 14 => "nonce",
-        RouteInfo = 24 => "route_info",
-        Rdnss = 25 => "rdnss",
-        RaFlagsExt = 26 => "ra_flags_ext",
-        Dnssl = 31 => "dnssl",
-        CaptivePortal = 37 => "captive_portal",
-        Pref64 = 38 => "pref64",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,7 +102,7 @@ mod tests {
     fn numbers_round_trip_and_match_the_kernel_constants() {
         for n in 0..=255u8 {
             assert_eq!(u8::from(Icmpv6Type::from(n)), n);
-            assert_eq!(u8::from(NdpOptionType::from(n)), n);
+            assert_eq!(u8::from(crate::wire::NdpOptionType::from(n)), n);
         }
         assert_eq!(u8::from(Icmpv6Type::RouterSolicit), icmp6::ROUTER_SOLICIT);
         assert_eq!(u8::from(Icmpv6Type::RouterAdvert), icmp6::ROUTER_ADVERT);
@@ -133,6 +115,6 @@ mod tests {
         assert_eq!(u8::from(Icmpv6Type::PacketTooBig), icmp6::PACKET_TOO_BIG);
         assert_eq!(Icmpv6Type::from(200), Icmpv6Type::Unknown(200));
         assert_eq!(Icmpv6Type::Unknown(200).name(), "unknown");
-        assert_eq!(NdpOptionType::from(3).name(), "prefix_info");
+        assert_eq!(crate::wire::NdpOptionType::from(3).name(), "prefix_info");
     }
 }

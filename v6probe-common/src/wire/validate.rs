@@ -8,8 +8,8 @@ use super::{
     frame::{Frame, Ip6Info},
     icmpv6::{Icmpv6Repr, Message},
     ipv6::ChainEnd,
-    ndisc_option::{NdpOption, OptionWalkError, Preference},
-    types::{Icmpv6Type, Icmpv6Type as T, NdpOptionType, NdpOptionType as O},
+    ndisc_option::{NdpOption, NdpOptionType, NdpOptionType as O, OptionWalkError, Preference},
+    types::{Icmpv6Type, Icmpv6Type as T},
 };
 use crate::abi::next_header as nh;
 
