@@ -198,6 +198,8 @@ pub mod addr {
 #[cfg(all(test, feature = "alloc"))]
 mod tests;
 // scapy-generated frames (see testdata/gen_vectors.py).
+#[cfg(all(test, feature = "serde"))]
+mod golden;
 #[cfg(all(test, feature = "alloc"))]
 mod proptests;
 #[cfg(all(test, feature = "alloc"))]
