@@ -79,7 +79,7 @@ impl<T: AsRef<[u8]>> Icmpv6Packet<T> {
         p.check_len()?;
         Ok(p)
     }
-    /// The 4-byte header and the type's fixed part ([`min_len`]) are present.
+    /// The 4-byte header and the type's fixed part ([`Icmpv6Type::min_len`]) are present.
     pub fn check_len(&self) -> Result<()> {
         let have = self.buffer.as_ref().len();
         let need = if have < field::HEADER_LEN {
@@ -175,6 +175,7 @@ impl<T: AsRef<[u8]>> Icmpv6Packet<T> {
 
 impl<'a> Icmpv6Packet<&'a [u8]> {
     /// [`Icmpv6Packet::options`] for as long as the buffer lives.
+    #[inline]
     pub fn options_bytes(&self) -> &'a [u8] {
         let b: &'a [u8] = self.buffer;
         self.options_offset()

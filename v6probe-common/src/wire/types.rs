@@ -26,6 +26,7 @@ numbered_enum! {
 
 impl Icmpv6Type {
     /// RS, RA, NS, NA or redirect (RFC 4861).
+    #[inline]
     pub fn is_ndp(self) -> bool {
         matches!(
             self,
@@ -44,6 +45,7 @@ impl Icmpv6Type {
 
     /// Minimum length of a message of this type (RFC 4861 section 6.1 / 7.1 / 8.1 "ICMP length
     /// (derived from the IP length) is N or more octets"; RFC 4443 for errors and echo).
+    #[inline]
     pub fn min_len(self) -> usize {
         match self {
             Self::RouterSolicit => 8,
@@ -61,6 +63,7 @@ impl Icmpv6Type {
     }
 
     /// Offset of the options area, for the NDP types.
+    #[inline]
     pub fn options_offset(self) -> Option<usize> {
         match self {
             Self::RouterSolicit => Some(8),

@@ -29,6 +29,7 @@ impl fmt::Display for Text<'_> {
     }
 }
 
+#[inline]
 pub(super) fn parse(b: &[u8]) -> Result<NdpOptionRef<'_>, &'static str> {
     // RFC 8910 2.3: "The URI ... padded with NUL (0x00) characters."
     let raw = &b[2..];

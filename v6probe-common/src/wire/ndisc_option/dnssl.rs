@@ -75,29 +75,42 @@ impl<'a> DnsNames<'a> {
     }
 }
 
-impl fmt::Display for DnsName<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl DnsName<'_> {
+    /// Writes `label.label`: runs of printable bytes as they are, the rest escaped.
+    fn write_to<W: fmt::Write>(&self, w: &mut W) -> fmt::Result {
+        let plain = |c: u8| c.is_ascii_graphic() && c != b'.' && c != b'\\';
         let mut b = self.0;
         let mut first = true;
         while let Some((&l, rest)) = b.split_first() {
-            let label = rest.get(..l as usize).unwrap_or(rest);
+            let mut label = rest.get(..l as usize).unwrap_or(rest);
+            b = &rest[label.len()..];
             if !first {
-                f.write_str(".")?;
+                w.write_str(".")?;
             }
             first = false;
-            for &c in label {
-                if c.is_ascii_graphic() && c != b'.' && c != b'\\' {
-                    fmt::Write::write_char(f, c as char)?;
+            while !label.is_empty() {
+                let run = label.iter().position(|&c| !plain(c)).unwrap_or(label.len());
+                // Printable ASCII is UTF-8.
+                w.write_str(core::str::from_utf8(&label[..run]).map_err(|_| fmt::Error)?)?;
+                if let Some(&c) = label.get(run) {
+                    write!(w, "\\{c:03}")?;
+                    label = &label[run + 1..];
                 } else {
-                    write!(f, "\\{c:03}")?;
+                    label = &[];
                 }
             }
-            b = &rest[label.len()..];
         }
         Ok(())
     }
 }
 
+impl fmt::Display for DnsName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
+    }
+}
+
+#[inline]
 pub(super) fn parse(b: &[u8]) -> Result<NdpOptionRef<'_>, &'static str> {
     // RFC 8106 5.2: "The minimum value is 2 if at least one domain name is contained in the
     // option."
@@ -119,8 +132,14 @@ pub(super) fn parse(b: &[u8]) -> Result<NdpOptionRef<'_>, &'static str> {
 impl super::ToOwnedField for DnsNames<'_> {
     type Owned = alloc::vec::Vec<alloc::string::String>;
     fn to_owned_field(&self) -> Self::Owned {
-        use alloc::string::ToString;
-        self.iter().map(|n| n.to_string()).collect()
+        self.iter()
+            .map(|n| {
+                let mut s = alloc::string::String::with_capacity(n.0.len());
+                // Writing to a String cannot fail.
+                let _ = n.write_to(&mut s);
+                s
+            })
+            .collect()
     }
 }
 

@@ -14,6 +14,7 @@ use crate::wire::EthernetAddress;
 
 const ADDR: core::ops::Range<usize> = 2..8;
 
+#[inline]
 pub(super) fn parse(b: &[u8]) -> Result<NdpOptionRef<'_>, &'static str> {
     // RFC 2464 section 6: "Length 1 (in units of 8 octets)" for Ethernet.
     if b[1] != 1 {

@@ -161,6 +161,7 @@ impl<T: AsRef<[u8]>> NdpOptionView<T> {
 impl<'a> NdpOptionView<&'a [u8]> {
     /// The whole option (`length * 8` bytes, or what the buffer has), for as long as the
     /// buffer lives.
+    #[inline]
     pub fn into_bytes(self) -> &'a [u8] {
         let n = (self.length() as usize * 8).min(self.buffer.len());
         &self.buffer[..n]
@@ -197,6 +198,7 @@ impl<'a> OptionIter<'a> {
 impl<'a> Iterator for OptionIter<'a> {
     type Item = core::result::Result<NdpOptionView<&'a [u8]>, OptionWalkError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.done || self.off >= self.buf.len() {
             return None;
@@ -475,6 +477,7 @@ pub struct OptionsRef<'a>(pub &'a [u8]);
 
 impl<'a> OptionsRef<'a> {
     /// Each option in order, then at most one walk error.
+    #[inline]
     pub fn iter(
         &self,
     ) -> impl Iterator<Item = core::result::Result<NdpOptionRef<'a>, OptionWalkError>> + 'a {

@@ -15,6 +15,7 @@ use crate::wire::be32;
 
 const MTU: usize = 4;
 
+#[inline]
 pub(super) fn parse(b: &[u8]) -> Result<NdpOptionRef<'_>, &'static str> {
     if b[1] != 1 {
         return Err("MTU option length is not 1");

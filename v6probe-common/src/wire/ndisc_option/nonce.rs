@@ -10,6 +10,7 @@
 use super::NdpOption;
 use super::NdpOptionRef;
 
+#[inline]
 pub(super) fn parse(b: &[u8]) -> Result<NdpOptionRef<'_>, &'static str> {
     Ok(NdpOptionRef::Nonce { nonce: &b[2..] })
 }

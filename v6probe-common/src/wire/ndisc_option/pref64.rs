@@ -40,6 +40,7 @@ fn len_to_plc(len: u8) -> u8 {
     }
 }
 
+#[inline]
 pub(super) fn parse(b: &[u8]) -> Result<NdpOptionRef<'_>, &'static str> {
     if b[1] != 2 {
         return Err("PREF64 length is not 2");

@@ -26,6 +26,7 @@ const VALID: usize = 4;
 const PREFERRED: usize = 8;
 const PREFIX: usize = 16;
 
+#[inline]
 pub(super) fn parse(b: &[u8]) -> Result<NdpOptionRef<'_>, &'static str> {
     if b[1] != 4 {
         return Err("prefix information length is not 4");

@@ -12,6 +12,7 @@
 use super::NdpOption;
 use super::NdpOptionRef;
 
+#[inline]
 pub(super) fn parse(b: &[u8]) -> Result<NdpOptionRef<'_>, &'static str> {
     if b[1] != 1 {
         return Err("RA flags extension length is not 1");

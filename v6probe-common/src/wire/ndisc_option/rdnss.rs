@@ -35,6 +35,7 @@ impl<'a> Addrs<'a> {
     }
 }
 
+#[inline]
 pub(super) fn parse(b: &[u8]) -> Result<NdpOptionRef<'_>, &'static str> {
     // RFC 8106 5.1: "The minimum value is 3 if one IPv6 address is contained in the option.
     // Every additional RDNSS address increases the length by 2."

@@ -15,6 +15,7 @@ use super::NdpOptionRef;
 
 const DATA: usize = 8;
 
+#[inline]
 pub(super) fn parse(b: &[u8]) -> Result<NdpOptionRef<'_>, &'static str> {
     Ok(NdpOptionRef::RedirectedHeader {
         data: &b[DATA.min(b.len())..],

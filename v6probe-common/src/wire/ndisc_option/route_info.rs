@@ -19,6 +19,7 @@ const FLAGS: usize = 3;
 const LIFETIME: usize = 4;
 const PREFIX: usize = 8;
 
+#[inline]
 pub(super) fn parse(b: &[u8]) -> Result<NdpOptionRef<'_>, &'static str> {
     // RFC 4191 2.3: "The Length field is 1, 2, or 3 depending on the Prefix Length."
     let len = b[1];
