@@ -102,6 +102,7 @@ impl<T: AsRef<[u8]>> Icmpv6Packet<T> {
     fn b(&self) -> &[u8] {
         self.buffer.as_ref()
     }
+    #[inline]
     pub fn msg_type(&self) -> Icmpv6Type {
         Icmpv6Type::from(self.b()[field::TYPE])
     }
@@ -355,7 +356,11 @@ impl<'a> Icmpv6Ref<'a> {
         } else {
             // Types without a fixed part (min_len 4) may be shorter than 8 bytes.
             let w1 = if bytes.len() >= 8 { be32(bytes, 4) } else { 0 };
-            let options = OptionsRef(p.options_bytes());
+            let options = OptionsRef(
+                t.options_offset()
+                    .and_then(|o| bytes.get(o..))
+                    .unwrap_or_default(),
+            );
             let after = bytes.get(field::ERR_DATA..).unwrap_or_default();
             match t {
                 Icmpv6Type::RouterSolicit => MessageRef::RouterSolicit {
