@@ -197,31 +197,30 @@ fn ours_view(b: &[u8]) -> usize {
     n
 }
 
+/// smoltcp's Ethernet -> IPv6 views and reprs, and the ICMPv6 view.
+#[inline(always)]
+fn smol_headers(b: &[u8]) -> Option<(Ipv6Repr, Icmpv6Packet<&[u8]>)> {
+    let eth = EthernetFrame::new_checked(b).ok()?;
+    let er = EthernetRepr::parse(&eth).ok()?;
+    if er.ethertype != EthernetProtocol::Ipv6 {
+        return None;
+    }
+    let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
+    let ir = Ipv6Repr::parse(&ip).ok()?;
+    let ic = Icmpv6Packet::new_checked(ip.payload()).ok()?;
+    Some((ir, ic))
+}
+
 /// smoltcp, like for like: wire views and reprs, the checksum, the fixed fields, and its option
 /// iterator driven to the end (each option parsed by `NdiscOptionRepr::parse` and consumed).
 #[inline(never)]
 fn smol_walk(b: &[u8]) -> usize {
-    let Ok(eth) = EthernetFrame::new_checked(b) else {
-        return usize::MAX;
-    };
-    let Ok(er) = EthernetRepr::parse(&eth) else {
-        return usize::MAX;
-    };
-    if er.ethertype != EthernetProtocol::Ipv6 {
-        return usize::MAX;
-    }
-    let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else {
-        return usize::MAX;
-    };
-    let Ok(ir) = Ipv6Repr::parse(&ip) else {
+    let Some((ir, ic)) = smol_headers(b) else {
         return usize::MAX;
     };
     if ir.next_header != IpProtocol::Icmpv6 {
         return usize::MAX;
     }
-    let Ok(ic) = Icmpv6Packet::new_checked(ip.payload()) else {
-        return usize::MAX;
-    };
     if !ic.verify_checksum(&ir.src_addr, &ir.dst_addr) {
         return usize::MAX;
     }
@@ -246,7 +245,7 @@ fn smol_walk(b: &[u8]) -> usize {
         }
         _ => return usize::MAX,
     };
-    let Some(mut rest) = ip.payload().get(fixed..) else {
+    let Some(mut rest) = ic.into_inner().get(fixed..) else {
         return usize::MAX;
     };
     let mut n = 0;
@@ -290,22 +289,7 @@ fn ours_full(b: &[u8]) -> usize {
 #[inline(never)]
 fn smol_repr(b: &[u8]) -> usize {
     let caps = ChecksumCapabilities::default();
-    let Ok(eth) = EthernetFrame::new_checked(b) else {
-        return usize::MAX;
-    };
-    let Ok(er) = EthernetRepr::parse(&eth) else {
-        return usize::MAX;
-    };
-    if er.ethertype != EthernetProtocol::Ipv6 {
-        return usize::MAX;
-    }
-    let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else {
-        return usize::MAX;
-    };
-    let Ok(ir) = Ipv6Repr::parse(&ip) else {
-        return usize::MAX;
-    };
-    let Ok(ic) = Icmpv6Packet::new_checked(ip.payload()) else {
+    let Some((ir, ic)) = smol_headers(b) else {
         return usize::MAX;
     };
     match smoltcp::wire::Icmpv6Repr::parse(&ir.src_addr, &ir.dst_addr, &ic, &caps) {

@@ -16,7 +16,7 @@ use v6probe::{
         MAX_FRAME_CAP, RECORD_HEADER_LEN,
     },
     observe::{drain_ring, KernelLog, KernelLogSink, LoadOptions, Programs},
-    wire::Frame,
+    wire::{Frame, Icmpv6Type},
 };
 use v6probe_lab::frame::{frag, ns_body, opts8, ra_body, FrameSpec, SRC_MAC};
 
@@ -165,7 +165,7 @@ fn every_ndp_and_error_type_is_recorded() {
         assert_eq!(r.header.upper, 58);
         assert!(r.header.ts_ns > 0);
         let f = decode(r);
-        assert_eq!(f.icmp6.as_ref().map(|m| m.msg_type), Some(ty));
+        assert_eq!(f.icmp6.as_ref().map(|m| u8::from(m.msg_type)), Some(ty));
         assert!(!f.truncated);
         assert_eq!(c(&d, counter_idx), 1, "type {ty} counter");
         assert_eq!(counter::frames(&d), 1);
@@ -278,7 +278,10 @@ fn vlan_tagged_frames_are_recorded_with_their_tags() {
     let f = decode(r);
     let tags: Vec<(Option<u16>, u16)> = f.eth.vlans().iter().map(|v| (v.tpid, v.tci)).collect();
     assert_eq!(tags, [(Some(0x88a8), 200), (Some(0x8100), 300)]);
-    assert_eq!(f.icmp6.as_ref().map(|m| m.msg_type), Some(136));
+    assert_eq!(
+        f.icmp6.as_ref().map(|m| m.msg_type),
+        Some(Icmpv6Type::NeighborAdvert)
+    );
 }
 
 /// A frame of exactly `len` bytes: a destination unreachable padded with quoted bytes.
@@ -353,7 +356,7 @@ fn a_router_advertisement_of_a_full_mtu_frame_is_captured_whole() {
     let f = decode(r);
     assert!(!f.truncated);
     let ra = f.icmp6.expect("RA decoded");
-    assert_eq!(ra.msg_type, 134);
+    assert_eq!(ra.msg_type, Icmpv6Type::RouterAdvert);
     // SLLA, MTU, 2 PIO, RDNSS from ra_body, then the 38 PIOs: every option, nothing cut.
     let opts = ra.options().expect("RA options");
     assert!(opts.error.is_none());
@@ -380,7 +383,8 @@ fn truncation_is_flagged_and_counted() {
     assert_eq!(c(&d, counter::TRUNCATED), 1);
     let f = decode(r);
     assert!(f.truncated);
-    assert_eq!(f.icmp6.as_ref().and_then(|m| m.checksum_ok), None);
+    assert!(f.icmp6.is_some());
+    assert_eq!(f.checksum_ok, None);
 
     // The IPv6 header claims more than the frame carries.
     let mut spec = FrameSpec::icmp(135, 0, &ns_body());

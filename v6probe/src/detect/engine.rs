@@ -180,11 +180,11 @@ impl Engine {
             flooding: false,
         };
         let mut sink = Sink::new(&mut self.gate, out);
-        if icmp.msg_type == mt::PACKET_TOO_BIG {
+        if u8::from(icmp.msg_type) == mt::PACKET_TOO_BIG {
             self.checks.packet_too_big(&cx, &mut sink, icmp);
             return;
         }
-        let Some(class) = MsgClass::of(icmp.msg_type) else {
+        let Some(class) = MsgClass::of(icmp.msg_type.into()) else {
             return;
         };
         let flooding = self.checks.rates(&cx, &mut sink, class);

@@ -202,13 +202,13 @@ impl PacketChecks {
                 },
             );
         }
-        let bogus = bogon(icmp.msg_type, &src);
+        let bogus = bogon(icmp.msg_type.into(), &src);
         if let Some(why) = bogus {
             sink.raise(
                 cx,
                 AlertCode::NdpBogonSource,
                 Severity::Medium,
-                Subject::sent(icmp.msg_type, eth_src, Target::Addr(src)),
+                Subject::sent(icmp.msg_type.into(), eth_src, Target::Addr(src)),
                 |a| {
                     a.message = format!("{name} from bogon source {src} ({})", why.as_str());
                     a.address = Some(src);
@@ -222,7 +222,7 @@ impl PacketChecks {
             discarded: hop != 255
                 || frag.is_some()
                 || icmp.code != 0
-                || icmp.checksum_ok == Some(false),
+                || f.checksum_ok == Some(false),
         }
     }
 
@@ -239,7 +239,7 @@ impl PacketChecks {
             cx,
             AlertCode::PtbMtuBelowMinimum,
             Severity::Medium,
-            Subject::of_msg(icmp.msg_type, Target::Addr(src)),
+            Subject::of_msg(icmp.msg_type.into(), Target::Addr(src)),
             |a| {
                 a.message = format!("packet too big from {src} advertises MTU {mtu} < 1280");
                 a.address = Some(src);

@@ -3,7 +3,7 @@
 //! engine: the engine builds a `Cx` per packet and lends each rule the sink.
 use std::{net::Ipv6Addr, time::SystemTime};
 
-use v6probe_common::wire::{icmpv6, EthernetAddress, Message};
+use v6probe_common::wire::{EthernetAddress, Message};
 
 pub use super::gate::{Subject, Target};
 use super::{
@@ -57,12 +57,12 @@ impl Cx<'_> {
             .frame
             .icmp6
             .as_ref()
-            .and_then(|m| MsgClass::of(m.msg_type))
+            .and_then(|m| MsgClass::of(m.msg_type.into()))
     }
 
     /// The ICMPv6 type (0 for a packet without an ICMPv6 header).
     pub fn msg_type(&self) -> u8 {
-        self.p.frame.icmp6.as_ref().map_or(0, |m| m.msg_type)
+        self.p.frame.icmp6.as_ref().map_or(0, |m| m.msg_type.into())
     }
 
     /// What the message is about: the target of an NS or NA, the destination of a redirect,
@@ -88,7 +88,7 @@ impl Cx<'_> {
             .frame
             .icmp6
             .as_ref()
-            .map_or("fragment", |m| icmpv6::name_of(m.msg_type))
+            .map_or("fragment", |m| m.msg_type.name())
     }
 }
 

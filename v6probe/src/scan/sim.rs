@@ -264,7 +264,7 @@ impl Sim {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{EthernetAddress, Icmpv6Repr, Options};
+    use crate::wire::{EthernetAddress, Icmpv6Repr, Icmpv6Type, Options};
 
     const SCANNER: [u8; 6] = [2, 0, 0, 0, 0, 1];
     const FAKE: [u8; 6] = [2, 0xee, 0, 0, 0, 7];
