@@ -796,7 +796,7 @@ fn long_header_chains_are_walked_or_recorded_with_a_flag() {
         let f = decode(r);
         assert_eq!(
             f.icmp6.as_ref().map(|m| m.msg_type),
-            Some(134),
+            Some(Icmpv6Type::RouterAdvert),
             "{n} headers"
         );
         assert_eq!(f.ip6.ext.headers().len(), n);
@@ -809,7 +809,10 @@ fn long_header_chains_are_walked_or_recorded_with_a_flag() {
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0].frame, frame);
     assert_eq!(recs[0].header.upper_offset as usize, 14 + 40 + 304);
-    assert_eq!(decode(&recs[0]).icmp6.map(|m| m.msg_type), Some(134));
+    assert_eq!(
+        decode(&recs[0]).icmp6.map(|m| m.msg_type),
+        Some(Icmpv6Type::RouterAdvert)
+    );
 
     // 17 headers: past the walk. Link scope: recorded with the flag, for user space.
     let mut long = FrameSpec::icmp(134, 0, &ra_body());

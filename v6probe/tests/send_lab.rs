@@ -57,9 +57,9 @@ impl Pair {
             if let Some(r) = self.rx.recv(&mut buf, left).unwrap() {
                 if let Ok(f) = Frame::parse(&buf[..r.len]) {
                     // Only what the CLI sent (the kernel's own RS / MLD reports are not ours).
-                    let t = f.icmp6.as_ref().map(|i| i.msg_type);
-                    let ours = f.eth.src.0 == self.a_mac && matches!(t, Some(133..=137))
-                        || f.eth.src.0 == [2, 0x5c, 0, 0, 0, 1];
+                    let ndp = f.icmp6.as_ref().is_some_and(|i| i.msg_type.is_ndp());
+                    let ours =
+                        f.eth.src.0 == self.a_mac && ndp || f.eth.src.0 == [2, 0x5c, 0, 0, 0, 1];
                     if ours && (f.ip6.hop_limit != 255 || !is_kernel_ndp(&f)) {
                         frames.push(f);
                     }
@@ -75,8 +75,9 @@ impl Pair {
 /// and its duplicate address detection (an NS from `::`, which no test here sends), whenever
 /// DAD of the link-local address runs late.
 fn is_kernel_ndp(f: &Frame) -> bool {
-    let dad = f.ip6.src.is_unspecified() && matches!(&f.icmp6, Some(i) if i.msg_type == 135);
-    let rs = matches!(&f.icmp6, Some(i) if i.msg_type == 133 && i.code == 0
+    let dad = f.ip6.src.is_unspecified()
+        && matches!(&f.icmp6, Some(i) if i.msg_type == Icmpv6Type::NeighborSolicit);
+    let rs = matches!(&f.icmp6, Some(i) if i.msg_type == Icmpv6Type::RouterSolicit && i.code == 0
         && i.options().is_some_and(|o| !o.iter().any(|x| matches!(x, NdpOption::Nonce { .. }))));
     dad || rs
 }

@@ -351,7 +351,7 @@ pub fn discover_multicast(
             ..
         }) = &f.icmp6
         {
-            if *rid == id && *checksum_ok != Some(false) && f.ip6.src != me {
+            if *rid == id && f.checksum_ok != Some(false) && f.ip6.src != me {
                 if seen.contains(&f.ip6.src) {
                     return;
                 }
