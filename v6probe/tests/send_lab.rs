@@ -554,7 +554,9 @@ fn sim_answers_a_flood_of_rs_with_rate_limited_ras() {
         if let Some(r) = rx.recv(&mut buf, left).unwrap() {
             if let Ok(f) = Frame::parse(&buf[..r.len]) {
                 if f.eth.src.0 == [2, 0, 0, 0, 0x77, 1]
-                    && f.icmp6.as_ref().is_some_and(|i| i.msg_type == 134)
+                    && f.icmp6
+                        .as_ref()
+                        .is_some_and(|i| i.msg_type == Icmpv6Type::RouterAdvert)
                 {
                     ras += 1;
                 }
