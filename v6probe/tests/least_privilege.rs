@@ -5,11 +5,7 @@
 
 use std::{os::unix::fs::PermissionsExt, process::Stdio, time::Duration};
 
-use v6probe_lab::{veth, LineReader, Netns, TempDir};
-
-fn json_line(l: &str) -> serde_json::Value {
-    serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))
-}
+use v6probe_lab::{json_line, veth, LineReader, Netns, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 const CAPS: [&str; 3] = ["bpf", "perfmon", "net_admin"];

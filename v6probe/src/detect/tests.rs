@@ -1221,7 +1221,7 @@ fn alert_json_line() {
     let mut w = crate::output::JsonLines::new(Vec::new());
     w.write("alert", &a[0]).unwrap();
     let line = String::from_utf8(w.get_mut().clone()).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let v = v6probe_lab::json_line(line.trim_end());
     assert_eq!(v["kind"], "alert");
     assert_eq!(v["v"], 1);
     assert_eq!(v["iface"], "eth0");
