@@ -210,5 +210,10 @@ fn listen_and_connect_lines_match_the_schema() {
     let (status, got, err) = listener.finish(Duration::from_secs(10)).unwrap();
     assert!(status.success(), "listen: {status} {err}");
     let got: Vec<Value> = got.iter().map(|l| json_line(l)).collect();
-    assert_eq!(kinds(&got), ["listening", "peer"].map(String::from).into());
+    assert_eq!(
+        kinds(&got),
+        ["listen_stats", "listening", "peer"]
+            .map(String::from)
+            .into()
+    );
 }
