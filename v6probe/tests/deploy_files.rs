@@ -290,6 +290,12 @@ fn daemonset_runs_on_the_host_network_with_three_capabilities_and_scrape_annotat
         .map(|a| s(a, "arg"))
         .collect();
     assert_eq!(args.first(), Some(&"monitor"));
+    // The container's root is read-only and its log is stdout: no file output.
+    let output = args
+        .iter()
+        .position(|a| *a == "--output")
+        .and_then(|i| args.get(i + 1));
+    assert_eq!(output, Some(&"stdout"), "--output stdout in args");
     let listen = args
         .iter()
         .position(|a| *a == "--metrics-listen")
