@@ -7,7 +7,7 @@
 //! Formats (`ipv6`, `ipv4`, `date-time`) are checked, not just annotated.
 use std::{collections::BTreeMap, sync::OnceLock};
 
-use jsonschema::Validator;
+use jsonschema::{error::ValidationErrorKind, ValidationError, Validator};
 use serde_json::Value;
 
 /// The schema file, as published.
@@ -82,27 +82,52 @@ pub fn errors(value: &Value) -> Vec<String> {
              is a minor change within a version)"
         )];
     };
-    let mut out: Vec<String> = v
-        .iter_errors(value)
-        .map(|e| {
-            let mut msg = e.to_string();
-            if msg.len() > 300 {
-                let mut cut = 300;
-                while !msg.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                msg.truncate(cut);
-                msg.push_str("...");
-            }
-            format!("at `{}`: {msg}", e.instance_path())
-        })
-        .collect();
+    let mut out = Vec::new();
+    for e in v.iter_errors(value) {
+        describe(&e, &mut out);
+    }
     if out.is_empty() && !c.whole.is_valid(value) {
         out.push(format!(
             "valid as a `{kind}` but not under the schema's oneOf (two kinds match?)"
         ));
     }
     out
+}
+
+/// One error as `at `/path`: message`. When every alternative of an `anyOf` / `oneOf` failed
+/// (a nullable object, a field with two shapes), the alternatives' own errors are given
+/// instead, leaving out the plain "is not of type null" of the `null` alternative: they name
+/// the field that is wrong rather than repeating the whole value.
+fn describe(e: &ValidationError<'_>, out: &mut Vec<String>) {
+    if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } =
+        e.kind()
+    {
+        let inner: Vec<&ValidationError<'_>> = context
+            .iter()
+            .filter(|alt| {
+                !(alt.len() == 1
+                    && matches!(alt[0].kind(), ValidationErrorKind::Type { .. })
+                    && alt[0].to_string().ends_with("\"null\""))
+            })
+            .flatten()
+            .collect();
+        if !inner.is_empty() {
+            for i in inner {
+                describe(i, out);
+            }
+            return;
+        }
+    }
+    let mut msg = e.to_string();
+    if msg.len() > 300 {
+        let mut cut = 300;
+        while !msg.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        msg.truncate(cut);
+        msg.push_str("...");
+    }
+    out.push(format!("at `{}`: {msg}", e.instance_path()));
 }
 
 /// Panics, naming the line and every error, unless `value` (parsed from `line`) validates.
@@ -176,6 +201,15 @@ mod tests {
             (
                 r#"{"kind":"route","v":1,"prefix":"fd00::/64","table":254,"protocol":"kernel","type":"unicast","via":"fd00::zz"}"#,
                 "/via",
+            ),
+            // Inside a nullable object: the error names the field, not the whole value.
+            (
+                r#"{"kind":"stats","v":1,"records_read":0,"lines":0,"drops":0,"duration_s":0.1,"detect":{"learning":false}}"#,
+                "at `/detect`: \"observed\" is a required property",
+            ),
+            (
+                r#"{"kind":"sim_ready","v":1,"interface":"e","neighbors":1,"router":"nope"}"#,
+                "at `/router`: \"nope\" is not a \"ipv6\"",
             ),
         ] {
             let e = errs(bad);
