@@ -73,9 +73,10 @@ pub const fn size_class(len: usize) -> usize {
 }
 
 /// How many extension headers the parsers (kernel and [`crate::wire`]) walk. Linux bounds a chain
-/// only by the packet's length (it accepts an RA behind nine 8-byte destination-options
-/// headers); a longer chain on link-scope traffic is recorded with [`flags::CHAIN_TOO_LONG`], so
-/// user space sees it.
+/// only by the packet's length (`ip6_protocol_deliver_rcu` resubmits header after header; it
+/// accepts an RA behind nine 8-byte destination-options headers): 16 covers every chain seen
+/// in use and in the evasion tools, and a longer one on link-scope traffic is recorded with
+/// [`flags::CHAIN_TOO_LONG`], so user space sees it and can parse on from the frame bytes.
 pub const MAX_EXT_HEADERS: usize = 16;
 /// How many VLAN tags the parser strips.
 pub const MAX_VLANS: usize = 2;
@@ -105,6 +106,12 @@ pub mod flags {
     /// The fragment was not the first one (offset != 0): no upper-layer header in this frame,
     /// `icmp_type` is 0. Recorded because a non-first fragment of NDP is an evasion signal.
     pub const NON_FIRST_FRAGMENT: u16 = 1 << 3;
+    /// The chain of extension headers goes on past the [`super::MAX_EXT_HEADERS`] the program
+    /// walks (recorded for link-scope traffic: user space parses on from the frame bytes).
+    pub const CHAIN_TOO_LONG: u16 = 1 << 4;
+    /// A first fragment whose header chain ends before an upper-layer header (RFC 7112): the
+    /// ICMPv6 header, if any, is in a later fragment.
+    pub const CHAIN_INCOMPLETE: u16 = 1 << 5;
 }
 
 /// Bits of [`RecordHeader::ext_bitmap`]: which IPv6 extension headers were seen.
@@ -163,11 +170,15 @@ pub mod class {
     pub const PACKET_TOO_BIG: u32 = 1 << 6;
     pub const TIME_EXCEEDED: u32 = 1 << 7;
     pub const PARAM_PROBLEM: u32 = 1 << 8;
-    /// Non-first fragments of ICMPv6 (the type is unknown; reported as a possible NDP evasion).
+    /// Fragments without a reported ICMPv6 type in them: non-first fragments of ICMPv6 or of
+    /// link-scope packets, and first fragments of link-scope packets or without an upper-layer
+    /// header (possible NDP evasion).
     pub const FRAGMENTS: u32 = 1 << 9;
+    /// Link-scope packets whose extension-header chain is longer than the program walks.
+    pub const LONG_CHAINS: u32 = 1 << 10;
     pub const NDP: u32 = RS | RA | NS | NA | REDIRECT;
     pub const ERRORS: u32 = DEST_UNREACHABLE | PACKET_TOO_BIG | TIME_EXCEEDED | PARAM_PROBLEM;
-    pub const ALL: u32 = NDP | ERRORS | FRAGMENTS;
+    pub const ALL: u32 = NDP | ERRORS | FRAGMENTS | LONG_CHAINS;
 
     /// The class bit of an ICMPv6 type, or 0 when the type is not one the programs report.
     #[inline(always)]
@@ -204,7 +215,9 @@ pub mod counter {
     pub const NEIGHBOR_SOLICIT: u32 = 9;
     pub const NEIGHBOR_ADVERT: u32 = 10;
     pub const REDIRECT: u32 = 11;
-    /// Frames whose headers could not be walked (too short, too many extension headers, ...).
+    /// IPv6 frames neither walked to a reported message nor recorded: the sum of the reasons
+    /// below that were not recorded ([`IP_VERSION`], [`HEADER_TRUNCATED`], [`CHAIN_TOO_LONG`]
+    /// off link scope). Never a silent failure: each has its own counter.
     pub const PARSE_FAILURES: u32 = 12;
     /// Records holding less than their IPv6 packet ([`super::flags::TRUNCATED`]).
     pub const TRUNCATED: u32 = 13;
@@ -214,7 +227,8 @@ pub mod counter {
     pub const RECORDS: u32 = 15;
     /// Frames carrying at least one VLAN tag.
     pub const VLAN: u32 = 16;
-    /// Fragment records.
+    /// Frames with a fragment header that the parser reports (before the report mask and the
+    /// flood guard).
     pub const FRAGMENTS: u32 = 17;
     /// Records per size class ([`super::FRAME_CLASSES`]), smallest first.
     pub const RECORDS_CLASS0: u32 = 18;
@@ -231,7 +245,18 @@ pub mod counter {
     pub const FLOOD_REDIRECT: u32 = 27;
     pub const FLOOD_ERRORS: u32 = 28;
     pub const FLOOD_OTHER: u32 = 29;
-    pub const COUNT: u32 = 30;
+    /// The IPv6 EtherType with another IP version (not recorded).
+    pub const IP_VERSION: u32 = 30;
+    /// An IPv6, extension or ICMPv6 header that runs past the end of a frame that is not a
+    /// fragment (not recorded: a host drops it too).
+    pub const HEADER_TRUNCATED: u32 = 31;
+    /// Chains longer than the program walks ([`super::flags::CHAIN_TOO_LONG`]; recorded for
+    /// link-scope traffic, a parse failure otherwise).
+    pub const CHAIN_TOO_LONG: u32 = 32;
+    /// First fragments without an upper-layer header ([`super::flags::CHAIN_INCOMPLETE`]; all
+    /// recorded).
+    pub const CHAIN_INCOMPLETE: u32 = 33;
+    pub const COUNT: u32 = 34;
 
     /// Stable snake_case names, indexed like the constants, for output.
     pub const NAMES: [&str; COUNT as usize] = [
@@ -265,6 +290,10 @@ pub mod counter {
         "flood_suppressed_redirect",
         "flood_suppressed_errors",
         "flood_suppressed_other",
+        "ip_version",
+        "header_truncated",
+        "chain_too_long",
+        "chain_incomplete",
     ];
 
     /// Frames seen, from the counters summed over CPUs.

@@ -25,7 +25,7 @@ use aya_ebpf::{
     maps::{Array, LruPerCpuHashMap, PerCpuArray, RingBuf},
     programs::{TcContext, XdpContext},
 };
-use aya_log_ebpf::{debug, trace, warn};
+use aya_log_ebpf::{debug, info, trace, warn};
 use v6probe_common::abi::{
     class, counter, direction, ethertype, ext, flags, guard, hook, mac_key, next_header, ring_slot,
     Config, Counters, GuardBucket, MacGuard, RecordHeader, RingRecord, FRAME_CLASSES, GUARD_MACS,
@@ -244,6 +244,9 @@ fn observe<F: Frame>(frame: &F, hook: u8, dir: u8) {
     let Some(p) = parse(frame, &count) else {
         return;
     };
+    if p.flags & flags::FRAGMENT != 0 {
+        count.inc(counter::FRAGMENTS);
+    }
     // By reference: the config is too large to copy per packet. Never written: report all.
     let config = CONFIG.get(0);
     if !config.map_or(p.class_bit != 0, |c| c.reports(p.class_bit)) {
@@ -331,8 +334,16 @@ fn admit<F: Frame>(frame: &F, c: &Config, class: u32, now: u64, count: &Count) -
     false
 }
 
-/// Walks Ethernet, VLAN tags, IPv6 and its extension headers to an ICMPv6 message of a type we
-/// report (or a non-first ICMPv6 fragment). `None` for everything else (counted).
+/// Walks Ethernet, VLAN tags, IPv6 and up to MAX_EXT_HEADERS extension headers. `Some` for what
+/// is reported:
+/// - an ICMPv6 message of a reported type (NDP, errors), fragmented or not;
+/// - a fragment that could carry NDP whatever its next header says (hop limit 255, link-local
+///   source, link-local or multicast destination), first or not, and any non-first ICMPv6
+///   fragment;
+/// - a first fragment whose header chain ends before an upper-layer header (RFC 7112);
+/// - a link-scope packet whose chain is longer than the walk.
+///
+/// `None` for everything else; a frame that could not be walked is counted under its reason.
 #[inline(always)]
 fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     let Some(mut ethertype) = frame.read(12, |b: &[u8; 2]| u16::from_be_bytes(*b)) else {
@@ -376,13 +387,14 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
         return None;
     }
     count.inc(counter::IPV6);
-    // Fixed IPv6 header, read once: [version/class, class/flow, flow, flow, payload length (2),
-    // next header, hop limit]. For XDP this is a view of packet memory: only the bytes used are
-    // loaded, and the fast path below uses only the version and the next header.
-    let Some((version, first_nh, payload_len, hop_limit)) = frame.read(l3, |h: &[u8; 8]| {
+    // Fixed IPv6 header, read once and bounds-checked whole: [version/class, class/flow, flow,
+    // flow, payload length (2), next header, hop limit, source (16), destination (16)]. For XDP
+    // this is a view of packet memory: only the bytes used are loaded, and the fast path below
+    // uses only the version and the next header.
+    let Some((version, first_nh, payload_len, hop_limit)) = frame.read(l3, |h: &[u8; 40]| {
         (h[0] >> 4, h[6], u16::from_be_bytes([h[4], h[5]]), h[7])
     }) else {
-        count.inc(counter::PARSE_FAILURES);
+        fail(count, counter::HEADER_TRUNCATED);
         debug!(
             frame,
             "frame of {} bytes: IPv6 header cut at offset {}",
@@ -392,7 +404,7 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
         return None;
     };
     if version != 6 {
-        count.inc(counter::PARSE_FAILURES);
+        fail(count, counter::IP_VERSION);
         debug!(
             frame,
             "IPv6 EtherType with IP version {} at offset {}", version, l3
@@ -413,28 +425,42 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     ) {
         return None;
     }
-    let mut nh = first_nh;
+    // Could the packet carry NDP whatever its next header says (RFC 4861 link scope)? Asked
+    // only for fragments and over-long chains.
+    let link_scope = || {
+        hop_limit == 255
+            || frame
+                .read(l3 + 8, |a: &[u8; 32]| {
+                    let ll = |x: u8, y: u8| x == 0xfe && y & 0xc0 == 0x80;
+                    ll(a[0], a[1]) || a[16] == 0xff || ll(a[16], a[17])
+                })
+                .unwrap_or(false)
+    };
+    let mut p = Parsed {
+        vlan_count,
+        l3,
+        upper_off: l3 + 40,
+        upper: first_nh,
+        payload_len,
+        msg_len: 0,
+        hop_limit,
+        ext_bitmap: 0,
+        ext_count: 0,
+        flags: 0,
+        frag_offset: 0,
+        frag_id: 0,
+        icmp_type: 0,
+        icmp_code: 0,
+        class_bit: class::FRAGMENTS,
+    };
     let mut off = l3 + 40;
-    let mut ext_bitmap = 0u8;
-    let mut ext_count = 0u8;
-    let mut fl = 0u16;
-    let mut frag_offset = 0u16;
-    let mut frag_id = 0u32;
-    let mut found = false;
+    let mut nh = first_nh;
+    let mut end = End::TooLong;
     let mut i = 0;
-    while i < MAX_EXT_HEADERS + 1 {
+    while i <= MAX_EXT_HEADERS {
         if nh == next_header::ICMPV6 {
-            found = true;
+            end = End::Icmp;
             break;
-        }
-        if i == MAX_EXT_HEADERS {
-            // Chain longer than we walk.
-            count.inc(counter::PARSE_FAILURES);
-            debug!(
-                frame,
-                "more than {} extension headers: stopped at offset {}", MAX_EXT_HEADERS, off
-            );
-            return None;
         }
         let bit = match nh {
             next_header::HOP_BY_HOP => ext::HOP_BY_HOP,
@@ -443,11 +469,84 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
             next_header::DEST_OPTS => ext::DEST_OPTS,
             next_header::AUTH => ext::AUTH,
             next_header::MOBILITY => ext::MOBILITY,
-            // TCP, UDP, ESP, no next header, anything else: not ICMPv6.
-            _ => return None,
+            // TCP, UDP, ESP, no next header, anything else: the upper layer is not ICMPv6.
+            _ => {
+                end = End::Upper;
+                break;
+            }
         };
-        let Some(h) = frame.read(off, |h: &[u8; 2]| *h) else {
-            count.inc(counter::PARSE_FAILURES);
+        if i == MAX_EXT_HEADERS {
+            // More headers than we walk (end stays TooLong).
+            break;
+        }
+        // Every extension header is at least 8 bytes: next header, length, and for a fragment
+        // header its offset, flags and identification, in one read.
+        let Some((next, hlen, frag_word, id)) = frame.read(off, |h: &[u8; 8]| {
+            (
+                h[0],
+                h[1] as usize,
+                u16::from_be_bytes([h[2], h[3]]),
+                u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+            )
+        }) else {
+            end = End::Cut;
+            break;
+        };
+        p.ext_bitmap |= bit;
+        p.ext_count += 1;
+        let len = if nh == next_header::FRAGMENT {
+            // The first fragment header's fields (as the codec keeps them).
+            if p.flags & flags::FRAGMENT == 0 {
+                p.frag_offset = frag_word >> 3;
+                p.frag_id = id;
+                p.flags |= flags::FRAGMENT;
+                if frag_word & 1 != 0 {
+                    p.flags |= flags::MORE_FRAGMENTS;
+                }
+            }
+            8
+        } else if nh == next_header::AUTH {
+            (hlen + 2) * 4
+        } else {
+            (hlen + 1) * 8
+        };
+        nh = next;
+        off += len;
+        i += 1;
+        if p.frag_offset != 0 {
+            // A later fragment: what follows is fragment data, not a header.
+            end = End::NonFirst;
+            break;
+        }
+    }
+    p.upper_off = off;
+    p.upper = nh;
+    let fragment = p.flags & flags::FRAGMENT != 0;
+    match end {
+        End::Icmp => {}
+        End::NonFirst => {
+            // Reported when it is ICMPv6, or when the packet could carry NDP (whatever the
+            // first fragment's next header said: it may lie).
+            if nh == next_header::ICMPV6 {
+                count.inc(counter::ICMPV6);
+            } else if !link_scope() {
+                return None;
+            }
+            p.flags |= flags::NON_FIRST_FRAGMENT;
+            return Some(p);
+        }
+        End::Upper => {
+            // A first fragment of a link-scope packet is reported whatever its upper layer.
+            if fragment && link_scope() {
+                return Some(p);
+            }
+            return None;
+        }
+        End::Cut => {
+            if fragment {
+                return Some(incomplete(frame, p, count));
+            }
+            fail(count, counter::HEADER_TRUNCATED);
             debug!(
                 frame,
                 "frame of {} bytes: extension header {} cut at offset {}",
@@ -456,76 +555,37 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
                 off
             );
             return None;
-        };
-        ext_bitmap |= bit;
-        ext_count += 1;
-        let len = if nh == next_header::FRAGMENT {
-            let Some((ofs, id)) = frame.read(off, |f: &[u8; 8]| {
-                (
-                    u16::from_be_bytes([f[2], f[3]]),
-                    u32::from_be_bytes([f[4], f[5], f[6], f[7]]),
-                )
-            }) else {
-                count.inc(counter::PARSE_FAILURES);
-                debug!(
+        }
+        End::TooLong => {
+            count.inc(counter::CHAIN_TOO_LONG);
+            if link_scope() {
+                info!(
                     frame,
-                    "frame of {} bytes: fragment header cut at offset {}",
-                    frame.len(),
+                    "more than {} extension headers: recorded, walk stopped at offset {}",
+                    MAX_EXT_HEADERS,
                     off
                 );
-                return None;
-            };
-            frag_offset = ofs >> 3;
-            frag_id = id;
-            fl |= flags::FRAGMENT;
-            if ofs & 1 != 0 {
-                fl |= flags::MORE_FRAGMENTS;
+                p.flags |= flags::CHAIN_TOO_LONG;
+                p.class_bit = class::LONG_CHAINS;
+                return Some(p);
             }
-            8
-        } else if nh == next_header::AUTH {
-            (h[1] as usize + 2) * 4
-        } else {
-            (h[1] as usize + 1) * 8
-        };
-        nh = h[0];
-        off += len;
-        i += 1;
-        if fl & flags::FRAGMENT != 0 && frag_offset != 0 {
-            // A later fragment: no upper-layer header here. Reported when it is ICMPv6.
-            if nh != next_header::ICMPV6 {
-                return None;
-            }
-            count.inc(counter::ICMPV6);
-            count.inc(counter::FRAGMENTS);
-            return Some(Parsed {
-                vlan_count,
-                l3,
-                upper_off: off,
-                upper: nh,
-                payload_len,
-                msg_len: 0,
-                hop_limit,
-                ext_bitmap,
-                ext_count,
-                flags: fl | flags::NON_FIRST_FRAGMENT,
-                frag_offset,
-                frag_id,
-                icmp_type: 0,
-                icmp_code: 0,
-                class_bit: class::FRAGMENTS,
-            });
+            count.inc(counter::PARSE_FAILURES);
+            debug!(
+                frame,
+                "more than {} extension headers off link scope: stopped at offset {}",
+                MAX_EXT_HEADERS,
+                off
+            );
+            return None;
         }
     }
-    if !found {
-        // Unreachable: the loop either finds ICMPv6 or returns. Counted all the same.
-        count.inc(counter::PARSE_FAILURES);
-        return None;
-    }
-    count.inc(counter::ICMPV6);
     // Type and code together: a 1-byte bounds check compiles to `p >= end`, which the verifier
     // cannot turn into a packet range.
     let Some((icmp_type, icmp_code)) = frame.read(off, |b: &[u8; 2]| (b[0], b[1])) else {
-        count.inc(counter::PARSE_FAILURES);
+        if fragment {
+            return Some(incomplete(frame, p, count));
+        }
+        fail(count, counter::HEADER_TRUNCATED);
         debug!(
             frame,
             "frame of {} bytes: ICMPv6 header cut at offset {}",
@@ -534,10 +594,8 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
         );
         return None;
     };
+    count.inc(counter::ICMPV6);
     let class_bit = class::of_type(icmp_type);
-    if class_bit == 0 {
-        return None;
-    }
     // Constant indices per arm: an index computed from the type loses its bounds for the
     // verifier once LLVM drops the (provably redundant) range check.
     match icmp_type {
@@ -550,28 +608,58 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
         135 => count.inc(counter::NEIGHBOR_SOLICIT),
         136 => count.inc(counter::NEIGHBOR_ADVERT),
         137 => count.inc(counter::REDIRECT),
-        // Unreachable: class::of_type returned 0 for every other type above.
+        // Not a type we report.
         _ => {}
     }
+    p.icmp_type = icmp_type;
+    p.icmp_code = icmp_code;
     let ext_len = off - (l3 + 40);
-    let msg_len = (payload_len as usize).saturating_sub(ext_len) as u16;
-    Some(Parsed {
-        vlan_count,
-        l3,
-        upper_off: off,
-        upper: next_header::ICMPV6,
-        payload_len,
-        msg_len,
-        hop_limit,
-        ext_bitmap,
-        ext_count,
-        flags: fl,
-        frag_offset,
-        frag_id,
-        icmp_type,
-        icmp_code,
-        class_bit,
-    })
+    p.msg_len = (payload_len as usize).saturating_sub(ext_len) as u16;
+    if class_bit != 0 {
+        p.class_bit = class_bit;
+        return Some(p);
+    }
+    // Another ICMPv6 type: reported only as a first fragment of a link-scope packet.
+    if fragment && link_scope() {
+        return Some(p);
+    }
+    None
+}
+
+/// How the walk of the extension headers ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// At an ICMPv6 header.
+    Icmp,
+    /// At another upper-layer protocol (or ESP, or no next header).
+    Upper,
+    /// A non-first fragment: the rest is fragment data.
+    NonFirst,
+    /// An extension header runs past the end of the frame.
+    Cut,
+    /// More than MAX_EXT_HEADERS headers.
+    TooLong,
+}
+
+/// A first fragment whose header chain ends before an upper-layer header (RFC 7112): recorded
+/// whatever its addresses, since the ICMPv6 header may be in a later fragment.
+#[inline(always)]
+fn incomplete<F: Frame>(frame: &F, mut p: Parsed, count: &Count) -> Parsed {
+    count.inc(counter::CHAIN_INCOMPLETE);
+    info!(
+        frame,
+        "first fragment ends before an upper-layer header (offset {})", p.upper_off
+    );
+    p.flags |= flags::CHAIN_INCOMPLETE;
+    p.class_bit = class::FRAGMENTS;
+    p
+}
+
+/// A parse failure for `reason`: counted twice, under its reason and in the total.
+#[inline(always)]
+fn fail(count: &Count, reason: u32) {
+    count.inc(reason);
+    count.inc(counter::PARSE_FAILURES);
 }
 
 /// Writes the record for a parsed frame: the header, then the frame from its first byte, in the
@@ -665,7 +753,7 @@ fn emit_class<const N: usize, F: Frame>(
         // The frame was shorter than the parser saw (cannot happen for XDP; an skb can change
         // under TC only through another program): no half-filled record.
         entry.discard(0);
-        count.inc(counter::PARSE_FAILURES);
+        fail(count, counter::HEADER_TRUNCATED);
         debug!(frame, "copy of {} frame bytes failed", len);
         return;
     }

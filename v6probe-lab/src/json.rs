@@ -1,13 +1,15 @@
 //! The one way tests read what v6probe prints: JSON lines.
 //!
 //! Every test that parses v6probe's output goes through [`json_line`] (directly, or through
-//! [`json_lines`], [`stdout_json`] or [`run_json`]), so a check that every line must pass (a
-//! JSON object; later, the schema) is written once, here.
+//! [`json_lines`], [`stdout_json`] or [`run_json`]), so the checks every line must pass are
+//! written once, here: it is one JSON object, and it validates against the published schema,
+//! `schema/v6probe.schema.json` ([`crate::schema`]).
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-/// One line v6probe printed, parsed: panics, naming the line, unless it is one JSON object.
+/// One line v6probe printed, parsed: panics, naming the line, unless it is one JSON object
+/// that validates against `schema/v6probe.schema.json` (a kind the schema lacks fails too).
 #[track_caller]
 pub fn json_line(line: &str) -> Value {
     let v: Value = serde_json::from_str(line)
@@ -16,6 +18,7 @@ pub fn json_line(line: &str) -> Value {
         v.is_object(),
         "v6probe printed a JSON line that is not an object: {line:?}"
     );
+    crate::schema::check(line, &v);
     v
 }
 
@@ -52,21 +55,32 @@ mod tests {
 
     #[test]
     fn lines_are_objects() {
-        let v = json_lines("{\"kind\":\"a\",\"v\":1}\n{\"kind\":\"b\",\"v\":1}\n");
+        let v = json_lines(concat!(
+            r#"{"kind":"prefix","v":1,"prefix":"fd00::/8"}"#,
+            "\n",
+            r#"{"kind":"ula_aggregate","v":1,"prefixes":[]}"#,
+            "\n"
+        ));
         assert_eq!(v.len(), 2);
-        assert_eq!(v[1]["kind"], "b");
+        assert_eq!(v[1]["kind"], "ula_aggregate");
         assert!(json_lines("").is_empty());
     }
 
     #[test]
     #[should_panic(expected = "not JSON")]
     fn text_is_refused() {
-        json_lines("{\"kind\":\"a\"}\nfd00::1 alive\n");
+        json_lines("{\"kind\":\"prefix\",\"v\":1,\"prefix\":\"fd00::/8\"}\nfd00::1 alive\n");
     }
 
     #[test]
     #[should_panic(expected = "not an object")]
     fn a_bare_value_is_refused() {
         json_line("[1,2]");
+    }
+
+    #[test]
+    #[should_panic(expected = "does not match schema/v6probe.schema.json")]
+    fn a_line_outside_the_schema_is_refused() {
+        json_line(r#"{"kind":"prefix","v":1,"prefix":"fd00::/8","undocumented":true}"#);
     }
 }

@@ -13,6 +13,7 @@ pub mod frame;
 mod json;
 #[cfg(target_os = "linux")]
 pub mod scan;
+pub mod schema;
 
 pub use json::{json_line, json_lines, run_json, stdout_json};
 

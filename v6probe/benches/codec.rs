@@ -1,11 +1,19 @@
-//! Codec throughput: parse + validate of whole Ethernet frames on one core, messages per
-//! second, for NS, NA and an RA with 3 PIO + RDNSS + DNSSL + MTU; smoltcp's parser on the same
-//! frames (Ethernet -> IPv6 -> ICMPv6 with checksum -> NDP) as the baseline, measured in the
-//! same run, rounds interleaved. smoltcp keeps only the last PIO and skips RDNSS / DNSSL;
-//! v6probe keeps every option (DNS names decoded to strings) and runs the RFC checks.
+//! Codec throughput on one core, messages per second, for NS, NA and an RA with 3 PIO + RDNSS +
+//! DNSSL + MTU, against smoltcp on the same frames, measured in the same run, rounds interleaved.
 //!
-//! Prints a table with ratios and writes target/bench/codec.json.
-//! Targets: v6probe at least as fast as smoltcp per message; >= 5 M NS/s.
+//! Two comparisons:
+//! - `like_for_like`: the same work on both sides. Ethernet -> IPv6 -> ICMPv6 with the checksum
+//!   verified -> the NDP fixed fields -> every option parsed, in order, to a typed value and
+//!   consumed. smoltcp: its wire views and reprs, its option iterator (`NdiscOption` +
+//!   `NdiscOptionRepr::parse`) driven to the end of the options area (RDNSS and DNSSL come out
+//!   as `Unknown`). v6probe: the borrowed decode (`FrameRef`, `OptionsRef`, `NdpOptionRef`; RDNSS
+//!   addresses read, DNSSL names checked), which allocates nothing. Target: ratio >= 1.0.
+//! - `full_decode_validate`: v6probe's owned decode every consumer uses (every option to owned
+//!   values, DNS names to strings) plus the RFC checks, against smoltcp's `Icmpv6Repr::parse`
+//!   (which keeps the last PIO and skips RDNSS / DNSSL). Not the same work: shown for what the
+//!   monitor pays when it prints. Target: >= 5 M NS/s.
+//!
+//! Prints the table with ratios and writes target/bench/codec.json with `meta`.
 use std::{
     hint::black_box,
     net::Ipv6Addr,
@@ -15,11 +23,14 @@ use std::{
 use serde::Serialize;
 use smoltcp::{
     phy::ChecksumCapabilities,
-    wire::{EthernetFrame, EthernetProtocol, EthernetRepr, Icmpv6Packet, Ipv6Packet, Ipv6Repr},
+    wire::{
+        EthernetFrame, EthernetProtocol, EthernetRepr, Icmpv6Message, Icmpv6Packet, IpProtocol,
+        Ipv6Packet, Ipv6Repr, NdiscOption, NdiscOptionRepr,
+    },
 };
 use v6probe::wire::{
-    ndisc_option::Preference, EthernetAddress, Frame, Icmpv6Repr, Message, NdpOption, Options,
-    Prefix,
+    ndisc_option::Preference, EthernetAddress, Frame, FrameRef, Icmpv6Repr, Icmpv6Type, Message,
+    MessageRef, NdpOption, NdpOptionRef, Options, Prefix,
 };
 
 const ROUNDS: usize = 7;
@@ -44,7 +55,7 @@ fn opts(list: Vec<NdpOption>) -> Options {
 fn messages() -> Vec<(&'static str, Vec<u8>)> {
     let sol = EthernetAddress([0x33, 0x33, 0xff, 0, 0, 2]);
     let ns = Icmpv6Repr::new(
-        135,
+        Icmpv6Type::NeighborSolicit,
         0,
         Message::NeighborSolicit {
             reserved: 0,
@@ -53,7 +64,7 @@ fn messages() -> Vec<(&'static str, Vec<u8>)> {
         },
     );
     let na = Icmpv6Repr::new(
-        136,
+        Icmpv6Type::NeighborAdvert,
         0,
         Message::NeighborAdvert {
             router: false,
@@ -78,7 +89,7 @@ fn messages() -> Vec<(&'static str, Vec<u8>)> {
         preferred_lifetime: 14400,
     };
     let ra = Icmpv6Repr::new(
-        134,
+        Icmpv6Type::RouterAdvert,
         0,
         Message::RouterAdvert {
             cur_hop_limit: 64,
@@ -123,9 +134,141 @@ fn messages() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-/// v6probe: the whole-frame decode every consumer uses, then the RFC checks.
+/// v6probe, like for like: the borrowed decode, every option parsed and consumed.
 #[inline(never)]
-fn ours(b: &[u8]) -> usize {
+fn ours_view(b: &[u8]) -> usize {
+    let Ok(f) = FrameRef::parse(b) else {
+        return usize::MAX;
+    };
+    if f.checksum_ok != Some(true) {
+        return usize::MAX;
+    }
+    let Some(m) = f.icmp6 else {
+        return usize::MAX;
+    };
+    // The fixed fields (what smoltcp's accessors read).
+    match m.message {
+        MessageRef::NeighborSolicit { target, .. } => {
+            black_box(target);
+        }
+        MessageRef::NeighborAdvert {
+            router,
+            solicited,
+            override_,
+            target,
+            ..
+        } => {
+            black_box((router, solicited, override_, target));
+        }
+        MessageRef::RouterAdvert {
+            cur_hop_limit,
+            managed,
+            other,
+            router_lifetime,
+            reachable_time,
+            retrans_timer,
+            ..
+        } => {
+            black_box((
+                cur_hop_limit,
+                managed,
+                other,
+                router_lifetime,
+                reachable_time,
+                retrans_timer,
+            ));
+        }
+        _ => return usize::MAX,
+    }
+    let Some(options) = m.options() else {
+        return usize::MAX;
+    };
+    let mut n = 0;
+    for o in options.iter() {
+        let Ok(o) = o else { return usize::MAX };
+        if let NdpOptionRef::Rdnss { servers, .. } = o {
+            for a in servers.iter() {
+                black_box(a);
+            }
+        }
+        black_box(&o);
+        n += 1;
+    }
+    n
+}
+
+/// smoltcp's Ethernet -> IPv6 views and reprs, and the ICMPv6 view.
+#[inline(always)]
+fn smol_headers(b: &[u8]) -> Option<(Ipv6Repr, Icmpv6Packet<&[u8]>)> {
+    let eth = EthernetFrame::new_checked(b).ok()?;
+    let er = EthernetRepr::parse(&eth).ok()?;
+    if er.ethertype != EthernetProtocol::Ipv6 {
+        return None;
+    }
+    let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
+    let ir = Ipv6Repr::parse(&ip).ok()?;
+    let ic = Icmpv6Packet::new_checked(ip.payload()).ok()?;
+    Some((ir, ic))
+}
+
+/// smoltcp, like for like: wire views and reprs, the checksum, the fixed fields, and its option
+/// iterator driven to the end (each option parsed by `NdiscOptionRepr::parse` and consumed).
+#[inline(never)]
+fn smol_walk(b: &[u8]) -> usize {
+    let Some((ir, ic)) = smol_headers(b) else {
+        return usize::MAX;
+    };
+    if ir.next_header != IpProtocol::Icmpv6 {
+        return usize::MAX;
+    }
+    if !ic.verify_checksum(&ir.src_addr, &ir.dst_addr) {
+        return usize::MAX;
+    }
+    let fixed = match ic.msg_type() {
+        Icmpv6Message::NeighborSolicit => {
+            black_box(ic.target_addr());
+            24
+        }
+        Icmpv6Message::NeighborAdvert => {
+            black_box((ic.neighbor_flags(), ic.target_addr()));
+            24
+        }
+        Icmpv6Message::RouterAdvert => {
+            black_box((
+                ic.current_hop_limit(),
+                ic.router_flags(),
+                ic.router_lifetime(),
+                ic.reachable_time(),
+                ic.retrans_time(),
+            ));
+            16
+        }
+        _ => return usize::MAX,
+    };
+    let Some(mut rest) = ic.into_inner().get(fixed..) else {
+        return usize::MAX;
+    };
+    let mut n = 0;
+    while !rest.is_empty() {
+        let Ok(opt) = NdiscOption::new_checked(rest) else {
+            return usize::MAX;
+        };
+        let len = opt.data_len() as usize * 8;
+        match NdiscOptionRepr::parse(&opt) {
+            Ok(r) => {
+                black_box(&r);
+            }
+            Err(_) => return usize::MAX,
+        }
+        n += 1;
+        rest = &rest[len..];
+    }
+    n
+}
+
+/// v6probe, full: the owned decode every consumer uses, then the RFC checks.
+#[inline(never)]
+fn ours_full(b: &[u8]) -> usize {
     match Frame::parse(b) {
         Ok(f) => {
             let v = f.validate();
@@ -142,26 +285,11 @@ fn ours(b: &[u8]) -> usize {
     }
 }
 
-/// smoltcp: Ethernet -> IPv6 -> ICMPv6 (checksum verified) -> NDP repr.
+/// smoltcp, its own decode: Ethernet -> IPv6 -> ICMPv6 (checksum verified) -> NDP repr.
 #[inline(never)]
-fn smol(b: &[u8]) -> usize {
+fn smol_repr(b: &[u8]) -> usize {
     let caps = ChecksumCapabilities::default();
-    let Ok(eth) = EthernetFrame::new_checked(b) else {
-        return usize::MAX;
-    };
-    let Ok(er) = EthernetRepr::parse(&eth) else {
-        return usize::MAX;
-    };
-    if er.ethertype != EthernetProtocol::Ipv6 {
-        return usize::MAX;
-    }
-    let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else {
-        return usize::MAX;
-    };
-    let Ok(ir) = Ipv6Repr::parse(&ip) else {
-        return usize::MAX;
-    };
-    let Ok(ic) = Icmpv6Packet::new_checked(ip.payload()) else {
+    let Some((ir, ic)) = smol_headers(b) else {
         return usize::MAX;
     };
     match smoltcp::wire::Icmpv6Repr::parse(&ir.src_addr, &ir.dst_addr, &ic, &caps) {
@@ -202,6 +330,7 @@ fn calibrate(f: fn(&[u8]) -> usize, b: &[u8]) -> u64 {
 
 #[derive(Serialize)]
 struct Figure {
+    comparison: &'static str,
     message: &'static str,
     bytes: usize,
     v6probe_msgs_per_s: f64,
@@ -210,17 +339,60 @@ struct Figure {
     smoltcp_ns_per_msg: f64,
     /// v6probe rate / smoltcp rate (>= 1: v6probe as fast or faster).
     ratio: f64,
-    v6probe_options: usize,
+    /// Options parsed per message (like for like, the same on both sides), or options plus
+    /// findings (full decode).
+    v6probe_items: usize,
+}
+
+/// Where and when the figures were taken.
+#[derive(Serialize)]
+struct Meta {
+    commit: String,
+    date: String,
+    kernel: String,
+    cpu_model: String,
+    cores: usize,
+    root: bool,
+}
+
+fn meta() -> Meta {
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(
+            || "unknown".to_string(),
+            |o| String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        );
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let cpu_model = read("/proc/cpuinfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or_else(|| "unknown".to_string(), |(_, m)| m.trim().to_string());
+    Meta {
+        commit,
+        date: v6probe::output::rfc3339_nanos(std::time::SystemTime::now()),
+        kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
+        cpu_model,
+        cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        // SAFETY: geteuid has no preconditions.
+        root: unsafe { libc::geteuid() } == 0,
+    }
 }
 
 #[derive(Serialize)]
 struct Report {
+    meta: Meta,
     rounds: usize,
     statistic: &'static str,
     figures: Vec<Figure>,
+    like_for_like_target_ratio: f64,
+    like_for_like_target_met: bool,
     target_ns_per_s: f64,
     ns_target_met: bool,
-    all_at_least_smoltcp: bool,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -232,72 +404,98 @@ fn r2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+type Decoder = fn(&[u8]) -> usize;
+
+/// The comparisons: name, v6probe's side, smoltcp's side.
+const COMPARISONS: [(&str, Decoder, Decoder); 2] = [
+    ("like_for_like", ours_view, smol_walk),
+    ("full_decode_validate", ours_full, smol_repr),
+];
+
 fn main() {
-    // `cargo test` runs benches with --bench absent: keep that quick.
+    // `cargo test` runs benches with --bench absent: keep that quick, but check that both sides
+    // of each comparison decode every frame and (like for like) parse the same options.
     if !std::env::args().any(|a| a == "--bench") {
         for (name, b) in messages() {
-            assert_ne!(ours(&b), usize::MAX, "{name}: v6probe cannot decode");
-            assert_eq!(smol(&b), 1, "{name}: smoltcp cannot decode");
+            assert_ne!(ours_full(&b), usize::MAX, "{name}: v6probe cannot decode");
+            assert_eq!(smol_repr(&b), 1, "{name}: smoltcp cannot decode");
+            let (o, s) = (ours_view(&b), smol_walk(&b));
+            assert_ne!(o, usize::MAX, "{name}: v6probe view");
+            assert_eq!(o, s, "{name}: options parsed, v6probe vs smoltcp");
         }
         println!("codec bench: frames decode (run `cargo bench --bench codec` for figures)");
         return;
     }
-    // Profiling aid: `V6P_CODEC_PROFILE=NS perf record ... --bench` runs only v6probe's
-    // decode of that message for 3 s.
+    // Profiling aid: `V6P_CODEC_PROFILE=RA valgrind --tool=callgrind ... --bench` runs each
+    // side of each comparison on that message for 3 s (instruction counts per call come from
+    // the call counts callgrind reports for ours_view, smol_walk, ours_full, smol_repr).
     if let Ok(only) = std::env::var("V6P_CODEC_PROFILE") {
         for (name, b) in messages()
             .into_iter()
             .filter(|m| m.0.starts_with(only.as_str()))
         {
-            let start = Instant::now();
-            let mut n = 0u64;
-            while start.elapsed() < Duration::from_secs(3) {
-                for _ in 0..10_000 {
-                    black_box(ours(black_box(&b)));
+            for (cmp, ours, smol) in COMPARISONS {
+                for (side, f) in [("v6probe", ours), ("smoltcp", smol)] {
+                    let start = Instant::now();
+                    let mut n = 0u64;
+                    while start.elapsed() < Duration::from_secs(3) {
+                        for _ in 0..1_000 {
+                            black_box(f(black_box(&b)));
+                        }
+                        n += 1_000;
+                    }
+                    println!(
+                        "{name} {cmp} {side}: {:.0} msg/s",
+                        n as f64 / start.elapsed().as_secs_f64()
+                    );
                 }
-                n += 10_000;
             }
-            println!(
-                "{name}: {:.0} msg/s",
-                n as f64 / start.elapsed().as_secs_f64()
-            );
         }
         return;
     }
     let mut figures = Vec::new();
-    for (name, b) in messages() {
-        let n_opts = ours(&b);
-        assert_ne!(n_opts, usize::MAX, "{name}: v6probe cannot decode");
-        assert_eq!(smol(&b), 1, "{name}: smoltcp cannot decode");
-        let (io, is) = (calibrate(ours, &b), calibrate(smol, &b));
-        let (mut o, mut s) = (Vec::new(), Vec::new());
-        for _ in 0..ROUNDS {
-            o.push(round(ours, &b, io));
-            s.push(round(smol, &b, is));
+    for (cmp, ours, smol) in COMPARISONS {
+        for (name, b) in messages() {
+            let items = ours(&b);
+            assert_ne!(items, usize::MAX, "{name}: v6probe cannot decode");
+            assert_ne!(smol(&b), usize::MAX, "{name}: smoltcp cannot decode");
+            let (io, is) = (calibrate(ours, &b), calibrate(smol, &b));
+            let (mut o, mut s) = (Vec::new(), Vec::new());
+            for _ in 0..ROUNDS {
+                o.push(round(ours, &b, io));
+                s.push(round(smol, &b, is));
+            }
+            let (o, s) = (median(o), median(s));
+            figures.push(Figure {
+                comparison: cmp,
+                message: name,
+                bytes: b.len(),
+                v6probe_msgs_per_s: o.round(),
+                v6probe_ns_per_msg: r2(1e9 / o),
+                smoltcp_msgs_per_s: s.round(),
+                smoltcp_ns_per_msg: r2(1e9 / s),
+                ratio: r2(o / s),
+                v6probe_items: items,
+            });
         }
-        let (o, s) = (median(o), median(s));
-        figures.push(Figure {
-            message: name,
-            bytes: b.len(),
-            v6probe_msgs_per_s: o.round(),
-            v6probe_ns_per_msg: r2(1e9 / o),
-            smoltcp_msgs_per_s: s.round(),
-            smoltcp_ns_per_msg: r2(1e9 / s),
-            ratio: r2(o / s),
-            v6probe_options: n_opts,
-        });
     }
     println!();
+    println!("Codec: messages per second, one core, median of {ROUNDS} rounds (interleaved)");
     println!(
-        "Codec: parse + validate per message, one core, median of {ROUNDS} rounds (interleaved)"
-    );
-    println!(
-        "{:<26} {:>6} {:>14} {:>10} {:>14} {:>10} {:>8}",
-        "message", "bytes", "v6probe msg/s", "ns/msg", "smoltcp msg/s", "ns/msg", "ratio"
+        "{:<21} {:<26} {:>6} {:>14} {:>8} {:>14} {:>8} {:>7}",
+        "comparison",
+        "message",
+        "bytes",
+        "v6probe msg/s",
+        "ns/msg",
+        "smoltcp msg/s",
+        "ns/msg",
+        "ratio"
     );
     for f in &figures {
         println!(
-            "{:<26} {:>6} {:>14.0} {:>10.1} {:>14.0} {:>10.1} {:>8.2}",
+            "{:<21} {:<26} {:>6} {:>14.0} {:>8.1} {:>14.0} {:>8.1} {:>7.2}",
+            f.comparison,
             f.message,
             f.bytes,
             f.v6probe_msgs_per_s,
@@ -307,28 +505,33 @@ fn main() {
             f.ratio
         );
     }
-    let ns_rate = figures[0].v6probe_msgs_per_s;
+    let ns_rate = figures
+        .iter()
+        .find(|f| f.comparison == "full_decode_validate" && f.message == "NS")
+        .map_or(0.0, |f| f.v6probe_msgs_per_s);
+    let like = figures.iter().filter(|f| f.comparison == "like_for_like");
+    let like_met = like.clone().all(|f| f.ratio >= 1.0);
+    let worst = like.map(|f| f.ratio).fold(f64::INFINITY, f64::min);
     let report = Report {
+        meta: meta(),
         rounds: ROUNDS,
         statistic: "median",
+        like_for_like_target_ratio: 1.0,
+        like_for_like_target_met: like_met,
         target_ns_per_s: 5e6,
         ns_target_met: ns_rate >= 5e6,
-        all_at_least_smoltcp: figures.iter().all(|f| f.ratio >= 1.0),
         figures,
     };
     println!(
-        "targets: >= 5 M NS/s: {} ({:.2} M); at least smoltcp's rate on every message: {}",
+        "targets: like for like >= 1.0x smoltcp on every message: {} (lowest {worst:.2}x); \
+         full decode + validate >= 5 M NS/s: {} ({:.2} M)",
+        if like_met { "met" } else { "MISSED" },
         if report.ns_target_met {
             "met"
         } else {
             "MISSED"
         },
         ns_rate / 1e6,
-        if report.all_at_least_smoltcp {
-            "met"
-        } else {
-            "MISSED"
-        }
     );
     v6probe_lab::write_bench_figures("codec", &report).expect("target/bench");
 }

@@ -18,14 +18,14 @@ use std::{
     path::{Path, PathBuf},
 };
 
-/// A failed step of [`write_atomic`]: what was done, on which file.
+/// A failed step of [`write_atomic`]: what was done, on which file, and the cause (in the
+/// message, not as a `source()`, so an error chain shows it once).
 #[derive(Debug, thiserror::Error)]
-#[error("{op} {path}: {source}")]
+#[error("{op} {path}: {error}")]
 pub struct WriteError {
     pub op: &'static str,
     pub path: PathBuf,
-    #[source]
-    pub source: io::Error,
+    pub error: io::Error,
 }
 
 /// Reads all of the regular file `path`, at most `max` bytes: `Ok(None)` when nothing is there.
@@ -93,7 +93,7 @@ pub fn read_regular(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
 pub fn write_atomic(path: &Path, mode: u32, bytes: &[u8]) -> Result<(), WriteError> {
     let err = |op: &'static str, p: &Path| {
         let path = p.to_path_buf();
-        move |source| WriteError { op, path, source }
+        move |error| WriteError { op, path, error }
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),

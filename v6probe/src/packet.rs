@@ -7,7 +7,7 @@
 //!  "hook":"xdp","eth":{..},"ip6":{..},"icmp6":{..}|null,"truncated":false,"violations":[..]}
 //! ```
 //! `decode` adds `"frame"` (1-based number in the file). See README, "Output schema".
-use std::{net::Ipv6Addr, time::SystemTime};
+use std::{net::Ipv6Addr, sync::OnceLock, time::SystemTime};
 
 use serde::Serialize;
 use v6probe_common::{
@@ -69,44 +69,50 @@ impl Seen {
     }
 }
 
-/// A decoded frame with its validation findings, ready to print.
+/// A decoded frame with its validation findings, ready to print. The findings are computed
+/// the first time they are asked for (printing asks; the detector does not), so a monitor that
+/// prints only alerts does not pay for the RFC checks.
 #[derive(Clone, Debug)]
 pub struct Packet {
     pub seen: Seen,
     pub frame: Frame,
-    pub violations: Vec<Violation>,
+    violations: OnceLock<Vec<Violation>>,
 }
 
 impl Packet {
-    /// Decodes and validates a kernel record (its frame bytes, as a capture file's). An error
-    /// only for bytes the kernel would not have recorded (not Ethernet + IPv6).
+    /// Decodes a kernel record (its frame bytes, as a capture file's). An error only for bytes
+    /// the kernel would not have recorded (not Ethernet + IPv6).
     pub fn from_record(
         rec: &RecordRef<'_>,
         ts: SystemTime,
         iface: String,
     ) -> Result<Self, FrameError> {
-        let frame = Frame::from_record(rec)?;
-        let violations = frame.validate();
-        Ok(Self {
-            seen: Seen::from_record(rec, ts, iface),
-            frame,
-            violations,
-        })
+        Ok(Self::new(
+            Seen::from_record(rec, ts, iface),
+            Frame::from_record(rec)?,
+        ))
     }
 
-    /// Validates an already decoded frame.
+    /// An already decoded frame.
     pub fn new(seen: Seen, frame: Frame) -> Self {
-        let violations = frame.validate();
         Self {
             seen,
             frame,
-            violations,
+            violations: OnceLock::new(),
         }
+    }
+
+    /// The RFC findings ([`Frame::validate`]), computed once.
+    pub fn violations(&self) -> &[Violation] {
+        self.violations.get_or_init(|| self.frame.validate())
     }
 
     /// The ICMPv6 message name (`neighbor_solicit`, ...), or `fragment` when there is none.
     pub fn name(&self) -> &str {
-        self.frame.icmp6.as_ref().map_or("fragment", |m| m.name)
+        self.frame
+            .icmp6
+            .as_ref()
+            .map_or("fragment", |m| m.msg_type.name())
     }
 
     /// One aligned, readable line.
@@ -125,8 +131,8 @@ impl Packet {
             self.frame.ip6.hop_limit,
             self.name(),
         );
-        if !self.violations.is_empty() {
-            let codes: Vec<&str> = self.violations.iter().map(|v| v.code.code()).collect();
+        if !self.violations().is_empty() {
+            let codes: Vec<&str> = self.violations().iter().map(|v| v.code.code()).collect();
             s.push_str(" !");
             s.push_str(&codes.join(",!"));
         }
@@ -147,7 +153,7 @@ impl Serialize for Packet {
         Line {
             seen: &self.seen,
             frame: &self.frame,
-            violations: &self.violations,
+            violations: self.violations(),
         }
         .serialize(s)
     }

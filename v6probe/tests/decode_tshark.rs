@@ -105,7 +105,7 @@ fn inner(src: &str, dst: &str, nh: u8, hop_limit: u8, upper: &[u8]) -> Vec<u8> {
 
 fn error(t: u8, code: u8, word: u32, data: Vec<u8>) -> Icmpv6Repr {
     let quoted = Box::new(Quoted::parse(&data));
-    let reason = v6probe::wire::icmpv6::code_name(t, code);
+    let reason = v6probe::wire::Icmpv6Type::from(t).code_name(code);
     let m = match t {
         1 => Message::DestUnreachable {
             reason,

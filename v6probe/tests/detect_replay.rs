@@ -17,7 +17,8 @@ fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The alert lines of one replay, as printed.
+/// The alert lines of one replay, as printed (every line read through `json_line`, so the
+/// stats line is validated against the schema too).
 fn replay(args: &[&str]) -> Vec<String> {
     let out = Command::new(BIN)
         .args(["monitor", "--pcap"])
@@ -30,7 +31,7 @@ fn replay(args: &[&str]) -> Vec<String> {
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .filter(|l| l.starts_with("{\"kind\":\"alert\""))
+        .filter(|l| v6probe_lab::json_line(l)["kind"] == "alert")
         .map(str::to_owned)
         .collect()
 }

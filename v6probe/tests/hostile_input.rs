@@ -409,7 +409,7 @@ fn hostile_captures_exit_1_at_the_damaged_offset_with_the_frames_before_and_the_
         let packets = r
             .stdout
             .lines()
-            .filter(|l| l.contains("\"packet\""))
+            .filter(|l| v6probe_lab::json_line(l)["kind"] == "packet")
             .count();
         if r.code != Some(1)
             || packets != c.frames_before
@@ -436,7 +436,7 @@ fn hostile_captures_exit_1_at_the_damaged_offset_with_the_frames_before_and_the_
         let packets = r
             .stdout
             .lines()
-            .filter(|l| l.contains("\"packet\""))
+            .filter(|l| v6probe_lab::json_line(l)["kind"] == "packet")
             .count();
         let saved = fs::metadata(&state).map(|m| m.permissions().mode() & 0o777);
         // A file refused as a whole stops before the detector runs: nothing to save.
@@ -476,16 +476,14 @@ fn absurd_snaplen_and_binary_resolution_are_read_not_refused() {
     let path = dir.file("snaplen.pcapng", &file).unwrap();
     let r = run(dir.path(), &[os("decode"), path.as_os_str()]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let ts: Vec<&str> = r
+    let ts: Vec<String> = r
         .stdout
         .lines()
         .map(|l| {
-            l.split("\"ts\":\"")
-                .nth(1)
+            v6probe_lab::json_line(l)["ts"]
+                .as_str()
                 .unwrap()
-                .split('"')
-                .next()
-                .unwrap()
+                .to_string()
         })
         .collect();
     assert_eq!(
@@ -752,10 +750,15 @@ fn hostile_state_and_policy_files_exit_1_with_file_line_column() {
             if before != after {
                 failures.push(format!("{flag} {name}: changed ({before:?} -> {after:?})"));
             }
-            // Error messages are one line, with no raw control character.
+            // Error messages are one line, with no raw control character, and say the cause
+            // once (no "X: X" from an error chain).
             let err = r.stderr.trim_end_matches('\n');
             if err.contains('\n') || err.contains('\x1b') {
                 failures.push(format!("{flag} {name}: raw stderr {err:?}"));
+            }
+            let parts: Vec<&str> = err.split(": ").collect();
+            if parts.windows(2).any(|w| w[0] == w[1]) {
+                failures.push(format!("{flag} {name}: repeated cause in {err:?}"));
             }
         }
     }

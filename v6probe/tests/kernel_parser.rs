@@ -16,7 +16,7 @@ use v6probe::{
         MAX_FRAME_CAP, RECORD_HEADER_LEN,
     },
     observe::{drain_ring, KernelLog, KernelLogSink, LoadOptions, Programs},
-    wire::Frame,
+    wire::{Frame, Icmpv6Type},
 };
 use v6probe_lab::frame::{frag, ns_body, opts8, ra_body, FrameSpec, SRC_MAC};
 
@@ -165,7 +165,7 @@ fn every_ndp_and_error_type_is_recorded() {
         assert_eq!(r.header.upper, 58);
         assert!(r.header.ts_ns > 0);
         let f = decode(r);
-        assert_eq!(f.icmp6.as_ref().map(|m| m.msg_type), Some(ty));
+        assert_eq!(f.icmp6.as_ref().map(|m| u8::from(m.msg_type)), Some(ty));
         assert!(!f.truncated);
         assert_eq!(c(&d, counter_idx), 1, "type {ty} counter");
         assert_eq!(counter::frames(&d), 1);
@@ -278,7 +278,10 @@ fn vlan_tagged_frames_are_recorded_with_their_tags() {
     let f = decode(r);
     let tags: Vec<(Option<u16>, u16)> = f.eth.vlans().iter().map(|v| (v.tpid, v.tci)).collect();
     assert_eq!(tags, [(Some(0x88a8), 200), (Some(0x8100), 300)]);
-    assert_eq!(f.icmp6.as_ref().map(|m| m.msg_type), Some(136));
+    assert_eq!(
+        f.icmp6.as_ref().map(|m| m.msg_type),
+        Some(Icmpv6Type::NeighborAdvert)
+    );
 }
 
 /// A frame of exactly `len` bytes: a destination unreachable padded with quoted bytes.
@@ -353,7 +356,7 @@ fn a_router_advertisement_of_a_full_mtu_frame_is_captured_whole() {
     let f = decode(r);
     assert!(!f.truncated);
     let ra = f.icmp6.expect("RA decoded");
-    assert_eq!(ra.msg_type, 134);
+    assert_eq!(ra.msg_type, Icmpv6Type::RouterAdvert);
     // SLLA, MTU, 2 PIO, RDNSS from ra_body, then the 38 PIOs: every option, nothing cut.
     let opts = ra.options().expect("RA options");
     assert!(opts.error.is_none());
@@ -380,7 +383,8 @@ fn truncation_is_flagged_and_counted() {
     assert_eq!(c(&d, counter::TRUNCATED), 1);
     let f = decode(r);
     assert!(f.truncated);
-    assert_eq!(f.icmp6.as_ref().and_then(|m| m.checksum_ok), None);
+    assert!(f.icmp6.is_some());
+    assert_eq!(f.checksum_ok, None);
 
     // The IPv6 header claims more than the frame carries.
     let mut spec = FrameSpec::icmp(135, 0, &ns_body());
@@ -625,4 +629,250 @@ fn flood_guard_limits_one_source_mac_and_not_the_others() {
     assert_eq!(sources.len(), 1);
     assert_eq!(sources[0].mac.0, SRC_MAC);
     assert_eq!(sources[0].suppressed, suppressed);
+}
+
+/// An options header (hop-by-hop or destination options) of `len` bytes in all (a multiple of
+/// 8, at least 8), as FrameSpec wants it: without its next-header byte, padded with PadN.
+fn opts(len: usize) -> Vec<u8> {
+    assert!(len >= 8 && len.is_multiple_of(8) && len <= 2048);
+    let mut b = vec![(len / 8 - 1) as u8];
+    let mut left = len - 2;
+    while left > 0 {
+        // PadN: type 1, length n, n zero bytes (2 + n bytes); Pad1 (one zero byte) for 1.
+        if left == 1 {
+            b.push(0);
+            left = 0;
+        } else {
+            let n = (left - 2).min(255);
+            b.push(1);
+            b.push(n as u8);
+            b.extend(std::iter::repeat_n(0, n));
+            left -= n + 2;
+        }
+    }
+    b
+}
+
+/// Replaces the crafted frame's addresses (fe80::1 -> ff02::1:ff00:2) with global unicast ones
+/// and sets a hop limit: a packet that cannot be NDP by its addresses.
+fn off_link(frame: &mut [u8], l3: usize, hop_limit: u8) {
+    frame[l3 + 7] = hop_limit;
+    frame[l3 + 8..l3 + 24]
+        .copy_from_slice(&[0x20, 0x01, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    frame[l3 + 24..l3 + 40]
+        .copy_from_slice(&[0x20, 0x01, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+}
+
+#[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
+fn first_fragment_with_only_options_is_recorded_and_so_is_the_rest() {
+    v6probe_lab::require_privileges();
+    let mut h = Harness::new();
+    // ra6 -u 256 -y 64 style: the first fragment holds a fragment header and a 256-byte
+    // destination-options header announcing ICMPv6, and no ICMPv6 header at all.
+    let mut first = FrameSpec::icmp(0, 0, &[]);
+    first.payload.clear();
+    first.ext = vec![(44, frag(0, true, 0x5151)), (60, opts(256))];
+    let frame = first.build();
+    let (recs, d) = h.xdp_one(&frame);
+    assert_eq!(recs.len(), 1, "the first fragment is recorded");
+    let r = &recs[0];
+    assert_eq!(r.frame, frame);
+    assert_eq!(
+        r.header.flags & (flags::FRAGMENT | flags::MORE_FRAGMENTS | flags::CHAIN_INCOMPLETE),
+        flags::FRAGMENT | flags::MORE_FRAGMENTS | flags::CHAIN_INCOMPLETE
+    );
+    assert_eq!(r.header.icmp_type, 0);
+    assert_eq!(r.header.upper, 58);
+    assert_eq!(r.header.upper_offset as usize, 14 + 40 + 8 + 256);
+    assert_eq!(r.header.ext_count, 2);
+    assert_eq!(c(&d, counter::CHAIN_INCOMPLETE), 1);
+    assert_eq!(c(&d, counter::FRAGMENTS), 1);
+    assert_eq!(
+        c(&d, counter::PARSE_FAILURES),
+        0,
+        "recorded, not a silent failure"
+    );
+    let f = decode(r);
+    assert!(f.icmp6.is_none());
+    assert_eq!(
+        f.ip6.frag().map(|fr| (fr.offset, fr.more, fr.id)),
+        Some((0, true, 0x5151))
+    );
+
+    // The second fragment carries the RA from offset 264 (33 units): recorded whole.
+    let mut second = FrameSpec::icmp(134, 0, &ra_body());
+    second.ext = vec![(44, frag(33, false, 0x5151))];
+    second.upper = 60;
+    let frame = second.build();
+    let (recs, d) = h.xdp_one(&frame);
+    assert_eq!(recs.len(), 1, "the later fragment is recorded");
+    let r = &recs[0];
+    assert_eq!(r.frame, frame);
+    assert_eq!(
+        r.header.flags & flags::NON_FIRST_FRAGMENT,
+        flags::NON_FIRST_FRAGMENT
+    );
+    assert_eq!(r.header.frag_offset, 33);
+    assert_eq!(c(&d, counter::FRAGMENTS), 1);
+
+    // A first fragment that ends inside a 304-byte options header.
+    let mut cut = FrameSpec::icmp(0, 0, &[]);
+    cut.payload.clear();
+    cut.ext = vec![(44, frag(0, true, 7)), (60, opts(304))];
+    let mut frame = cut.build();
+    frame.truncate(14 + 40 + 8 + 200);
+    let plen = (frame.len() - 54) as u16;
+    frame[18..20].copy_from_slice(&plen.to_be_bytes());
+    let (recs, d) = h.xdp_one(&frame);
+    assert_eq!(recs.len(), 1);
+    assert_ne!(recs[0].header.flags & flags::CHAIN_INCOMPLETE, 0);
+    assert_eq!(c(&d, counter::CHAIN_INCOMPLETE), 1);
+}
+
+#[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
+fn fragments_of_link_scope_packets_are_recorded_whatever_their_next_header() {
+    v6probe_lab::require_privileges();
+    let mut h = Harness::new();
+    // A first fragment of a UDP packet with link-local source: recorded.
+    let mut udp = FrameSpec::icmp(0, 0, &[0; 16]);
+    udp.upper = 17;
+    udp.ext = vec![(44, frag(0, true, 1))];
+    let frame = udp.build();
+    let (recs, _) = h.xdp_one(&frame);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].header.upper, 17);
+    assert_eq!(recs[0].header.icmp_type, 0);
+    assert!(decode(&recs[0]).icmp6.is_none());
+    // A non-first fragment claiming UDP, link-local: recorded.
+    udp.ext = vec![(44, frag(4, false, 1))];
+    let (recs, _) = h.xdp_one(&udp.build());
+    assert_eq!(recs.len(), 1);
+    assert_ne!(recs[0].header.flags & flags::NON_FIRST_FRAGMENT, 0);
+    // Hop limit 255 alone is enough (global addresses).
+    let mut frame = udp.build();
+    off_link(&mut frame, 14, 255);
+    assert_eq!(h.xdp_one(&frame).0.len(), 1);
+    // Global addresses and hop limit 64: not NDP, not recorded.
+    off_link(&mut frame, 14, 64);
+    assert!(h.xdp_one(&frame).0.is_empty());
+    udp.ext = vec![(44, frag(0, true, 1))];
+    let mut frame = udp.build();
+    off_link(&mut frame, 14, 64);
+    assert!(h.xdp_one(&frame).0.is_empty());
+    // A first fragment of an echo request, link-local: recorded with its type.
+    let mut echo = FrameSpec::icmp(128, 0, &[0, 1, 0, 1]);
+    echo.ext = vec![(44, frag(0, true, 9))];
+    let (recs, _) = h.xdp_one(&echo.build());
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].header.icmp_type, 128);
+    // Off link scope, a non-first ICMPv6 fragment is still reported (it may hide an error).
+    let mut icmp = FrameSpec::icmp(0, 0, &[0; 24]);
+    icmp.ext = vec![(44, frag(7, false, 3))];
+    let mut frame = icmp.build();
+    off_link(&mut frame, 14, 64);
+    assert_eq!(h.xdp_one(&frame).0.len(), 1);
+}
+
+#[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
+fn long_header_chains_are_walked_or_recorded_with_a_flag() {
+    v6probe_lab::require_privileges();
+    let mut h = Harness::new();
+    // An RA behind 9, then 16, eight-byte destination-options headers (Linux accepts both):
+    // walked to the RA.
+    for n in [9usize, 16] {
+        let mut ra = FrameSpec::icmp(134, 0, &ra_body());
+        ra.ext = (0..n).map(|_| (60u8, opts8())).collect();
+        let frame = ra.build();
+        let (recs, d) = h.xdp_one(&frame);
+        assert_eq!(recs.len(), 1, "{n} headers");
+        let r = &recs[0];
+        assert_eq!(r.header.icmp_type, 134, "{n} headers");
+        assert_eq!(r.header.ext_count as usize, n);
+        assert_eq!(r.header.flags, 0);
+        assert_eq!(c(&d, counter::CHAIN_TOO_LONG), 0);
+        let f = decode(r);
+        assert_eq!(
+            f.icmp6.as_ref().map(|m| m.msg_type),
+            Some(Icmpv6Type::RouterAdvert),
+            "{n} headers"
+        );
+        assert_eq!(f.ip6.ext.headers().len(), n);
+    }
+    // A 300-byte (304 with padding to 8) options header in front of an RA.
+    let mut ra = FrameSpec::icmp(134, 0, &ra_body());
+    ra.ext = vec![(60, opts(304))];
+    let frame = ra.build();
+    let (recs, _) = h.xdp_one(&frame);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].frame, frame);
+    assert_eq!(recs[0].header.upper_offset as usize, 14 + 40 + 304);
+    assert_eq!(
+        decode(&recs[0]).icmp6.map(|m| m.msg_type),
+        Some(Icmpv6Type::RouterAdvert)
+    );
+
+    // 17 headers: past the walk. Link scope: recorded with the flag, for user space.
+    let mut long = FrameSpec::icmp(134, 0, &ra_body());
+    long.ext = (0..17).map(|_| (60u8, opts8())).collect();
+    let frame = long.build();
+    let (recs, d) = h.xdp_one(&frame);
+    assert_eq!(recs.len(), 1);
+    let r = &recs[0];
+    assert_eq!(r.frame, frame);
+    assert_eq!(
+        r.header.flags & flags::CHAIN_TOO_LONG,
+        flags::CHAIN_TOO_LONG
+    );
+    assert_eq!(r.header.ext_count, 16);
+    assert_eq!(r.header.upper, 60, "stopped at the 17th header");
+    assert_eq!(c(&d, counter::CHAIN_TOO_LONG), 1);
+    assert_eq!(c(&d, counter::PARSE_FAILURES), 0);
+    let f = decode(r);
+    let codes: Vec<&str> = f.validate().iter().map(|v| v.code.code()).collect();
+    assert!(codes.contains(&"ext_chain_too_long"), "{codes:?}");
+    // Off link scope: not recorded, but counted under its reason.
+    let mut frame = long.build();
+    off_link(&mut frame, 14, 64);
+    let (recs, d) = h.xdp_one(&frame);
+    assert!(recs.is_empty());
+    assert_eq!(c(&d, counter::CHAIN_TOO_LONG), 1);
+    assert_eq!(c(&d, counter::PARSE_FAILURES), 1);
+}
+
+#[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
+fn every_parse_failure_has_a_reason_counter() {
+    v6probe_lab::require_privileges();
+    let mut h = Harness::new();
+    let mut v4 = FrameSpec::icmp(135, 0, &ns_body()).build();
+    v4[14] = 0x45;
+    let (recs, d) = h.xdp_one(&v4);
+    assert!(recs.is_empty());
+    assert_eq!(c(&d, counter::IP_VERSION), 1);
+    assert_eq!(c(&d, counter::PARSE_FAILURES), 1);
+
+    let mut short = FrameSpec::icmp(135, 0, &[]).build();
+    short.truncate(14 + 30);
+    let (_, d) = h.xdp_one(&short);
+    assert_eq!(c(&d, counter::HEADER_TRUNCATED), 1);
+    assert_eq!(c(&d, counter::PARSE_FAILURES), 1);
+
+    // Not a fragment: an options header that runs past the end.
+    let mut cut = FrameSpec::icmp(135, 0, &[]);
+    cut.payload.clear();
+    cut.ext = vec![(0, opts8())];
+    let mut frame = cut.build();
+    frame.truncate(14 + 40 + 4);
+    let (recs, d) = h.xdp_one(&frame);
+    assert!(recs.is_empty());
+    assert_eq!(c(&d, counter::HEADER_TRUNCATED), 1);
+    assert_eq!(c(&d, counter::PARSE_FAILURES), 1);
+    // An ICMPv6 header cut after its first byte.
+    let mut frame = FrameSpec::icmp(135, 0, &[]).build();
+    frame.truncate(14 + 40 + 1);
+    let (_, d) = h.xdp_one(&frame);
+    assert_eq!(c(&d, counter::HEADER_TRUNCATED), 1);
 }

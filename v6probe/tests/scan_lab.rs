@@ -364,17 +364,8 @@ fn bad_input_gives_clear_errors() {
 fn forged_answers_get_verdicts() {
     v6probe_lab::require_privileges();
     let lab = ScanLab::new("scanv", &[]).unwrap();
-    let sc_mac = lab.scanner.mac(SCAN_IF).unwrap();
-    let sc_ll = lab
-        .scanner
-        .ip(&["-6", "-o", "addr", "show", "dev", SCAN_IF, "scope", "link"])
-        .unwrap();
-    let sc_ll = sc_ll
-        .split_whitespace()
-        .nth(3)
-        .and_then(|a| a.split('/').next())
-        .unwrap()
-        .to_string();
+    let (sc_ll, sc_mac) = scanner_ll_and_mac(&lab);
+    let (sc_ll, sc_mac) = (sc_ll.to_string(), sc_mac.to_string());
     let scan = LineReader::new(
         lab.scanner
             .spawn(

@@ -10,11 +10,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use serde_json::Value;
 use v6probe::{
     netio::{Capture, PacketSocket},
-    wire::{ndisc_option::Preference, Frame, Message, NdpOption},
+    wire::{ndisc_option::Preference, Frame, Icmpv6Type, Message, NdpOption},
 };
-use v6probe_lab::{in_netns, veth, Netns};
+use v6probe_lab::{in_netns, json_line, veth, LineReader, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 
@@ -56,9 +57,9 @@ impl Pair {
             if let Some(r) = self.rx.recv(&mut buf, left).unwrap() {
                 if let Ok(f) = Frame::parse(&buf[..r.len]) {
                     // Only what the CLI sent (the kernel's own RS / MLD reports are not ours).
-                    let t = f.icmp6.as_ref().map(|i| i.msg_type);
-                    let ours = f.eth.src.0 == self.a_mac && matches!(t, Some(133..=137))
-                        || f.eth.src.0 == [2, 0x5c, 0, 0, 0, 1];
+                    let ndp = f.icmp6.as_ref().is_some_and(|i| i.msg_type.is_ndp());
+                    let ours =
+                        f.eth.src.0 == self.a_mac && ndp || f.eth.src.0 == [2, 0x5c, 0, 0, 0, 1];
                     if ours && (f.ip6.hop_limit != 255 || !is_kernel_ndp(&f)) {
                         frames.push(f);
                     }
@@ -74,8 +75,9 @@ impl Pair {
 /// and its duplicate address detection (an NS from `::`, which no test here sends), whenever
 /// DAD of the link-local address runs late.
 fn is_kernel_ndp(f: &Frame) -> bool {
-    let dad = f.ip6.src.is_unspecified() && matches!(&f.icmp6, Some(i) if i.msg_type == 135);
-    let rs = matches!(&f.icmp6, Some(i) if i.msg_type == 133 && i.code == 0
+    let dad = f.ip6.src.is_unspecified()
+        && matches!(&f.icmp6, Some(i) if i.msg_type == Icmpv6Type::NeighborSolicit);
+    let rs = matches!(&f.icmp6, Some(i) if i.msg_type == Icmpv6Type::RouterSolicit && i.code == 0
         && i.options().is_some_and(|o| !o.iter().any(|x| matches!(x, NdpOption::Nonce { .. }))));
     dad || rs
 }
@@ -127,8 +129,8 @@ fn send_every_message_and_option() {
     assert_eq!(f.ip6.ext.headers().len(), 1);
     assert_eq!(f.ip6.ext.headers()[0].kind, 0);
     assert_eq!(f.ip6.ext.headers()[0].len, 16);
+    assert_eq!(f.checksum_ok, Some(true));
     let i = f.icmp6.unwrap();
-    assert_eq!(i.checksum_ok, Some(true));
     let Message::RouterSolicit { options, .. } = i.message else {
         panic!("{:?}", i.message)
     };
@@ -189,8 +191,8 @@ fn send_every_message_and_option() {
     assert_eq!(kinds, vec![60, 44]);
     assert_eq!(f.ip6.frag().unwrap().id, 1234);
     assert_eq!(f.ip6.dst, a("ff02::1"));
+    assert_eq!(f.checksum_ok, Some(true));
     let i = f.icmp6.unwrap();
-    assert_eq!(i.checksum_ok, Some(true));
     let Message::RouterAdvert {
         cur_hop_limit,
         managed,
@@ -429,31 +431,7 @@ fn send_refuses_fields_that_do_not_fit() {
 fn sim_router_answers_rs() {
     v6probe_lab::require_privileges();
     let p = pair("simr");
-    let mut sim = v6probe_lab::LineReader::new(
-        p.b.spawn(
-            BIN,
-            &[
-                "sim",
-                "-i",
-                "v6p-sb",
-                "--router",
-                "fd00:77::/64",
-                "--router-mac",
-                "02:00:00:00:77:01",
-                "--ra-interval",
-                "1h",
-                "--duration",
-                "30s",
-            ],
-        )
-        .unwrap(),
-    );
-    assert!(sim
-        .wait_for(Duration::from_secs(10), |l| l.contains("sim_ready"))
-        .is_some());
-    assert!(sim
-        .wait_for(Duration::from_secs(5), |l| l.contains("\"periodic\""))
-        .is_some());
+    let mut sim = start_sim_router(&p, "1h");
     let rx = in_netns(p.a.name(), || PacketSocket::open("v6p-sa", Capture::Ipv6))
         .unwrap()
         .unwrap();
@@ -464,12 +442,16 @@ fn sim_router_answers_rs() {
             .unwrap();
     ok(&o);
     let mut buf = vec![0u8; 4096];
-    let deadline = Instant::now() + Duration::from_secs(3);
+    // The answer waits until 3 s after the first RA, plus up to 0.5 s (RFC 4861 6.2.6).
+    let deadline = Instant::now() + Duration::from_secs(5);
     let mut ra = None;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         if let Some(r) = rx.recv(&mut buf, left).unwrap() {
             if let Ok(f) = Frame::parse(&buf[..r.len]) {
-                if f.icmp6.as_ref().is_some_and(|i| i.msg_type == 134) {
+                if f.icmp6
+                    .as_ref()
+                    .is_some_and(|i| i.msg_type == Icmpv6Type::RouterAdvert)
+                {
                     ra = Some(f);
                     break;
                 }
@@ -492,4 +474,122 @@ fn sim_router_answers_rs() {
     assert!(sim
         .wait_for(Duration::from_secs(3), |l| l.contains("\"rs\""))
         .is_some());
+}
+
+/// Starts `v6probe sim --router` on `b` with the given RA interval; returns once its first
+/// (periodic) RA was sent.
+fn start_sim_router(p: &Pair, ra_interval: &str) -> LineReader {
+    let mut sim = LineReader::new(
+        p.b.spawn(
+            BIN,
+            &[
+                "sim",
+                "-i",
+                "v6p-sb",
+                "--router",
+                "fd00:77::/64",
+                "--router-mac",
+                "02:00:00:00:77:01",
+                "--ra-interval",
+                ra_interval,
+                "--duration",
+                "60s",
+            ],
+        )
+        .unwrap(),
+    );
+    assert!(sim
+        .wait_for(Duration::from_secs(10), |l| l.contains("sim_ready"))
+        .is_some());
+    assert!(sim
+        .wait_for(Duration::from_secs(5), |l| l.contains("\"periodic\""))
+        .is_some());
+    sim
+}
+
+/// Ends the simulator with SIGTERM; returns its `sim_stats` line.
+fn stop_sim(sim: LineReader) -> Value {
+    sim.signal(libc::SIGTERM);
+    let (status, lines, err) = sim.finish(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "{status:?} {err}");
+    let last = lines.last().expect("a stats line");
+    let v = json_line(last);
+    assert_eq!(v["kind"], "sim_stats", "{last}");
+    v
+}
+
+/// 100 router solicitations in 2 s get one RA, not 100: answers wait for MIN_DELAY_BETWEEN_RAS
+/// after the last multicast RA and one answers them all (RFC 4861 6.2.6). Counted on the wire
+/// by the soliciting side and by the simulator.
+#[test]
+#[ignore = "needs root: network namespaces and packet sockets"]
+fn sim_answers_a_flood_of_rs_with_rate_limited_ras() {
+    v6probe_lab::require_privileges();
+    let p = pair("simf");
+    let sim = start_sim_router(&p, "1h");
+    let rx = in_netns(p.a.name(), || PacketSocket::open("v6p-sa", Capture::Ipv6))
+        .unwrap()
+        .unwrap();
+    let o =
+        p.a.command(BIN)
+            .args([
+                "send",
+                "rs",
+                "-i",
+                "v6p-sa",
+                "--slla",
+                "--count",
+                "100",
+                "--interval",
+                "20ms",
+            ])
+            .output()
+            .unwrap();
+    ok(&o);
+    // Listen 4 s more: the answer is due at most 3.5 s after the first RA.
+    let mut buf = vec![0u8; 4096];
+    let mut ras = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(4);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        if let Some(r) = rx.recv(&mut buf, left).unwrap() {
+            if let Ok(f) = Frame::parse(&buf[..r.len]) {
+                if f.eth.src.0 == [2, 0, 0, 0, 0x77, 1]
+                    && f.icmp6
+                        .as_ref()
+                        .is_some_and(|i| i.msg_type == Icmpv6Type::RouterAdvert)
+                {
+                    ras += 1;
+                }
+            }
+        }
+    }
+    let stats = stop_sim(sim);
+    eprintln!("100 RS: {ras} RA seen after the first; sim stats {stats}");
+    assert!(stats["rs_received"].as_u64().unwrap() >= 100, "{stats}");
+    assert!((1..=2).contains(&ras), "{ras} RAs answered 100 RS");
+    // The first periodic RA plus what was seen (and at most one more after the window).
+    let sent = stats["ra_sent"].as_u64().unwrap();
+    assert!(sent > ras && sent <= 3, "{stats}");
+    assert!(stats["rs_consolidated"].as_u64().unwrap() >= 98, "{stats}");
+}
+
+/// With its interface down, the simulator's sends fail: it logs, counts and goes on, and
+/// sends again once the interface is back.
+#[test]
+#[ignore = "needs root: network namespaces and packet sockets"]
+fn sim_survives_failed_sends() {
+    v6probe_lab::require_privileges();
+    let p = pair("simd");
+    let mut sim = start_sim_router(&p, "3s");
+    p.b.ip(&["link", "set", "v6p-sb", "down"]).unwrap();
+    // A periodic RA is due within 3 s; give it 4.
+    std::thread::sleep(Duration::from_secs(4));
+    p.b.ip(&["link", "set", "v6p-sb", "up"]).unwrap();
+    assert!(
+        sim.wait_for(Duration::from_secs(10), |l| l.contains("\"periodic\""))
+            .is_some(),
+        "no RA after the interface came back"
+    );
+    let stats = stop_sim(sim);
+    assert!(stats["io_errors"].as_u64().unwrap() >= 1, "{stats}");
 }

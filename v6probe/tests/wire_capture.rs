@@ -170,15 +170,14 @@ fn real_ndp_frames_decode_validate_and_reemit() {
             .icmp6
             .as_ref()
             .unwrap_or_else(|| panic!("frame {}: no ICMPv6", i + 1));
-        assert_eq!(m.checksum_ok, Some(true), "frame {}: {m:?}", i + 1);
-        seen.insert(m.name);
-        let is_ndp = (133..=137).contains(&m.msg_type);
-        if is_ndp || m.msg_type < 130 {
+        assert_eq!(f.checksum_ok, Some(true), "frame {}: {m:?}", i + 1);
+        seen.insert(m.msg_type.name());
+        if m.msg_type.is_ndp() || u8::from(m.msg_type) < 130 {
             assert!(
                 f.validate().is_empty(),
                 "frame {} ({}): {:?}",
                 i + 1,
-                m.name,
+                m.msg_type,
                 f.validate()
             );
             assert_eq!(
@@ -186,7 +185,7 @@ fn real_ndp_frames_decode_validate_and_reemit() {
                 bytes,
                 "frame {} ({}) re-emits differently",
                 i + 1,
-                m.name
+                m.msg_type
             );
         }
         match &m.message {

@@ -1,4 +1,4 @@
-//! Project tasks: `cargo xtask setup | test | bench | demo | fuzz`.
+//! Project tasks: `cargo xtask setup | test | bench | demo | fuzz | man | package`.
 //!
 //! `setup` is idempotent and quick when everything is present; `test`, `bench` and `demo` call it
 //! first so the README's two commands work on a fresh machine.
@@ -11,6 +11,7 @@ mod bench;
 mod bench_dualstack;
 mod demo;
 mod demo_lab;
+mod package;
 mod setup;
 mod test;
 mod util;
@@ -36,6 +37,10 @@ enum Cmd {
     Demo(demo::Args),
     /// Run the cargo-fuzz targets for a while each.
     Fuzz(test::FuzzArgs),
+    /// Man pages, one per subcommand, into target/man (from the clap definitions).
+    Man(package::ManArgs),
+    /// Debian package in target/debian: binary, systemd unit, man pages, completions, config.
+    Package(package::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +51,8 @@ fn main() -> ExitCode {
         Cmd::Bench(a) => bench::run(&a),
         Cmd::Demo(a) => demo::run(&a),
         Cmd::Fuzz(a) => test::fuzz(&a),
+        Cmd::Man(a) => package::man(&a),
+        Cmd::Package(a) => package::package(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,13 +31,24 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("/usr/bin/python3", "python3"),
     // neigh tests bind-mount a sysctl read-only.
     ("mount", "mount"),
-    // the dualstack bench pins CPUs.
+    // the dualstack bench pins CPUs; the least-privilege tests drop to a user with setpriv.
     ("taskset", "util-linux"),
     // monitor service tests: a real Prometheus scrapes /metrics (promtool checks a scrape), a
     // real rsyslog receives the syslog sink's messages, bpftool lists what stays attached.
     ("prometheus", "prometheus"),
     ("/usr/sbin/rsyslogd", "rsyslog"),
     ("/usr/sbin/bpftool", "bpftool"),
+    ("setpriv", "util-linux"),
+    // completions are loaded by the real shells; man pages rendered by man.
+    ("zsh", "zsh"),
+    ("fish", "fish"),
+    ("man", "man-db"),
+    // `systemd-analyze verify` and `security` check the unit (no running systemd needed).
+    ("systemd-analyze", "systemd"),
+    // cargo-deb computes the package's shared-library dependencies with dpkg-shlibdeps.
+    ("dpkg-shlibdeps", "dpkg-dev"),
+    // the detector names MAC vendors from the IEEE registry; its test reads the real one.
+    ("/usr/share/ieee-data/oui.csv", "ieee-data"),
 ];
 
 /// Cross targets whose `cargo check` proves the BSD/macOS code compiles.

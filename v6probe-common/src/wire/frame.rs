@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 use core::net::Ipv6Addr;
 
 use super::{
-    icmpv6::Icmpv6Repr,
+    icmpv6::{Icmpv6Ref, Icmpv6Repr},
     ipv6::{self, ChainEnd, ExtChain, FragmentInfo},
     Error, EthernetAddress, EthernetFrame, EthernetRepr, Ipv6Packet, Ipv6Repr, VlanTag,
 };
@@ -91,21 +91,64 @@ pub struct Frame {
     /// `None` for a non-first fragment, a chain that could not be walked, or fewer than 4
     /// bytes of ICMPv6.
     pub icmp6: Option<Icmpv6Repr>,
+    /// Whether the ICMPv6 checksum is right (over the pseudo-header of `ip6`); `None` when it
+    /// could not be checked (the capture holds less than the message, or there is no message).
+    /// Shown inside the `icmp6` object.
+    pub checksum_ok: Option<bool>,
     /// Bytes of ICMPv6 message present.
     pub icmp6_len: usize,
     /// The capture holds less than the IPv6 payload length says.
     pub truncated: bool,
 }
 
-impl Frame {
+/// The checksum verdict for a decoded message: only when the whole message is there.
+#[inline]
+fn checksum_ok(
+    has_message: bool,
+    truncated: bool,
+    msg: &[u8],
+    src: &Ipv6Addr,
+    dst: &Ipv6Addr,
+) -> Option<bool> {
+    (has_message && !truncated)
+        .then(|| super::Icmpv6Packet::new_unchecked(msg).verify_checksum(src, dst))
+}
+
+/// One decoded frame borrowing the message bytes: the headers as values, the ICMPv6 message
+/// as a view whose options are walked when asked. Nothing is allocated; [`FrameRef::to_owned`]
+/// gives the [`Frame`] to print or keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameRef<'a> {
+    pub eth: EthernetRepr,
+    pub ip6: Ip6Info,
+    /// `None` for a non-first fragment, a chain that could not be walked, or fewer than 4
+    /// bytes of ICMPv6.
+    pub icmp6: Option<Icmpv6Ref<'a>>,
+    /// As [`Frame::checksum_ok`].
+    pub checksum_ok: Option<bool>,
+    pub icmp6_len: usize,
+    pub truncated: bool,
+}
+
+impl<'a> FrameRef<'a> {
     /// Decodes an Ethernet frame.
-    pub fn parse(frame: &[u8]) -> Result<Self, FrameError> {
+    #[inline]
+    pub fn parse(frame: &'a [u8]) -> Result<Self, FrameError> {
         Self::parse_with(frame, false)
+    }
+
+    /// Decodes a kernel record: its frame bytes, with the same parser as capture files. The
+    /// kernel also records fragments of link-scope packets whatever their upper layer (NDP can
+    /// hide in them): those decode with `icmp6: None`. `truncated` is set when the record holds
+    /// less than the IPv6 packet (a frame longer than the largest size class).
+    pub fn from_record(r: &RecordRef<'a>) -> Result<Self, FrameError> {
+        Self::parse_with(r.frame, true)
     }
 
     /// `any_fragment`: a fragment whose upper layer is not ICMPv6 (or not in this frame) is
     /// decoded too, with `icmp6: None`, instead of being refused as not ICMPv6.
-    fn parse_with(frame: &[u8], any_fragment: bool) -> Result<Self, FrameError> {
+    #[inline]
+    fn parse_with(frame: &'a [u8], any_fragment: bool) -> Result<Self, FrameError> {
         let ef = EthernetFrame::new_checked(frame)?;
         let (eth, off) = EthernetRepr::parse(&ef)?;
         if eth.ethertype != ethertype::IPV6 {
@@ -115,7 +158,8 @@ impl Frame {
         }
         let p = Ipv6Packet::new_checked(&frame[off..])?;
         let ip = Ipv6Repr::parse(&p)?;
-        let payload = p.payload();
+        let payload: &'a [u8] = &frame[off + ipv6::HEADER_LEN..];
+        let payload = &payload[..payload.len().min(ip.payload_len as usize)];
         let truncated = payload.len() < ip.payload_len as usize;
         let ext = ExtChain::walk(ip.next_header, payload);
         let ip6 = Ip6Info {
@@ -127,7 +171,7 @@ impl Frame {
             flow_label: ip.flow_label,
             ext,
         };
-        let msg: &[u8] = match ext.end {
+        let msg: &'a [u8] = match ext.end {
             ChainEnd::Upper if ext.upper == nh::ICMPV6 => {
                 payload.get(ext.upper_offset..).unwrap_or_default()
             }
@@ -145,23 +189,40 @@ impl Frame {
                 })
             }
         };
-        let addrs = (!truncated).then_some((&ip.src, &ip.dst));
-        let icmp6 = Icmpv6Repr::parse(msg, addrs).ok();
+        let icmp6 = Icmpv6Ref::parse(msg).ok();
+        let checksum_ok = checksum_ok(icmp6.is_some(), truncated, msg, &ip.src, &ip.dst);
         Ok(Self {
             eth,
             ip6,
             icmp6,
+            checksum_ok,
             icmp6_len: msg.len(),
             truncated,
         })
     }
 
-    /// Decodes a kernel record: its frame bytes, with the same parser as capture files. The
-    /// kernel also records fragments of link-scope packets whatever their upper layer (NDP can
-    /// hide in them): those decode with `icmp6: None`. `truncated` is set when the record holds
-    /// less than the IPv6 packet (a frame longer than the largest size class).
+    /// The owned decode.
+    pub fn to_owned(&self) -> Frame {
+        Frame {
+            eth: self.eth,
+            ip6: self.ip6,
+            icmp6: self.icmp6.as_ref().map(Icmpv6Ref::to_owned),
+            checksum_ok: self.checksum_ok,
+            icmp6_len: self.icmp6_len,
+            truncated: self.truncated,
+        }
+    }
+}
+
+impl Frame {
+    /// Decodes an Ethernet frame ([`FrameRef::parse`], then owned).
+    pub fn parse(frame: &[u8]) -> Result<Self, FrameError> {
+        FrameRef::parse(frame).map(|f| f.to_owned())
+    }
+
+    /// Decodes a kernel record ([`FrameRef::from_record`], then owned).
     pub fn from_record(r: &RecordRef<'_>) -> Result<Self, FrameError> {
-        Self::parse_with(r.frame, true)
+        FrameRef::from_record(r).map(|f| f.to_owned())
     }
 
     /// A frame to emit: untagged Ethernet, IPv6 without extension headers, `icmp6`.
@@ -187,6 +248,7 @@ impl Frame {
             },
             icmp6_len: len,
             icmp6: Some(icmp6),
+            checksum_ok: None,
             truncated: false,
         }
     }
@@ -292,22 +354,30 @@ impl Frame {
 }
 
 #[cfg(feature = "serde")]
-pub(crate) fn ser_ext<S: serde::Serializer>(c: &ExtChain, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(c.headers().iter().map(|h| h.name()))
-}
-
-#[cfg(feature = "serde")]
 mod ser {
     use serde::ser::{SerializeStruct, Serializer};
 
     use super::{Frame, Ip6Info};
+    use crate::wire::Message;
+
+    /// The `icmp6` object: the message with its number, name and checksum verdict.
+    #[derive(serde::Serialize)]
+    struct Icmp6<'a> {
+        #[serde(rename = "type")]
+        msg_type: u8,
+        code: u8,
+        name: &'static str,
+        checksum_ok: Option<bool>,
+        #[serde(flatten)]
+        message: &'a Message,
+    }
 
     impl serde::Serialize for Ip6Info {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             struct Ext<'a>(&'a crate::wire::ExtChain);
             impl serde::Serialize for Ext<'_> {
                 fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                    super::ser_ext(self.0, s)
+                    crate::wire::ipv6::ser_ext_names(self.0, s)
                 }
             }
             let mut st = s.serialize_struct("Ip6Info", 6)?;
@@ -326,7 +396,16 @@ mod ser {
             let mut st = s.serialize_struct("Frame", 4)?;
             st.serialize_field("eth", &self.eth)?;
             st.serialize_field("ip6", &self.ip6)?;
-            st.serialize_field("icmp6", &self.icmp6)?;
+            st.serialize_field(
+                "icmp6",
+                &self.icmp6.as_ref().map(|m| Icmp6 {
+                    msg_type: m.msg_type.into(),
+                    code: m.code,
+                    name: m.msg_type.name(),
+                    checksum_ok: self.checksum_ok,
+                    message: &m.message,
+                }),
+            )?;
             st.serialize_field("truncated", &self.truncated)?;
             st.end()
         }

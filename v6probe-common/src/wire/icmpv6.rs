@@ -17,16 +17,23 @@
 //! ```
 use core::net::Ipv6Addr;
 
-use super::{addr16, be16, be32, checksum, Error, Result};
+pub use super::types::Icmpv6Type;
+use super::{
+    addr16, be16, be32, checksum,
+    ndisc_option::{OptionsRef, Preference},
+    Error, Result,
+};
 use crate::abi::next_header;
 
-/// ICMPv6 type numbers.
+/// ICMPv6 type numbers as constants (the kernel programs' `abi::icmp6`, plus echo), for code
+/// that matches on the raw byte; elsewhere use [`Icmpv6Type`].
 pub mod msg_type {
     pub use crate::abi::icmp6::*;
     pub const ECHO_REQUEST: u8 = 128;
     pub const ECHO_REPLY: u8 = 129;
 }
 
+#[allow(dead_code)] // the options offsets are used with `alloc` (emit)
 mod field {
     pub const TYPE: usize = 0;
     pub const CODE: usize = 1;
@@ -57,62 +64,6 @@ mod field {
     pub const REDIRECT_OPTIONS: usize = 40;
 }
 
-/// Minimum length of a message of type `t` (RFC 4861 section 6.1 / 7.1 / 8.1 "ICMP length
-/// (derived from the IP length) is N or more octets"; RFC 4443 for errors and echo).
-pub fn min_len(t: u8) -> usize {
-    match t {
-        msg_type::ROUTER_SOLICIT => 8,
-        msg_type::ROUTER_ADVERT => 16,
-        msg_type::NEIGHBOR_SOLICIT | msg_type::NEIGHBOR_ADVERT => 24,
-        msg_type::REDIRECT => 40,
-        1..=4 | msg_type::ECHO_REQUEST | msg_type::ECHO_REPLY => 8,
-        _ => field::HEADER_LEN,
-    }
-}
-
-/// Stable snake_case name of an ICMPv6 type.
-pub fn name_of(t: u8) -> &'static str {
-    match t {
-        1 => "dest_unreachable",
-        2 => "packet_too_big",
-        3 => "time_exceeded",
-        4 => "param_problem",
-        128 => "echo_request",
-        129 => "echo_reply",
-        130 => "mld_query",
-        131 => "mld_report",
-        132 => "mld_done",
-        133 => "router_solicit",
-        134 => "router_advert",
-        135 => "neighbor_solicit",
-        136 => "neighbor_advert",
-        137 => "redirect",
-        143 => "mldv2_report",
-        _ => "unknown",
-    }
-}
-
-/// Stable name of an error code (RFC 4443 3.1, 3.3, 3.4; RFC 7112 for code 3 of type 4).
-pub fn code_name(t: u8, code: u8) -> Option<&'static str> {
-    Some(match (t, code) {
-        (1, 0) => "no_route",
-        (1, 1) => "admin_prohibited",
-        (1, 2) => "beyond_scope",
-        (1, 3) => "address_unreachable",
-        (1, 4) => "port_unreachable",
-        (1, 5) => "source_policy_failed",
-        (1, 6) => "reject_route",
-        (1, 7) => "source_routing_header_error",
-        (3, 0) => "hop_limit_exceeded",
-        (3, 1) => "reassembly_time_exceeded",
-        (4, 0) => "erroneous_header_field",
-        (4, 1) => "unrecognized_next_header",
-        (4, 2) => "unrecognized_ipv6_option",
-        (4, 3) => "incomplete_header_chain",
-        _ => return None,
-    })
-}
-
 /// A zero-copy view of an ICMPv6 message.
 #[derive(Debug, Clone)]
 pub struct Icmpv6Packet<T: AsRef<[u8]>> {
@@ -128,13 +79,13 @@ impl<T: AsRef<[u8]>> Icmpv6Packet<T> {
         p.check_len()?;
         Ok(p)
     }
-    /// The 4-byte header and the type's fixed part ([`min_len`]) are present.
+    /// The 4-byte header and the type's fixed part ([`Icmpv6Type::min_len`]) are present.
     pub fn check_len(&self) -> Result<()> {
         let have = self.buffer.as_ref().len();
         let need = if have < field::HEADER_LEN {
             field::HEADER_LEN
         } else {
-            min_len(self.msg_type())
+            self.msg_type().min_len()
         };
         if have < need {
             return Err(Error::Truncated {
@@ -151,8 +102,9 @@ impl<T: AsRef<[u8]>> Icmpv6Packet<T> {
     fn b(&self) -> &[u8] {
         self.buffer.as_ref()
     }
-    pub fn msg_type(&self) -> u8 {
-        self.b()[field::TYPE]
+    #[inline]
+    pub fn msg_type(&self) -> Icmpv6Type {
+        Icmpv6Type::from(self.b()[field::TYPE])
     }
     pub fn msg_code(&self) -> u8 {
         self.b()[field::CODE]
@@ -203,13 +155,7 @@ impl<T: AsRef<[u8]>> Icmpv6Packet<T> {
     }
     /// Offset of the options area for NDP types (None for other types).
     pub fn options_offset(&self) -> Option<usize> {
-        match self.msg_type() {
-            msg_type::ROUTER_SOLICIT => Some(field::RS_OPTIONS),
-            msg_type::ROUTER_ADVERT => Some(field::RA_OPTIONS),
-            msg_type::NEIGHBOR_SOLICIT | msg_type::NEIGHBOR_ADVERT => Some(field::NEIGH_OPTIONS),
-            msg_type::REDIRECT => Some(field::REDIRECT_OPTIONS),
-            _ => None,
-        }
+        self.msg_type().options_offset()
     }
     /// The options area of an NDP message (empty for other types or short buffers).
     pub fn options(&self) -> &[u8] {
@@ -228,12 +174,23 @@ impl<T: AsRef<[u8]>> Icmpv6Packet<T> {
     }
 }
 
+impl<'a> Icmpv6Packet<&'a [u8]> {
+    /// [`Icmpv6Packet::options`] for as long as the buffer lives.
+    #[inline]
+    pub fn options_bytes(&self) -> &'a [u8] {
+        let b: &'a [u8] = self.buffer;
+        self.options_offset()
+            .and_then(|o| b.get(o..))
+            .unwrap_or_default()
+    }
+}
+
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv6Packet<T> {
     fn bm(&mut self) -> &mut [u8] {
         self.buffer.as_mut()
     }
-    pub fn set_msg_type(&mut self, v: u8) {
-        self.bm()[field::TYPE] = v;
+    pub fn set_msg_type(&mut self, v: Icmpv6Type) {
+        self.bm()[field::TYPE] = v.into();
     }
     pub fn set_msg_code(&mut self, v: u8) {
         self.bm()[field::CODE] = v;
@@ -288,6 +245,227 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv6Packet<T> {
     }
 }
 
+/// The body of an ICMPv6 message, borrowing its bytes: nothing copied, options walked when
+/// asked (see [`Message`] for the fields and their JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageRef<'a> {
+    RouterSolicit {
+        reserved: u32,
+        options: OptionsRef<'a>,
+    },
+    RouterAdvert {
+        cur_hop_limit: u8,
+        managed: bool,
+        other: bool,
+        home_agent: bool,
+        preference: Preference,
+        proxy: bool,
+        reserved_flags: u8,
+        router_lifetime: u16,
+        reachable_time: u32,
+        retrans_timer: u32,
+        options: OptionsRef<'a>,
+    },
+    NeighborSolicit {
+        reserved: u32,
+        target: Ipv6Addr,
+        options: OptionsRef<'a>,
+    },
+    NeighborAdvert {
+        router: bool,
+        solicited: bool,
+        override_: bool,
+        reserved: u32,
+        target: Ipv6Addr,
+        options: OptionsRef<'a>,
+    },
+    Redirect {
+        reserved: u32,
+        target: Ipv6Addr,
+        destination: Ipv6Addr,
+        options: OptionsRef<'a>,
+    },
+    DestUnreachable {
+        reason: Option<&'static str>,
+        unused: u32,
+        /// The invoking packet.
+        data: &'a [u8],
+    },
+    PacketTooBig {
+        mtu: u32,
+        data: &'a [u8],
+    },
+    TimeExceeded {
+        reason: Option<&'static str>,
+        unused: u32,
+        data: &'a [u8],
+    },
+    ParamProblem {
+        reason: Option<&'static str>,
+        pointer: u32,
+        data: &'a [u8],
+    },
+    EchoRequest {
+        id: u16,
+        seq: u16,
+        data: &'a [u8],
+    },
+    EchoReply {
+        id: u16,
+        seq: u16,
+        data: &'a [u8],
+    },
+    /// Shorter than the minimum for its type: the bytes after the 4-byte header.
+    Short {
+        data: &'a [u8],
+    },
+    /// Any other type: the bytes after the 4-byte header.
+    Other {
+        data: &'a [u8],
+    },
+}
+
+/// An ICMPv6 message borrowing its bytes (the owned form is [`Icmpv6Repr`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Icmpv6Ref<'a> {
+    pub msg_type: Icmpv6Type,
+    pub code: u8,
+    /// The checksum field as received.
+    pub checksum: u16,
+    pub message: MessageRef<'a>,
+}
+
+impl<'a> Icmpv6Ref<'a> {
+    /// Parses a message. Only fewer than 4 bytes is an error; a message too short for its
+    /// type becomes [`MessageRef::Short`]. The checksum is not verified here.
+    #[inline]
+    pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+        if bytes.len() < field::HEADER_LEN {
+            return Err(Error::Truncated {
+                layer: "icmpv6",
+                need: field::HEADER_LEN,
+                have: bytes.len(),
+            });
+        }
+        let p = Icmpv6Packet::new_unchecked(bytes);
+        let t = p.msg_type();
+        let code = p.msg_code();
+        let rest = &bytes[field::HEADER_LEN..];
+        let message = if bytes.len() < t.min_len() {
+            MessageRef::Short { data: rest }
+        } else {
+            // Types without a fixed part (min_len 4) may be shorter than 8 bytes.
+            let w1 = if bytes.len() >= 8 { be32(bytes, 4) } else { 0 };
+            let options = OptionsRef(
+                t.options_offset()
+                    .and_then(|o| bytes.get(o..))
+                    .unwrap_or_default(),
+            );
+            let after = bytes.get(field::ERR_DATA..).unwrap_or_default();
+            match t {
+                Icmpv6Type::RouterSolicit => MessageRef::RouterSolicit {
+                    reserved: w1,
+                    options,
+                },
+                Icmpv6Type::RouterAdvert => {
+                    let f = p.router_flags();
+                    MessageRef::RouterAdvert {
+                        cur_hop_limit: p.current_hop_limit(),
+                        managed: f & 0x80 != 0,
+                        other: f & 0x40 != 0,
+                        home_agent: f & 0x20 != 0,
+                        preference: Preference::from_bits(f >> 3),
+                        proxy: f & 0x04 != 0,
+                        reserved_flags: f & 0x03,
+                        router_lifetime: p.router_lifetime(),
+                        reachable_time: p.reachable_time(),
+                        retrans_timer: p.retrans_time(),
+                        options,
+                    }
+                }
+                Icmpv6Type::NeighborSolicit => MessageRef::NeighborSolicit {
+                    reserved: w1,
+                    target: p.target_addr(),
+                    options,
+                },
+                Icmpv6Type::NeighborAdvert => MessageRef::NeighborAdvert {
+                    router: w1 & 0x8000_0000 != 0,
+                    solicited: w1 & 0x4000_0000 != 0,
+                    override_: w1 & 0x2000_0000 != 0,
+                    reserved: w1 & 0x1fff_ffff,
+                    target: p.target_addr(),
+                    options,
+                },
+                Icmpv6Type::Redirect => MessageRef::Redirect {
+                    reserved: w1,
+                    target: p.target_addr(),
+                    destination: p.dest_addr(),
+                    options,
+                },
+                Icmpv6Type::DestUnreachable => MessageRef::DestUnreachable {
+                    reason: t.code_name(code),
+                    unused: w1,
+                    data: after,
+                },
+                Icmpv6Type::PacketTooBig => MessageRef::PacketTooBig {
+                    mtu: w1,
+                    data: after,
+                },
+                Icmpv6Type::TimeExceeded => MessageRef::TimeExceeded {
+                    reason: t.code_name(code),
+                    unused: w1,
+                    data: after,
+                },
+                Icmpv6Type::ParamProblem => MessageRef::ParamProblem {
+                    reason: t.code_name(code),
+                    pointer: w1,
+                    data: after,
+                },
+                Icmpv6Type::EchoRequest => MessageRef::EchoRequest {
+                    id: p.echo_ident(),
+                    seq: p.echo_seq_no(),
+                    data: after,
+                },
+                Icmpv6Type::EchoReply => MessageRef::EchoReply {
+                    id: p.echo_ident(),
+                    seq: p.echo_seq_no(),
+                    data: after,
+                },
+                _ => MessageRef::Other { data: rest },
+            }
+        };
+        Ok(Self {
+            msg_type: t,
+            code,
+            checksum: p.checksum(),
+            message,
+        })
+    }
+
+    /// The options area of an NDP message (`None` for other types and short messages).
+    pub fn options(&self) -> Option<OptionsRef<'a>> {
+        match self.message {
+            MessageRef::RouterSolicit { options, .. }
+            | MessageRef::RouterAdvert { options, .. }
+            | MessageRef::NeighborSolicit { options, .. }
+            | MessageRef::NeighborAdvert { options, .. }
+            | MessageRef::Redirect { options, .. } => Some(options),
+            _ => None,
+        }
+    }
+
+    /// The owned form.
+    #[cfg(feature = "alloc")]
+    pub fn to_owned(&self) -> Icmpv6Repr {
+        Icmpv6Repr {
+            msg_type: self.msg_type,
+            code: self.code,
+            checksum: self.checksum,
+            message: Message::from(self.message),
+        }
+    }
+}
+
 #[cfg(feature = "alloc")]
 pub use owned::*;
 
@@ -296,121 +474,14 @@ mod owned {
     use alloc::{boxed::Box, vec::Vec};
     use core::net::Ipv6Addr;
 
-    use super::{code_name, field, min_len, msg_type, name_of, Icmpv6Packet};
-    use crate::abi::next_header as nh;
-    use crate::wire::{
-        be16, be32, ipv6::ExtChain, ndisc_option::Options, ndisc_option::Preference, Error,
-        Ipv6Packet, Result,
-    };
-
-    /// The upper-layer part of a quoted packet.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    #[cfg_attr(feature = "serde", derive(serde::Serialize))]
-    #[cfg_attr(feature = "serde", serde(tag = "proto", rename_all = "snake_case"))]
-    pub enum QuotedUpper {
-        Tcp {
-            src_port: u16,
-            dst_port: u16,
-        },
-        Udp {
-            src_port: u16,
-            dst_port: u16,
-        },
-        Icmpv6 {
-            #[cfg_attr(feature = "serde", serde(rename = "type"))]
-            msg_type: u8,
-            code: u8,
-            /// Echo identifier and sequence number, for echo request/reply.
-            #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
-            id: Option<u16>,
-            #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
-            seq: Option<u16>,
-        },
-    }
-
-    /// A packet quoted inside an ICMPv6 error or a redirected-header option, decoded as far as
-    /// the quoted bytes go.
-    ///
-    /// JSON: `{"len":48,"src":"..","dst":"..","next_header":58,"hop_limit":64,"ext":["fragment"],
-    /// "upper":{"proto":"udp","src_port":..,"dst_port":..}|null}`; address fields are absent when
-    /// fewer than 40 bytes were quoted.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    #[cfg_attr(feature = "serde", derive(serde::Serialize))]
-    pub struct Quoted {
-        /// Bytes quoted.
-        pub len: usize,
-        #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
-        pub src: Option<Ipv6Addr>,
-        #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
-        pub dst: Option<Ipv6Addr>,
-        #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
-        pub next_header: Option<u8>,
-        #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
-        pub hop_limit: Option<u8>,
-        #[cfg_attr(
-            feature = "serde",
-            serde(serialize_with = "crate::wire::frame::ser_ext")
-        )]
-        pub ext: ExtChain,
-        pub upper: Option<QuotedUpper>,
-    }
-
-    impl Quoted {
-        /// Decodes a quoted packet; never fails.
-        pub fn parse(data: &[u8]) -> Self {
-            let mut q = Self {
-                len: data.len(),
-                src: None,
-                dst: None,
-                next_header: None,
-                hop_limit: None,
-                ext: ExtChain::default(),
-                upper: None,
-            };
-            let Ok(p) = Ipv6Packet::new_checked(data) else {
-                return q;
-            };
-            if p.version() != 6 {
-                return q;
-            }
-            q.src = Some(p.src_addr());
-            q.dst = Some(p.dst_addr());
-            q.next_header = Some(p.next_header());
-            q.hop_limit = Some(p.hop_limit());
-            // The quoted payload may be cut: use what is there, not payload_len.
-            let payload = &data[crate::wire::ipv6::HEADER_LEN..];
-            q.ext = ExtChain::walk(p.next_header(), payload);
-            if q.ext.end != crate::wire::ipv6::ChainEnd::Upper {
-                return q;
-            }
-            let u = payload.get(q.ext.upper_offset..).unwrap_or_default();
-            q.upper = match q.ext.upper {
-                nh::TCP if u.len() >= 4 => Some(QuotedUpper::Tcp {
-                    src_port: be16(u, 0),
-                    dst_port: be16(u, 2),
-                }),
-                nh::UDP if u.len() >= 4 => Some(QuotedUpper::Udp {
-                    src_port: be16(u, 0),
-                    dst_port: be16(u, 2),
-                }),
-                nh::ICMPV6 if u.len() >= 2 => {
-                    let echo = matches!(u[0], msg_type::ECHO_REQUEST | msg_type::ECHO_REPLY);
-                    Some(QuotedUpper::Icmpv6 {
-                        msg_type: u[0],
-                        code: u[1],
-                        id: (echo && u.len() >= 6).then(|| be16(u, 4)),
-                        seq: (echo && u.len() >= 8).then(|| be16(u, 6)),
-                    })
-                }
-                _ => None,
-            };
-            q
-        }
-    }
+    use super::{field, Icmpv6Packet, Icmpv6Ref, Icmpv6Type, MessageRef};
+    pub use crate::wire::quoted::{Quoted, QuotedUpper};
+    use crate::wire::{ndisc_option::Options, ndisc_option::Preference, Error, Result};
 
     /// The body of an ICMPv6 message, by type.
     ///
-    /// JSON: flattened into the `icmp6` object next to `type`, `code`, `name`, `checksum_ok`:
+    /// JSON (written by the frame's serializer, [`crate::wire::frame`]): flattened into the
+    /// `icmp6` object next to `type`, `code`, `name`, `checksum_ok`:
     /// - `router_solicit`: `"options"`
     /// - `router_advert`: `"cur_hop_limit","managed","other","home_agent","preference",
     ///   "proxy","router_lifetime","reachable_time","retrans_timer","options"`
@@ -517,12 +588,9 @@ mod owned {
             data: Vec<u8>,
         },
         /// Shorter than the minimum for its type: the bytes after the 4-byte header, raw.
-        Short {
-            short: bool,
-            data_len: usize,
-            #[cfg_attr(feature = "serde", serde(skip))]
-            data: Vec<u8>,
-        },
+        /// JSON: `"short":true,"data_len":N`.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "ser_short"))]
+        Short { data_len: usize, data: Vec<u8> },
         /// Any other type: the bytes after the 4-byte header, raw.
         Other {
             data_len: usize,
@@ -531,169 +599,175 @@ mod owned {
         },
     }
 
-    /// An ICMPv6 message in owned form.
-    ///
-    /// JSON (the `icmp6` object of a packet line):
-    /// `{"type":135,"code":0,"name":"neighbor_solicit","checksum_ok":true,
-    ///   "target":"fe80::1","options":[{"type":1,"name":"source_ll_addr","addr":"02:00:00:00:00:01"}]}`.
-    /// `checksum_ok` is `null` when it could not be checked (capture cut short).
+    #[cfg(feature = "serde")]
+    fn ser_short<S: serde::Serializer>(
+        data_len: &usize,
+        _data: &Vec<u8>,
+        s: S,
+    ) -> core::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Short", 2)?;
+        st.serialize_field("short", &true)?;
+        st.serialize_field("data_len", data_len)?;
+        st.end()
+    }
+
+    /// An ICMPv6 message in owned form: what the bytes say, nothing about how they are shown
+    /// (the name comes from [`Icmpv6Type::name`]; whether the checksum is right needs the IPv6
+    /// addresses, so it is the frame's [`crate::wire::Frame::checksum_ok`]).
     #[derive(Debug, Clone, PartialEq, Eq)]
-    #[cfg_attr(feature = "serde", derive(serde::Serialize))]
     pub struct Icmpv6Repr {
-        #[cfg_attr(feature = "serde", serde(rename = "type"))]
-        pub msg_type: u8,
+        pub msg_type: Icmpv6Type,
         pub code: u8,
-        pub name: &'static str,
-        pub checksum_ok: Option<bool>,
-        #[cfg_attr(feature = "serde", serde(skip))]
+        /// The checksum field as received (filled on emit).
         pub checksum: u16,
-        #[cfg_attr(feature = "serde", serde(flatten))]
         pub message: Message,
+    }
+
+    impl From<MessageRef<'_>> for Message {
+        fn from(m: MessageRef<'_>) -> Self {
+            let quoted = |d: &[u8]| Box::new(Quoted::parse(d));
+            match m {
+                MessageRef::RouterSolicit { reserved, options } => Message::RouterSolicit {
+                    reserved,
+                    options: options.to_owned(),
+                },
+                MessageRef::RouterAdvert {
+                    cur_hop_limit,
+                    managed,
+                    other,
+                    home_agent,
+                    preference,
+                    proxy,
+                    reserved_flags,
+                    router_lifetime,
+                    reachable_time,
+                    retrans_timer,
+                    options,
+                } => Message::RouterAdvert {
+                    cur_hop_limit,
+                    managed,
+                    other,
+                    home_agent,
+                    preference,
+                    proxy,
+                    reserved_flags,
+                    router_lifetime,
+                    reachable_time,
+                    retrans_timer,
+                    options: options.to_owned(),
+                },
+                MessageRef::NeighborSolicit {
+                    reserved,
+                    target,
+                    options,
+                } => Message::NeighborSolicit {
+                    reserved,
+                    target,
+                    options: options.to_owned(),
+                },
+                MessageRef::NeighborAdvert {
+                    router,
+                    solicited,
+                    override_,
+                    reserved,
+                    target,
+                    options,
+                } => Message::NeighborAdvert {
+                    router,
+                    solicited,
+                    override_,
+                    reserved,
+                    target,
+                    options: options.to_owned(),
+                },
+                MessageRef::Redirect {
+                    reserved,
+                    target,
+                    destination,
+                    options,
+                } => Message::Redirect {
+                    reserved,
+                    target,
+                    destination,
+                    options: options.to_owned(),
+                },
+                MessageRef::DestUnreachable {
+                    reason,
+                    unused,
+                    data,
+                } => Message::DestUnreachable {
+                    reason,
+                    unused,
+                    quoted: quoted(data),
+                    data: data.to_vec(),
+                },
+                MessageRef::PacketTooBig { mtu, data } => Message::PacketTooBig {
+                    mtu,
+                    quoted: quoted(data),
+                    data: data.to_vec(),
+                },
+                MessageRef::TimeExceeded {
+                    reason,
+                    unused,
+                    data,
+                } => Message::TimeExceeded {
+                    reason,
+                    unused,
+                    quoted: quoted(data),
+                    data: data.to_vec(),
+                },
+                MessageRef::ParamProblem {
+                    reason,
+                    pointer,
+                    data,
+                } => Message::ParamProblem {
+                    reason,
+                    pointer,
+                    quoted: quoted(data),
+                    data: data.to_vec(),
+                },
+                MessageRef::EchoRequest { id, seq, data } => Message::EchoRequest {
+                    id,
+                    seq,
+                    data_len: data.len(),
+                    data: data.to_vec(),
+                },
+                MessageRef::EchoReply { id, seq, data } => Message::EchoReply {
+                    id,
+                    seq,
+                    data_len: data.len(),
+                    data: data.to_vec(),
+                },
+                MessageRef::Short { data } => Message::Short {
+                    data_len: data.len(),
+                    data: data.to_vec(),
+                },
+                MessageRef::Other { data } => Message::Other {
+                    data_len: data.len(),
+                    data: data.to_vec(),
+                },
+            }
+        }
     }
 
     impl Icmpv6Repr {
         /// A message with type and code; checksum filled on emit.
-        pub fn new(msg_type: u8, code: u8, message: Message) -> Self {
+        pub fn new(msg_type: impl Into<Icmpv6Type>, code: u8, message: Message) -> Self {
             Self {
-                msg_type,
+                msg_type: msg_type.into(),
                 code,
-                name: name_of(msg_type),
-                checksum_ok: None,
                 checksum: 0,
                 message,
             }
         }
 
         /// Parses a message. Only fewer than 4 bytes is an error; a message too short for its
-        /// type becomes [`Message::Short`]. `addrs` (source, destination) verifies the
-        /// checksum; `checksum_ok` is `None` without them.
+        /// type becomes [`Message::Short`]. The checksum is not verified here: see
+        /// [`Icmpv6Packet::verify_checksum`]. This is [`Icmpv6Ref::parse`] then `to_owned`.
         #[inline]
-        pub fn parse(bytes: &[u8], addrs: Option<(&Ipv6Addr, &Ipv6Addr)>) -> Result<Self> {
-            if bytes.len() < field::HEADER_LEN {
-                return Err(Error::Truncated {
-                    layer: "icmpv6",
-                    need: field::HEADER_LEN,
-                    have: bytes.len(),
-                });
-            }
-            let p = Icmpv6Packet::new_unchecked(bytes);
-            let t = p.msg_type();
-            let code = p.msg_code();
-            let checksum_ok = addrs.map(|(s, d)| p.verify_checksum(s, d));
-            let rest = || bytes[field::HEADER_LEN..].to_vec();
-            let message = if bytes.len() < min_len(t) {
-                Message::Short {
-                    short: true,
-                    data_len: bytes.len() - field::HEADER_LEN,
-                    data: rest(),
-                }
-            } else {
-                // Types without a fixed part (min_len 4) may be shorter than 8 bytes.
-                let w1 = if bytes.len() >= 8 { be32(bytes, 4) } else { 0 };
-                let opts = || Options::parse(p.options());
-                match t {
-                    msg_type::ROUTER_SOLICIT => Message::RouterSolicit {
-                        reserved: w1,
-                        options: opts(),
-                    },
-                    msg_type::ROUTER_ADVERT => {
-                        let f = p.router_flags();
-                        Message::RouterAdvert {
-                            cur_hop_limit: p.current_hop_limit(),
-                            managed: f & 0x80 != 0,
-                            other: f & 0x40 != 0,
-                            home_agent: f & 0x20 != 0,
-                            preference: Preference::from_bits(f >> 3),
-                            proxy: f & 0x04 != 0,
-                            reserved_flags: f & 0x03,
-                            router_lifetime: p.router_lifetime(),
-                            reachable_time: p.reachable_time(),
-                            retrans_timer: p.retrans_time(),
-                            options: opts(),
-                        }
-                    }
-                    msg_type::NEIGHBOR_SOLICIT => Message::NeighborSolicit {
-                        reserved: w1,
-                        target: p.target_addr(),
-                        options: opts(),
-                    },
-                    msg_type::NEIGHBOR_ADVERT => Message::NeighborAdvert {
-                        router: w1 & 0x8000_0000 != 0,
-                        solicited: w1 & 0x4000_0000 != 0,
-                        override_: w1 & 0x2000_0000 != 0,
-                        reserved: w1 & 0x1fff_ffff,
-                        target: p.target_addr(),
-                        options: opts(),
-                    },
-                    msg_type::REDIRECT => Message::Redirect {
-                        reserved: w1,
-                        target: p.target_addr(),
-                        destination: p.dest_addr(),
-                        options: opts(),
-                    },
-                    1..=4 => {
-                        let data = p.invoking_packet().to_vec();
-                        let quoted = Box::new(Quoted::parse(&data));
-                        let reason = code_name(t, code);
-                        match t {
-                            1 => Message::DestUnreachable {
-                                reason,
-                                unused: w1,
-                                quoted,
-                                data,
-                            },
-                            2 => Message::PacketTooBig {
-                                mtu: w1,
-                                quoted,
-                                data,
-                            },
-                            3 => Message::TimeExceeded {
-                                reason,
-                                unused: w1,
-                                quoted,
-                                data,
-                            },
-                            _ => Message::ParamProblem {
-                                reason,
-                                pointer: w1,
-                                quoted,
-                                data,
-                            },
-                        }
-                    }
-                    msg_type::ECHO_REQUEST | msg_type::ECHO_REPLY => {
-                        let data = bytes[8..].to_vec();
-                        let (id, seq, data_len) = (p.echo_ident(), p.echo_seq_no(), data.len());
-                        if t == msg_type::ECHO_REQUEST {
-                            Message::EchoRequest {
-                                id,
-                                seq,
-                                data_len,
-                                data,
-                            }
-                        } else {
-                            Message::EchoReply {
-                                id,
-                                seq,
-                                data_len,
-                                data,
-                            }
-                        }
-                    }
-                    _ => Message::Other {
-                        data_len: bytes.len() - field::HEADER_LEN,
-                        data: rest(),
-                    },
-                }
-            };
-            Ok(Self {
-                msg_type: t,
-                code,
-                name: name_of(t),
-                checksum_ok,
-                checksum: p.checksum(),
-                message,
-            })
+        pub fn parse(bytes: &[u8]) -> Result<Self> {
+            Icmpv6Ref::parse(bytes).map(|r| r.to_owned())
         }
 
         /// The message's options (empty for non-NDP types).

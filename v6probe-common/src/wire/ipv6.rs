@@ -236,6 +236,16 @@ impl ExtHeader {
     }
 }
 
+/// Serializes a chain as the list of its header names (`["hop_by_hop","fragment"]`): the `ext`
+/// of a frame's `ip6` object and of a quoted packet.
+#[cfg(feature = "serde")]
+pub(crate) fn ser_ext_names<S: serde::Serializer>(
+    c: &ExtChain,
+    s: S,
+) -> core::result::Result<S::Ok, S::Error> {
+    s.collect_seq(c.headers().iter().map(|h| h.name()))
+}
+
 /// How the walk of the chain ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]

@@ -172,7 +172,7 @@ proptest! {
         let bytes = f.to_bytes();
         let g = Frame::parse(&bytes).unwrap();
         let got = g.icmp6.clone().unwrap();
-        prop_assert_eq!(got.checksum_ok, Some(true));
+        prop_assert_eq!(g.checksum_ok, Some(true));
         prop_assert_eq!(&got.message, &m.message);
         prop_assert_eq!(got.options().and_then(|o| o.error), None);
         // Emit again: the same bytes.

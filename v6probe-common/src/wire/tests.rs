@@ -62,8 +62,8 @@ fn hostile(bytes: &[u8]) {
 fn ns() {
     let f = roundtrip(&NS);
     let m = f.icmp6.as_ref().unwrap();
-    assert_eq!(m.name, "neighbor_solicit");
-    assert_eq!(m.checksum_ok, Some(true));
+    assert_eq!(m.msg_type.name(), "neighbor_solicit");
+    assert_eq!(f.checksum_ok, Some(true));
     assert!(
         matches!(m.message, Message::NeighborSolicit { target, .. } if target == ip("fe80::2"))
     );
@@ -127,7 +127,10 @@ fn na() {
 #[test]
 fn rs() {
     let f = roundtrip(&RS);
-    assert_eq!(f.icmp6.as_ref().unwrap().name, "router_solicit");
+    assert_eq!(
+        f.icmp6.as_ref().unwrap().msg_type,
+        Icmpv6Type::RouterSolicit
+    );
     assert_eq!(opts(&f).len(), 1);
     assert!(f.validate().is_empty());
     let mut g = f.clone();
@@ -504,7 +507,7 @@ fn vlan_ext_fragment() {
     let names: Vec<_> = f.ip6.ext.headers().iter().map(|h| h.name()).collect();
     assert_eq!(names, ["hop_by_hop", "fragment"]);
     assert_eq!(f.ip6.frag().map(|x| x.id), Some(0x1234));
-    assert_eq!(f.icmp6.as_ref().unwrap().checksum_ok, Some(true));
+    assert_eq!(f.checksum_ok, Some(true));
     assert_eq!(codes(&f), ["ndp_fragmented", "ndp_behind_ext_headers"]);
     hostile(&NS_VLAN_HBH_FRAG);
 }
@@ -514,7 +517,7 @@ fn bad_checksum_is_reported_not_fatal() {
     let mut b = NS.to_vec();
     b[56] ^= 0xff;
     let f = Frame::parse(&b).unwrap();
-    assert_eq!(f.icmp6.as_ref().unwrap().checksum_ok, Some(false));
+    assert_eq!(f.checksum_ok, Some(false));
     assert_eq!(codes(&f), ["checksum_bad"]);
 }
 
@@ -560,7 +563,8 @@ fn from_record_matches_parse() {
     };
     let g = Frame::from_record(&cut).unwrap();
     assert!(g.truncated);
-    assert_eq!(g.icmp6.as_ref().unwrap().checksum_ok, None);
+    assert!(g.icmp6.is_some());
+    assert_eq!(g.checksum_ok, None);
     let c: Vec<_> = g.validate().iter().map(|v| v.code.code()).collect();
     assert_eq!(
         c,
@@ -630,14 +634,17 @@ fn json_shape() {
 fn views_read_and_write_fields() {
     // RA view getters on the scapy vector (ICMPv6 starts at 54).
     let p = Icmpv6Packet::new_checked(&RA[54..]).unwrap();
-    assert_eq!(p.msg_type(), 134);
+    assert_eq!(p.msg_type(), Icmpv6Type::RouterAdvert);
     assert_eq!(p.current_hop_limit(), 64);
     assert_eq!(p.router_flags(), 0xc8); // M, O, Prf=01 (high)
     assert_eq!(p.router_lifetime(), 1800);
     assert_eq!(p.reachable_time(), 30000);
     assert_eq!(p.retrans_time(), 1000);
     assert!(p.verify_checksum(&ip("fe80::1"), &ip("ff02::1")));
-    let kinds: Vec<u8> = p.option_iter().map(|o| o.unwrap().option_type()).collect();
+    let kinds: Vec<u8> = p
+        .option_iter()
+        .map(|o| o.unwrap().option_type().into())
+        .collect();
     assert_eq!(kinds, [1, 5, 3, 3, 3, 25, 31, 24, 26]);
     // NA view: flags and target.
     let p = Icmpv6Packet::new_checked(&NA[54..]).unwrap();
@@ -650,14 +657,19 @@ fn views_read_and_write_fields() {
     let mut v = Icmpv6Packet::new_unchecked(&mut b[..]);
     v.set_target_addr(ip("fe80::9"));
     v.fill_checksum(&ip("fe80::1"), &ip("ff02::1:ff00:2"));
-    let r = Icmpv6Repr::parse(&b, Some((&ip("fe80::1"), &ip("ff02::1:ff00:2")))).unwrap();
-    assert_eq!(r.checksum_ok, Some(true));
+    assert!(Icmpv6Packet::new_checked(&b[..])
+        .unwrap()
+        .verify_checksum(&ip("fe80::1"), &ip("ff02::1:ff00:2")));
+    let r = Icmpv6Repr::parse(&b).unwrap();
     assert!(
         matches!(r.message, Message::NeighborSolicit { target, .. } if target == ip("fe80::9"))
     );
     // Option view.
     let o = ndisc_option::NdpOptionView::new_checked(&NS[78..]).unwrap();
-    assert_eq!((o.option_type(), o.length()), (1, 1));
+    assert_eq!(
+        (o.option_type(), o.length()),
+        (NdpOptionType::SourceLlAddr, 1)
+    );
     assert_eq!(o.data(), &[2, 0, 0, 0, 0, 1]);
 }
 
@@ -682,7 +694,7 @@ fn regression_unknown_type_shorter_than_8_bytes() {
     for n in 4..8 {
         let mut msg = vec![200u8, 0, 0, 0];
         msg.resize(n, 7);
-        let r = Icmpv6Repr::parse(&msg, None).unwrap();
+        let r = Icmpv6Repr::parse(&msg).unwrap();
         assert!(matches!(r.message, Message::Other { data_len, .. } if data_len == n - 4));
     }
 }
@@ -700,7 +712,7 @@ fn every_type_every_short_length() {
                 if let Some(b) = msg.first_mut() {
                     *b = t;
                 }
-                if let Ok(r) = Icmpv6Repr::parse(&msg, Some((&src, &dst))) {
+                if let Ok(r) = Icmpv6Repr::parse(&msg) {
                     let mut out = vec![0u8; r.buffer_len()];
                     r.emit(&src, &dst, &mut out).unwrap();
                     let f = Frame::new(mac(1), mac(2), src, dst, 255, r);
@@ -725,4 +737,40 @@ fn ext_chain_fast_path_matches_general_walk() {
             );
         }
     }
+}
+
+/// The borrowed decode reads the same values as the owned one, walking the options in place.
+#[test]
+fn borrowed_view_reads_options_in_place() {
+    let f = FrameRef::parse(&RA).unwrap();
+    let owned = Frame::parse(&RA).unwrap();
+    assert_eq!(f.to_owned(), owned);
+    let m = f.icmp6.unwrap();
+    assert!(matches!(
+        m.message,
+        MessageRef::RouterAdvert {
+            router_lifetime: 1800,
+            ..
+        }
+    ));
+    let o = m.options().unwrap();
+    assert_eq!(o.walk_error(), None);
+    assert_eq!(o.options().count(), opts(&owned).len());
+    for (r, w) in o.options().zip(opts(&owned)) {
+        assert_eq!(r.option_type(), w.option_type());
+        match (r, w) {
+            (NdpOptionRef::Rdnss { servers, .. }, NdpOption::Rdnss { servers: s, .. }) => {
+                assert_eq!(servers.iter().collect::<Vec<_>>(), *s);
+            }
+            (NdpOptionRef::Dnssl { domains, .. }, NdpOption::Dnssl { domains: d, .. }) => {
+                let names: Vec<_> = domains.iter().map(|n| n.to_string()).collect();
+                assert_eq!(names, *d);
+            }
+            (r, w) => assert_eq!(r.to_owned(), *w),
+        }
+    }
+    assert_eq!(
+        o.source_ll_addr(),
+        owned.icmp6.unwrap().options().unwrap().source_ll_addr()
+    );
 }

@@ -6,9 +6,10 @@ use alloc::{format, string::String, vec::Vec};
 use super::{
     addr,
     frame::{Frame, Ip6Info},
-    icmpv6::{msg_type as t, Icmpv6Repr, Message},
+    icmpv6::{Icmpv6Repr, Message},
     ipv6::ChainEnd,
-    ndisc_option::{kind, NdpOption, OptionWalkError, Preference},
+    ndisc_option::{NdpOption, NdpOptionType, NdpOptionType as O, OptionWalkError, Preference},
+    types::{Icmpv6Type, Icmpv6Type as T},
 };
 use crate::abi::next_header as nh;
 
@@ -134,38 +135,31 @@ fn push(out: &mut Vec<Violation>, code: Code, detail: Option<String>) {
     out.push(Violation { code, detail });
 }
 
-fn is_ndp(ty: u8) -> bool {
-    (t::ROUTER_SOLICIT..=t::REDIRECT).contains(&ty)
-}
-
 /// Whether an option type may appear in a message type (unknown types always may: RFC 4861
 /// 4.6: "Receivers MUST silently ignore any options they do not recognize").
-fn option_allowed(msg: u8, opt: u8) -> bool {
+fn option_allowed(msg: Icmpv6Type, opt: NdpOptionType) -> bool {
     match opt {
         // 4.6.1: "The Source Link-Layer Address option ... is used in the Neighbor
         // Solicitation, Router Solicitation, and Router Advertisement packets."
-        kind::SOURCE_LL_ADDR => matches!(
-            msg,
-            t::ROUTER_SOLICIT | t::ROUTER_ADVERT | t::NEIGHBOR_SOLICIT
-        ),
+        O::SourceLlAddr => matches!(msg, T::RouterSolicit | T::RouterAdvert | T::NeighborSolicit),
         // 4.6.1: "The Target Link-Layer Address option ... is used in Neighbor Advertisement
         // and Redirect packets."
-        kind::TARGET_LL_ADDR => matches!(msg, t::NEIGHBOR_ADVERT | t::REDIRECT),
+        O::TargetLlAddr => matches!(msg, T::NeighborAdvert | T::Redirect),
         // 4.6.2: "The Prefix Information option appear[s] in Router Advertisement packets
         // and MUST be silently ignored for other messages." 4.6.4 (MTU) likewise; RFC 4191,
         // 8106, 5175, 8910, 8781 define RIO, RDNSS/DNSSL, flags extension, captive portal and
         // PREF64 as Router Advertisement options.
-        kind::PREFIX_INFO
-        | kind::MTU
-        | kind::ROUTE_INFO
-        | kind::RDNSS
-        | kind::RA_FLAGS_EXT
-        | kind::DNSSL
-        | kind::CAPTIVE_PORTAL
-        | kind::PREF64 => msg == t::ROUTER_ADVERT,
+        O::PrefixInfo
+        | O::Mtu
+        | O::RouteInfo
+        | O::Rdnss
+        | O::RaFlagsExt
+        | O::Dnssl
+        | O::CaptivePortal
+        | O::Pref64 => msg == T::RouterAdvert,
         // 4.6.3: "The Redirected Header option ... MUST be silently ignored for other Neighbor
         // Discovery messages."
-        kind::REDIRECTED_HEADER => msg == t::REDIRECT,
+        O::RedirectedHeader => msg == T::Redirect,
         // RFC 3971 5.3 (nonce in solicitations and the answers to them; RFC 7527 in DAD NS).
         _ => true,
     }
@@ -174,20 +168,21 @@ fn option_allowed(msg: u8, opt: u8) -> bool {
 /// The message rules (types 133-137) for `icmp` carried in `ip`.
 pub fn validate_message(
     icmp: &Icmpv6Repr,
+    checksum_ok: Option<bool>,
     ip: &Ip6Info,
     truncated: bool,
     out: &mut Vec<Violation>,
 ) {
     let ty = icmp.msg_type;
     // RFC 4443 2.3 / RFC 4861 6.1.1 etc.: "ICMP Checksum is valid."
-    if icmp.checksum_ok == Some(false) {
+    if checksum_ok == Some(false) {
         push(
             out,
             Code::ChecksumBad,
             Some(format!("checksum {:#06x}", icmp.checksum)),
         );
     }
-    if !is_ndp(ty) {
+    if !ty.is_ndp() {
         return;
     }
     // RFC 4861 6.1.1, 6.1.2, 7.1.1, 7.1.2, 8.1: "The IP Hop Limit field has a value of 255,
@@ -211,11 +206,7 @@ pub fn validate_message(
                 push(
                     out,
                     Code::MessageTooShort,
-                    Some(format!(
-                        "{} bytes, minimum {}",
-                        data_len + 4,
-                        super::icmpv6::min_len(ty)
-                    )),
+                    Some(format!("{} bytes, minimum {}", data_len + 4, ty.min_len())),
                 );
             }
             return;
@@ -259,7 +250,7 @@ pub fn validate_message(
             push(
                 out,
                 Code::OptionNotAllowed,
-                Some(format!("{} in {}", o.name_for_type(), icmp.name)),
+                Some(format!("{} in {}", ot.name(), ty.name())),
             );
         }
         match o {
@@ -270,7 +261,10 @@ pub fn validate_message(
             } => {
                 // RFC 2464 6: "Length 1 (in units of 8 octets)" for an Ethernet link-layer
                 // address option.
-                let code = if matches!(*option_type, kind::SOURCE_LL_ADDR | kind::TARGET_LL_ADDR) {
+                let code = if matches!(
+                    NdpOptionType::from(*option_type),
+                    O::SourceLlAddr | O::TargetLlAddr
+                ) {
                     Code::LlOptionLengthNotEthernet
                 } else {
                     Code::OptionBadLength
@@ -347,10 +341,10 @@ pub fn validate_message(
             NdpOption::SourceLlAddr { .. } if unspecified => match ty {
                 // RFC 4861 6.1.1: "If the IP source address is the unspecified address, there
                 // is no source link-layer address option in the message."
-                t::ROUTER_SOLICIT => push(out, Code::RsUnspecifiedWithSlla, None),
+                T::RouterSolicit => push(out, Code::RsUnspecifiedWithSlla, None),
                 // RFC 4861 7.1.1: "If the IP source address is the unspecified address, there
                 // is no source link-layer address option in the message."
-                t::NEIGHBOR_SOLICIT => push(out, Code::DadNsWithSlla, None),
+                T::NeighborSolicit => push(out, Code::DadNsWithSlla, None),
                 _ => {}
             },
             _ => {}
@@ -441,12 +435,6 @@ pub fn validate_message(
     }
 }
 
-impl NdpOption {
-    fn name_for_type(&self) -> &'static str {
-        super::ndisc_option::name_of(self.option_type())
-    }
-}
-
 /// The IPv6-level rules plus the message rules for a decoded frame.
 pub fn validate_frame(f: &Frame) -> Vec<Violation> {
     let mut out = Vec::new();
@@ -493,7 +481,7 @@ pub fn validate_frame(f: &Frame) -> Vec<Violation> {
         }
         return out;
     };
-    if is_ndp(icmp.msg_type) {
+    if icmp.msg_type.is_ndp() {
         if let Some(fr) = frag {
             // RFC 6980 5: "Hosts MUST NOT employ IPv6 fragmentation for sending any of the
             // following Neighbor Discovery and SEcure Neighbor Discovery messages: Neighbor
@@ -517,7 +505,7 @@ pub fn validate_frame(f: &Frame) -> Vec<Violation> {
             push(&mut out, Code::NdpBehindExtHeaders, Some(others.join(",")));
         }
     }
-    validate_message(icmp, ip, f.truncated, &mut out);
+    validate_message(icmp, f.checksum_ok, ip, f.truncated, &mut out);
     out
 }
 

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod completions;
 mod connect;
 mod decode;
 mod listen;
@@ -70,6 +71,8 @@ pub enum Command {
     /// Simulated neighbours and router answering on an interface (labs and tests).
     #[cfg(target_os = "linux")]
     Sim(sim::Args),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(completions::Args),
 }
 
 /// Parses the command line, runs the subcommand, and maps the result to an exit code.
@@ -111,6 +114,7 @@ pub fn run() -> ExitCode {
         Command::Send(args) => send::exec(*args),
         #[cfg(target_os = "linux")]
         Command::Sim(args) => sim::exec(args),
+        Command::Completions(args) => completions::exec(args),
     };
     match result {
         Ok(code) => code,

@@ -1041,7 +1041,7 @@ fn judge_batch(
                 tally.record(
                     rec.header.ifindex,
                     hook_label(rec),
-                    packet.frame.icmp6.as_ref().map_or("fragment", |m| m.name),
+                    packet.frame.icmp6.as_ref().map_or("fragment", |m| m.msg_type.name()),
                 );
                 judge(detector, &packet, ts, out, tally)?
             }

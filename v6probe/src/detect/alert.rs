@@ -6,8 +6,9 @@
 //!  "old_mac":"02:..:01","message":"fe80::1 moved from 02:..:01 to 02:..:02",
 //!  "evidence":{"type":"neighbor_advert","eth_src":"..","ip6_src":"..",..},"suppressed":0}
 //! ```
-//! `address`, `mac`, `old_mac`, `router` are present when the alert is about them; `suppressed`
-//! counts the repeats of the same (code, subject) that were not printed since the last one.
+//! `address`, `mac`, `vendor`, `old_mac` are present when the alert is about them;
+//! `suppressed` counts the alerts of the same (code, subject) that were not printed since the
+//! last one.
 use std::{fmt::Write as _, net::Ipv6Addr};
 
 use ipnet::Ipv6Net;
@@ -41,10 +42,14 @@ pub enum AlertCode {
     PtbMtuBelowMinimum,
     Flood,
     NeighborCacheExhaustion,
+    NeighborMacStorm,
+    NeighborMacLlaMismatch,
+    RaPrefixValidLifetimeShort,
+    UnknownVendor,
 }
 
 impl AlertCode {
-    pub const COUNT: usize = 22;
+    pub const COUNT: usize = 26;
     pub const ALL: [AlertCode; Self::COUNT] = [
         Self::NeighborNew,
         Self::NeighborMacChanged,
@@ -68,6 +73,10 @@ impl AlertCode {
         Self::PtbMtuBelowMinimum,
         Self::Flood,
         Self::NeighborCacheExhaustion,
+        Self::NeighborMacStorm,
+        Self::NeighborMacLlaMismatch,
+        Self::RaPrefixValidLifetimeShort,
+        Self::UnknownVendor,
     ];
 
     pub fn code(self) -> &'static str {
@@ -94,6 +103,10 @@ impl AlertCode {
             Self::PtbMtuBelowMinimum => "ptb_mtu_below_minimum",
             Self::Flood => "flood",
             Self::NeighborCacheExhaustion => "neighbor_cache_exhaustion",
+            Self::NeighborMacStorm => "neighbor_mac_storm",
+            Self::NeighborMacLlaMismatch => "neighbor_mac_lla_mismatch",
+            Self::RaPrefixValidLifetimeShort => "ra_prefix_valid_lifetime_short",
+            Self::UnknownVendor => "unknown_vendor",
         }
     }
 
@@ -101,7 +114,8 @@ impl AlertCode {
         self as usize
     }
 
-    /// Alerts that report a binding changing MAC: never suppressed.
+    /// Alerts that report a binding changing MAC: never held back by the gate (the
+    /// neighbour rules bound them per address, see `neighbor_mac_storm`).
     pub fn is_mac_change(self) -> bool {
         matches!(
             self,
@@ -159,6 +173,10 @@ pub struct Alert {
     /// The MAC now claiming it, or the offending source MAC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mac: Option<EthernetAddress>,
+    /// The organisation the IEEE registry assigned `mac`'s prefix to, when the system has
+    /// the registry (Debian's `ieee-data`) and `mac` is a universally administered address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
     /// The MAC the binding had before.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_mac: Option<EthernetAddress>,
@@ -302,6 +320,23 @@ pub enum Detail {
         valid_lifetime: u32,
         preferred_lifetime: u32,
     },
+    /// Change alerts of one address held back while its MAC changes too often.
+    MacStorm {
+        /// MAC changes since the storm began (the alerted ones included).
+        changes: u64,
+        /// Changes not alerted since the last storm alert.
+        held_back: u64,
+        /// Seconds since the storm began.
+        storm_s: f64,
+        /// Change alerts printed per address per second before the storm alert.
+        limit_per_s: u32,
+        /// Some of the MACs that claimed the address (distinct, in order of appearance).
+        sample_macs: Vec<EthernetAddress>,
+    },
+    /// A MAC known at one link-local address shows up at another.
+    LlaMismatch {
+        known_link_local: Ipv6Addr,
+    },
     Redirect {
         target: Ipv6Addr,
         destination: Ipv6Addr,
@@ -354,7 +389,7 @@ impl PolicyMisses {
 }
 
 /// NDP message classes, for rate windows and flood alerts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MsgClass {
     Rs,
@@ -391,6 +426,11 @@ impl MsgClass {
             Self::Na => "na",
             Self::Redirect => "redirect",
         }
+    }
+
+    /// The ICMPv6 type of the class.
+    pub fn msg_type(self) -> u8 {
+        133 + self as u8
     }
 }
 

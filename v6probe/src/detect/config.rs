@@ -46,6 +46,15 @@ pub struct Config {
     /// Compare the NA target link-layer option with the Ethernet source (off by default when
     /// the policy lists proxies).
     pub check_na_mismatch: bool,
+    /// MAC changes of one address alerted per second; past that, one `neighbor_mac_storm`
+    /// alert and the changes are counted, not alerted, until the address is quiet.
+    pub mac_changes_per_sec: u32,
+    /// A MAC storm ends when the address has not changed MAC for this long.
+    pub mac_storm_quiet: Duration,
+    /// (MAC -> link-local address) couples kept, for `neighbor_mac_lla_mismatch`.
+    pub max_mac_lla: usize,
+    /// MAC storms whose counts are kept for their alerts.
+    pub max_storms: usize,
 }
 
 impl Default for Config {
@@ -70,6 +79,10 @@ impl Default for Config {
             flood_per_sec: [50, 20, 500, 500, 20],
             flood_per_source_per_sec: 200,
             check_na_mismatch: true,
+            mac_changes_per_sec: 3,
+            mac_storm_quiet: Duration::from_secs(5),
+            max_mac_lla: 65_536,
+            max_storms: 1024,
         }
     }
 }

@@ -116,7 +116,7 @@ impl DadWatch {
         } else {
             Severity::Medium
         };
-        sink.raise(cx, AlertCode::DadDos, sev, Subject::Addr(target), |a| {
+        sink.raise(cx, AlertCode::DadDos, sev, Subject::addr(target), |a| {
             a.message = if genuine {
                 format!("DAD for {target} by {prober} answered by its current owner {mac} (duplicate address)")
             } else {

@@ -4,6 +4,7 @@
 //! The subjects own their tables; the engine owns none but the links.
 use std::{
     collections::BTreeMap,
+    sync::Arc,
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -22,6 +23,7 @@ use super::{
     routers::Routers,
     sink::{ns, Cx, Sink, Subject},
     state::{State, STATE_VERSION},
+    vendors::Vendors,
 };
 use crate::{output::rfc3339_nanos, packet::Packet};
 
@@ -50,11 +52,17 @@ pub struct EngineStats {
     pub neighbors: usize,
     pub routers: usize,
     pub router_macs: usize,
+    /// MAC -> link-local couples known.
+    pub mac_lla: usize,
     pub dad: usize,
     pub pending_ns: usize,
     pub sources: usize,
     /// New bindings not stored because their message class was flooding at the time.
     pub bindings_not_admitted: u64,
+    /// Changes of a binding's MAC, alerted or held back in a MAC storm.
+    pub mac_changes: u64,
+    /// Assignments in the IEEE MAC registry loaded (0: none on this system).
+    pub vendors: usize,
     pub suppress_entries: usize,
     /// Entries evicted per table to stay within the bounds.
     pub evictions: BTreeMap<&'static str, u64>,
@@ -84,6 +92,7 @@ fn link_name(links: &Links, link: u16) -> (Option<&str>, Option<u16>) {
 pub struct Engine {
     cfg: Config,
     policy: Option<Policy>,
+    vendors: Option<Arc<Vendors>>,
     /// Links: (interface name, outer VLAN id or 0). Bindings and routers are per link.
     links: Links,
     checks: PacketChecks,
@@ -119,6 +128,7 @@ impl Engine {
             ),
             baseline: policy.is_some(),
             policy,
+            vendors: None,
             cfg,
             links: Links::default(),
             learn_until: None,
@@ -141,6 +151,12 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// The IEEE MAC registry: alerts then name the vendor of their MAC, and a policy may ask
+    /// for `unknown_vendor`.
+    pub fn set_vendors(&mut self, vendors: Option<Arc<Vendors>>) {
+        self.vendors = vendors;
     }
 
     /// Judges one packet seen at `now` (its kernel or capture timestamp).
@@ -173,16 +189,17 @@ impl Engine {
             iface,
             vlan,
             policy: self.policy.as_ref(),
+            vendors: self.vendors.as_deref(),
             learning: self.learn_until.is_some(),
             baseline: self.baseline,
             flooding: false,
         };
         let mut sink = Sink::new(&mut self.gate, out);
-        if icmp.msg_type == mt::PACKET_TOO_BIG {
+        if u8::from(icmp.msg_type) == mt::PACKET_TOO_BIG {
             self.checks.packet_too_big(&cx, &mut sink, icmp);
             return;
         }
-        let Some(class) = MsgClass::of(icmp.msg_type) else {
+        let Some(class) = MsgClass::of(icmp.msg_type.into()) else {
             return;
         };
         let flooding = self.checks.rates(&cx, &mut sink, class);
@@ -251,7 +268,7 @@ impl Engine {
     pub fn kernel_flood(&mut self, f: &KernelFlood, now: SystemTime) -> Option<Alert> {
         let t = nanos(now);
         let link = self.link_id(None, 0);
-        let subject = Subject::KernelGuard(f.guard_class).key();
+        let subject = Subject::kernel_guard(f.guard_class);
         let suppressed = self
             .gate
             .pass(AlertCode::Flood, link, subject, Severity::High, t)?;
@@ -272,6 +289,11 @@ impl Engine {
             ts: rfc3339_nanos(now),
             address: None,
             mac: f.sources.first().map(|s| s.mac),
+            vendor: f
+                .sources
+                .first()
+                .and_then(|s| self.vendors.as_ref()?.lookup(&s.mac))
+                .map(str::to_owned),
             old_mac: None,
             message,
             evidence: Evidence {
@@ -300,29 +322,34 @@ impl Engine {
     }
 
     pub fn stats(&self) -> EngineStats {
-        let [(neighbors, ev_neighbors), (router_macs, ev_router_macs), (pending_ns, ev_pending)] =
-            self.neighbors.sizes();
+        // (entries, evictions) of each neighbour table.
+        let [neighbors, router_macs, pending_ns, mac_lla, storms] = self.neighbors.sizes();
         let (sources, ev_sources) = self.checks.sources();
         let mut s = EngineStats {
             observed: self.observed,
             learning: self.is_learning(),
             baseline: self.baseline,
-            neighbors,
+            neighbors: neighbors.0,
             routers: self.routers.len(),
-            router_macs,
+            router_macs: router_macs.0,
+            mac_lla: mac_lla.0,
             dad: self.dad.len(),
-            pending_ns,
+            pending_ns: pending_ns.0,
             sources,
             bindings_not_admitted: self.neighbors.not_admitted(),
+            mac_changes: self.neighbors.mac_changes(),
+            vendors: self.vendors.as_ref().map_or(0, |v| v.len()),
             suppress_entries: self.gate.entries(),
             ..Default::default()
         };
         for (name, n) in [
-            ("neighbors", ev_neighbors),
+            ("neighbors", neighbors.1),
             ("routers", self.routers.evictions()),
-            ("router_macs", ev_router_macs),
+            ("router_macs", router_macs.1),
+            ("mac_lla", mac_lla.1),
+            ("storms", storms.1),
             ("dad", self.dad.evictions()),
-            ("pending_ns", ev_pending),
+            ("pending_ns", pending_ns.1),
             ("sources", ev_sources),
             ("suppress", self.gate.evictions()),
             ("links", self.links.over_cap()),

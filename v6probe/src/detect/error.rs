@@ -19,11 +19,11 @@ pub enum DetectError {
         column: usize,
         message: String,
     },
-    #[error("{op} {path}: {source}")]
+    /// The cause is in the message (not a `source()`, which would print it twice in a chain).
+    #[error("{op} {path}: {error}")]
     Io {
         op: &'static str,
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }

@@ -1,8 +1,12 @@
 //! Which alerts are printed: repeat suppression per (code, link, subject) and a budget per
 //! code per second. What is held back is counted, per code, and reported in the next printed
 //! alert of the same subject (or the same code, for the budget) as `suppressed`.
+use std::net::Ipv6Addr;
+
+use v6probe_common::wire::EthernetAddress;
+
 use super::{
-    alert::{AlertCode, Severity},
+    alert::{AlertCode, MsgClass, Severity},
     table::BoundedMap,
 };
 
@@ -20,9 +24,81 @@ struct Budget {
     overflow: u64,
 }
 
-/// The key of a repeat: what the alert is about, in one namespace per kind (see the rules'
-/// `Subject`).
-pub type SubjectKey = u128;
+/// What an alert is about, for repeat suppression: what was attacked (an address, a prefix,
+/// a message class or the whole link), through which message type, and by which sender MAC
+/// when the alert judges what one MAC sent. Two different attacks from one MAC are two
+/// subjects; so are two MACs attacking one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Subject {
+    /// ICMPv6 type of the message judged; 0 when the alert is about an address whatever
+    /// message moved it (bindings, DAD).
+    msg: u8,
+    mac: Option<EthernetAddress>,
+    target: Target,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    None,
+    Addr(Ipv6Addr),
+    Prefix(Ipv6Addr, u8),
+    Class(MsgClass),
+    Link,
+    /// A class of the kernel's flood guard (`abi::guard`), for its counts.
+    KernelGuard(u8),
+}
+
+impl Subject {
+    /// An address, whatever message or MAC is involved (bindings, DAD).
+    pub fn addr(a: Ipv6Addr) -> Self {
+        Self {
+            msg: 0,
+            mac: None,
+            target: Target::Addr(a),
+        }
+    }
+
+    /// What `mac` did with a message of type `msg` to `target`.
+    pub fn sent(msg: u8, mac: EthernetAddress, target: Target) -> Self {
+        Self {
+            msg,
+            mac: Some(mac),
+            target,
+        }
+    }
+
+    /// A message type and target, whoever sent it.
+    pub fn of_msg(msg: u8, target: Target) -> Self {
+        Self {
+            msg,
+            mac: None,
+            target,
+        }
+    }
+
+    /// A MAC, whatever it sent.
+    pub fn mac(mac: EthernetAddress) -> Self {
+        Self {
+            msg: 0,
+            mac: Some(mac),
+            target: Target::None,
+        }
+    }
+
+    pub fn class(c: MsgClass) -> Self {
+        Self::of_msg(c.msg_type(), Target::Class(c))
+    }
+
+    /// The link as a whole.
+    pub fn link() -> Self {
+        Self::of_msg(0, Target::Link)
+    }
+
+    /// A class of the kernel's flood guard.
+    pub fn kernel_guard(class: u8) -> Self {
+        Self::of_msg(0, Target::KernelGuard(class))
+    }
+}
 
 /// Repeat suppression and per-code rate limits, with their counters.
 #[derive(Debug)]
@@ -32,7 +108,7 @@ pub struct Gate {
     repeat_ns: u64,
     /// Alerts per code per second.
     max_per_sec: u32,
-    suppress: BoundedMap<(u8, u16, SubjectKey), Suppress>,
+    suppress: BoundedMap<(u8, u16, Subject), Suppress>,
     budget: [Budget; AlertCode::COUNT],
     emitted: [u64; AlertCode::COUNT],
     suppressed: [u64; AlertCode::COUNT],
@@ -56,7 +132,7 @@ impl Gate {
         &mut self,
         code: AlertCode,
         link: u16,
-        subject: SubjectKey,
+        subject: Subject,
         sev: Severity,
         t: u64,
     ) -> Option<u64> {
@@ -72,7 +148,7 @@ impl Gate {
         &mut self,
         code: AlertCode,
         link: u16,
-        subject: SubjectKey,
+        subject: Subject,
         sev: Severity,
         t: u64,
     ) -> Option<u64> {
@@ -117,6 +193,11 @@ impl Gate {
         Some(n)
     }
 
+    /// Counts an alert a rule held back itself (a change during a MAC storm).
+    pub fn hold(&mut self, code: AlertCode) {
+        self.suppressed[code.index()] += 1;
+    }
+
     /// Alerts printed, by code index.
     pub fn emitted(&self) -> &[u64; AlertCode::COUNT] {
         &self.emitted
@@ -142,17 +223,21 @@ mod tests {
 
     const S: u64 = 1_000_000_000;
 
+    fn a(n: u16) -> Subject {
+        Subject::addr(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, n))
+    }
+
     #[test]
     fn repeats_are_held_back_and_reported_with_the_next() {
         let mut g = Gate::new(30 * S, 20, 16);
         let c = AlertCode::RaRogue;
-        assert_eq!(g.pass(c, 0, 1, Severity::High, 0), Some(0));
-        assert_eq!(g.pass(c, 0, 1, Severity::High, S), None);
-        assert_eq!(g.pass(c, 0, 1, Severity::High, 2 * S), None);
+        assert_eq!(g.pass(c, 0, a(1), Severity::High, 0), Some(0));
+        assert_eq!(g.pass(c, 0, a(1), Severity::High, S), None);
+        assert_eq!(g.pass(c, 0, a(1), Severity::High, 2 * S), None);
         // Another link or subject is another alert.
-        assert_eq!(g.pass(c, 1, 1, Severity::High, 2 * S), Some(0));
-        assert_eq!(g.pass(c, 0, 2, Severity::High, 2 * S), Some(0));
-        assert_eq!(g.pass(c, 0, 1, Severity::High, 31 * S), Some(2));
+        assert_eq!(g.pass(c, 1, a(1), Severity::High, 2 * S), Some(0));
+        assert_eq!(g.pass(c, 0, a(2), Severity::High, 2 * S), Some(0));
+        assert_eq!(g.pass(c, 0, a(1), Severity::High, 31 * S), Some(2));
         assert_eq!(g.emitted()[c.index()], 4);
         assert_eq!(g.suppressed()[c.index()], 2);
     }
@@ -161,13 +246,13 @@ mod tests {
     fn a_higher_severity_passes_and_the_budget_caps_each_second() {
         let mut g = Gate::new(30 * S, 3, 64);
         let c = AlertCode::DadDos;
-        assert_eq!(g.pass(c, 0, 1, Severity::Medium, 0), Some(0));
-        assert_eq!(g.pass(c, 0, 1, Severity::High, 1), Some(0));
-        assert_eq!(g.pass(c, 0, 2, Severity::Low, 2), Some(0));
+        assert_eq!(g.pass(c, 0, a(1), Severity::Medium, 0), Some(0));
+        assert_eq!(g.pass(c, 0, a(1), Severity::High, 1), Some(0));
+        assert_eq!(g.pass(c, 0, a(2), Severity::Low, 2), Some(0));
         // Third printed alert this second was the last: new subjects are counted only.
-        assert_eq!(g.pass(c, 0, 3, Severity::Low, 3), None);
-        assert_eq!(g.pass(c, 0, 4, Severity::Low, 4), None);
+        assert_eq!(g.pass(c, 0, a(3), Severity::Low, 3), None);
+        assert_eq!(g.pass(c, 0, a(4), Severity::Low, 4), None);
         // The next second's first alert carries the overflow.
-        assert_eq!(g.pass(c, 0, 5, Severity::Low, S), Some(2));
+        assert_eq!(g.pass(c, 0, a(5), Severity::Low, S), Some(2));
     }
 }

@@ -13,7 +13,7 @@
 //! Layout, each module importing only those listed before it (no module imports this facade,
 //! so there is no import circle):
 //! - [`table`] bounded maps and rate windows; [`baseline`] a router's RA parameters and their
-//!   diff; [`config`], [`error`];
+//!   diff; [`vendors`] the IEEE MAC registry; [`config`], [`error`];
 //! - [`alert`] the alert record with its typed evidence and reasons; [`gate`] repeat
 //!   suppression and per-code budgets; [`policy`], [`state`] the files;
 //! - [`sink`] the packet context every rule reads and the sink it raises alerts into;
@@ -38,6 +38,7 @@ pub mod run;
 pub mod sink;
 pub mod state;
 pub mod table;
+pub mod vendors;
 
 #[cfg(test)]
 mod tests;

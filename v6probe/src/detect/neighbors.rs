@@ -1,22 +1,70 @@
 //! Neighbour rules: address -> MAC bindings and their changes (new, changed, flip-flop,
-//! reused, unsolicited override), NA checks (multicast target, Override without a target
-//! link-layer address, Router flag from a host), and neighbour-cache exhaustion (NS for many
-//! targets nobody answers).
+//! reused, unsolicited override), MAC-change storms, a known MAC at a second link-local
+//! address, MACs of no registered vendor (when the policy asks), NA checks (multicast target,
+//! Override without a target link-layer address, Router flag from a host), and
+//! neighbour-cache exhaustion (NS for many targets nobody answers).
 use std::net::Ipv6Addr;
 
-use v6probe_common::wire::Options;
+use v6probe_common::wire::{addr::is_link_local, Options};
 
 use super::{
     alert::{AlertCode, DadAnswer, Detail, LearnedFrom, LlOption, Severity},
     config::Config,
     dad::DadWatch,
     packet_checks::ll_mismatch,
-    sink::{ns, Cx, Key, Mac, Sink, Subject},
+    sink::{ns, Cx, Key, Mac, Sink, Subject, Target},
     state::{NeighborState, RouterMacState},
     table::BoundedMap,
+    vendors::Vendors,
 };
 
 const PREV_MACS: usize = 4;
+/// MACs kept as a sample in a storm alert.
+const STORM_SAMPLE: usize = 8;
+const SECOND: u64 = 1_000_000_000;
+
+/// What a storm alert reports about an address whose MAC changes too often.
+#[derive(Debug, Clone)]
+struct Storm {
+    started: u64,
+    /// When the last storm alert was printed.
+    last_alert: Option<u64>,
+    /// Changes since the storm began, the alerted ones of its first second included.
+    changes: u64,
+    /// Changes held back since the last storm alert.
+    held: u64,
+    sample: Vec<Mac>,
+}
+
+impl Storm {
+    fn add_sample(&mut self, mac: Mac) {
+        if self.sample.len() < STORM_SAMPLE && !self.sample.contains(&mac) {
+            self.sample.push(mac);
+        }
+    }
+}
+
+/// What to say about one MAC change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Say {
+    /// Alert it.
+    Alert,
+    /// Count it only: the address is in a storm (the storm alert repeats every repeat
+    /// interval while it lasts).
+    Hold,
+    /// Count it and raise the storm alert.
+    StormStart,
+}
+
+/// How a binding changed.
+#[derive(Debug, Clone, Copy)]
+pub struct Changed {
+    pub old: Mac,
+    /// The old MAC had been silent longer than the stale interval.
+    pub stale: bool,
+    /// The change was alerted (not held back in a storm).
+    pub alerted: bool,
+}
 
 #[derive(Debug, Clone)]
 struct Binding {
@@ -24,6 +72,11 @@ struct Binding {
     /// Earlier MACs, most recent first.
     prev: [Mac; PREV_MACS],
     n_prev: u8,
+    /// The address changes MAC too often: its change alerts are held back.
+    storming: bool,
+    /// MAC changes in the second `change_sec` (seconds since the epoch).
+    changes_this_sec: u16,
+    change_sec: u32,
     first_seen: u64,
     last_seen: u64,
     changed_at: u64,
@@ -35,6 +88,9 @@ impl Binding {
             mac,
             prev: [Mac::default(); PREV_MACS],
             n_prev: 0,
+            storming: false,
+            changes_this_sec: 0,
+            change_sec: 0,
             first_seen: t,
             last_seen: t,
             changed_at: 0,
@@ -43,6 +99,29 @@ impl Binding {
 
     fn prev(&self) -> &[Mac] {
         &self.prev[..self.n_prev as usize]
+    }
+
+    /// Counts a change at `t` (before [`Binding::change_to`]): alerted while the address
+    /// changes at most `limit` times in a second; past that a storm holds its change alerts
+    /// back until it has not changed for `quiet` ns.
+    fn count_change(&mut self, t: u64, limit: u32, quiet: u64) -> Say {
+        if self.storming && t.saturating_sub(self.changed_at) > quiet {
+            self.storming = false;
+        }
+        let sec = (t / SECOND).min(u64::from(u32::MAX)) as u32;
+        if sec != self.change_sec {
+            self.change_sec = sec;
+            self.changes_this_sec = 0;
+        }
+        self.changes_this_sec = self.changes_this_sec.saturating_add(1);
+        if self.storming {
+            Say::Hold
+        } else if u32::from(self.changes_this_sec) > limit {
+            self.storming = true;
+            Say::StormStart
+        } else {
+            Say::Alert
+        }
     }
 
     /// Makes `mac` current, pushing the old one on the front of the history.
@@ -74,15 +153,26 @@ pub struct Na<'a> {
     pub options: &'a Options,
 }
 
-/// Bindings, the MACs known to act as routers, and the NS targets not answered yet.
+/// Bindings, the MACs known to act as routers, each MAC's link-local address, and the NS
+/// targets not answered yet.
 pub struct Neighbors {
     bindings: BoundedMap<Key, Binding>,
     router_macs: BoundedMap<(u16, Mac), ()>,
+    /// The link-local address each MAC was first seen at (per link).
+    mac_lla: BoundedMap<(u16, Mac), Ipv6Addr>,
+    /// The storms' counts, for their alerts (a storm whose entry was evicted starts a new
+    /// one; its changes stay held back).
+    storms: BoundedMap<Key, Storm>,
     pending_ns: BoundedMap<Key, u64>,
     /// Pending NS targets per link.
     pending_count: Vec<usize>,
     /// New bindings not stored because their message class was flooding.
     not_admitted: u64,
+    /// Every change of a binding's MAC, alerted or held back.
+    mac_changes: u64,
+    mac_changes_per_sec: u32,
+    mac_storm_quiet: u64,
+    repeat: u64,
     stale_after: u64,
     flip_flop: u64,
     ns_pending_window: u64,
@@ -96,9 +186,15 @@ impl Neighbors {
         Self {
             bindings: BoundedMap::new(cfg.max_neighbors),
             router_macs: BoundedMap::new(cfg.max_router_macs),
+            mac_lla: BoundedMap::new(cfg.max_mac_lla),
+            storms: BoundedMap::new(cfg.max_storms),
             pending_ns: BoundedMap::new(cfg.max_pending_ns),
             pending_count: Vec::new(),
             not_admitted: 0,
+            mac_changes: 0,
+            mac_changes_per_sec: cfg.mac_changes_per_sec,
+            mac_storm_quiet: ns(cfg.mac_storm_quiet),
+            repeat: ns(cfg.repeat_interval),
             stale_after: ns(cfg.stale_after),
             flip_flop: ns(cfg.flip_flop_window),
             ns_pending_window: ns(cfg.ns_pending_window),
@@ -114,17 +210,25 @@ impl Neighbors {
         self.check_na_mismatch = on;
     }
 
-    /// (bindings, router MACs, pending NS targets): sizes and evictions.
-    pub fn sizes(&self) -> [(usize, u64); 3] {
+    /// (bindings, router MACs, pending NS targets, MAC -> link-local couples, storms): sizes
+    /// and evictions.
+    pub fn sizes(&self) -> [(usize, u64); 5] {
         [
             (self.bindings.len(), self.bindings.evictions()),
             (self.router_macs.len(), self.router_macs.evictions()),
             (self.pending_ns.len(), self.pending_ns.evictions()),
+            (self.mac_lla.len(), self.mac_lla.evictions()),
+            (self.storms.len(), self.storms.evictions()),
         ]
     }
 
     pub fn not_admitted(&self) -> u64 {
         self.not_admitted
+    }
+
+    /// Every change of a binding's MAC so far, alerted or held back.
+    pub fn mac_changes(&self) -> u64 {
+        self.mac_changes
     }
 
     /// The MAC bound to `key`, if it was heard within the stale interval before `t`.
@@ -145,7 +249,7 @@ impl Neighbors {
         self.router_macs.insert((link, mac), ());
     }
 
-    /// Records `addr -> mac`; returns `(old MAC, old binding was stale)` when it changed.
+    /// Records `addr -> mac`; says how the binding changed, if it did.
     pub fn bind(
         &mut self,
         cx: &Cx,
@@ -153,7 +257,7 @@ impl Neighbors {
         addr: Ipv6Addr,
         mac: Mac,
         from: LearnedFrom,
-    ) -> Option<(Mac, bool)> {
+    ) -> Option<Changed> {
         if addr.is_unspecified() || addr.is_multicast() || mac.is_multicast() {
             return None;
         }
@@ -173,7 +277,7 @@ impl Neighbors {
                     cx,
                     AlertCode::NeighborNew,
                     Severity::Low,
-                    Subject::Addr(addr),
+                    Subject::addr(addr),
                     |a| {
                         a.message = format!("new neighbour {addr} at {mac}");
                         a.address = Some(addr);
@@ -182,12 +286,14 @@ impl Neighbors {
                     },
                 );
             }
+            self.new_couple(cx, sink, addr, mac);
             return None;
         };
         if b.mac == mac {
             b.last_seen = t;
             return None;
         }
+        self.mac_changes += 1;
         let old = b.mac;
         let idle = t.saturating_sub(b.last_seen);
         let stale = idle > self.stale_after;
@@ -200,32 +306,175 @@ impl Neighbors {
             } else {
                 AlertCode::NeighborMacChanged
             };
+        let say = b.count_change(t, self.mac_changes_per_sec, self.mac_storm_quiet);
         let history = b.prev().to_vec();
         b.change_to(mac, t);
-        let sev = match code {
-            AlertCode::NeighborFlipFlop => Severity::High,
-            AlertCode::NeighborMacReused => Severity::Medium,
-            _ if stale => Severity::Low,
-            _ => Severity::Medium,
+        match say {
+            Say::Alert => {
+                let sev = match code {
+                    AlertCode::NeighborFlipFlop => Severity::High,
+                    AlertCode::NeighborMacReused => Severity::Medium,
+                    _ if stale => Severity::Low,
+                    _ => Severity::Medium,
+                };
+                sink.raise(cx, code, sev, Subject::addr(addr), |a| {
+                    a.message = match code {
+                        AlertCode::NeighborFlipFlop => {
+                            format!("{addr} flipped back from {old} to {mac}")
+                        }
+                        AlertCode::NeighborMacReused => {
+                            format!("{addr} moved from {old} back to an older MAC {mac}")
+                        }
+                        _ => format!("{addr} moved from {old} to {mac}"),
+                    };
+                    a.address = Some(addr);
+                    a.mac = Some(mac);
+                    a.old_mac = Some(old);
+                    a.evidence.detail = Detail::MacChange {
+                        learned_from: from,
+                        old_idle_s: idle as f64 / 1e9,
+                        previous_macs: history,
+                    };
+                });
+            }
+            Say::Hold | Say::StormStart => {
+                sink.hold(code);
+                self.storm(cx, sink, key, old, mac, say == Say::StormStart);
+            }
+        }
+        if say == Say::Alert {
+            self.new_couple(cx, sink, addr, mac);
+        }
+        Some(Changed {
+            old,
+            stale,
+            alerted: say == Say::Alert,
+        })
+    }
+
+    /// A change of the binding at `key` from `old` to `new`, held back in a storm: counted in
+    /// the storm, with `neighbor_mac_storm` at its start and every repeat interval.
+    fn storm(&mut self, cx: &Cx, sink: &mut Sink, key: Key, old: Mac, new: Mac, start: bool) {
+        let t = cx.t;
+        if start || !self.storms.contains_key(&key) {
+            // The changes of this second so far, this one included.
+            let changes = self
+                .bindings
+                .get(&key)
+                .map_or(1, |b| u64::from(b.changes_this_sec));
+            let mut s = Storm {
+                // The start of the second whose changes went over the limit.
+                started: t - t % SECOND,
+                last_alert: None,
+                changes: changes.saturating_sub(1),
+                held: 0,
+                sample: Vec::with_capacity(STORM_SAMPLE),
+            };
+            s.add_sample(old);
+            self.storms.insert(key, s);
+        }
+        let Some(s) = self.storms.get_mut(&key) else {
+            return;
         };
-        sink.raise(cx, code, sev, Subject::Addr(addr), |a| {
-            a.message = match code {
-                AlertCode::NeighborFlipFlop => format!("{addr} flipped back from {old} to {mac}"),
-                AlertCode::NeighborMacReused => {
-                    format!("{addr} moved from {old} back to an older MAC {mac}")
-                }
-                _ => format!("{addr} moved from {old} to {mac}"),
-            };
-            a.address = Some(addr);
-            a.mac = Some(mac);
-            a.old_mac = Some(old);
-            a.evidence.detail = Detail::MacChange {
-                learned_from: from,
-                old_idle_s: idle as f64 / 1e9,
-                previous_macs: history,
-            };
-        });
-        Some((old, stale))
+        s.changes += 1;
+        s.held += 1;
+        s.add_sample(new);
+        if s.last_alert
+            .is_some_and(|l| t.saturating_sub(l) < self.repeat)
+        {
+            return;
+        }
+        let limit = self.mac_changes_per_sec;
+        let quiet = self.mac_storm_quiet as f64 / 1e9;
+        let addr = key.1;
+        let (changes, held, sample) = (s.changes, s.held, s.sample.clone());
+        let storm_s = t.saturating_sub(s.started) as f64 / 1e9;
+        let printed = sink.raise(
+            cx,
+            AlertCode::NeighborMacStorm,
+            Severity::High,
+            Subject::addr(addr),
+            |a| {
+                a.message = format!(
+                    "{addr} changed MAC {changes} times in {storm_s:.3} s (more than {limit} a second): \
+                     its change alerts are held back until it is quiet for {quiet} s"
+                );
+                a.address = Some(addr);
+                a.mac = Some(new);
+                a.evidence.detail = Detail::MacStorm {
+                    changes,
+                    held_back: held,
+                    storm_s,
+                    limit_per_s: limit,
+                    sample_macs: sample,
+                };
+            },
+        );
+        if printed {
+            s.held = 0;
+            s.last_alert = Some(t);
+        }
+    }
+
+    /// A binding of `addr` to `mac` that is new (or a new MAC for it): the MAC's vendor (when
+    /// the policy asks) and its link-local couple.
+    fn new_couple(&mut self, cx: &Cx, sink: &mut Sink, addr: Ipv6Addr, mac: Mac) {
+        if let (Some(true), Some(v)) = (cx.policy.map(|p| p.unknown_vendor), cx.vendors) {
+            if Vendors::is_universal(&mac) && v.lookup(&mac).is_none() {
+                let oui = format!("{:02x}:{:02x}:{:02x}", mac.0[0], mac.0[1], mac.0[2]);
+                sink.raise(
+                    cx,
+                    AlertCode::UnknownVendor,
+                    Severity::Low,
+                    Subject::mac(mac),
+                    |a| {
+                        a.message =
+                            format!("{mac} (at {addr}): its OUI {oui} is in no IEEE registry");
+                        a.address = Some(addr);
+                        a.mac = Some(mac);
+                    },
+                );
+            }
+        }
+        if !is_link_local(&addr) {
+            return;
+        }
+        let ckey = (cx.link, mac);
+        let Some(known) = self.mac_lla.get(&ckey).copied() else {
+            self.mac_lla.insert_absent(ckey, addr);
+            return;
+        };
+        if known == addr {
+            return;
+        }
+        // The known couple holds while its address is still bound to this MAC; otherwise the
+        // MAC moved on and the new address is its couple now.
+        let holds = self
+            .bindings
+            .get(&(cx.link, known))
+            .is_some_and(|b| b.mac == mac);
+        if !holds {
+            self.mac_lla.insert(ckey, addr);
+            return;
+        }
+        if cx.learning {
+            return;
+        }
+        sink.raise(
+            cx,
+            AlertCode::NeighborMacLlaMismatch,
+            Severity::Medium,
+            Subject::sent(0, mac, Target::Addr(addr)),
+            |a| {
+                a.message =
+                    format!("{mac}, known at link-local {known}, also claims link-local {addr}");
+                a.address = Some(addr);
+                a.mac = Some(mac);
+                a.evidence.detail = Detail::LlaMismatch {
+                    known_link_local: known,
+                };
+            },
+        );
     }
 
     /// A router solicitation: its source link-layer option, and the binding of its source
@@ -299,7 +548,7 @@ impl Neighbors {
                 cx,
                 AlertCode::NeighborCacheExhaustion,
                 Severity::High,
-                Subject::Link,
+                Subject::link(),
                 |a| {
                     a.message = format!(
                         "{n} distinct NS targets unanswered within {secs}s (limit {limit})"
@@ -332,7 +581,7 @@ impl Neighbors {
                 cx,
                 AlertCode::NaMulticastTarget,
                 Severity::High,
-                Subject::Addr(target),
+                cx.sent(),
                 |a| {
                     a.message =
                         format!("neighbor advert from {eth_src} for multicast target {target}");
@@ -347,7 +596,7 @@ impl Neighbors {
                 cx,
                 AlertCode::NaOverrideWithoutTlla,
                 Severity::Medium,
-                Subject::Addr(target),
+                cx.sent(),
                 |a| {
                     a.message = format!("neighbor advert for {target} from {eth_src} sets Override without a target link-layer address");
                     a.address = Some(target);
@@ -374,7 +623,7 @@ impl Neighbors {
                     cx,
                     AlertCode::NaRouterFlagFromHost,
                     Severity::Medium,
-                    Subject::Mac(mac),
+                    Subject::sent(cx.msg_type(), mac, Target::Addr(target)),
                     |a| {
                         a.message = format!("neighbor advert for {target} from {mac} claims to be a router (R flag); no RA was seen from it");
                         a.address = Some(target);
@@ -394,24 +643,37 @@ impl Neighbors {
             return;
         }
         let changed = self.bind(cx, sink, target, mac, LearnedFrom::NeighborAdvert);
-        if let Some((old, false)) = changed {
-            if !flags.solicited && flags.override_ {
-                sink.raise(
-                    cx,
-                    AlertCode::NaUnsolicitedOverride,
-                    Severity::High,
-                    Subject::Addr(target),
-                    |a| {
-                        a.message = format!(
-                            "unsolicited override NA moves {target} from the active {old} to {mac}"
-                        );
-                        a.address = Some(target);
-                        a.mac = Some(mac);
-                        a.old_mac = Some(old);
-                    },
-                );
-            }
+        // An unsolicited override moving an active binding; held back, like the change
+        // itself, while the address is in a MAC storm.
+        let Some(Changed {
+            old,
+            stale: false,
+            alerted,
+        }) = changed
+        else {
+            return;
+        };
+        if flags.solicited || !flags.override_ {
+            return;
         }
+        if !alerted {
+            sink.hold(AlertCode::NaUnsolicitedOverride);
+            return;
+        }
+        sink.raise(
+            cx,
+            AlertCode::NaUnsolicitedOverride,
+            Severity::High,
+            cx.sent(),
+            |a| {
+                a.message = format!(
+                    "unsolicited override NA moves {target} from the active {old} to {mac}"
+                );
+                a.address = Some(target);
+                a.mac = Some(mac);
+                a.old_mac = Some(old);
+            },
+        );
     }
 
     /// The bindings and router MACs, for the state file; `link` names a link index.
@@ -458,5 +720,8 @@ impl Neighbors {
         b.prev[..prev.len()].copy_from_slice(&prev);
         b.n_prev = prev.len() as u8;
         self.bindings.insert((link, n.address), b);
+        if is_link_local(&n.address) && !self.mac_lla.contains_key(&(link, n.mac)) {
+            self.mac_lla.insert_absent((link, n.mac), n.address);
+        }
     }
 }

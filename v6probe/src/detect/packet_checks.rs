@@ -11,7 +11,7 @@ use v6probe_common::{
 use super::{
     alert::{AlertCode, BogonReason, Detail, LlOption, MsgClass, Severity},
     config::Config,
-    sink::{Cx, Mac, Sink, Subject},
+    sink::{Cx, Mac, Sink, Subject, Target},
     table::{RateSlots, RateWindow},
 };
 
@@ -64,7 +64,7 @@ pub fn ll_mismatch(cx: &Cx, sink: &mut Sink, ll: Option<Mac>, opt: LlOption) {
         cx,
         AlertCode::NdpEthernetMismatch,
         Severity::Medium,
-        Subject::Mac(eth_src),
+        cx.sent(),
         |a| {
             a.message = format!(
                 "{} {ll} differs from the Ethernet source {eth_src} (from {src})",
@@ -107,7 +107,7 @@ impl PacketChecks {
                 cx,
                 AlertCode::Flood,
                 Severity::High,
-                Subject::Class(class),
+                Subject::class(class),
                 |a| {
                     a.message = format!(
                         "{} flood: {rate} per second (limit {limit})",
@@ -130,7 +130,7 @@ impl PacketChecks {
                 cx,
                 AlertCode::Flood,
                 Severity::High,
-                Subject::Mac(eth_src),
+                Subject::sent(class.msg_type(), eth_src, Target::None),
                 |a| {
                     a.message =
                         format!("NDP flood from {eth_src}: {srate} per second (limit {slimit})");
@@ -159,7 +159,7 @@ impl PacketChecks {
                 cx,
                 AlertCode::NdpWithExtensionHeaders,
                 Severity::High,
-                Subject::Mac(eth_src),
+                cx.sent(),
                 |a| {
                     a.message = format!(
                         "{name} from {src} behind extension headers {}",
@@ -177,7 +177,7 @@ impl PacketChecks {
                 cx,
                 AlertCode::NdpFragmented,
                 Severity::High,
-                Subject::Mac(eth_src),
+                cx.sent(),
                 |a| {
                     a.message = format!("fragmented {name} from {src} (RFC 6980 forbids it)");
                     a.address = Some(src);
@@ -192,7 +192,7 @@ impl PacketChecks {
                 cx,
                 AlertCode::NdpHopLimitInvalid,
                 Severity::Medium,
-                Subject::Addr(src),
+                cx.sent(),
                 |a| {
                     a.message = format!(
                         "{name} from {src} with hop limit {hop} (not 255: sent from off-link)"
@@ -202,13 +202,13 @@ impl PacketChecks {
                 },
             );
         }
-        let bogus = bogon(icmp.msg_type, &src);
+        let bogus = bogon(icmp.msg_type.into(), &src);
         if let Some(why) = bogus {
             sink.raise(
                 cx,
                 AlertCode::NdpBogonSource,
                 Severity::Medium,
-                Subject::Addr(src),
+                Subject::sent(icmp.msg_type.into(), eth_src, Target::Addr(src)),
                 |a| {
                     a.message = format!("{name} from bogon source {src} ({})", why.as_str());
                     a.address = Some(src);
@@ -222,7 +222,7 @@ impl PacketChecks {
             discarded: hop != 255
                 || frag.is_some()
                 || icmp.code != 0
-                || icmp.checksum_ok == Some(false),
+                || f.checksum_ok == Some(false),
         }
     }
 
@@ -239,7 +239,7 @@ impl PacketChecks {
             cx,
             AlertCode::PtbMtuBelowMinimum,
             Severity::Medium,
-            Subject::Addr(src),
+            Subject::of_msg(icmp.msg_type.into(), Target::Addr(src)),
             |a| {
                 a.message = format!("packet too big from {src} advertises MTU {mtu} < 1280");
                 a.address = Some(src);

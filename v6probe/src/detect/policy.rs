@@ -6,6 +6,7 @@
 //! rdnss = ["2001:db8:1::53"]
 //! dnssl = ["example.net"]
 //! routes = ["2001:db8:ff::/48"]    # route information options (inside one of these)
+//! unknown_vendor = false           # true: a low alert for MACs of no registered vendor
 //!
 //! [[routers]]
 //! mac = "02:00:00:00:01:01"
@@ -50,6 +51,10 @@ pub struct Policy {
     pub routes: Vec<Ipv6Net>,
     #[serde(default)]
     pub proxies: Vec<PolicyProxy>,
+    /// Alert (`unknown_vendor`, low) on a universally administered MAC whose OUI is in no
+    /// IEEE registry (needs Debian's `ieee-data`).
+    #[serde(default)]
+    pub unknown_vendor: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,26 +108,32 @@ impl Policy {
     /// Reads and parses a policy file: a regular file of at most [`MAX_POLICY_BYTES`], UTF-8
     /// (an invalid byte is reported at its line and column).
     pub fn load(path: &Path) -> Result<Self, DetectError> {
-        let io = |source| DetectError::Io {
+        let io = |error| DetectError::Io {
             op: "reading the policy",
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let bytes = crate::files::read_regular(path, MAX_POLICY_BYTES)
             .map_err(io)?
             .ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| {
+        Self::parse_bytes(&bytes, path)
+    }
+
+    /// [`Policy::parse`] of bytes, which must be UTF-8 (an invalid byte is reported at its
+    /// line and column); `file` names the source in errors.
+    pub fn parse_bytes(bytes: &[u8], file: &Path) -> Result<Self, DetectError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
             // The valid prefix is text: count lines and columns in it.
             let before = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
             let (line, column) = line_col(before, before.len());
             DetectError::Policy {
-                file: path.to_path_buf(),
+                file: file.to_path_buf(),
                 line,
                 column,
                 message: format!("invalid UTF-8 (byte {:#04x})", bytes[e.valid_up_to()]),
             }
         })?;
-        Self::parse(text, path)
+        Self::parse(text, file)
     }
 
     pub fn router(

@@ -4,7 +4,7 @@
 //! prefix lifetimes, and redirects from anything but a known router.
 use std::net::Ipv6Addr;
 
-use v6probe_common::wire::{Icmpv6Repr, Message, NdpOption};
+use v6probe_common::wire::{Icmpv6Repr, Message, NdpOption, Prefix};
 
 use super::{
     alert::{AlertCode, Detail, LearnedFrom, LlOption, PolicyMisses, RogueReason, Severity},
@@ -12,7 +12,7 @@ use super::{
     config::Config,
     neighbors::Neighbors,
     packet_checks::ll_mismatch,
-    sink::{Cx, Key, Mac, Sink, Subject},
+    sink::{Cx, Key, Mac, Sink, Subject, Target},
     state::RouterState,
     table::BoundedMap,
 };
@@ -23,6 +23,9 @@ struct Router {
     params: Option<RaParams>,
     last_seen: u64,
 }
+
+/// RFC 4862 5.5.3 e: two hours, in seconds.
+const TWO_HOURS: u32 = 7200;
 
 /// Known routers per (link, link-local address), with their RA baseline.
 pub struct Routers {
@@ -84,25 +87,7 @@ impl Routers {
                 ..
             } = o
             {
-                if preferred_lifetime > valid_lifetime {
-                    let (pfx, v, p) = (*prefix, *valid_lifetime, *preferred_lifetime);
-                    sink.raise(
-                        cx,
-                        AlertCode::RaPrefixLifetimeInvalid,
-                        Severity::Medium,
-                        Subject::Addr(pfx.addr),
-                        |a| {
-                            a.message = format!("RA from {src} ({eth_src}): prefix {pfx} preferred lifetime {p} > valid lifetime {v}");
-                            a.address = Some(src);
-                            a.mac = Some(eth_src);
-                            a.evidence.detail = Detail::PrefixLifetime {
-                                prefix: pfx,
-                                valid_lifetime: v,
-                                preferred_lifetime: p,
-                            };
-                        },
-                    );
-                }
+                prefix_lifetimes(cx, sink, *prefix, *valid_lifetime, *preferred_lifetime);
             }
         }
         let complete = !cx.p.frame.truncated && options.error.is_none();
@@ -147,7 +132,7 @@ impl Routers {
                         cx,
                         AlertCode::RaRouterKilled,
                         Severity::High,
-                        Subject::Addr(src),
+                        cx.sent(),
                         |a| {
                             a.message = format!("RA with router lifetime 0 for router {src} ({mac}) sent from {eth_src}");
                             a.address = Some(src);
@@ -197,33 +182,27 @@ impl Routers {
     fn rogue(&self, cx: &Cx, sink: &mut Sink, params: &RaParams, lifetime: u16, why: RogueReason) {
         let (src, eth_src) = (cx.src(), cx.eth_src());
         let old = self.routers.get(&(cx.link, src)).map(|r| r.mac);
-        sink.raise(
-            cx,
-            AlertCode::RaRogue,
-            Severity::High,
-            Subject::Addr(src),
-            |a| {
-                a.message = match why {
-                    RogueReason::RouterAddressFromOtherMac => {
-                        format!("RA for known router {src} sent from another MAC {eth_src}")
-                    }
-                    RogueReason::NotInPolicy => {
-                        format!("RA from {src} ({eth_src}): router not in the policy")
-                    }
-                    RogueReason::NotLearned => {
-                        format!("RA from {src} ({eth_src}): router not in the learned baseline")
-                    }
-                };
-                a.address = Some(src);
-                a.mac = Some(eth_src);
-                a.old_mac = old;
-                a.evidence.detail = Detail::Rogue {
-                    reason: why,
-                    router_lifetime: lifetime,
-                    ra: Box::new(params.clone()),
-                };
-            },
-        );
+        sink.raise(cx, AlertCode::RaRogue, Severity::High, cx.sent(), |a| {
+            a.message = match why {
+                RogueReason::RouterAddressFromOtherMac => {
+                    format!("RA for known router {src} sent from another MAC {eth_src}")
+                }
+                RogueReason::NotInPolicy => {
+                    format!("RA from {src} ({eth_src}): router not in the policy")
+                }
+                RogueReason::NotLearned => {
+                    format!("RA from {src} ({eth_src}): router not in the learned baseline")
+                }
+            };
+            a.address = Some(src);
+            a.mac = Some(eth_src);
+            a.old_mac = old;
+            a.evidence.detail = Detail::Rogue {
+                reason: why,
+                router_lifetime: lifetime,
+                ra: Box::new(params.clone()),
+            };
+        });
     }
 
     /// A known router's RA differs from its baseline by `d`.
@@ -240,6 +219,11 @@ impl Routers {
         if only_prefixes {
             // Renumbering (RFC 4192): prefixes come and go on a router we trust. Take them
             // into the baseline; say so at `low` unless the policy allows every new one.
+            // Learned only, `low` is deliberate: nothing tells an operator's renumbering from
+            // a prefix injected by someone sending with the router's own MAC and address, and
+            // hosts do configure addresses in an added prefix, so the change is worth a line;
+            // but it must not page anyone. The baseline follows, so it is one alert per
+            // change (not per RA); listing the prefixes in a policy silences planned ones.
             base.prefixes = new.prefixes.clone();
             if let Some(r) = self.routers.get_mut(&key) {
                 r.params = Some(base);
@@ -257,23 +241,17 @@ impl Routers {
             Severity::Medium
         };
         let (src, eth_src) = (cx.src(), cx.eth_src());
-        sink.raise(
-            cx,
-            AlertCode::RaParamsChanged,
-            sev,
-            Subject::Addr(src),
-            |a| {
-                a.message = format!(
-                    "RA from router {src} ({eth_src}) changed: {}",
-                    d.changed().join(", ")
-                );
-                a.address = Some(src);
-                a.mac = Some(eth_src);
-                a.evidence.detail = Detail::RaChanged {
-                    changes: Box::new(d),
-                };
-            },
-        );
+        sink.raise(cx, AlertCode::RaParamsChanged, sev, cx.sent(), |a| {
+            a.message = format!(
+                "RA from router {src} ({eth_src}) changed: {}",
+                d.changed().join(", ")
+            );
+            a.address = Some(src);
+            a.mac = Some(eth_src);
+            a.evidence.detail = Detail::RaChanged {
+                changes: Box::new(d),
+            };
+        });
     }
 
     /// A redirect: only a known router (address and MAC, learned or in the policy) may send
@@ -293,7 +271,7 @@ impl Routers {
             cx,
             AlertCode::RedirectFromNonRouter,
             Severity::High,
-            Subject::Addr(src),
+            cx.sent(),
             |a| {
                 a.message = format!(
                     "redirect from {src} ({eth_src}), not a known router: {destination} via {target}"
@@ -338,6 +316,51 @@ impl Routers {
     }
 }
 
+/// A prefix information option's lifetimes: `ra_prefix_lifetime_invalid` when the preferred
+/// lifetime exceeds the valid one, `ra_prefix_valid_lifetime_short` under two hours.
+fn prefix_lifetimes(cx: &Cx, sink: &mut Sink, prefix: Prefix, valid: u32, preferred: u32) {
+    let (src, eth_src) = (cx.src(), cx.eth_src());
+    let mut raise = |code, sev, what: String| {
+        sink.raise(
+            cx,
+            code,
+            sev,
+            Subject::sent(
+                cx.msg_type(),
+                eth_src,
+                Target::Prefix(prefix.addr, prefix.len),
+            ),
+            |a| {
+                a.message = format!("RA from {src} ({eth_src}): prefix {prefix} {what}");
+                a.address = Some(src);
+                a.mac = Some(eth_src);
+                a.evidence.detail = Detail::PrefixLifetime {
+                    prefix,
+                    valid_lifetime: valid,
+                    preferred_lifetime: preferred,
+                };
+            },
+        );
+    };
+    if preferred > valid {
+        raise(
+            AlertCode::RaPrefixLifetimeInvalid,
+            Severity::Medium,
+            format!("preferred lifetime {preferred} > valid lifetime {valid}"),
+        );
+    }
+    // RFC 4862 5.5.3 e: hosts keep an existing address's valid lifetime when an RA offers less
+    // than two hours (the "two-hour rule" against killing addresses with short lifetimes);
+    // under two hours is a misconfiguration or a probe.
+    if valid < TWO_HOURS {
+        raise(
+            AlertCode::RaPrefixValidLifetimeShort,
+            Severity::Low,
+            format!("valid lifetime {valid} s is under two hours (RFC 4862 5.5.3 e)"),
+        );
+    }
+}
+
 /// Strict policy: every advertised prefix, RDNSS server, DNSSL domain and route must be
 /// listed.
 fn policy_contents(cx: &Cx, sink: &mut Sink, params: &RaParams) {
@@ -376,7 +399,7 @@ fn policy_contents(cx: &Cx, sink: &mut Sink, params: &RaParams) {
         cx,
         AlertCode::RaParamsChanged,
         Severity::High,
-        Subject::Addr(src),
+        cx.sent(),
         |a| {
             a.message = format!(
                 "RA from {src} ({eth_src}) advertises what the policy does not list: {}",

@@ -14,6 +14,7 @@ use super::{
     error::DetectError,
     policy::Policy,
     state::State,
+    vendors::{Vendors, IEEE_DATA_DIR},
 };
 use crate::{
     output::{Format, JsonLines},
@@ -100,7 +101,19 @@ impl Detector {
             cfg.learn = l;
         }
         cfg.max_neighbors = args.max_neighbors;
+        let wants_vendor = policy.as_ref().is_some_and(|p| p.unknown_vendor);
         let mut engine = Engine::new(cfg, policy);
+        // Read once, here: the engine only looks MACs up.
+        let vendors = Vendors::load_dir(std::path::Path::new(IEEE_DATA_DIR));
+        match &vendors {
+            Some(v) => tracing::debug!(assignments = v.len(), "MAC vendor registry loaded"),
+            None if wants_vendor => tracing::warn!(
+                "the policy asks for unknown_vendor, but there is no IEEE registry in \
+                 {IEEE_DATA_DIR} (Debian package ieee-data): no vendor alerts"
+            ),
+            None => {}
+        }
+        engine.set_vendors(vendors.map(std::sync::Arc::new));
         if let Some(path) = &args.state {
             if let Some(s) = State::load(path)? {
                 tracing::info!(
@@ -162,11 +175,7 @@ impl Detector {
         match self.events {
             Events::None => false,
             Events::All => true,
-            Events::Ndp => p
-                .frame
-                .icmp6
-                .as_ref()
-                .is_some_and(|m| (133..=137).contains(&m.msg_type)),
+            Events::Ndp => p.frame.icmp6.as_ref().is_some_and(|m| m.msg_type.is_ndp()),
         }
     }
 

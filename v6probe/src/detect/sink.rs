@@ -3,12 +3,14 @@
 //! engine: the engine builds a `Cx` per packet and lends each rule the sink.
 use std::{net::Ipv6Addr, time::SystemTime};
 
-use v6probe_common::wire::{icmpv6, EthernetAddress};
+use v6probe_common::wire::{EthernetAddress, Message};
 
+pub use super::gate::{Subject, Target};
 use super::{
     alert::{Alert, AlertCode, Detail, Evidence, MsgClass, PacketEvidence, Severity},
-    gate::{Gate, SubjectKey},
+    gate::Gate,
     policy::Policy,
+    vendors::Vendors,
 };
 use crate::{output::rfc3339_nanos, packet::Packet};
 
@@ -29,6 +31,8 @@ pub struct Cx<'a> {
     pub iface: Option<&'a str>,
     pub vlan: Option<u16>,
     pub policy: Option<&'a Policy>,
+    /// The IEEE MAC registry, when the system has it.
+    pub vendors: Option<&'a Vendors>,
     /// The learning period runs: what is seen forms the baseline.
     pub learning: bool,
     /// A baseline exists (learned, restored, or a policy): unknown routers are rogue.
@@ -53,7 +57,29 @@ impl Cx<'_> {
             .frame
             .icmp6
             .as_ref()
-            .and_then(|m| MsgClass::of(m.msg_type))
+            .and_then(|m| MsgClass::of(m.msg_type.into()))
+    }
+
+    /// The ICMPv6 type (0 for a packet without an ICMPv6 header).
+    pub fn msg_type(&self) -> u8 {
+        self.p.frame.icmp6.as_ref().map_or(0, |m| m.msg_type.into())
+    }
+
+    /// What the message is about: the target of an NS or NA, the destination of a redirect,
+    /// the source of anything else (an RS, an RA's router).
+    pub fn target(&self) -> Ipv6Addr {
+        match self.p.frame.icmp6.as_ref().map(|m| &m.message) {
+            Some(
+                Message::NeighborSolicit { target, .. } | Message::NeighborAdvert { target, .. },
+            ) => *target,
+            Some(Message::Redirect { destination, .. }) => *destination,
+            _ => self.src(),
+        }
+    }
+
+    /// The subject of an alert about this message: its type, its sender's MAC, its target.
+    pub fn sent(&self) -> Subject {
+        Subject::sent(self.msg_type(), self.eth_src(), Target::Addr(self.target()))
     }
 
     /// The message's name (`router_advert`, ...), for alert messages.
@@ -62,38 +88,7 @@ impl Cx<'_> {
             .frame
             .icmp6
             .as_ref()
-            .map_or("fragment", |m| icmpv6::name_of(m.msg_type))
-    }
-}
-
-/// What an alert is about, for repeat suppression: one namespace per kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Subject {
-    Addr(Ipv6Addr),
-    Mac(Mac),
-    Class(MsgClass),
-    /// The link as a whole (neighbour-cache exhaustion).
-    Link,
-    /// A class of the kernel's flood guard (`abi::guard`), for its counts.
-    KernelGuard(u8),
-}
-
-impl Subject {
-    pub(super) fn key(self) -> SubjectKey {
-        match self {
-            Self::Addr(a) => u128::from(a),
-            Self::Mac(m) => {
-                let mut b = [0u8; 16];
-                // No address in fe00::/9 except link-local is ever a subject.
-                b[0] = 0xfe;
-                b[1] = 0xff;
-                b[10..].copy_from_slice(&m.0);
-                u128::from_be_bytes(b)
-            }
-            Self::Class(c) => (0xfeee_u128 << 112) | c.index() as u128,
-            Self::Link => (0xfeee_u128 << 112) | 100,
-            Self::KernelGuard(c) => (0xfeee_u128 << 112) | 200 | u128::from(c),
-        }
+            .map_or("fragment", |m| m.msg_type.name())
     }
 }
 
@@ -109,7 +104,7 @@ impl<'a> Sink<'a> {
     }
 
     /// Raises an alert about `subject`; `fill` sets its message, addresses and detail, and
-    /// runs only when the gate lets the alert through.
+    /// runs only when the gate lets the alert through. True when it was printed.
     pub fn raise(
         &mut self,
         cx: &Cx,
@@ -117,9 +112,9 @@ impl<'a> Sink<'a> {
         severity: Severity,
         subject: Subject,
         fill: impl FnOnce(&mut Alert),
-    ) {
-        let Some(suppressed) = self.gate.pass(code, cx.link, subject.key(), severity, cx.t) else {
-            return;
+    ) -> bool {
+        let Some(suppressed) = self.gate.pass(code, cx.link, subject, severity, cx.t) else {
+            return false;
         };
         let f = &cx.p.frame;
         let mut a = Alert {
@@ -130,6 +125,7 @@ impl<'a> Sink<'a> {
             ts: rfc3339_nanos(cx.now),
             address: None,
             mac: None,
+            vendor: None,
             old_mac: None,
             message: String::new(),
             evidence: Evidence {
@@ -148,7 +144,16 @@ impl<'a> Sink<'a> {
             ts_ns: cx.t,
         };
         fill(&mut a);
+        if let (Some(v), Some(mac)) = (cx.vendors, a.mac) {
+            a.vendor = v.lookup(&mac).map(str::to_owned);
+        }
         self.out.push(a);
+        true
+    }
+
+    /// Counts an alert the rule holds back itself.
+    pub fn hold(&mut self, code: AlertCode) {
+        self.gate.hold(code);
     }
 }
 

@@ -121,11 +121,11 @@ impl State {
         let bytes = match crate::files::read_regular(path, MAX_STATE_BYTES) {
             Ok(Some(b)) => b,
             Ok(None) => return Ok(None),
-            Err(source) => {
+            Err(error) => {
                 return Err(DetectError::Io {
                     op: "reading the state file",
                     path: path.to_path_buf(),
-                    source,
+                    error,
                 })
             }
         };
@@ -159,7 +159,7 @@ impl State {
         crate::files::write_atomic(path, 0o600, &json).map_err(|e| DetectError::Io {
             op: e.op,
             path: e.path,
-            source: e.source,
+            error: e.error,
         })
     }
 }

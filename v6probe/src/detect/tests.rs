@@ -19,7 +19,7 @@ use v6probe_common::{
 
 use super::{
     alert::{DadAnswer, Detail, MsgClass, RogueReason},
-    baseline, *,
+    baseline, vendors, *,
 };
 use crate::packet::{Packet, Seen};
 
@@ -390,14 +390,163 @@ fn neighbor_mac_reused_older_mac() {
 }
 
 #[test]
-fn mac_changes_are_never_suppressed() {
+fn mac_changes_pass_the_gate_a_few_a_second() {
+    // One change a second for 10 s: every one is alerted (no 30 s repeat suppression for a
+    // binding moving; the rate is under the storm limit).
     let mut h = H::new();
     h.feed(&na(mac(1), g(1), SOLICITED), 0);
-    for i in 0..50u64 {
-        h.feed(&na(mac(10 + (i % 2) as u8), g(1), SOLICITED), 10 + i);
+    for i in 0..10u64 {
+        h.feed(
+            &na(mac(10 + (i % 2) as u8), g(1), SOLICITED),
+            1000 + i * 1000,
+        );
     }
     let changes = h.all.iter().filter(|a| a.code.is_mac_change()).count();
-    assert_eq!(changes, 50);
+    assert_eq!(changes, 10);
+    assert_eq!(h.count("neighbor_mac_storm"), 0);
+    assert_eq!(h.e.stats().mac_changes, 10);
+}
+
+/// `h.e` fed at `us` microseconds.
+fn feed_us(h: &mut H, p: &Packet, us: u64) -> Vec<Alert> {
+    let a = h.e.observe(
+        p,
+        UNIX_EPOCH + Duration::from_secs(T0) + Duration::from_micros(us),
+    );
+    h.all.extend(a.iter().cloned());
+    a
+}
+
+#[test]
+fn alternating_mac_storm_gives_a_few_lines_and_counts_every_change() {
+    // 10,000 unsolicited override NAs alternating two MACs for one address within one second.
+    let mut h = H::new();
+    h.feed(&na(mac(1), g(1), SOLICITED), 0);
+    let (owner, attacker) = (na(mac(1), g(1), UNSOL_O), na(mac(66), g(1), UNSOL_O));
+    for i in 0..10_000u64 {
+        let p = if i % 2 == 0 { &attacker } else { &owner };
+        feed_us(&mut h, p, 1_000_000 + i * 100);
+    }
+    let c = |code| h.count(code);
+    // The first three changes are alerted (each a change and an unsolicited override), then
+    // one storm alert; the rest are counted.
+    assert_eq!(c("neighbor_mac_changed") + c("neighbor_flip_flop"), 3);
+    assert_eq!(c("na_unsolicited_override"), 3);
+    assert_eq!(c("neighbor_mac_storm"), 1);
+    let lines = h.all.len();
+    assert!(lines <= 12, "{lines} lines: {:?}", codes(&h.all));
+    let storm = h.first("neighbor_mac_storm");
+    assert_eq!(storm.severity, Severity::High);
+    assert_eq!(storm.address, Some(g(1)));
+    assert!(matches!(
+        &storm.evidence.detail,
+        Detail::MacStorm { changes: 4, held_back: 1, limit_per_s: 3, sample_macs, .. }
+            if sample_macs == &[mac(66), mac(1)]
+    ));
+    let s = h.e.stats();
+    assert_eq!(s.mac_changes, 10_000);
+    let alerted_or_held = |code: &str| {
+        s.alerts.get(code).copied().unwrap_or(0) + s.suppressed.get(code).copied().unwrap_or(0)
+    };
+    assert_eq!(
+        alerted_or_held("neighbor_mac_changed")
+            + alerted_or_held("neighbor_flip_flop")
+            + alerted_or_held("neighbor_mac_reused"),
+        10_000
+    );
+    assert_eq!(alerted_or_held("na_unsolicited_override"), 10_000);
+    // Quiet for the storm's quiet interval, then a change is alerted again.
+    let a = h.feed(&na(mac(67), g(1), UNSOL_O), 10_000);
+    assert!(
+        codes(&a).contains(&"neighbor_mac_changed"),
+        "{:?}",
+        codes(&a)
+    );
+}
+
+#[test]
+fn storm_alert_repeats_with_its_counts_while_the_storm_lasts() {
+    // Ten changes a second for 65 s: storm alerts at the start, after 30 s and after 60 s.
+    let mut h = H::new();
+    h.feed(&na(mac(1), g(1), SOLICITED), 0);
+    for i in 0..650u64 {
+        h.feed(
+            &na(mac(10 + (i % 2) as u8), g(1), SOLICITED),
+            1000 + i * 100,
+        );
+    }
+    let storms: Vec<&Alert> = h
+        .all
+        .iter()
+        .filter(|a| a.code == AlertCode::NeighborMacStorm)
+        .collect();
+    assert_eq!(storms.len(), 3, "{:?}", codes(&h.all));
+    let Detail::MacStorm {
+        changes, held_back, ..
+    } = storms[1].evidence.detail
+    else {
+        panic!("{:?}", storms[1].evidence.detail);
+    };
+    assert_eq!(held_back, 300);
+    assert_eq!(changes, 304);
+}
+
+#[test]
+fn ns_storm_spoofing_one_source_with_random_macs_is_one_storm() {
+    // 2,000 NS spoofing g(5) as their source, each from a new random MAC, within a second.
+    let mut h = H::new();
+    h.feed(&ns(mac(5), g(5), g(6)), 0);
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in 0..2000u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let r = x.to_be_bytes();
+        let m = EthernetAddress([0x02, r[0], r[1], r[2], r[3], r[4]]);
+        feed_us(&mut h, &ns(m, g(5), g(6)), 1_000_000 + i * 500);
+    }
+    assert_eq!(h.count("neighbor_mac_changed"), 3, "{:?}", codes(&h.all));
+    assert_eq!(h.count("neighbor_mac_storm"), 1);
+    assert!(h.all.len() <= 10, "{:?}", codes(&h.all));
+    assert_eq!(h.e.stats().mac_changes, 2000);
+}
+
+#[test]
+fn two_attacks_from_one_mac_are_two_alerts() {
+    // An RA behind a destination-options header, then 12 s later an NA spoof behind a
+    // hop-by-hop header from the same MAC: different message types and targets.
+    let mut h = H::new();
+    let m = mac(66);
+    let ra_f = ra_frame(m, ll(66), &Ra::default()).with_ext_headers(&[(nh::DEST_OPTS, 8, None)]);
+    h.feed(&packet(ra_f.clone()), 0);
+    h.feed(&packet(ra_f), 1000);
+    let na_f =
+        na_frame(m, g(1), g(1), UNSOL_O, Some(m)).with_ext_headers(&[(nh::HOP_BY_HOP, 8, None)]);
+    h.feed(&packet(na_f), 12_000);
+    let ext: Vec<&Alert> = h
+        .all
+        .iter()
+        .filter(|a| a.code == AlertCode::NdpWithExtensionHeaders)
+        .collect();
+    assert_eq!(ext.len(), 2, "{:?}", codes(&h.all));
+    assert_eq!(
+        ext[0].evidence.packet.as_ref().map(|p| p.msg),
+        Some("router_advert")
+    );
+    assert_eq!(
+        ext[1].evidence.packet.as_ref().map(|p| p.msg),
+        Some("neighbor_advert")
+    );
+    // The repeated RA was held back, and is counted.
+    assert_eq!(h.e.stats().suppressed["ndp_with_extension_headers"], 1);
+    // Two MACs attacking one target are two alerts too.
+    let other = na_frame(mac(67), g(1), g(1), UNSOL_O, Some(mac(67))).with_ext_headers(&[(
+        nh::HOP_BY_HOP,
+        8,
+        None,
+    )]);
+    h.feed(&packet(other), 13_000);
+    assert_eq!(h.count("ndp_with_extension_headers"), 3);
 }
 
 #[test]
@@ -707,8 +856,17 @@ fn router_renumbering_is_not_an_attack() {
         }
         h
     };
-    let h = run(None);
+    let mut h = run(None);
     assert!(h.above_low().is_empty(), "{:?}", codes(&h.all));
+    // Learned only: the change is said once, at low, and taken into the baseline (the removal
+    // 10 s later is a repeat within 30 s, counted); the same RA afterwards is silent.
+    assert_eq!(h.count("ra_params_changed"), 1, "{:?}", codes(&h.all));
+    assert_eq!(h.e.stats().suppressed["ra_params_changed"], 1);
+    let r = Ra {
+        prefixes: steps[2].clone(),
+        ..Default::default()
+    };
+    assert!(h.feed(&ra(mac(9), ll(9), &r), 60_000).is_empty());
     let p = Policy::parse(
         "strict = false\nprefixes = [\"2001:db8::/32\"]\n",
         Path::new("p.toml"),
@@ -1063,7 +1221,7 @@ fn alert_json_line() {
     let mut w = crate::output::JsonLines::new(Vec::new());
     w.write("alert", &a[0]).unwrap();
     let line = String::from_utf8(w.get_mut().clone()).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let v = v6probe_lab::json_line(line.trim_end());
     assert_eq!(v["kind"], "alert");
     assert_eq!(v["v"], 1);
     assert_eq!(v["iface"], "eth0");
@@ -1286,4 +1444,149 @@ fn kernel_flood_guard_counts_become_gated_flood_alerts() {
         .kernel_flood(&f, at(31_000))
         .expect("after the repeat interval");
     assert_eq!(a.suppressed, 1);
+}
+
+// --- NDPMon parity --------------------------------------------------------------------------
+
+#[test]
+fn ra_prefix_valid_lifetime_short() {
+    let mut h = H::new();
+    let r = Ra {
+        prefixes: vec![
+            (Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0), 1800, 900),
+            (Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0), 7200, 3600),
+        ],
+        ..Default::default()
+    };
+    h.feed(&ra(mac(9), ll(9), &r), 0);
+    assert_eq!(h.count("ra_prefix_valid_lifetime_short"), 1);
+    let a = h.first("ra_prefix_valid_lifetime_short");
+    assert_eq!(a.severity, Severity::Low);
+    assert!(matches!(
+        a.evidence.detail,
+        Detail::PrefixLifetime {
+            valid_lifetime: 1800,
+            ..
+        }
+    ));
+    // A zero valid lifetime (the prefix-kill attempt) is short too; two hours and more are not.
+    let mut h = H::new();
+    let r = Ra {
+        prefixes: vec![(Ipv6Addr::new(0x2001, 0xdb8, 3, 0, 0, 0, 0, 0), 0, 0)],
+        ..Default::default()
+    };
+    h.feed(&ra(mac(9), ll(9), &r), 0);
+    assert_eq!(h.count("ra_prefix_valid_lifetime_short"), 1);
+    let mut h = H::new();
+    h.feed(&ra(mac(9), ll(9), &Ra::default()), 0);
+    assert_eq!(h.count("ra_prefix_valid_lifetime_short"), 0);
+}
+
+#[test]
+fn neighbor_mac_lla_mismatch() {
+    let mut h = learned();
+    // mac(1) is known at fe80::1 (its RS/NS during learning would do the same).
+    h.feed(&ns(mac(1), ll(1), g(2)), 11_000);
+    assert_eq!(h.count("neighbor_mac_lla_mismatch"), 0);
+    // The same MAC now also claims fe80::2.
+    h.feed(&ns(mac(1), ll(2), g(2)), 12_000);
+    let a = h.first("neighbor_mac_lla_mismatch");
+    assert_eq!(a.severity, Severity::Medium);
+    assert_eq!(a.address, Some(ll(2)));
+    assert_eq!(a.mac, Some(mac(1)));
+    assert!(
+        matches!(a.evidence.detail, Detail::LlaMismatch { known_link_local } if known_link_local == ll(1))
+    );
+    // Benign: a MAC whose old link-local address moved to another MAC (a NIC handed on) is
+    // not a mismatch at its new one; global addresses are not link-local couples.
+    let mut h = learned();
+    h.feed(&ns(mac(3), ll(3), g(2)), 11_000);
+    h.feed(&na(mac(4), ll(3), SOLICITED), 11_100);
+    h.feed(&ns(mac(3), ll(30), g(2)), 12_000);
+    h.feed(&ns(mac(3), g(30), g(2)), 12_100);
+    assert_eq!(
+        h.count("neighbor_mac_lla_mismatch"),
+        0,
+        "{:?}",
+        codes(&h.all)
+    );
+}
+
+fn vendors() -> std::sync::Arc<vendors::Vendors> {
+    let mut v = vendors::Vendors::default();
+    v.add_csv(
+        "Registry,Assignment,Organization Name,Organization Address\n\
+         MA-L,002272,American Micro-Fuel Device Corp.,2181 Buchanan Loop Ferndale WA US 98248\n",
+        6,
+    );
+    std::sync::Arc::new(v)
+}
+
+#[test]
+fn alerts_name_the_vendor_and_the_policy_may_ask_for_unknown_ones() {
+    let known = EthernetAddress([0x00, 0x22, 0x72, 0, 0, 1]);
+    let unknown = EthernetAddress([0x00, 0x00, 0x01, 0, 0, 1]);
+    let mut h = H::new();
+    h.e.set_vendors(Some(vendors()));
+    let a = h.feed(&na(known, g(1), SOLICITED), 0);
+    assert_eq!(
+        a[0].vendor.as_deref(),
+        Some("American Micro-Fuel Device Corp.")
+    );
+    let v = serde_json::to_value(&a[0]).unwrap();
+    assert_eq!(v["vendor"], "American Micro-Fuel Device Corp.");
+    // No vendor for an unknown OUI or a locally administered MAC, and no unknown_vendor
+    // alert unless the policy asks.
+    let a = h.feed(&na(unknown, g(2), SOLICITED), 10);
+    assert_eq!(a[0].vendor, None);
+    assert!(serde_json::to_value(&a[0]).unwrap().get("vendor").is_none());
+    assert_eq!(h.count("unknown_vendor"), 0);
+
+    let p = Policy::parse(
+        "strict = false\nunknown_vendor = true\n",
+        Path::new("p.toml"),
+    )
+    .unwrap();
+    let mut h = H::with(Config::default(), Some(p));
+    h.e.set_vendors(Some(vendors()));
+    h.feed(&na(known, g(1), SOLICITED), 0);
+    h.feed(&na(mac(2), g(2), SOLICITED), 10);
+    assert_eq!(h.count("unknown_vendor"), 0);
+    h.feed(&na(unknown, g(3), SOLICITED), 20);
+    h.feed(&na(unknown, g(4), SOLICITED), 30);
+    let a = h.first("unknown_vendor");
+    assert_eq!(a.severity, Severity::Low);
+    assert_eq!(a.mac, Some(unknown));
+    // Once per MAC (repeats within 30 s are counted).
+    assert_eq!(h.count("unknown_vendor"), 1);
+    assert_eq!(h.e.stats().vendors, 1);
+}
+
+#[test]
+fn storms_are_bounded_and_their_evictions_counted() {
+    let mut h = H::with(
+        Config {
+            max_storms: 4,
+            ..Default::default()
+        },
+        None,
+    );
+    for a in 0..10u16 {
+        h.feed(&na(mac(1), g(100 + a), SOLICITED), u64::from(a));
+    }
+    for i in 0..100u64 {
+        for a in 0..10u16 {
+            let m = mac(10 + (i % 2) as u8);
+            h.feed(&na(m, g(100 + a), SOLICITED), 1000 + i * 10 + u64::from(a));
+        }
+    }
+    let s = h.e.stats();
+    assert_eq!(s.mac_changes, 1000);
+    assert!(s.evictions["storms"] > 0, "{s:?}");
+    // Ten addresses storm at once with room for four storms' counts: every address still
+    // holds its changes back after the first three, and a storm whose counts were evicted
+    // starts again, its alert held back as a repeat within 30 s.
+    let changes = h.all.iter().filter(|a| a.code.is_mac_change()).count();
+    assert_eq!(changes, 30, "{:?}", codes(&h.all));
+    assert_eq!(h.count("neighbor_mac_storm"), 10);
 }

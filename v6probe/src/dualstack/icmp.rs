@@ -170,15 +170,15 @@ pub fn parse_icmpv6_error(
     if !(ICMPV6_DEST_UNREACH..=ICMPV6_PARAM_PROBLEM).contains(&icmp_type) {
         return Err(ParseError::NotAnError(icmp_type));
     }
-    let repr = Icmpv6Repr::parse(msg, outer.as_ref().map(|o| (&o.src, &o.dst))).map_err(|_| {
-        ParseError::Truncated {
-            len,
-            what: "the ICMPv6 header",
+    if let Some(o) = &outer {
+        if !v6probe_common::wire::Icmpv6Packet::new_unchecked(msg).verify_checksum(&o.src, &o.dst) {
+            return Err(ParseError::BadChecksum { src: o.src, len });
         }
-    })?;
-    if let (Some(o), Some(false)) = (outer, repr.checksum_ok) {
-        return Err(ParseError::BadChecksum { src: o.src, len });
     }
+    let repr = Icmpv6Repr::parse(msg).map_err(|_| ParseError::Truncated {
+        len,
+        what: "the ICMPv6 header",
+    })?;
     let (mtu, quoted) = match &repr.message {
         Message::PacketTooBig { mtu, quoted, .. } => (*mtu, quoted),
         Message::DestUnreachable { quoted, .. }

@@ -1,17 +1,26 @@
-//! A dual-stack TCP listener built with socket2.
+//! A dual-stack TCP listener built with socket2, and the bounds that keep it serving.
 //!
 //! IPV6_V6ONLY is always set explicitly, never left to `net.ipv6.bindv6only`. Where one
 //! dual-stack socket is not possible (the option is refused, or IPv6 is missing), the listener
 //! falls back to two sockets (`[::]` IPv6-only and `0.0.0.0`) on the same port. Peers are
 //! reported with IPv4-mapped addresses (`::ffff:198.18.1.2`) shown as IPv4.
+//!
+//! Under load a server must not stop: [`accept_error_is_transient`] says which accept errors
+//! (out of descriptors, memory, a peer gone) mean "back off and try again" ([`Backoff`]);
+//! [`echo`] bounds a session by an idle timeout and by an absolute limit that bytes trickled
+//! one at a time cannot extend.
 use std::{
     io,
     net::{IpAddr, Ipv4Addr, SocketAddr},
+    time::Duration,
 };
 
 use serde::Serialize;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
 
 use super::{resolve::Family, Error};
 
@@ -209,6 +218,119 @@ impl DualListener {
     }
 }
 
+/// Whether a failed `accept()` leaves the listener usable, so it should wait and accept again:
+/// out of descriptors (EMFILE, ENFILE) or memory (ENOBUFS, ENOMEM), the connection gone before
+/// it was taken (ECONNABORTED, EPROTO), a firewall refusal (EPERM), an interrupted call, and
+/// the network errors accept(2) says to treat like EAGAIN. Anything else is a bug or a broken
+/// socket.
+pub fn accept_error_is_transient(e: &io::Error) -> bool {
+    if e.kind() == io::ErrorKind::Interrupted || e.kind() == io::ErrorKind::ConnectionAborted {
+        return true;
+    }
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::EMFILE
+                | libc::ENFILE
+                | libc::ENOBUFS
+                | libc::ENOMEM
+                | libc::ECONNABORTED
+                | libc::EPROTO
+                | libc::EPERM
+                | libc::EINTR
+                | libc::ENETDOWN
+                | libc::ENOPROTOOPT
+                | libc::EHOSTDOWN
+                | libc::EHOSTUNREACH
+                | libc::EOPNOTSUPP
+                | libc::ENETUNREACH
+                | libc::ETIMEDOUT
+        )
+    )
+}
+
+/// Exponential back-off between retries of a failing accept: 10 ms doubling to 1 s, back to
+/// the start after a success.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    pub const FIRST: Duration = Duration::from_millis(10);
+    pub const MAX: Duration = Duration::from_secs(1);
+
+    pub fn new() -> Self {
+        Self { next: Self::FIRST }
+    }
+
+    /// How long to wait after this failure.
+    pub fn failed(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        d
+    }
+
+    pub fn succeeded(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// How long an echo session may last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Closed after this long without a byte from the peer.
+    pub idle: Duration,
+    /// Closed after this long whatever the peer does (bytes trickled one by one reset the
+    /// idle timer, not this one; a peer that does not read is cut here too).
+    pub total: Duration,
+}
+
+/// How an echo session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionEnd {
+    /// The peer closed.
+    Closed,
+    /// A read or write failed (reset, ...).
+    Error,
+    /// Nothing received for [`SessionLimits::idle`].
+    Idle,
+    /// [`SessionLimits::total`] reached.
+    Limit,
+}
+
+/// Echoes what the peer sends until it closes, fails, goes idle or reaches the limit.
+pub async fn echo(mut stream: TcpStream, limits: SessionLimits) -> SessionEnd {
+    let deadline = tokio::time::Instant::now() + limits.total;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = tokio::select! {
+            r = tokio::time::timeout(limits.idle, stream.read(&mut buf)) => match r {
+                Ok(Ok(0)) => return SessionEnd::Closed,
+                Ok(Ok(n)) => n,
+                Ok(Err(_)) => return SessionEnd::Error,
+                Err(_) => return SessionEnd::Idle,
+            },
+            _ = tokio::time::sleep_until(deadline) => return SessionEnd::Limit,
+        };
+        tokio::select! {
+            r = stream.write_all(&buf[..n]) => {
+                if r.is_err() {
+                    return SessionEnd::Error;
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => return SessionEnd::Limit,
+        }
+    }
+}
+
 fn local_of(s: &Socket) -> Option<SocketAddr> {
     s.local_addr().ok().and_then(|a| a.as_socket())
 }
@@ -291,5 +413,79 @@ mod tests {
         let e = DualListener::bind("127.0.0.1:0".parse().unwrap(), Some(true), Strategy::Auto)
             .unwrap_err();
         assert!(matches!(e, Error::V6OnlyOnIpv4 { .. }));
+    }
+
+    #[test]
+    fn descriptor_and_memory_exhaustion_are_transient_a_bad_socket_is_not() {
+        for errno in [
+            libc::EMFILE,
+            libc::ENFILE,
+            libc::ENOBUFS,
+            libc::ECONNABORTED,
+        ] {
+            assert!(accept_error_is_transient(&io::Error::from_raw_os_error(
+                errno
+            )));
+        }
+        for errno in [libc::EBADF, libc::EINVAL, libc::ENOTSOCK] {
+            assert!(!accept_error_is_transient(&io::Error::from_raw_os_error(
+                errno
+            )));
+        }
+        let mut b = Backoff::new();
+        let waits: Vec<_> = (0..9).map(|_| b.failed()).collect();
+        assert_eq!(waits[0], Backoff::FIRST);
+        assert_eq!(waits[1], Duration::from_millis(20));
+        assert_eq!(*waits.last().unwrap(), Backoff::MAX);
+        b.succeeded();
+        assert_eq!(b.failed(), Backoff::FIRST);
+    }
+
+    /// Loopback: a peer trickling a byte every 50 ms never goes idle (200 ms), but the session
+    /// still ends at its 600 ms limit; an idle peer ends at the idle timeout; an echo works.
+    #[tokio::test]
+    async fn trickled_bytes_cannot_keep_a_session_forever() {
+        let l = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let limits = SessionLimits {
+            idle: Duration::from_millis(200),
+            total: Duration::from_millis(600),
+        };
+        let server = tokio::spawn(async move {
+            let mut ends = Vec::new();
+            for _ in 0..3 {
+                let (s, _) = l.accept().await.unwrap();
+                ends.push(echo(s, limits).await);
+            }
+            ends
+        });
+        // 1. Trickle: at most 100 bytes, one per 50-100 ms, stopped by the server closing.
+        let mut c = TcpStream::connect(("::1", port)).await.unwrap();
+        let mut echoed = 0;
+        let mut byte = [0u8; 1];
+        for _ in 0..100 {
+            if c.write_all(b"x").await.is_err() {
+                break;
+            }
+            match tokio::time::timeout(Duration::from_millis(50), c.read(&mut byte)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(_)) => echoed += 1,
+                Err(_) => {}
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(echoed >= 1, "the session echoed");
+        assert!(echoed < 100, "the session was cut before the trickle ended");
+        // 2. Idle.
+        let c2 = TcpStream::connect(("::1", port)).await.unwrap();
+        // 3. Closed by the peer.
+        let c3 = TcpStream::connect(("::1", port)).await.unwrap();
+        drop(c3);
+        let ends = server.await.unwrap();
+        drop((c, c2));
+        assert_eq!(
+            ends,
+            vec![SessionEnd::Limit, SessionEnd::Idle, SessionEnd::Closed]
+        );
     }
 }

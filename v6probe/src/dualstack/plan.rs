@@ -429,6 +429,17 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// A plan for port 80 over one IPv6 address with its decision and at most one IPv4.
+    fn plan(v6_addr: (&str, Decision), v4_addr: Option<&str>, pending: bool) -> DialPlan {
+        DialPlan::new(
+            CFG,
+            80,
+            vec![(v6(v6_addr.0), v6_addr.1)],
+            v4_addr.map(v4).into_iter().collect(),
+            pending,
+        )
+    }
+
     /// Starts what the plan says at `now`; returns (attempt, addr) or the step.
     fn start(p: &mut DialPlan, now: Duration) -> (usize, IpAddr) {
         match p.poll(now) {
@@ -465,11 +476,9 @@ mod tests {
 
     #[test]
     fn ipv6_first_then_ipv4_after_the_attempt_delay_or_at_once_on_failure() {
-        let mut p = DialPlan::new(
-            CFG,
-            80,
-            vec![(v6("fd00:5::2"), Decision::Ipv6First)],
-            vec![v4("198.18.2.2")],
+        let mut p = plan(
+            ("fd00:5::2", Decision::Ipv6First),
+            Some("198.18.2.2"),
             false,
         );
         assert_eq!(start(&mut p, Duration::ZERO), (0, a("fd00:5::2")));
@@ -487,11 +496,9 @@ mod tests {
         assert_eq!(p.poll(500 * MS), Step::Exhausted);
 
         // A failure before the delay starts the next attempt at once.
-        let mut p = DialPlan::new(
-            CFG,
-            80,
-            vec![(v6("fd00:5::2"), Decision::Ipv6First)],
-            vec![v4("198.18.2.2")],
+        let mut p = plan(
+            ("fd00:5::2", Decision::Ipv6First),
+            Some("198.18.2.2"),
             false,
         );
         start(&mut p, Duration::ZERO);
@@ -501,11 +508,9 @@ mod tests {
 
     #[test]
     fn connected_cancels_the_rest_and_flags_silent_ipv6() {
-        let mut p = DialPlan::new(
-            CFG,
-            80,
-            vec![(v6("fd00:5::2"), Decision::Ipv6First)],
-            vec![v4("198.18.2.2")],
+        let mut p = plan(
+            ("fd00:5::2", Decision::Ipv6First),
+            Some("198.18.2.2"),
             false,
         );
         start(&mut p, Duration::ZERO);
@@ -521,11 +526,9 @@ mod tests {
         );
         assert_eq!(p.poll(261 * MS), Step::Exhausted);
         // Not silent when cancelled before a whole attempt delay.
-        let mut p = DialPlan::new(
-            CFG,
-            80,
-            vec![(v6("fd00:5::2"), Decision::Ipv6First)],
-            vec![v4("198.18.2.2")],
+        let mut p = plan(
+            ("fd00:5::2", Decision::Ipv6First),
+            Some("198.18.2.2"),
             false,
         );
         start(&mut p, Duration::ZERO);
@@ -537,13 +540,7 @@ mod tests {
     #[test]
     fn limited_ipv6_is_held_until_a_answers_or_one_attempt_delay() {
         // Only AAAA so far, its address limited, A pending: nothing to start yet.
-        let mut p = DialPlan::new(
-            CFG,
-            80,
-            vec![(v6("fd00:5::2"), Decision::Ipv4First)],
-            vec![],
-            true,
-        );
+        let mut p = plan(("fd00:5::2", Decision::Ipv4First), None, true);
         assert_eq!(
             p.poll(Duration::ZERO),
             Step::Wait {
@@ -556,13 +553,7 @@ mod tests {
         assert_eq!(start(&mut p, 270 * MS), (1, a("fd00:5::2")));
 
         // A never answers: the held IPv6 goes after one attempt delay.
-        let mut p = DialPlan::new(
-            CFG,
-            80,
-            vec![(v6("fd00:5::2"), Decision::Ipv4First)],
-            vec![],
-            true,
-        );
+        let mut p = plan(("fd00:5::2", Decision::Ipv4First), None, true);
         assert!(matches!(p.poll(100 * MS), Step::Wait { .. }));
         assert_eq!(start(&mut p, CFG.attempt_delay), (0, a("fd00:5::2")));
         // Still waiting for the A answer after that attempt failed.
@@ -574,24 +565,12 @@ mod tests {
 
     #[test]
     fn blocked_is_skipped_unless_nothing_else_is_left() {
-        let mut p = DialPlan::new(
-            CFG,
-            80,
-            vec![(v6("fd00:5::2"), Decision::Skip)],
-            vec![v4("198.18.2.2")],
-            false,
-        );
+        let mut p = plan(("fd00:5::2", Decision::Skip), Some("198.18.2.2"), false);
         assert_eq!(start(&mut p, Duration::ZERO), (0, a("198.18.2.2")));
         p.failed(0, MS);
         assert_eq!(p.poll(MS), Step::Exhausted);
         // Nothing but blocked IPv6 and no answer to come: tried after all.
-        let mut p = DialPlan::new(
-            CFG,
-            80,
-            vec![(v6("fd00:5::2"), Decision::Skip)],
-            vec![],
-            false,
-        );
+        let mut p = plan(("fd00:5::2", Decision::Skip), None, false);
         assert_eq!(p.decision(&v6("fd00:5::2")), Some(Decision::Skip));
         match p.poll(Duration::ZERO) {
             Step::Start { decision, .. } => assert_eq!(decision, Some(Decision::Skip)),
@@ -601,13 +580,7 @@ mod tests {
 
     #[test]
     fn deadline_times_out_what_is_in_flight() {
-        let mut p = DialPlan::new(
-            CFG,
-            80,
-            vec![(v6("fd00:5::2"), Decision::Ipv6First)],
-            vec![],
-            false,
-        );
+        let mut p = plan(("fd00:5::2", Decision::Ipv6First), None, false);
         start(&mut p, Duration::ZERO);
         assert_eq!(p.poll(CFG.timeout), Step::Deadline);
         let ended = p.deadline(CFG.timeout);
@@ -619,13 +592,7 @@ mod tests {
 
     #[test]
     fn icmp_errors_count_only_for_our_flows_within_the_syn_window() {
-        let mut p = DialPlan::new(
-            CFG,
-            80,
-            vec![(v6("fd00:5::2"), Decision::Ipv6First)],
-            vec![],
-            false,
-        );
+        let mut p = plan(("fd00:5::2", Decision::Ipv6First), None, false);
         start(&mut p, Duration::ZERO);
         // Before the flow is known nothing matches.
         let unreach = |src, seq| icmp(ICMPV6_DEST_UNREACH, src, seq);

@@ -179,10 +179,11 @@ pub enum ObserveError {
     NoObject,
     #[error("interface `{0}` not found")]
     UnknownInterface(String),
-    #[error("missing privileges to {action}: needs {caps} (or root)")]
+    #[error("missing privileges to {action}: {lacking}the monitor needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (or root)")]
     Privileges {
         action: &'static str,
-        caps: &'static str,
+        /// `this process lacks CAP_X; ` when the effective set says which, else empty.
+        lacking: String,
     },
     #[error(
         "kernel {found} is too old: v6probe needs Linux >= 5.8 (BPF ring buffer), >= 6.6 for TCX"
@@ -810,21 +811,60 @@ fn os_error(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
     None
 }
 
+/// Capabilities (linux/capability.h) the kernel checks when the programs are loaded and attached.
+const CAP_NET_ADMIN: (u32, &str) = (12, "CAP_NET_ADMIN");
+const CAP_PERFMON: (u32, &str) = (38, "CAP_PERFMON");
+const CAP_BPF: (u32, &str) = (39, "CAP_BPF");
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// `this process lacks CAP_A, CAP_B; ` for the capabilities among `needed` missing from this
+/// process's effective set (`CapEff` in /proc/self/status; CAP_SYS_ADMIN stands in for CAP_BPF
+/// and CAP_PERFMON, as in the kernel), or empty when none is missing or the set is unreadable.
+fn lacking(needed: &[(u32, &str)]) -> String {
+    let eff = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|st| {
+            st.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+        });
+    let Some(eff) = eff else {
+        return String::new();
+    };
+    let has = |bit: u32| eff & (1u64 << bit) != 0;
+    let missing: Vec<&str> = needed
+        .iter()
+        .filter(|(bit, _)| {
+            let covered = has(CAP_SYS_ADMIN) && (*bit == CAP_BPF.0 || *bit == CAP_PERFMON.0);
+            !has(*bit) && !covered
+        })
+        .map(|(_, name)| *name)
+        .collect();
+    if missing.is_empty() {
+        String::new()
+    } else {
+        format!("this process lacks {}; ", missing.join(", "))
+    }
+}
+
 fn map_load_error(e: EbpfError) -> ObserveError {
     if is_eperm(&e) {
         return ObserveError::Privileges {
             action: "load eBPF programs and maps",
-            caps: "CAP_BPF and CAP_PERFMON",
+            lacking: lacking(&[CAP_BPF]),
         };
     }
     ObserveError::Load(e)
 }
 
 fn map_program_error(name: &'static str, source: ProgramError) -> ObserveError {
-    if is_eperm(&source) {
+    // XDP and TC programs need CAP_NET_ADMIN to load (EPERM without it); without CAP_PERFMON
+    // the verifier refuses their pointer arithmetic (EACCES, "prohibited for !root").
+    let lacks = lacking(&[CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN]);
+    if is_eperm(&source) || (os_error(&source) == Some(libc::EACCES) && !lacks.is_empty()) {
         return ObserveError::Privileges {
             action: "load eBPF programs",
-            caps: "CAP_BPF and CAP_PERFMON",
+            lacking: lacks,
         };
     }
     ObserveError::Program { name, source }
@@ -842,7 +882,7 @@ fn attach_error(
     if is_eperm(&e) {
         return ObserveError::Privileges {
             action: "attach programs to interfaces",
-            caps: "CAP_NET_ADMIN and CAP_BPF",
+            lacking: lacking(&[CAP_NET_ADMIN, CAP_BPF]),
         };
     }
     if matches!(os_error(&e), Some(libc::EBUSY) | Some(libc::EEXIST)) {

@@ -168,7 +168,7 @@ fn on_frame(
     let Some(icmp) = &f.icmp6 else {
         return;
     };
-    if icmp.checksum_ok == Some(false) {
+    if f.checksum_ok == Some(false) {
         return;
     }
     match &icmp.message {
@@ -348,11 +348,10 @@ pub fn discover_multicast(
         let Ok(f) = Frame::parse(d) else { return };
         if let Some(Icmpv6Repr {
             message: Message::EchoReply { id: rid, .. },
-            checksum_ok,
             ..
         }) = &f.icmp6
         {
-            if *rid == id && *checksum_ok != Some(false) && f.ip6.src != me {
+            if *rid == id && f.checksum_ok != Some(false) && f.ip6.src != me {
                 if seen.contains(&f.ip6.src) {
                     return;
                 }

@@ -407,7 +407,8 @@ mod tests {
         let f = build(kind, s, MAC, ll()).unwrap();
         let bytes = f.to_bytes();
         let d = Frame::parse(&bytes).unwrap();
-        assert_eq!(d.icmp6.as_ref().unwrap().checksum_ok, Some(true));
+        assert!(d.icmp6.is_some());
+        assert_eq!(d.checksum_ok, Some(true));
         d
     }
 

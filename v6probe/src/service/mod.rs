@@ -101,7 +101,7 @@ pub fn set_aside_unreadable_state(path: &Path) -> Option<SetAside> {
     };
     // A missing directory or a permission problem is not the file's fault: moving it would not
     // help, and the error stays the detector's to report.
-    if let DetectError::Io { source, .. } = &error {
+    if let DetectError::Io { error: source, .. } = &error {
         if matches!(
             source.kind(),
             std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound
