@@ -107,6 +107,7 @@ fn deb_installs_runs_and_removes() {
         "/usr/share/zsh/vendor-completions/_v6probe",
         "/usr/share/fish/vendor_completions.d/v6probe.fish",
         "/usr/share/doc/v6probe/v6probe.schema.json",
+        "/etc/v6probe/monitor.toml",
     ] {
         assert!(
             files.iter().any(|f| f == want),
@@ -114,6 +115,20 @@ fn deb_installs_runs_and_removes() {
         );
         assert!(Path::new(want).exists(), "{want} listed but not on disk");
     }
+    // The example config is a conffile: an upgrade keeps the operator's edits.
+    let conffiles = run("dpkg-query", &["-W", "-f=${Conffiles}", "v6probe"]);
+    assert!(
+        conffiles.contains("/etc/v6probe/monitor.toml"),
+        "{conffiles}"
+    );
+    assert_eq!(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/config/monitor.toml"
+        ))
+        .unwrap(),
+        std::fs::read("/etc/v6probe/monitor.toml").unwrap()
+    );
     // The installed binary is this build's.
     let version = run("/usr/bin/v6probe", &["--version"]);
     assert_eq!(version, run(BIN, &["--version"]));
