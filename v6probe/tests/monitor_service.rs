@@ -359,7 +359,6 @@ fn rsyslog_receives_alerts_and_a_stopped_rsyslog_costs_counted_drops_only() {
         assert!(Instant::now() < deadline, "the TCP sink did not reconnect");
         std::thread::sleep(Duration::from_secs(1));
     }
-    mon.wait_for(Duration::from_secs(1), |_| false);
     let v = stop(mon);
     let ns_seen = v
         .iter()
@@ -472,19 +471,19 @@ fn config_file_signals_unreadable_state_and_systemd_notify() {
 
     // Ready after the start line; the watchdog pinged at half of WATCHDOG_USEC.
     assert!(
-        notify.wait("READY=1", Duration::from_secs(5)),
+        notify.wait("READY=1", Duration::from_secs(20)),
         "{:?}",
         notify.got
     );
     assert!(
-        notify.wait("WATCHDOG=1", Duration::from_secs(5)),
+        notify.wait("WATCHDOG=1", Duration::from_secs(20)),
         "{:?}",
         notify.got
     );
 
     // The damaged state file was moved aside and alerted on; the monitor runs.
     let alert = mon
-        .wait_for(Duration::from_secs(5), |l| l.contains("state_unreadable"))
+        .wait_for(Duration::from_secs(20), |l| l.contains("state_unreadable"))
         .expect("state_unreadable alert");
     let alert = v6probe_lab::json_line(&alert);
     assert_eq!(alert["severity"], "high");
@@ -501,7 +500,7 @@ fn config_file_signals_unreadable_state_and_systemd_notify() {
     std::fs::write(&policy, b"strict = maybe\n").unwrap();
     mon.signal(libc::SIGHUP);
     assert!(
-        notify.wait("RELOADING=1", Duration::from_secs(5)),
+        notify.wait("RELOADING=1", Duration::from_secs(20)),
         "{:?}",
         notify.got
     );
@@ -510,9 +509,14 @@ fn config_file_signals_unreadable_state_and_systemd_notify() {
         .expect("a periodic stats line");
     std::fs::rename(&cli_file, d.join("from-cli.json.1")).unwrap();
     mon.signal(libc::SIGHUP);
-    std::thread::sleep(Duration::from_millis(500));
+    // The file sink opens the path afresh (at once, or with the next stats line).
+    assert!(
+        v6probe_lab::dualstack::wait_for(Duration::from_secs(20), || cli_file.exists()),
+        "{} not reopened after SIGHUP",
+        cli_file.display()
+    );
     forge_na(&lab.peer);
-    mon.wait_for(Duration::from_secs(5), |l| {
+    mon.wait_for(Duration::from_secs(20), |l| {
         l.contains("na_multicast_target")
     })
     .expect("alert after the reopen");
@@ -591,7 +595,7 @@ fn interfaces_that_go_and_come_back_are_followed() {
             "127.0.0.1:9478",
         ],
     );
-    mon.wait_for(Duration::from_secs(5), |l| {
+    mon.wait_for(Duration::from_secs(20), |l| {
         l.contains("\"kind\":\"interface\"") && l.contains("\"waiting\"")
     })
     .expect("interface waiting line");
@@ -601,7 +605,7 @@ fn interfaces_that_go_and_come_back_are_followed() {
     // The watched veth is deleted: a `gone` line, /healthz 503 naming it.
     lab.host.ip(&["link", "del", "v6p-h0"]).unwrap();
     let gone = mon
-        .wait_for(Duration::from_secs(5), |l| {
+        .wait_for(Duration::from_secs(20), |l| {
             l.contains("\"interface\"") && l.contains("\"gone\"") && l.contains("v6p-h0")
         })
         .expect("interface gone line");
@@ -629,7 +633,7 @@ fn interfaces_that_go_and_come_back_are_followed() {
     veth(&lab.host, "v6p-h0", &lab.peer, "v6p-p0").unwrap();
     veth(&lab.host, "v6p-w0", &lab.peer, "v6p-w1").unwrap();
     for name in ["v6p-h0", "v6p-w0"] {
-        mon.wait_for(Duration::from_secs(5), |l| {
+        mon.wait_for(Duration::from_secs(20), |l| {
             l.contains("\"interface\"") && l.contains("\"back\"") && l.contains(name)
         })
         .unwrap_or_else(|| panic!("interface back line for {name}"));
@@ -657,7 +661,7 @@ fn interfaces_that_go_and_come_back_are_followed() {
         )
         .unwrap();
     for name in ["v6p-h0", "v6p-w0"] {
-        mon.wait_for(Duration::from_secs(5), |l| {
+        mon.wait_for(Duration::from_secs(20), |l| {
             l.contains("\"kind\":\"packet\"")
                 && l.contains("neighbor_advert")
                 && l.contains(&format!("\"iface\":\"{name}\""))
@@ -732,7 +736,11 @@ fn pcapng_files_hold_every_reported_frame_and_name_the_alerts() {
             ],
         )
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // The alert's frame is read before the stop (the rest is drained at the stop).
+    mon.wait_for(Duration::from_secs(20), |l| {
+        l.contains("na_multicast_target")
+    })
+    .expect("alert line");
     let v = stop(mon);
     let stats = v.last().unwrap();
     let records = stats["records_read"].as_u64().unwrap();

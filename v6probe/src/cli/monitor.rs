@@ -913,9 +913,10 @@ impl Watched {
                     error: None,
                 };
                 tracing::warn!("interface {name} is gone; attaching again when it returns");
-                Self::emit(out, tally, &ev)?;
+                // /healthz says so before the line can be read.
                 *state = IfaceState::Gone;
                 telemetry.set_interface(name, *state);
+                Self::emit(out, tally, &ev)?;
                 changed = true;
             }
             if *state != IfaceState::Attached && now != 0 {
@@ -1041,7 +1042,11 @@ fn judge_batch(
                 tally.record(
                     rec.header.ifindex,
                     hook_label(rec),
-                    packet.frame.icmp6.as_ref().map_or("fragment", |m| m.msg_type.name()),
+                    packet
+                        .frame
+                        .icmp6
+                        .as_ref()
+                        .map_or("fragment", |m| m.msg_type.name()),
                 );
                 judge(detector, &packet, ts, out, tally)?
             }
