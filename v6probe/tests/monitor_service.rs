@@ -275,7 +275,7 @@ fn rsyslog_receives_alerts_and_a_stopped_rsyslog_costs_counted_drops_only() {
     let dir = TempDir::new("syslog").unwrap();
     let out = dir.path().join("received.log");
     let rsyslogd = rsyslog(&lab.host, dir.path(), &out);
-    let mut mon = monitor(
+    let mon = monitor(
         &lab.host,
         &[
             "--events",
@@ -699,7 +699,7 @@ fn pcapng_files_hold_every_reported_frame_and_name_the_alerts() {
     let lab = lab("pcapng");
     let dir = TempDir::new("pcapng").unwrap();
     let caps = dir.path().join("caps");
-    let mon = monitor(
+    let mut mon = monitor(
         &lab.host,
         &[
             "--events",
@@ -822,4 +822,130 @@ fn pcapng_files_hold_every_reported_frame_and_name_the_alerts() {
             .any(|c| c.contains("v6probe alert: na_multicast_target (high)")),
         "{comments:?}"
     );
+}
+
+/// The text of a rotated output file, gunzipped when it ends in `.gz`.
+fn read_output(path: &std::path::Path) -> String {
+    use std::io::Read;
+    let mut s = String::new();
+    let f = std::fs::File::open(path).unwrap();
+    if path.extension().is_some_and(|e| e == "gz") {
+        flate2::read::GzDecoder::new(f)
+            .read_to_string(&mut s)
+            .unwrap();
+    } else {
+        std::io::BufReader::new(f).read_to_string(&mut s).unwrap();
+    }
+    s
+}
+
+#[test]
+#[ignore = "needs root: network namespaces and the kernel programs (BPF)"]
+fn rotated_output_files_hold_every_line_exactly_once_under_a_burst() {
+    v6probe_lab::require_privileges();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = lab("rotate");
+    let dir = TempDir::new("rotate").unwrap();
+    let events = dir.path().join("events.json");
+    let mut mon = monitor(
+        &lab.host,
+        &[
+            "--events",
+            "all",
+            "--output",
+            "stdout",
+            "--output",
+            &format!("file:{}", events.display()),
+            "--rotate-size",
+            "8K",
+            "--rotate-keep",
+            "1000",
+            "--rotate-compress",
+        ],
+    );
+    // A burst of NS (and the host's NA replies) with an alert among it.
+    forge_na(&lab.peer);
+    lab.peer
+        .exec(
+            BIN,
+            &[
+                "send",
+                "ns",
+                "-i",
+                "v6p-p0",
+                "--target",
+                "fd00:a::1",
+                "--count",
+                "400",
+                "--interval",
+                "1ms",
+            ],
+        )
+        .unwrap();
+    mon.wait_for(Duration::from_secs(20), |l| {
+        l.contains("na_multicast_target")
+    })
+    .expect("alert line");
+    let v = stop(mon);
+
+    // The live file and events.json.1.gz ... events.json.N.gz, nothing else.
+    let mut rotated: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            let n = name.strip_prefix("events.json.")?.strip_suffix(".gz")?;
+            Some((n.parse().unwrap(), p))
+        })
+        .collect();
+    rotated.sort();
+    assert!(
+        rotated.len() >= 3,
+        "8 KiB files should have rotated: {rotated:?}"
+    );
+    let numbers: Vec<u32> = rotated.iter().map(|(n, _)| *n).collect();
+    assert_eq!(numbers, (1..=rotated.len() as u32).collect::<Vec<_>>());
+
+    // Oldest first: the highest number, down to 1, then the live file.
+    let mut files: Vec<std::path::PathBuf> = rotated.into_iter().rev().map(|(_, p)| p).collect();
+    files.push(events.clone());
+    let mut written = Vec::new();
+    for f in &files {
+        let text = read_output(f);
+        assert!(
+            text.is_empty() || text.ends_with('\n'),
+            "{} ends mid-line",
+            f.display()
+        );
+        for line in text.lines() {
+            // Every line in the files is a whole line of the schema.
+            v6probe_lab::json_line(line);
+            written.push(line.to_string());
+        }
+    }
+    // stdout got the same lines: each is in the files exactly once, in the same order.
+    let stdout: Vec<String> = v.iter().map(|l| l.to_string()).collect();
+    let files_json: Vec<String> = written
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap().to_string())
+        .collect();
+    let ns = files_json
+        .iter()
+        .filter(|l| l.contains("neighbor_solicit") && l.contains("\"kind\":\"packet\""))
+        .count();
+    assert!(ns >= 400, "only {ns} NS packet lines in the files");
+    assert_eq!(
+        files_json.len(),
+        stdout.len(),
+        "lines in the rotated files vs lines on stdout"
+    );
+    assert!(
+        files_json == stdout,
+        "the rotated files hold other lines (or another order) than stdout"
+    );
+    let stats = v.last().unwrap();
+    let sink = &stats["sinks"][format!("file:{}", events.display())];
+    assert_eq!(sink["dropped"], 0, "{sink}");
+    assert_eq!(sink["errors"], 0, "{sink}");
 }
