@@ -14,6 +14,7 @@ pub mod files;
 pub mod netio;
 pub mod output;
 pub mod packet;
+pub mod reasm;
 
 pub mod neigh;
 #[cfg(target_os = "linux")]
