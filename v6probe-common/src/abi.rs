@@ -30,6 +30,9 @@ pub const PROG_TC_INGRESS: &str = "v6p_tc_ingress";
 pub const PROG_TC_EGRESS: &str = "v6p_tc_egress";
 /// A bare `XDP_PASS` program, built into the same object as the baseline for benchmarks.
 pub const PROG_XDP_BARE: &str = "v6p_xdp_bare";
+/// Writes a record of every frame without parsing it: the floor of the record path, for the
+/// benchmark (never attached).
+pub const PROG_XDP_FLOOR: &str = "v6p_xdp_floor";
 
 /// Default ring buffer size in bytes (a power of two, a multiple of the page size).
 pub const RING_BYTES: u32 = 4 << 20;

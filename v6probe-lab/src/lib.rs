@@ -148,12 +148,60 @@ impl Netns {
         let deadline = Instant::now() + timeout;
         loop {
             let out = self.ip(&["-6", "addr", "show", "tentative"])?;
-            if out.trim().is_empty() {
+            // Right after a link comes up its link-local address may not exist yet, so "no
+            // tentative address" alone would pass too early: every link with carrier (and
+            // address generation on) must also have its fe80:: address.
+            let missing = self.links_without_link_local()?;
+            if out.trim().is_empty() && missing.is_empty() {
                 return Ok(());
             }
             if Instant::now() >= deadline {
                 return Err(io::Error::other(format!(
-                    "DAD still running in {} after {timeout:?}: {out}",
+                    "DAD still running in {} after {timeout:?}: {out} (no link-local yet: {missing:?})",
+                    self.name
+                )));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn links_without_link_local(&self) -> io::Result<Vec<String>> {
+        let links = self.ip(&["-d", "-o", "link", "show", "up"])?;
+        let addrs = self.ip(&["-6", "-o", "addr", "show", "scope", "link"])?;
+        let mut missing = Vec::new();
+        for l in links.lines() {
+            if !l.contains("LOWER_UP") || l.contains("LOOPBACK") || l.contains("addrgenmode none") {
+                continue;
+            }
+            let Some(name) = l
+                .split(':')
+                .nth(1)
+                .map(|n| n.trim().split('@').next().unwrap_or(""))
+            else {
+                continue;
+            };
+            let has = addrs
+                .lines()
+                .any(|a| a.split_whitespace().nth(1) == Some(name) && a.contains("inet6 fe80:"));
+            if !has {
+                missing.push(name.to_string());
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Waits (bounded) until `ifname` has a link-local address that finished DAD: the source
+    /// the kernel and `v6probe send` pick for NDP. Right after a veth comes up it has none.
+    pub fn wait_link_local(&self, ifname: &str, timeout: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let out = self.ip(&["-6", "addr", "show", "dev", ifname, "scope", "link"])?;
+            if out.contains("inet6 fe80:") && !out.contains("tentative") {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(io::Error::other(format!(
+                    "{ifname} in {} has no usable link-local address after {timeout:?}: {out}",
                     self.name
                 )));
             }

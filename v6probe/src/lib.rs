@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod netio;
 pub mod output;
 pub mod packet;
+pub mod reasm;
 
 pub mod neigh;
 #[cfg(target_os = "linux")]

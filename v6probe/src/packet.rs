@@ -107,12 +107,13 @@ impl Packet {
         self.violations.get_or_init(|| self.frame.validate())
     }
 
-    /// The ICMPv6 message name (`neighbor_solicit`, ...), or `fragment` when there is none.
+    /// The ICMPv6 message name (`neighbor_solicit`, ...), or why there is none
+    /// ([`Frame::no_message`]: `fragment`, `truncated_chain`, ...).
     pub fn name(&self) -> &str {
         self.frame
             .icmp6
             .as_ref()
-            .map_or("fragment", |m| m.msg_type.name())
+            .map_or_else(|| self.frame.no_message(), |m| m.msg_type.name())
     }
 
     /// One aligned, readable line.

@@ -18,6 +18,9 @@ fn na_flood_is_recorded_then_counted_and_alerted() {
     let peer = Netns::new("fg-peer").unwrap();
     veth(&host, "v6p-fh0", &peer, "v6p-fp0").unwrap();
     let peer_mac = peer.mac("v6p-fp0").unwrap();
+    // `send` takes its source from the link-local address, which exists only after DAD.
+    peer.wait_link_local("v6p-fp0", Duration::from_secs(10))
+        .unwrap();
 
     let child = host
         .command(BIN)

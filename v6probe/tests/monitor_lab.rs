@@ -16,15 +16,60 @@ fn packets<'a>(v: &'a [Value], name: &str, dir: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-/// IDs of the v6probe programs loaded in the kernel right now (attached programs stay loaded
-/// while linked). Compared before and after a monitor run, so other processes' programs do not
-/// matter.
-fn v6probe_program_ids() -> std::collections::BTreeSet<u32> {
-    aya::programs::loaded_programs()
+/// IDs of the programs a monitor on `ifname` in `ns` loaded: its XDP program as `bpftool net`
+/// lists it (this bpftool does not list TCX links), and every v6probe program sharing a map
+/// with it (one object, one set of maps). Read while the monitor runs, they name its own
+/// programs: other processes load programs of the same names in parallel.
+fn attached_program_ids(ns: &Netns, ifname: &str) -> std::collections::BTreeSet<u32> {
+    let text = ns
+        .exec("bpftool", &["-j", "net", "show", "dev", ifname])
+        .expect("bpftool (apt-get install bpftool)");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let xdp: Vec<u32> = v[0]["xdp"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["id"].as_u64())
+        .map(|id| id as u32)
+        .collect();
+    let programs: Vec<(u32, Vec<u32>)> = aya::programs::loaded_programs()
         .filter_map(Result::ok)
         .filter(|p| p.name_as_str().is_some_and(|n| n.starts_with("v6p_")))
-        .map(|p| p.id())
+        .map(|p| (p.id(), p.map_ids().ok().flatten().unwrap_or_default()))
+        .collect();
+    let maps: Vec<u32> = programs
+        .iter()
+        .filter(|(id, _)| xdp.contains(id))
+        .flat_map(|(_, m)| m.clone())
+        .collect();
+    programs
+        .into_iter()
+        .filter(|(id, m)| xdp.contains(id) || m.iter().any(|m| maps.contains(m)))
+        .map(|(id, _)| id)
         .collect()
+}
+
+fn is_v6probe_program(id: u32) -> bool {
+    aya::programs::loaded_programs()
+        .filter_map(Result::ok)
+        .any(|p| p.id() == id && p.name_as_str().is_some_and(|n| n.starts_with("v6p_")))
+}
+
+/// Waits (bounded) until none of `ids` is loaded: the kernel frees a program once its last
+/// reference goes, which can trail the process's exit a little.
+fn wait_unloaded(ids: &std::collections::BTreeSet<u32>) -> Vec<u32> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let left: Vec<u32> = ids
+            .iter()
+            .copied()
+            .filter(|id| is_v6probe_program(*id))
+            .collect();
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]
@@ -47,7 +92,6 @@ fn monitor_sees_real_ndp_and_detaches() {
     .unwrap();
     let host_mac = host.mac("v6p-h0").unwrap();
     let peer_mac = peer.mac("v6p-p0").unwrap();
-    let programs_before = v6probe_program_ids();
 
     let child = host
         .command(BIN)
@@ -71,6 +115,11 @@ fn monitor_sees_real_ndp_and_detaches() {
         .map(|a| a["hook"].as_str().unwrap())
         .collect();
     assert_eq!(hooks, ["xdp", "tc_egress"]);
+    let ours = attached_program_ids(&host, "v6p-h0");
+    assert!(
+        ours.len() >= 2,
+        "the monitor's programs (XDP, TC egress): {ours:?}"
+    );
 
     // The local kernel: DAD for a new address, and router solicitations when the link comes
     // back up (forwarding off, accept_ra on: the defaults).
@@ -174,10 +223,8 @@ fn monitor_sees_real_ndp_and_detaches() {
     // Nothing left attached.
     let link = host.ip(&["link", "show", "v6p-h0"]).unwrap();
     assert!(!link.contains("xdp"), "XDP still attached: {link}");
-    let left: Vec<u32> = v6probe_program_ids()
-        .difference(&programs_before)
-        .copied()
-        .collect();
+    assert!(attached_program_ids(&host, "v6p-h0").is_empty());
+    let left = wait_unloaded(&ours);
     assert!(left.is_empty(), "programs still loaded: {left:?}");
 }
 
@@ -189,7 +236,6 @@ fn monitor_errors_are_clear_and_leave_nothing_behind() {
     let host = Netns::new("mon-err").unwrap();
     let peer = Netns::new("mon-err-peer").unwrap();
     veth(&host, "v6p-e0", &peer, "v6p-e1").unwrap();
-    let programs_before = v6probe_program_ids();
 
     // Unknown interface: exit 1, the interface named.
     let out = host
@@ -249,6 +295,8 @@ fn monitor_errors_are_clear_and_leave_nothing_behind() {
             l.contains("\"kind\":\"start\"")
         })
         .expect("first monitor started");
+    let first_ids = attached_program_ids(&host, "v6p-e0");
+    assert!(!first_ids.is_empty(), "the first monitor's programs");
     // A second monitor on a free interface and the busy one: it attaches to the free one
     // first, then fails on the busy one, and must not leave the free one attached.
     veth(&host, "v6p-f0", &host, "v6p-f1").unwrap();
@@ -281,6 +329,8 @@ fn monitor_errors_are_clear_and_leave_nothing_behind() {
     first.signal(libc::SIGTERM);
     let (status, _, _) = first.finish(Duration::from_secs(10)).unwrap();
     assert!(status.success());
+    let left = wait_unloaded(&first_ids);
+    assert!(left.is_empty(), "programs still loaded: {left:?}");
     let link = host.ip(&["link", "show", "v6p-e0"]).unwrap();
     assert!(!link.contains("xdp"), "{link}");
 
@@ -301,5 +351,6 @@ fn monitor_errors_are_clear_and_leave_nothing_behind() {
     assert_eq!(out.status.code(), Some(1));
     let link = host.ip(&["link", "show", "v6p-e0"]).unwrap();
     assert!(!link.contains("xdp"), "{link}");
-    assert!(v6probe_program_ids().is_subset(&programs_before));
+    let left = attached_program_ids(&host, "v6p-e0");
+    assert!(left.is_empty(), "programs left attached: {left:?}");
 }

@@ -27,6 +27,8 @@ pub const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("curl", "curl"),
     ("ping", "iputils-ping"),
     ("sysctl", "procps"),
+    // tests list the programs attached to an interface (XDP, TC, TCX links).
+    ("bpftool", "bpftool"),
     // ula tests compare with hashlib and ipaddress; the dualstack bench's sequential client.
     ("/usr/bin/python3", "python3"),
     // neigh tests bind-mount a sysctl read-only.

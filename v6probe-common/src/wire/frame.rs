@@ -176,7 +176,7 @@ impl<'a> FrameRef<'a> {
                 payload.get(ext.upper_offset..).unwrap_or_default()
             }
             ChainEnd::NonFirstFragment if ext.upper == nh::ICMPV6 => &[],
-            ChainEnd::TooMany | ChainEnd::Truncated => &[],
+            ChainEnd::Truncated => &[],
             _ if any_fragment && ext.fragment().is_some() => &[],
             ChainEnd::Esp => {
                 return Err(FrameError::NotIcmpv6 {
@@ -223,6 +223,25 @@ impl Frame {
     /// Decodes a kernel record ([`FrameRef::from_record`], then owned).
     pub fn from_record(r: &RecordRef<'_>) -> Result<Self, FrameError> {
         FrameRef::from_record(r).map(|f| f.to_owned())
+    }
+
+    /// Why the frame has no ICMPv6 message, in one word: `fragment` (a fragment whose
+    /// message, if any, is not in this frame), `truncated_chain` (an extension header runs past
+    /// the end), `esp`, `no_next_header`, `icmpv6_too_short`, or `not_icmpv6`. A chain longer
+    /// than the kernel programs walk is walked on, so it is never called a fragment.
+    pub fn no_message(&self) -> &'static str {
+        let ext = &self.ip6.ext;
+        if ext.fragment().is_some_and(|f| f.offset != 0 || f.more) {
+            return "fragment";
+        }
+        match ext.end {
+            ChainEnd::Truncated => "truncated_chain",
+            ChainEnd::Esp => "esp",
+            ChainEnd::NoNext => "no_next_header",
+            ChainEnd::NonFirstFragment => "fragment",
+            ChainEnd::Upper if ext.upper == nh::ICMPV6 => "icmpv6_too_short",
+            ChainEnd::Upper => "not_icmpv6",
+        }
     }
 
     /// A frame to emit: untagged Ethernet, IPv6 without extension headers, `icmp6`.
@@ -380,12 +399,19 @@ mod ser {
                     crate::wire::ipv6::ser_ext_names(self.0, s)
                 }
             }
-            let mut st = s.serialize_struct("Ip6Info", 6)?;
+            let mut st = s.serialize_struct("Ip6Info", 7)?;
             st.serialize_field("src", &self.src)?;
             st.serialize_field("dst", &self.dst)?;
             st.serialize_field("hop_limit", &self.hop_limit)?;
             st.serialize_field("payload_len", &self.payload_len)?;
             st.serialize_field("ext", &Ext(&self.ext))?;
+            // Headers walked past the listed ones (a chain longer than the kernel walks).
+            let more = self.ext.count() - self.ext.headers().len();
+            if more > 0 {
+                st.serialize_field("ext_more", &more)?;
+            } else {
+                st.skip_field("ext_more")?;
+            }
             st.serialize_field("frag", &self.frag())?;
             st.end()
         }

@@ -260,17 +260,24 @@ pub enum ChainEnd {
     NoNext,
     /// A non-first fragment: what follows is fragment data, not a header.
     NonFirstFragment,
-    /// More than [`MAX_EXT_HEADERS`] headers.
-    TooMany,
     /// A header runs past the end of the buffer.
     Truncated,
 }
 
 /// The walked extension-header chain, without allocation.
+///
+/// The walk goes as far as Linux does: a chain is bounded only by the packet's length (Linux's
+/// `ip6_protocol_deliver_rcu` resubmits header after header, and accepts an RA behind nine
+/// destination-options headers). The first [`MAX_EXT_HEADERS`] headers (as many as the kernel
+/// programs walk) are kept; [`ExtChain::count`] counts them all, so a longer chain is both
+/// walked to its upper layer and visible as longer than the kernel parser goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ExtChain {
     headers: [ExtHeader; MAX_EXT_HEADERS],
+    /// Headers kept in `headers`.
     count: u8,
+    /// Headers walked, kept or not (a payload of at most 65,535 bytes holds at most 8,192).
+    total: u16,
     /// The (first) fragment header's fields: kept once, not per header, so the chain (and every
     /// decoded frame, which holds one) stays small.
     frag: Option<FragmentInfo>,
@@ -292,6 +299,7 @@ impl ExtChain {
             return Self {
                 headers: [ExtHeader::default(); MAX_EXT_HEADERS],
                 count: 0,
+                total: 0,
                 frag: None,
                 upper: first,
                 upper_offset: 0,
@@ -313,10 +321,6 @@ impl ExtChain {
         loop {
             if !ExtHeader::is_ext(kind) {
                 c.end = ChainEnd::Upper;
-                break;
-            }
-            if c.count as usize == MAX_EXT_HEADERS {
-                c.end = ChainEnd::TooMany;
                 break;
             }
             if kind == nh::ESP || kind == nh::NO_NEXT {
@@ -373,15 +377,28 @@ impl ExtChain {
     }
 
     fn push(&mut self, h: ExtHeader) {
+        self.total = self.total.saturating_add(1);
         if let Some(slot) = self.headers.get_mut(self.count as usize) {
             *slot = h;
             self.count += 1;
         }
     }
 
-    /// The headers walked, in order.
+    /// The headers walked, in order: the first [`MAX_EXT_HEADERS`] of them.
     pub fn headers(&self) -> &[ExtHeader] {
         &self.headers[..self.count as usize]
+    }
+
+    /// How many headers were walked, including those past [`MAX_EXT_HEADERS`] that
+    /// [`ExtChain::headers`] does not list.
+    pub fn count(&self) -> usize {
+        self.total as usize
+    }
+
+    /// The chain is longer than the kernel programs walk ([`MAX_EXT_HEADERS`]): they record
+    /// such a packet on link-scope traffic only, flagged, and user space walks on.
+    pub fn longer_than_kernel_walks(&self) -> bool {
+        self.count() > MAX_EXT_HEADERS
     }
     /// The fragment header's fields, if there was one.
     pub fn fragment(&self) -> Option<FragmentInfo> {
@@ -523,16 +540,63 @@ mod tests {
         assert_eq!(c.upper, nh::ICMPV6);
     }
 
+    /// `n` 8-byte destination-options headers, then a 4-byte ICMPv6 header, into `buf`.
+    fn dest_opts_chain(buf: &mut [u8], n: usize) -> &[u8] {
+        let payload = &mut buf[..n * 8 + 4];
+        payload.fill(0);
+        for (i, h) in payload[..n * 8].chunks_mut(8).enumerate() {
+            h[0] = if i + 1 == n {
+                nh::ICMPV6
+            } else {
+                nh::DEST_OPTS
+            };
+            h[2] = 1; // PadN over the other 6 bytes
+            h[3] = 4;
+        }
+        payload[n * 8] = 134;
+        payload
+    }
+
     #[test]
-    fn chain_is_bounded() {
-        // 20 destination-options headers in a row.
-        let mut payload = [0u8; 160];
+    fn chain_is_walked_past_what_the_kernel_walks() {
+        let mut buf = [0u8; 8192];
+        for n in [9, 16, 17, 40, 1000] {
+            let payload = dest_opts_chain(&mut buf, n);
+            let c = ExtChain::walk(nh::DEST_OPTS, payload);
+            assert_eq!(c.end, ChainEnd::Upper, "{n} headers");
+            assert_eq!(c.upper, nh::ICMPV6);
+            assert_eq!(c.upper_offset, n * 8);
+            assert_eq!(c.count(), n);
+            assert_eq!(c.headers().len(), n.min(MAX_EXT_HEADERS));
+            assert_eq!(c.longer_than_kernel_walks(), n > MAX_EXT_HEADERS);
+        }
+    }
+
+    #[test]
+    fn the_longest_possible_chain_is_walked_and_counted() {
+        // A 65,535-byte payload of 8-byte headers: 8,191 of them, then 7 bytes of a cut one.
+        let mut payload = [0u8; 65_535];
         for h in payload.chunks_mut(8) {
             h[0] = nh::DEST_OPTS;
         }
         let c = ExtChain::walk(nh::DEST_OPTS, &payload);
-        assert_eq!(c.end, ChainEnd::TooMany);
-        assert_eq!(c.headers().len(), MAX_EXT_HEADERS);
+        assert_eq!(c.end, ChainEnd::Truncated);
+        assert_eq!(c.count(), 8_191);
+    }
+
+    #[test]
+    fn a_long_options_header_is_one_header() {
+        // 300 bytes rounded up to 304 (length field 37), then ICMPv6.
+        let mut payload = [0u8; 304 + 4];
+        payload[0] = nh::ICMPV6;
+        payload[1] = 37;
+        let c = ExtChain::walk(nh::DEST_OPTS, &payload);
+        assert_eq!(c.end, ChainEnd::Upper);
+        assert_eq!(c.upper_offset, 304);
+        assert_eq!(c.headers()[0].len, 304);
+        // Cut inside the header: truncated, never a panic.
+        let c = ExtChain::walk(nh::DEST_OPTS, &payload[..200]);
+        assert_eq!(c.end, ChainEnd::Truncated);
     }
 
     #[test]

@@ -440,17 +440,28 @@ pub fn validate_frame(f: &Frame) -> Vec<Violation> {
     let mut out = Vec::new();
     let ip = &f.ip6;
     let ext = &ip.ext;
-    match ext.end {
-        ChainEnd::TooMany => push(
+    if ext.longer_than_kernel_walks() {
+        // Linux walks a chain of any length; the kernel programs stop at MAX_EXT_HEADERS, so a
+        // longer chain in front of NDP is an evasion attempt.
+        push(
             &mut out,
             Code::ExtChainTooLong,
             Some(format!(
-                "more than {} extension headers",
+                "{} extension headers, more than the {} the kernel programs walk",
+                ext.count(),
                 crate::abi::MAX_EXT_HEADERS
             )),
-        ),
-        ChainEnd::Truncated if !f.truncated => push(&mut out, Code::ExtChainTruncated, None),
-        _ => {}
+        );
+    }
+    if ext.end == ChainEnd::Truncated && !f.truncated {
+        let first_fragment = ext.fragment().is_some_and(|fr| fr.offset == 0 && fr.more);
+        // RFC 7112 5: "the first fragment MUST include the entire IPv6 header chain"; RFC 8200
+        // 4.5 has a host discard such a first fragment.
+        push(
+            &mut out,
+            Code::ExtChainTruncated,
+            first_fragment.then(|| "first fragment: the chain goes on in a later one".into()),
+        );
     }
     if f.truncated {
         push(

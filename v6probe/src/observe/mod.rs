@@ -302,6 +302,7 @@ impl Programs {
         for name in [
             abi::PROG_XDP,
             abi::PROG_XDP_BARE,
+            abi::PROG_XDP_FLOOR,
             abi::PROG_TC_INGRESS,
             abi::PROG_TC_EGRESS,
         ] {
