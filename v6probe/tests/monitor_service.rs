@@ -152,7 +152,11 @@ fn prometheus_scrapes_the_monitor_and_sees_the_alert() {
                  v6probe_alerts_total%7Bcode%3D%22na_multicast_target%22%7D";
     let deadline = Instant::now() + Duration::from_secs(60);
     let value = loop {
-        let body = curl(&lab.host, query);
+        // Refused until Prometheus listens: asked again.
+        let body = lab
+            .host
+            .exec("curl", &["-s", "--max-time", "5", query])
+            .unwrap_or_default();
         let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         let got = v["data"]["result"]
             .as_array()
