@@ -17,10 +17,8 @@ use anyhow::Context;
 use v6probe::{
     capture::{write::PcapNgWriter, Direction},
     wire::{
-        addr,
-        icmpv6::{msg_type as mt, Quoted},
-        ndisc_option::Preference,
-        EthernetAddress, FragmentInfo, Frame, Icmpv6Repr, Message, NdpOption, Options, Prefix,
+        addr, icmpv6::Quoted, ndisc_option::Preference, EthernetAddress, FragmentInfo, Frame,
+        Icmpv6Repr, Icmpv6Type, Message, NdpOption, Options, Prefix,
     },
 };
 
@@ -43,7 +41,7 @@ fn g(n: u16) -> Ipv6Addr {
     Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, n)
 }
 
-fn frame(eth: EthernetAddress, src: Ipv6Addr, dst: Ipv6Addr, ty: u8, m: Message) -> Frame {
+fn frame(eth: EthernetAddress, src: Ipv6Addr, dst: Ipv6Addr, ty: Icmpv6Type, m: Message) -> Frame {
     Frame::new(
         eth,
         EthernetAddress(addr::multicast_mac(&dst)),
@@ -70,7 +68,7 @@ fn na(
         eth,
         src,
         if s { ll(0x99) } else { ALL_NODES },
-        mt::NEIGHBOR_ADVERT,
+        Icmpv6Type::NeighborAdvert,
         Message::NeighborAdvert {
             router: r,
             solicited: s,
@@ -104,7 +102,7 @@ fn ns(
         eth,
         src,
         addr::solicited_node(&target),
-        mt::NEIGHBOR_SOLICIT,
+        Icmpv6Type::NeighborSolicit,
         Message::NeighborSolicit {
             reserved: 0,
             target,
@@ -122,7 +120,7 @@ fn rs(eth: EthernetAddress, src: Ipv6Addr) -> Frame {
         eth,
         src,
         ALL_ROUTERS,
-        mt::ROUTER_SOLICIT,
+        Icmpv6Type::RouterSolicit,
         Message::RouterSolicit {
             reserved: 0,
             options: Options::from(vec![NdpOption::SourceLlAddr { addr: eth }]),
@@ -204,7 +202,7 @@ impl Ra {
             eth,
             src,
             ALL_NODES,
-            mt::ROUTER_ADVERT,
+            Icmpv6Type::RouterAdvert,
             Message::RouterAdvert {
                 cur_hop_limit: self.hop,
                 managed: false,
@@ -227,7 +225,7 @@ fn redirect(eth: EthernetAddress, src: Ipv6Addr, target: Ipv6Addr, dest: Ipv6Add
         eth,
         src,
         g(5),
-        mt::REDIRECT,
+        Icmpv6Type::Redirect,
         Message::Redirect {
             reserved: 0,
             target,
@@ -252,7 +250,7 @@ fn ptb(eth: EthernetAddress, src: Ipv6Addr, mtu: u32) -> Frame {
         g(5),
         64,
         Icmpv6Repr::new(
-            mt::PACKET_TOO_BIG,
+            Icmpv6Type::PacketTooBig,
             0,
             Message::PacketTooBig {
                 mtu,

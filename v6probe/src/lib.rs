@@ -17,6 +17,7 @@ pub mod netio;
 pub mod output;
 pub mod packet;
 pub mod reasm;
+pub mod respond;
 
 pub mod neigh;
 #[cfg(target_os = "linux")]

@@ -13,7 +13,7 @@ use std::{fmt::Write as _, net::Ipv6Addr};
 
 use ipnet::Ipv6Net;
 use serde::Serialize;
-use v6probe_common::wire::{EthernetAddress, FragmentInfo, Prefix};
+use v6probe_common::wire::{EthernetAddress, FragmentInfo, Icmpv6Type, Prefix};
 
 use super::baseline::{RaDiff, RaParams};
 
@@ -402,14 +402,14 @@ pub enum MsgClass {
 impl MsgClass {
     pub const COUNT: usize = 5;
 
-    /// The class of ICMPv6 type 133..=137.
-    pub fn of(msg_type: u8) -> Option<Self> {
+    /// The class of an NDP message type.
+    pub fn of(msg_type: Icmpv6Type) -> Option<Self> {
         Some(match msg_type {
-            133 => Self::Rs,
-            134 => Self::Ra,
-            135 => Self::Ns,
-            136 => Self::Na,
-            137 => Self::Redirect,
+            Icmpv6Type::RouterSolicit => Self::Rs,
+            Icmpv6Type::RouterAdvert => Self::Ra,
+            Icmpv6Type::NeighborSolicit => Self::Ns,
+            Icmpv6Type::NeighborAdvert => Self::Na,
+            Icmpv6Type::Redirect => Self::Redirect,
             _ => return None,
         })
     }
@@ -429,8 +429,14 @@ impl MsgClass {
     }
 
     /// The ICMPv6 type of the class.
-    pub fn msg_type(self) -> u8 {
-        133 + self as u8
+    pub fn msg_type(self) -> Icmpv6Type {
+        match self {
+            Self::Rs => Icmpv6Type::RouterSolicit,
+            Self::Ra => Icmpv6Type::RouterAdvert,
+            Self::Ns => Icmpv6Type::NeighborSolicit,
+            Self::Na => Icmpv6Type::NeighborAdvert,
+            Self::Redirect => Icmpv6Type::Redirect,
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::{
 };
 
 use serde::Serialize;
-use v6probe_common::wire::{icmpv6::msg_type as mt, Message};
+use v6probe_common::wire::{Icmpv6Type, Message};
 
 use super::{
     alert::{Alert, AlertCode, Detail, Evidence, FloodSourceCount, MsgClass, Severity},
@@ -195,11 +195,11 @@ impl Engine {
             flooding: false,
         };
         let mut sink = Sink::new(&mut self.gate, out);
-        if u8::from(icmp.msg_type) == mt::PACKET_TOO_BIG {
+        if icmp.msg_type == Icmpv6Type::PacketTooBig {
             self.checks.packet_too_big(&cx, &mut sink, icmp);
             return;
         }
-        let Some(class) = MsgClass::of(icmp.msg_type.into()) else {
+        let Some(class) = MsgClass::of(icmp.msg_type) else {
             return;
         };
         let flooding = self.checks.rates(&cx, &mut sink, class);

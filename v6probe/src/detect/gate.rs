@@ -3,7 +3,7 @@
 //! alert of the same subject (or the same code, for the budget) as `suppressed`.
 use std::net::Ipv6Addr;
 
-use v6probe_common::wire::EthernetAddress;
+use v6probe_common::wire::{EthernetAddress, Icmpv6Type};
 
 use super::{
     alert::{AlertCode, MsgClass, Severity},
@@ -30,9 +30,9 @@ struct Budget {
 /// subjects; so are two MACs attacking one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Subject {
-    /// ICMPv6 type of the message judged; 0 when the alert is about an address whatever
+    /// The type of the message judged; `None` when the alert is about an address whatever
     /// message moved it (bindings, DAD).
-    msg: u8,
+    msg: Option<Icmpv6Type>,
     mac: Option<EthernetAddress>,
     target: Target,
 }
@@ -52,34 +52,31 @@ impl Subject {
     /// An address, whatever message or MAC is involved (bindings, DAD).
     pub fn addr(a: Ipv6Addr) -> Self {
         Self {
-            msg: 0,
+            msg: None,
             mac: None,
             target: Target::Addr(a),
         }
     }
 
+    /// Any combination of message type, sender MAC and target.
+    pub fn of(msg: Option<Icmpv6Type>, mac: Option<EthernetAddress>, target: Target) -> Self {
+        Self { msg, mac, target }
+    }
+
     /// What `mac` did with a message of type `msg` to `target`.
-    pub fn sent(msg: u8, mac: EthernetAddress, target: Target) -> Self {
-        Self {
-            msg,
-            mac: Some(mac),
-            target,
-        }
+    pub fn sent(msg: Icmpv6Type, mac: EthernetAddress, target: Target) -> Self {
+        Self::of(Some(msg), Some(mac), target)
     }
 
     /// A message type and target, whoever sent it.
-    pub fn of_msg(msg: u8, target: Target) -> Self {
-        Self {
-            msg,
-            mac: None,
-            target,
-        }
+    pub fn of_msg(msg: Icmpv6Type, target: Target) -> Self {
+        Self::of(Some(msg), None, target)
     }
 
     /// A MAC, whatever it sent.
     pub fn mac(mac: EthernetAddress) -> Self {
         Self {
-            msg: 0,
+            msg: None,
             mac: Some(mac),
             target: Target::None,
         }
@@ -91,12 +88,12 @@ impl Subject {
 
     /// The link as a whole.
     pub fn link() -> Self {
-        Self::of_msg(0, Target::Link)
+        Self::of(None, None, Target::Link)
     }
 
     /// A class of the kernel's flood guard.
     pub fn kernel_guard(class: u8) -> Self {
-        Self::of_msg(0, Target::KernelGuard(class))
+        Self::of(None, None, Target::KernelGuard(class))
     }
 }
 

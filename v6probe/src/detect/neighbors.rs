@@ -464,7 +464,7 @@ impl Neighbors {
             cx,
             AlertCode::NeighborMacLlaMismatch,
             Severity::Medium,
-            Subject::sent(0, mac, Target::Addr(addr)),
+            Subject::of(None, Some(mac), Target::Addr(addr)),
             |a| {
                 a.message =
                     format!("{mac}, known at link-local {known}, also claims link-local {addr}");
@@ -623,7 +623,7 @@ impl Neighbors {
                     cx,
                     AlertCode::NaRouterFlagFromHost,
                     Severity::Medium,
-                    Subject::sent(cx.msg_type(), mac, Target::Addr(target)),
+                    Subject::of(cx.msg_type(), Some(mac), Target::Addr(target)),
                     |a| {
                         a.message = format!("neighbor advert for {target} from {mac} claims to be a router (R flag); no RA was seen from it");
                         a.address = Some(target);

@@ -5,7 +5,7 @@ use std::net::Ipv6Addr;
 
 use v6probe_common::{
     abi::next_header as nh,
-    wire::{addr, icmpv6::msg_type as mt, Icmpv6Repr, Message},
+    wire::{addr, Icmpv6Repr, Icmpv6Type, Message},
 };
 
 use super::{
@@ -34,7 +34,7 @@ pub struct PacketChecks {
 }
 
 /// Why `src` may not send a message of type `ty`.
-pub fn bogon(ty: u8, src: &Ipv6Addr) -> Option<BogonReason> {
+pub fn bogon(ty: Icmpv6Type, src: &Ipv6Addr) -> Option<BogonReason> {
     let o = src.octets();
     if src.is_multicast() {
         Some(BogonReason::Multicast)
@@ -43,9 +43,14 @@ pub fn bogon(ty: u8, src: &Ipv6Addr) -> Option<BogonReason> {
     } else if o[..12] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] {
         Some(BogonReason::Ipv4Mapped)
     } else if src.is_unspecified() {
-        matches!(ty, mt::NEIGHBOR_ADVERT | mt::ROUTER_ADVERT | mt::REDIRECT)
-            .then_some(BogonReason::Unspecified)
-    } else if matches!(ty, mt::ROUTER_ADVERT | mt::REDIRECT) && !addr::is_link_local(src) {
+        matches!(
+            ty,
+            Icmpv6Type::NeighborAdvert | Icmpv6Type::RouterAdvert | Icmpv6Type::Redirect
+        )
+        .then_some(BogonReason::Unspecified)
+    } else if matches!(ty, Icmpv6Type::RouterAdvert | Icmpv6Type::Redirect)
+        && !addr::is_link_local(src)
+    {
         Some(BogonReason::NotLinkLocal)
     } else {
         None
@@ -202,13 +207,13 @@ impl PacketChecks {
                 },
             );
         }
-        let bogus = bogon(icmp.msg_type.into(), &src);
+        let bogus = bogon(icmp.msg_type, &src);
         if let Some(why) = bogus {
             sink.raise(
                 cx,
                 AlertCode::NdpBogonSource,
                 Severity::Medium,
-                Subject::sent(icmp.msg_type.into(), eth_src, Target::Addr(src)),
+                Subject::sent(icmp.msg_type, eth_src, Target::Addr(src)),
                 |a| {
                     a.message = format!("{name} from bogon source {src} ({})", why.as_str());
                     a.address = Some(src);
@@ -239,7 +244,7 @@ impl PacketChecks {
             cx,
             AlertCode::PtbMtuBelowMinimum,
             Severity::Medium,
-            Subject::of_msg(icmp.msg_type.into(), Target::Addr(src)),
+            Subject::of_msg(icmp.msg_type, Target::Addr(src)),
             |a| {
                 a.message = format!("packet too big from {src} advertises MTU {mtu} < 1280");
                 a.address = Some(src);

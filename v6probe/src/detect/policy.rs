@@ -7,6 +7,7 @@
 //! dnssl = ["example.net"]
 //! routes = ["2001:db8:ff::/48"]    # route information options (inside one of these)
 //! unknown_vendor = false           # true: a low alert for MACs of no registered vendor
+//! respond = ["ra_rogue"]           # alert codes `monitor --respond` may answer (default none)
 //!
 //! [[routers]]
 //! mac = "02:00:00:00:01:01"
@@ -25,7 +26,7 @@ use ipnet::Ipv6Net;
 use serde::{Deserialize, Serialize};
 use v6probe_common::wire::EthernetAddress;
 
-use super::error::DetectError;
+use super::{alert::AlertCode, error::DetectError};
 
 /// Largest policy file read (a policy lists routers, prefixes and servers: kilobytes).
 pub const MAX_POLICY_BYTES: u64 = 16 << 20;
@@ -55,6 +56,24 @@ pub struct Policy {
     /// IEEE registry (needs Debian's `ieee-data`).
     #[serde(default)]
     pub unknown_vendor: bool,
+    /// The alert codes `monitor --respond` may answer with countermeasures (none unless
+    /// listed; which codes have a countermeasure is checked when `--respond` starts).
+    #[serde(default, deserialize_with = "alert_codes")]
+    pub respond: Vec<AlertCode>,
+}
+
+/// A list of alert codes by their snake_case names; an unknown name is an error at its place
+/// in the file.
+fn alert_codes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<AlertCode>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| {
+            AlertCode::ALL
+                .into_iter()
+                .find(|c| c.code() == s)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown alert code `{s}`")))
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

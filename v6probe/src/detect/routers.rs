@@ -4,7 +4,7 @@
 //! prefix lifetimes, and redirects from anything but a known router.
 use std::net::Ipv6Addr;
 
-use v6probe_common::wire::{Icmpv6Repr, Message, NdpOption, Prefix};
+use v6probe_common::wire::{Icmpv6Repr, Icmpv6Type, Message, NdpOption, Prefix};
 
 use super::{
     alert::{AlertCode, Detail, LearnedFrom, LlOption, PolicyMisses, RogueReason, Severity},
@@ -326,7 +326,7 @@ fn prefix_lifetimes(cx: &Cx, sink: &mut Sink, prefix: Prefix, valid: u32, prefer
             code,
             sev,
             Subject::sent(
-                cx.msg_type(),
+                Icmpv6Type::RouterAdvert,
                 eth_src,
                 Target::Prefix(prefix.addr, prefix.len),
             ),

@@ -3,7 +3,7 @@
 //! engine: the engine builds a `Cx` per packet and lends each rule the sink.
 use std::{net::Ipv6Addr, time::SystemTime};
 
-use v6probe_common::wire::{EthernetAddress, Message};
+use v6probe_common::wire::{EthernetAddress, Icmpv6Type, Message};
 
 pub use super::gate::{Subject, Target};
 use super::{
@@ -57,12 +57,12 @@ impl Cx<'_> {
             .frame
             .icmp6
             .as_ref()
-            .and_then(|m| MsgClass::of(m.msg_type.into()))
+            .and_then(|m| MsgClass::of(m.msg_type))
     }
 
-    /// The ICMPv6 type (0 for a packet without an ICMPv6 header).
-    pub fn msg_type(&self) -> u8 {
-        self.p.frame.icmp6.as_ref().map_or(0, |m| m.msg_type.into())
+    /// The ICMPv6 type (`None` for a non-first fragment, which has no ICMPv6 header).
+    pub fn msg_type(&self) -> Option<Icmpv6Type> {
+        self.p.frame.icmp6.as_ref().map(|m| m.msg_type)
     }
 
     /// What the message is about: the target of an NS or NA, the destination of a redirect,
@@ -79,7 +79,11 @@ impl Cx<'_> {
 
     /// The subject of an alert about this message: its type, its sender's MAC, its target.
     pub fn sent(&self) -> Subject {
-        Subject::sent(self.msg_type(), self.eth_src(), Target::Addr(self.target()))
+        Subject::of(
+            self.msg_type(),
+            Some(self.eth_src()),
+            Target::Addr(self.target()),
+        )
     }
 
     /// The message's name (`router_advert`, ...), for alert messages.

@@ -10,10 +10,8 @@ use std::{
 use v6probe_common::{
     abi::next_header as nh,
     wire::{
-        addr,
-        icmpv6::{msg_type as mt, Quoted},
-        ndisc_option::Preference,
-        EthernetAddress, FragmentInfo, Frame, Icmpv6Repr, Message, NdpOption, Options, Prefix,
+        addr, icmpv6::Quoted, ndisc_option::Preference, EthernetAddress, FragmentInfo, Frame,
+        Icmpv6Repr, Icmpv6Type, Message, NdpOption, Options, Prefix,
     },
 };
 
@@ -60,7 +58,13 @@ fn packet(frame: Frame) -> Packet {
     )
 }
 
-fn frame(eth_src: EthernetAddress, src: Ipv6Addr, dst: Ipv6Addr, ty: u8, m: Message) -> Frame {
+fn frame(
+    eth_src: EthernetAddress,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    ty: Icmpv6Type,
+    m: Message,
+) -> Frame {
     Frame::new(
         eth_src,
         EthernetAddress(addr::multicast_mac(&dst)),
@@ -86,7 +90,7 @@ fn na_frame(
         eth_src,
         src,
         if s { ll(99) } else { ALL_NODES },
-        mt::NEIGHBOR_ADVERT,
+        Icmpv6Type::NeighborAdvert,
         Message::NeighborAdvert {
             router: r,
             solicited: s,
@@ -117,7 +121,7 @@ fn ns_frame(
         eth_src,
         src,
         addr::solicited_node(&target),
-        mt::NEIGHBOR_SOLICIT,
+        Icmpv6Type::NeighborSolicit,
         Message::NeighborSolicit {
             reserved: 0,
             target,
@@ -182,7 +186,7 @@ fn ra_frame(m: EthernetAddress, src: Ipv6Addr, ra: &Ra) -> Frame {
         m,
         src,
         ALL_NODES,
-        mt::ROUTER_ADVERT,
+        Icmpv6Type::RouterAdvert,
         Message::RouterAdvert {
             cur_hop_limit: ra.hop,
             managed: false,
@@ -208,7 +212,7 @@ fn redirect(m: EthernetAddress, src: Ipv6Addr) -> Packet {
         m,
         src,
         ll(5),
-        mt::REDIRECT,
+        Icmpv6Type::Redirect,
         Message::Redirect {
             reserved: 0,
             target: ll(66),
@@ -230,7 +234,7 @@ fn ptb(m: EthernetAddress, mtu: u32) -> Packet {
         m,
         g(1),
         g(5),
-        mt::PACKET_TOO_BIG,
+        Icmpv6Type::PacketTooBig,
         Message::PacketTooBig {
             mtu,
             quoted: Box::new(Quoted::parse(&q)),
@@ -977,7 +981,7 @@ fn ndp_bogon_source() {
             mac(1),
             Ipv6Addr::UNSPECIFIED,
             ALL_ROUTERS,
-            mt::ROUTER_SOLICIT,
+            Icmpv6Type::RouterSolicit,
             Message::RouterSolicit {
                 reserved: 0,
                 options: Options::default(),
@@ -1018,7 +1022,7 @@ fn ndp_with_extension_headers_and_fragments() {
         mac(1),
         g(1),
         g(2),
-        mt::ECHO_REQUEST,
+        Icmpv6Type::EchoRequest,
         Message::EchoRequest {
             id: 1,
             seq: 1,

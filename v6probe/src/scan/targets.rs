@@ -1,7 +1,7 @@
 //! Scan targets: addresses, prefixes (`fd00::/120`), ranges (`fd00::1-ff`, `fd00::1-fd00::2:0`)
 //! and `@FILE` lists, expanded in order without duplicates. More than
 //! [`DEFAULT_MAX_TARGETS`] addresses need an explicit, larger limit.
-use std::{collections::HashSet, net::Ipv6Addr, path::Path};
+use std::{collections::HashSet, io, net::Ipv6Addr, path::Path};
 
 use super::ScanError;
 
@@ -87,10 +87,24 @@ pub fn parse_args(args: &[String]) -> Result<Vec<TargetSpec>, ScanError> {
     Ok(out)
 }
 
+/// A target file larger than this is refused (a million targets of 40 characters).
+const MAX_TARGET_FILE_BYTES: u64 = 64 << 20;
+
 fn parse_file(path: &Path) -> Result<Vec<TargetSpec>, ScanError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScanError::TargetFile {
+    let err = |source: io::Error| ScanError::TargetFile {
         path: path.display().to_string(),
-        source: e,
+        source,
+    };
+    // A regular file only: a FIFO or a device would block or never end.
+    let bytes = crate::files::read_regular(path, MAX_TARGET_FILE_BYTES)
+        .map_err(err)?
+        .ok_or_else(|| err(io::Error::new(io::ErrorKind::NotFound, "no such file")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (at byte {at})"),
+        ))
     })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -242,5 +256,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("/nonexistent/v6p"), "{e}");
+    }
+
+    #[test]
+    fn target_file_must_be_a_regular_text_file() {
+        let scratch = v6probe_lab::TempDir::new("scan-targets-fifo").unwrap();
+        let fifo = scratch.path().join("t.fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // Refused at once, not read (no writer: a blocking read would never return).
+        let e = parse_args(&[format!("@{}", fifo.display())])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.fifo") && e.contains("a FIFO"), "{e}");
+        let e = parse_args(&[format!("@{}", scratch.path().display())])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a directory"), "{e}");
+        let bin = scratch.path().join("t.bin");
+        std::fs::write(&bin, b"fd00::1\n\xff\xfe\n").unwrap();
+        let e = parse_args(&[format!("@{}", bin.display())])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t.bin") && e.contains("not UTF-8 text (at byte 8)"),
+            "{e}"
+        );
     }
 }
