@@ -76,7 +76,7 @@ fn packet(f: Frame) -> Packet {
 fn seen() -> Seen {
     Seen {
         frame: None,
-        ts: String::new(),
+        ts: UNIX_EPOCH,
         iface: Some("eth0".into()),
         dir: Some("ingress"),
         hook: "xdp",

@@ -15,7 +15,7 @@ use v6probe_common::{
     wire::{validate::Violation, Frame, FrameError},
 };
 
-use crate::output::rfc3339_nanos;
+use crate::output::{ser_rfc3339, Rfc3339};
 
 /// Where and when a frame was seen.
 #[derive(Clone, Debug, Serialize)]
@@ -23,7 +23,9 @@ pub struct Seen {
     /// 1-based frame number in a capture file (`decode` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frame: Option<u64>,
-    pub ts: String,
+    /// Printed as [`crate::output::rfc3339_nanos`] text, formatted only when the line is printed.
+    #[serde(serialize_with = "ser_rfc3339")]
+    pub ts: SystemTime,
     /// Interface name (`null` when a capture file does not say).
     pub iface: Option<String>,
     /// `ingress` / `egress` (`null` when a capture file does not say).
@@ -37,7 +39,7 @@ impl Seen {
     pub fn from_record(rec: &RecordRef<'_>, ts: SystemTime, iface: String) -> Self {
         Self {
             frame: None,
-            ts: rfc3339_nanos(ts),
+            ts,
             iface: Some(iface),
             dir: Some(if rec.header.direction == direction::EGRESS {
                 "egress"
@@ -61,7 +63,7 @@ impl Seen {
     ) -> Self {
         Self {
             frame: Some(number),
-            ts: rfc3339_nanos(ts),
+            ts,
             iface,
             dir,
             hook: "pcap",
@@ -122,7 +124,7 @@ impl Packet {
         let dst: Ipv6Addr = self.frame.ip6.dst;
         let mut s = format!(
             "{} {:<8} {:<7} {:<4} {:<17} {:>26} -> {:<26} hlim={:<3} {}",
-            self.seen.ts,
+            Rfc3339::new(self.seen.ts),
             self.seen.iface.as_deref().unwrap_or("-"),
             self.seen.dir.unwrap_or("-"),
             self.seen.hook,

@@ -42,7 +42,7 @@ fn packet(frame: Frame) -> Packet {
     Packet::new(
         Seen {
             frame: None,
-            ts: String::new(),
+            ts: std::time::SystemTime::UNIX_EPOCH,
             iface: Some("eth0".into()),
             dir: Some("ingress"),
             hook: "xdp",
