@@ -956,3 +956,71 @@ fn rotated_output_files_hold_every_line_exactly_once_under_a_burst() {
     assert_eq!(sink["dropped"], 0, "{sink}");
     assert_eq!(sink["errors"], 0, "{sink}");
 }
+
+#[test]
+#[ignore = "needs root: network namespaces and the kernel programs (BPF)"]
+fn the_shipped_example_config_runs_the_monitor() {
+    v6probe_lab::require_privileges();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = lab("excfg");
+    let dir = TempDir::new("excfg").unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/config/monitor.toml");
+    let events = dir.path().join("events.json");
+    let state = dir.path().join("state.json");
+    // deploy/config/monitor.toml as the package installs it, with the host's paths and
+    // interface replaced on the command line; its metrics port, rotation, learning and queue
+    // settings stay as shipped.
+    let child = lab
+        .host
+        .command(BIN)
+        .args(["monitor", "--config", example, "-i", "v6p-h0"])
+        .arg("--output")
+        .arg(format!("file:{}", events.display()))
+        .arg("--state")
+        .arg(&state)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mon = LineReader::new(child);
+    // Healthy on the shipped metrics port (all addresses, 9478) once the programs are attached.
+    let healthy = v6probe_lab::dualstack::wait_for(Duration::from_secs(30), || {
+        lab.host
+            .exec(
+                "curl",
+                &["-s", "--max-time", "5", "http://[::1]:9478/healthz"],
+            )
+            .is_ok_and(|b| b.contains("\"healthy\":true"))
+    });
+    assert!(healthy, "no healthy /healthz on [::]:9478");
+    let metrics = curl(&lab.host, "http://127.0.0.1:9478/metrics");
+    assert!(metrics.contains("v6probe_build_info{"), "{metrics}");
+    forge_na(&lab.peer);
+    // events = "ndp": the NA's packet line and its alert reach the file.
+    assert!(
+        v6probe_lab::dualstack::wait_for(Duration::from_secs(20), || {
+            std::fs::read_to_string(&events).is_ok_and(|t| t.contains("na_multicast_target"))
+        }),
+        "no alert in {}",
+        events.display()
+    );
+    mon.signal(libc::SIGTERM);
+    let (status, out, err) = mon.finish(Duration::from_secs(20)).unwrap();
+    assert!(status.success(), "monitor failed: {status} {err}");
+    assert!(out.is_empty(), "the file output replaced stdout: {out:?}");
+    let lines: Vec<Value> = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(v6probe_lab::json_line)
+        .collect();
+    assert_eq!(lines[0]["kind"], "start");
+    assert!(lines
+        .iter()
+        .any(|l| l["kind"] == "packet" && l["icmp6"]["name"] == "neighbor_advert"));
+    let last = lines.last().unwrap();
+    assert_eq!(last["kind"], "stats");
+    assert_eq!(last["final"], true);
+    let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(saved["version"], 1);
+}
