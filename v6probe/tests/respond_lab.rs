@@ -8,7 +8,8 @@
 //! the host's neighbour cache. Then with the monitor answering: the rogue's default route
 //! disappears from the host (`ip -6 route show default`) while the legitimate one stays, and
 //! the victim's binding is back in the host's cache (`ip -6 neigh`); the monitor sees its
-//! responses leave (TC egress) and does not judge them. Addresses:
+//! responses leave (TC egress) and does not judge them; the responses are counted in the
+//! `stats` line and the Prometheus metrics. Addresses:
 //! 2001:db8::/32 and fe80::/10, inside the lab only.
 #![cfg(target_os = "linux")]
 
@@ -197,6 +198,8 @@ fn monitor(ns: &Netns, policy: &std::path::Path) -> LineReader {
             "both",
             "--events",
             "ndp",
+            "--metrics-listen",
+            "127.0.0.1:9478",
             "--respond",
             "--policy",
             policy.to_str().unwrap(),
@@ -404,6 +407,23 @@ fn rogue_router_is_withdrawn_and_spoofed_binding_restored() {
     // The legitimate router is still the host's default router after radvd's next RA.
     thread::sleep(Duration::from_secs(5));
     assert_eq!(default_routers(host), vec![rtr_ll.clone()]);
+    // Both actions are in the metrics (the monitor's loopback, in its namespace).
+    let scrape = mon_ns
+        .exec(
+            "curl",
+            &["-s", "--max-time", "5", "http://127.0.0.1:9478/metrics"],
+        )
+        .unwrap();
+    for (action, code) in [
+        ("withdraw_router", "ra_rogue"),
+        ("restore_neighbor", "na_unsolicited_override"),
+    ] {
+        let want = format!(
+            "v6probe_responses_total{{action=\"{action}\",code=\"{code}\",iface=\"v6p-m0\",\
+             outcome=\"sent\"}}"
+        );
+        assert!(scrape.contains(&want), "{want} missing in\n{scrape}");
+    }
 
     mon.signal(libc::SIGINT);
     let (status, out, err) = mon.finish(Duration::from_secs(20)).unwrap();
