@@ -17,6 +17,8 @@ mod listen;
 #[cfg(target_os = "linux")]
 mod monitor;
 mod neigh;
+#[cfg(target_os = "linux")]
+mod respond;
 mod route;
 #[cfg(target_os = "linux")]
 mod scan;

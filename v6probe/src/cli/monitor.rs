@@ -16,6 +16,7 @@ use serde::Serialize;
 use tokio::signal::unix::{signal, SignalKind};
 use v6probe_common::abi::{self, class, counter, guard, FloodGuard, Record};
 
+use super::respond::{Countermeasures, RespondArgs};
 use crate::{
     detect::{self, alert::FloodSourceCount, Alert, DetectArgs, Detector, KernelFlood, Severity},
     metrics::{http::MetricsServer, IfaceState, SinkTotals, Tally, Telemetry, Totals},
@@ -103,7 +104,7 @@ pub struct Args {
     /// gzip rotated files (PATH.1.gz, ...).
     #[arg(long)]
     pub rotate_compress: bool,
-    /// Send alerts and `interface` lines to syslog as RFC 5424 messages (repeatable):
+    /// Send alerts, `interface` and `response` lines to syslog as RFC 5424 messages (repeatable):
     /// `udp://HOST:PORT`, `tcp://HOST:PORT` (RFC 6587 octet counting) or `unix:PATH`.
     #[arg(long, value_name = "URL")]
     pub syslog: Vec<Target>,
@@ -133,6 +134,8 @@ pub struct Args {
     pub pcapng_keep: usize,
     #[command(flatten)]
     pub detect: DetectArgs,
+    #[command(flatten)]
+    pub respond: RespondArgs,
 }
 
 /// An `--output`.
@@ -235,6 +238,9 @@ struct Stats {
     duration_s: f64,
     /// Detection engine figures (bindings, evictions, alerts by code).
     detect: Option<detect::EngineStats>,
+    /// Countermeasures (`--respond`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    respond: Option<crate::respond::RespondStats>,
     /// Per sink: lines and bytes written, errors, lines dropped, lines queued now.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     sinks: BTreeMap<String, SinkTotals>,
@@ -270,6 +276,7 @@ impl Stats {
             flood_sources: Vec::new(),
             duration_s: t.uptime().as_secs_f64(),
             detect: None,
+            respond: None,
             sinks: totals.sinks.clone(),
             interval_s: Some(interval.as_secs_f64()),
             delta: Some(delta),
@@ -295,6 +302,13 @@ impl Stats {
         }
         if let Some(d) = &self.detect {
             lines.push(detect::run::stats_text(d));
+        }
+        if let Some(r) = &self.respond {
+            let sent: u64 = r.sent.values().sum();
+            lines.push(format!(
+                "-- respond: {sent} sent, {} failed, {} rate limited, {} incidents open",
+                r.failed, r.rate_limited, r.incidents
+            ));
         }
         for (i, l) in lines.iter().enumerate() {
             if i > 0 {
@@ -411,7 +425,7 @@ fn start_sinks(args: &Args) -> Result<Vec<SinkHandle>> {
             },
         });
     }
-    let mut syslog_kinds = vec!["alert", "interface"];
+    let mut syslog_kinds = vec!["alert", "interface", "response"];
     if args.syslog_events {
         syslog_kinds.push("packet");
     }
@@ -506,6 +520,12 @@ async fn run(args: Args) -> Result<ExitCode> {
         a
     });
     let mut detector = Detector::new(&args.detect).context("starting the detector")?;
+    let mut respond = Countermeasures::start(
+        &args.respond,
+        &args.detect,
+        &args.interfaces,
+        args.wait_for_interface,
+    )?;
     let mut systemd = Systemd::new();
     let config = ObserverConfig {
         interfaces: args.interfaces.clone(),
@@ -599,7 +619,14 @@ async fn run(args: Args) -> Result<ExitCode> {
         match wake {
             Wake::Stop => break,
             Wake::Batch => {
-                judge_batch(&observer, &mut detector, &batch, &mut out, &mut tally)?;
+                judge_batch(
+                    &observer,
+                    &mut detector,
+                    respond.as_mut(),
+                    &batch,
+                    &mut out,
+                    &mut tally,
+                )?;
                 out.flush();
                 telemetry.add(&mut tally, |i| observer.iface_name(i));
             }
@@ -643,6 +670,7 @@ async fn run(args: Args) -> Result<ExitCode> {
                 if stats_every.is_some_and(|every| prev.1.elapsed() >= every) {
                     let mut st = Stats::live(&telemetry, &mut prev, false);
                     st.detect = Some(detector.stats());
+                    st.respond = respond.as_ref().map(Countermeasures::stats);
                     out.line("stats", &st, severity::INFO, "stats", |b| st.text(b))?;
                     tally.line("stats");
                     out.flush();
@@ -667,7 +695,14 @@ async fn run(args: Args) -> Result<ExitCode> {
             break;
         }
         left = left.saturating_sub(n);
-        judge_batch(&observer, &mut detector, &rest, &mut out, &mut tally)?;
+        judge_batch(
+            &observer,
+            &mut detector,
+            respond.as_mut(),
+            &rest,
+            &mut out,
+            &mut tally,
+        )?;
         out.flush();
         telemetry.add(&mut tally, |i| observer.iface_name(i));
     }
@@ -692,6 +727,7 @@ async fn run(args: Args) -> Result<ExitCode> {
     out.settle(SINK_CLOSE);
     let mut stats = Stats::live(&telemetry, &mut prev, true);
     stats.flood_sources = flood_sources;
+    stats.respond = respond.as_ref().map(Countermeasures::stats);
     let code = finish(&mut detector, stats, out, &mut tally);
     if let Some(m) = metrics {
         m.stop();
@@ -1030,6 +1066,7 @@ fn finish(
 fn judge_batch(
     observer: &Observer,
     detector: &mut Detector,
+    mut respond: Option<&mut Countermeasures>,
     batch: &[Record],
     out: &mut Emitter,
     tally: &mut Tally,
@@ -1048,7 +1085,7 @@ fn judge_batch(
                         .as_ref()
                         .map_or("fragment", |m| m.msg_type.name()),
                 );
-                judge(detector, &packet, ts, out, tally)?
+                judge(detector, respond.as_deref_mut(), &packet, ts, out, tally)?
             }
             Err(e) => {
                 tally.undecodable();
@@ -1073,16 +1110,24 @@ fn judge_batch(
     Ok(())
 }
 
-/// Runs the detector on one packet and emits its line (as `--events` says) and its alerts;
-/// returns the alerts named for a pcapng packet comment (`None` without alerts).
+/// Runs the detector on one packet and emits its line (as `--events` says), its alerts and the
+/// countermeasures decided on them (`--respond`); returns the alerts named for a pcapng packet
+/// comment (`None` without alerts).
 fn judge(
     detector: &mut Detector,
+    respond: Option<&mut Countermeasures>,
     packet: &Packet,
     ts: std::time::SystemTime,
     out: &mut Emitter,
     tally: &mut Tally,
 ) -> Result<Option<String>> {
-    let alerts = detector.observe(packet, ts);
+    // The responder's own frames, seen leaving, are not judged.
+    let own = respond.as_deref().is_some_and(|r| r.is_own(packet, ts));
+    let alerts = if own {
+        Vec::new()
+    } else {
+        detector.observe(packet, ts)
+    };
     if detector.show_packet(packet) {
         out.line("packet", packet, severity::INFO, "packet", |b| {
             b.extend_from_slice(term::escape(&packet.text()).as_bytes())
@@ -1090,6 +1135,9 @@ fn judge(
         tally.line("packet");
     }
     emit_alerts(&alerts, out, tally)?;
+    if let Some(r) = respond {
+        r.answer(packet, &alerts, ts, out, tally)?;
+    }
     Ok((!alerts.is_empty()).then(|| {
         alerts
             .iter()
@@ -1140,7 +1188,7 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
         match frame.decode() {
             Ok(packet) => {
                 stats.records_read += 1;
-                judge(&mut detector, &packet, frame.ts, &mut out, &mut tally)?;
+                judge(&mut detector, None, &packet, frame.ts, &mut out, &mut tally)?;
             }
             Err(_) => capture.skipped += 1,
         }

@@ -41,13 +41,14 @@ pub const COMMIT: &str = match option_env!("V6PROBE_COMMIT") {
 
 /// Line kinds counted per sink (`kind` label); `frame` is a frame written to a pcapng file.
 /// Anything else is `other` (the last).
-pub const LINE_KINDS: [&str; 7] = [
+pub const LINE_KINDS: [&str; 8] = [
     "packet",
     "alert",
     "stats",
     "start",
     "interface",
     "frame",
+    "response",
     "other",
 ];
 
@@ -149,6 +150,8 @@ struct Inner {
     ifaces: BTreeMap<String, IfaceCounts>,
     /// Alerts by (code, severity, interface).
     alerts: BTreeMap<(&'static str, &'static str, String), u64>,
+    /// Countermeasures (`--respond`) by (action, code, interface, outcome).
+    responses: BTreeMap<Response, u64>,
     /// Lines produced (before the sinks), by kind.
     lines: [u64; LINE_KINDS.len()],
     records_read: u64,
@@ -191,8 +194,12 @@ pub struct Tally {
     records: Vec<((u32, &'static str, &'static str), u64)>,
     undecodable: u64,
     alerts: Vec<(&'static str, &'static str, Option<String>)>,
+    responses: Vec<Response>,
     lines: [u64; LINE_KINDS.len()],
 }
+
+/// A countermeasure's labels: action, alert code, interface, outcome (`sent` / `failed`).
+type Response = (&'static str, &'static str, String, &'static str);
 
 impl Tally {
     /// One record read from interface `ifindex` at `hook`, carrying message `msg`.
@@ -218,6 +225,13 @@ impl Tally {
         self.lines[kind_index(kind)] += 1;
     }
 
+    /// One countermeasure (`monitor --respond`), sent or not.
+    pub fn response(&mut self, action: &'static str, code: &'static str, iface: &str, sent: bool) {
+        let outcome = if sent { "sent" } else { "failed" };
+        self.responses
+            .push((action, code, iface.to_string(), outcome));
+    }
+
     /// Lines counted so far, as in [`Totals::lines`] (the replay's `stats` line, which has no
     /// telemetry).
     pub fn lines_total(&self) -> u64 {
@@ -228,6 +242,7 @@ impl Tally {
         self.records.is_empty()
             && self.undecodable == 0
             && self.alerts.is_empty()
+            && self.responses.is_empty()
             && self.lines.iter().all(|n| *n == 0)
     }
 }
@@ -329,6 +344,9 @@ impl Telemetry {
             *g.alerts
                 .entry((code, sev, iface.unwrap_or_default()))
                 .or_default() += 1;
+        }
+        for r in tally.responses.drain(..) {
+            *g.responses.entry(r).or_default() += 1;
         }
         for (t, n) in g.lines.iter_mut().zip(tally.lines.iter()) {
             *t += n;
@@ -628,6 +646,30 @@ impl Collector for TelemetryCollector {
             alerts,
             counter,
         )?;
+        let responses: Vec<(Labels, u64)> = g
+            .responses
+            .iter()
+            .map(|((action, code, iface, outcome), n)| {
+                (
+                    vec![
+                        ("action", action.to_string()),
+                        ("code", code.to_string()),
+                        ("iface", iface.clone()),
+                        ("outcome", outcome.to_string()),
+                    ],
+                    *n,
+                )
+            })
+            .collect();
+        family(
+            &mut enc,
+            "v6probe_responses",
+            "Countermeasures (monitor --respond) by action (withdraw_router, restore_neighbor), \
+             the alert code answered, interface and outcome (sent, failed).",
+            Counter,
+            responses,
+            counter,
+        )?;
         let mut lines = Vec::new();
         for (k, n) in LINE_KINDS.iter().zip(g.lines.iter()) {
             lines.push((vec![("kind", k.to_string())], *n));
@@ -877,6 +919,7 @@ mod tests {
         tally.record(3, "xdp", "neighbor_solicit");
         tally.record(3, "tc_egress", "neighbor_advert");
         tally.alert("ra_rogue", "high", Some("eth0"));
+        tally.response("withdraw_router", "ra_rogue", "eth0", true);
         tally.line("packet");
         tally.line("alert");
         t.add(&mut tally, |i| {
@@ -911,6 +954,7 @@ mod tests {
             "v6probe_records_total{iface=\"eth0\",hook=\"xdp\"} 2",
             "v6probe_records_total{iface=\"eth0\",hook=\"tc_egress\"} 1",
             "v6probe_alerts_total{code=\"ra_rogue\",severity=\"high\",iface=\"eth0\"} 1",
+            "v6probe_responses_total{action=\"withdraw_router\",code=\"ra_rogue\",iface=\"eth0\",outcome=\"sent\"} 1",
             "v6probe_ringbuf_drops_total 1",
             "v6probe_kernel_frames_total 12",
             "v6probe_kernel_flood_suppressed_total 7",

@@ -33,7 +33,12 @@
 //! is held back, skipped or evicted is counted ([`RespondStats`]).
 pub mod limit;
 
-use std::{collections::BTreeMap, net::Ipv6Addr, path::Path, time::Duration};
+use std::{
+    collections::{BTreeMap, VecDeque},
+    net::Ipv6Addr,
+    path::Path,
+    time::Duration,
+};
 
 use ipnet::Ipv6Net;
 use serde::Serialize;
@@ -48,7 +53,7 @@ use crate::{
     output::rfc3339_nanos,
     packet::Packet,
     send::{self, BuildError, Flags, Kind, LinkAddr, RouteInfo, SendSpec},
-    wire::{EthernetAddress, Frame, Message},
+    wire::{EthernetAddress, Frame, Icmpv6Repr, Message},
 };
 
 use limit::TokenBucket;
@@ -66,6 +71,9 @@ pub const ANSWERABLE: [AlertCode; 3] = [
 const MAX_LINKS: usize = 256;
 /// The 802.1Q TPID of the tag put on responses to tagged frames.
 const TPID_8021Q: u16 = 0x8100;
+/// Responses remembered to recognise them on egress ([`Responder::is_own`]), and for how long.
+const RECENT: usize = 32;
+const RECENT_NS: u64 = 2_000_000_000;
 
 fn answerable_list() -> String {
     ANSWERABLE.map(AlertCode::code).join(", ")
@@ -270,6 +278,8 @@ pub struct Responder {
     rogues: BoundedMap<(u16, Mac, Ipv6Addr), Rogue>,
     restores: BoundedMap<(u16, Ipv6Addr), Restore>,
     bucket: TokenBucket,
+    /// The last responses: (time, Ethernet source, IPv6 source, message).
+    recent: VecDeque<(u64, Mac, Ipv6Addr, Icmpv6Repr)>,
     ttl: u64,
     interval: u64,
     stats: RespondStats,
@@ -310,6 +320,7 @@ impl Responder {
             rogues: BoundedMap::new(cfg.max_incidents),
             restores: BoundedMap::new(cfg.max_incidents),
             bucket: TokenBucket::new(cfg.per_sec, cfg.per_sec),
+            recent: VecDeque::with_capacity(RECENT),
             ttl: ns(cfg.incident_ttl),
             interval: ns(cfg.subject_interval),
             stats: RespondStats::default(),
@@ -454,8 +465,32 @@ impl Responder {
         let ts = rfc3339_nanos(std::time::UNIX_EPOCH + Duration::from_nanos(t));
         for r in &mut out {
             r.ts.clone_from(&ts);
+            if let Some(icmp) = &r.frame.icmp6 {
+                if self.recent.len() == RECENT {
+                    self.recent.pop_front();
+                }
+                self.recent
+                    .push_back((t, r.frame.eth.src, r.frame.ip6.src, icmp.clone()));
+            }
         }
         out
+    }
+
+    /// Whether `p` is one of this responder's own frames seen leaving (a TC egress hook sees
+    /// them): the monitor does not judge those.
+    pub fn is_own(&self, p: &Packet, t: u64) -> bool {
+        if p.seen.dir != Some("egress") {
+            return false;
+        }
+        let Some(icmp) = &p.frame.icmp6 else {
+            return false;
+        };
+        self.recent.iter().any(|(at, mac, src, m)| {
+            t.saturating_sub(*at) <= RECENT_NS
+                && *mac == p.frame.eth.src
+                && *src == p.frame.ip6.src
+                && m == icmp
+        })
     }
 
     /// Opens (or refreshes) the incident of an allowed alert.

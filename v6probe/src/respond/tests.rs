@@ -547,3 +547,18 @@ fn response_records_are_json_lines_of_the_schema() {
     assert_eq!(v["sent"], true);
     assert!(r.text().contains("RESPOND withdraw_router"), "{}", r.text());
 }
+
+#[test]
+fn own_responses_are_recognised_on_egress_only() {
+    let mut h = H::new(POLICY, Config::default());
+    let r = only(h.feed(&ra(mac(66), ll(66), 1800), 0));
+    let t = (T0 * 1000 + 5) * 1_000_000;
+    let mut seen = packet(r.frame.clone());
+    assert!(!h.r.is_own(&seen, t), "ingress: someone else's frame");
+    seen.seen.dir = Some("egress");
+    assert!(h.r.is_own(&seen, t));
+    assert!(!h.r.is_own(&seen, t + 3_000_000_000), "long after");
+    let mut other = ra(mac(66), ll(66), 0);
+    other.seen.dir = Some("egress");
+    assert!(!h.r.is_own(&other, t), "the rogue's own zero-lifetime RA");
+}
