@@ -78,7 +78,19 @@ impl Seen {
 pub struct Packet {
     pub seen: Seen,
     pub frame: Frame,
+    /// Set when the monitor put this packet back together from fragments (`frame` is then the
+    /// reassembled packet, without its fragment header).
+    pub reassembled: Option<Reassembly>,
     violations: OnceLock<Vec<Violation>>,
+}
+
+/// The `"reassembled"` member of a packet line: which fragments the packet was built from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Reassembly {
+    /// The fragment header's identification.
+    pub id: u32,
+    /// Fragments it was built from.
+    pub fragments: u32,
 }
 
 impl Packet {
@@ -100,6 +112,7 @@ impl Packet {
         Self {
             seen,
             frame,
+            reassembled: None,
             violations: OnceLock::new(),
         }
     }
@@ -134,6 +147,9 @@ impl Packet {
             self.frame.ip6.hop_limit,
             self.name(),
         );
+        if let Some(r) = self.reassembled {
+            s.push_str(&format!(" (reassembled from {} fragments)", r.fragments));
+        }
         if !self.violations().is_empty() {
             let codes: Vec<&str> = self.violations().iter().map(|v| v.code.code()).collect();
             s.push_str(" !");
@@ -151,11 +167,14 @@ impl Serialize for Packet {
             seen: &'a Seen,
             #[serde(flatten)]
             frame: &'a Frame,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            reassembled: Option<Reassembly>,
             violations: &'a [Violation],
         }
         Line {
             seen: &self.seen,
             frame: &self.frame,
+            reassembled: self.reassembled,
             violations: self.violations(),
         }
         .serialize(s)

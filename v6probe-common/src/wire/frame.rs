@@ -145,6 +145,13 @@ impl<'a> FrameRef<'a> {
         Self::parse_with(r.frame, true)
     }
 
+    /// Decodes an Ethernet frame as [`FrameRef::from_record`] decodes a record: a fragment
+    /// whose upper layer is not ICMPv6 (or not in this frame) decodes too, with `icmp6: None`,
+    /// so fragments read from a capture file can be reassembled as the kernel's are.
+    pub fn parse_fragment(frame: &'a [u8]) -> Result<Self, FrameError> {
+        Self::parse_with(frame, true)
+    }
+
     /// `any_fragment`: a fragment whose upper layer is not ICMPv6 (or not in this frame) is
     /// decoded too, with `icmp6: None`, instead of being refused as not ICMPv6.
     #[inline]
@@ -218,6 +225,12 @@ impl Frame {
     /// Decodes an Ethernet frame ([`FrameRef::parse`], then owned).
     pub fn parse(frame: &[u8]) -> Result<Self, FrameError> {
         FrameRef::parse(frame).map(|f| f.to_owned())
+    }
+
+    /// Decodes a frame, fragments of any upper layer included ([`FrameRef::parse_fragment`],
+    /// then owned).
+    pub fn parse_fragment(frame: &[u8]) -> Result<Self, FrameError> {
+        FrameRef::parse_fragment(frame).map(|f| f.to_owned())
     }
 
     /// Decodes a kernel record ([`FrameRef::from_record`], then owned).
