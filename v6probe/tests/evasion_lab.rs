@@ -294,6 +294,7 @@ fn evasions_of_ndp_monitoring_are_alerted() {
     );
     assert_eq!(v[0]["severity"], "high");
     assert_eq!(v[0]["evidence"]["frag"]["id"], 0x7112);
+    assert_eq!(v[0]["evidence"]["chain_end"], "truncated_chain");
     assert_eq!(v[1]["evidence"]["reassembled"]["fragments"], sent.len());
     assert_eq!(v[3]["evidence"]["reason"], "not_learned");
     // The reassembled RA has its own packet line.

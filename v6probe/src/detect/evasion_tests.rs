@@ -223,7 +223,7 @@ impl H {
         let p = Packet::new(
             Seen {
                 frame: None,
-                ts: String::new(),
+                ts: at(0),
                 iface: Some("eth0".into()),
                 dir: Some("ingress"),
                 hook: "xdp",
@@ -332,7 +332,8 @@ fn ra6_u256_y64_first_fragment_with_only_options_is_flagged_and_the_ra_judged() 
     assert_eq!(a.severity, Severity::High);
     assert!(matches!(
         &a.evidence.detail,
-        Detail::IncompleteChain { frag, .. } if frag.id == 0xabcd && frag.offset == 0 && frag.more
+        Detail::IncompleteChain { frag, chain_end: "truncated_chain", .. }
+            if frag.id == 0xabcd && frag.offset == 0 && frag.more
     ));
     let v = serde_json::to_value(a).unwrap();
     assert_eq!(v["evidence"]["frag"]["id"], 0xabcd);

@@ -42,7 +42,10 @@ fn chain_end(f: &Frame) -> &'static str {
             nh::UDP => "udp",
             _ => "other",
         },
-        _ => f.no_message(),
+        ChainEnd::Truncated => "truncated_chain",
+        ChainEnd::Esp => "esp",
+        ChainEnd::NoNext => "no_next_header",
+        ChainEnd::NonFirstFragment => "fragment",
     }
 }
 
