@@ -638,7 +638,16 @@ async fn run(args: Args) -> Result<ExitCode> {
             Wake::Reopen => {
                 systemd.reloading();
                 match detector.reload_policy() {
-                    Ok(true) => tracing::info!("SIGHUP: policy reloaded"),
+                    Ok(true) => {
+                        tracing::info!("SIGHUP: policy reloaded");
+                        if let Some(Err(e)) = respond.as_mut().map(Countermeasures::reload) {
+                            telemetry.policy_reload_failed();
+                            let _ = text_line!(
+                                std::io::stderr(),
+                                "v6probe: SIGHUP: keeping the responses in force: {e:#}"
+                            );
+                        }
+                    }
                     Ok(false) => {}
                     Err(e) => {
                         telemetry.policy_reload_failed();
