@@ -404,6 +404,14 @@ mod ser {
         message: &'a Message,
     }
 
+    /// An address written through [`crate::wire::text::ser_ipv6`].
+    struct Addr<'a>(&'a core::net::Ipv6Addr);
+    impl serde::Serialize for Addr<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            crate::wire::text::ser_ipv6(self.0, s)
+        }
+    }
+
     impl serde::Serialize for Ip6Info {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             struct Ext<'a>(&'a crate::wire::ExtChain);
@@ -413,8 +421,8 @@ mod ser {
                 }
             }
             let mut st = s.serialize_struct("Ip6Info", 7)?;
-            st.serialize_field("src", &self.src)?;
-            st.serialize_field("dst", &self.dst)?;
+            st.serialize_field("src", &Addr(&self.src))?;
+            st.serialize_field("dst", &Addr(&self.dst))?;
             st.serialize_field("hop_limit", &self.hop_limit)?;
             st.serialize_field("payload_len", &self.payload_len)?;
             st.serialize_field("ext", &Ext(&self.ext))?;
