@@ -7,7 +7,11 @@
 //!  "hook":"xdp","eth":{..},"ip6":{..},"icmp6":{..}|null,"truncated":false,"violations":[..]}
 //! ```
 //! `decode` adds `"frame"` (1-based number in the file). See README, "Output schema".
-use std::{net::Ipv6Addr, sync::OnceLock, time::SystemTime};
+use std::{
+    net::Ipv6Addr,
+    sync::{Arc, OnceLock},
+    time::SystemTime,
+};
 
 use serde::Serialize;
 use v6probe_common::{
@@ -26,17 +30,23 @@ pub struct Seen {
     /// Printed as [`crate::output::rfc3339_nanos`] text, formatted only when the line is printed.
     #[serde(serialize_with = "ser_rfc3339")]
     pub ts: SystemTime,
-    /// Interface name (`null` when a capture file does not say).
-    pub iface: Option<String>,
+    /// Interface name (`null` when a capture file does not say). Shared: a monitor gives
+    /// every record of an interface the same name, without a copy per record.
+    #[serde(serialize_with = "ser_iface")]
+    pub iface: Option<Arc<str>>,
     /// `ingress` / `egress` (`null` when a capture file does not say).
     pub dir: Option<&'static str>,
     /// `xdp`, `tc` or `pcap`.
     pub hook: &'static str,
 }
 
+fn ser_iface<S: serde::Serializer>(v: &Option<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
+    v.as_deref().serialize(s)
+}
+
 impl Seen {
     /// For a kernel record.
-    pub fn from_record(rec: &RecordRef<'_>, ts: SystemTime, iface: String) -> Self {
+    pub fn from_record(rec: &RecordRef<'_>, ts: SystemTime, iface: Arc<str>) -> Self {
         Self {
             frame: None,
             ts,
@@ -58,7 +68,7 @@ impl Seen {
     pub fn from_capture(
         number: u64,
         ts: SystemTime,
-        iface: Option<String>,
+        iface: Option<Arc<str>>,
         dir: Option<&'static str>,
     ) -> Self {
         Self {
@@ -99,7 +109,7 @@ impl Packet {
     pub fn from_record(
         rec: &RecordRef<'_>,
         ts: SystemTime,
-        iface: String,
+        iface: Arc<str>,
     ) -> Result<Self, FrameError> {
         Ok(Self::new(
             Seen::from_record(rec, ts, iface),

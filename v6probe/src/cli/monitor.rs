@@ -1082,7 +1082,7 @@ fn judge_batch(
 ) -> Result<()> {
     for rec in batch {
         let ts = observer.wall_time(rec.header.ts_ns);
-        let iface = observer.iface_name(rec.header.ifindex);
+        let iface = observer.iface_shared(rec.header.ifindex);
         let comment = match Packet::from_record(&rec.view(), ts, iface.clone()) {
             Ok(packet) => {
                 tally.record(
@@ -1116,7 +1116,7 @@ fn judge_batch(
                 FrameMeta {
                     end: 0,
                     ts,
-                    iface,
+                    iface: iface.to_string(),
                     ingress: rec.header.direction != abi::direction::EGRESS,
                     wire_len: rec.header.wire_len,
                     comment,
