@@ -7,7 +7,11 @@
 //!  "hook":"xdp","eth":{..},"ip6":{..},"icmp6":{..}|null,"truncated":false,"violations":[..]}
 //! ```
 //! `decode` adds `"frame"` (1-based number in the file). See README, "Output schema".
-use std::{net::Ipv6Addr, sync::OnceLock, time::SystemTime};
+use std::{
+    net::Ipv6Addr,
+    sync::{Arc, OnceLock},
+    time::SystemTime,
+};
 
 use serde::Serialize;
 use v6probe_common::{
@@ -26,17 +30,23 @@ pub struct Seen {
     /// Printed as [`crate::output::rfc3339_nanos`] text, formatted only when the line is printed.
     #[serde(serialize_with = "ser_rfc3339")]
     pub ts: SystemTime,
-    /// Interface name (`null` when a capture file does not say).
-    pub iface: Option<String>,
+    /// Interface name (`null` when a capture file does not say). Shared: a monitor gives
+    /// every record of an interface the same name, without a copy per record.
+    #[serde(serialize_with = "ser_iface")]
+    pub iface: Option<Arc<str>>,
     /// `ingress` / `egress` (`null` when a capture file does not say).
     pub dir: Option<&'static str>,
     /// `xdp`, `tc` or `pcap`.
     pub hook: &'static str,
 }
 
+fn ser_iface<S: serde::Serializer>(v: &Option<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
+    v.as_deref().serialize(s)
+}
+
 impl Seen {
     /// For a kernel record.
-    pub fn from_record(rec: &RecordRef<'_>, ts: SystemTime, iface: String) -> Self {
+    pub fn from_record(rec: &RecordRef<'_>, ts: SystemTime, iface: Arc<str>) -> Self {
         Self {
             frame: None,
             ts,
@@ -58,7 +68,7 @@ impl Seen {
     pub fn from_capture(
         number: u64,
         ts: SystemTime,
-        iface: Option<String>,
+        iface: Option<Arc<str>>,
         dir: Option<&'static str>,
     ) -> Self {
         Self {
@@ -78,7 +88,19 @@ impl Seen {
 pub struct Packet {
     pub seen: Seen,
     pub frame: Frame,
+    /// Set when the monitor put this packet back together from fragments (`frame` is then the
+    /// reassembled packet, without its fragment header).
+    pub reassembled: Option<Reassembly>,
     violations: OnceLock<Vec<Violation>>,
+}
+
+/// The `"reassembled"` member of a packet line: which fragments the packet was built from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Reassembly {
+    /// The fragment header's identification.
+    pub id: u32,
+    /// Fragments it was built from.
+    pub fragments: u32,
 }
 
 impl Packet {
@@ -87,7 +109,7 @@ impl Packet {
     pub fn from_record(
         rec: &RecordRef<'_>,
         ts: SystemTime,
-        iface: String,
+        iface: Arc<str>,
     ) -> Result<Self, FrameError> {
         Ok(Self::new(
             Seen::from_record(rec, ts, iface),
@@ -100,6 +122,7 @@ impl Packet {
         Self {
             seen,
             frame,
+            reassembled: None,
             violations: OnceLock::new(),
         }
     }
@@ -134,6 +157,9 @@ impl Packet {
             self.frame.ip6.hop_limit,
             self.name(),
         );
+        if let Some(r) = self.reassembled {
+            s.push_str(&format!(" (reassembled from {} fragments)", r.fragments));
+        }
         if !self.violations().is_empty() {
             let codes: Vec<&str> = self.violations().iter().map(|v| v.code.code()).collect();
             s.push_str(" !");
@@ -151,11 +177,14 @@ impl Serialize for Packet {
             seen: &'a Seen,
             #[serde(flatten)]
             frame: &'a Frame,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            reassembled: Option<Reassembly>,
             violations: &'a [Violation],
         }
         Line {
             seen: &self.seen,
             frame: &self.frame,
+            reassembled: self.reassembled,
             violations: self.violations(),
         }
         .serialize(s)

@@ -9,7 +9,8 @@
 //! disappears from the host (`ip -6 route show default`) while the legitimate one stays, and
 //! the victim's binding is back in the host's cache (`ip -6 neigh`); the monitor sees its
 //! responses leave (TC egress) and does not judge them; the responses are counted in the
-//! `stats` line and the Prometheus metrics. Addresses:
+//! `stats` line and the Prometheus metrics; after SIGHUP with an empty `respond` list nothing
+//! is answered. Addresses:
 //! 2001:db8::/32 and fe80::/10, inside the lab only.
 #![cfg(target_os = "linux")]
 
@@ -425,10 +426,57 @@ fn rogue_router_is_withdrawn_and_spoofed_binding_restored() {
         assert!(scrape.contains(&want), "{want} missing in\n{scrape}");
     }
 
+    // The policy read again on SIGHUP with an empty list: the rogue is not answered any more,
+    // and its default route stays on the host.
+    let withdrawn = |lines: &[String]| {
+        lines
+            .iter()
+            .filter(|l| l.contains("\"kind\":\"response\"") && l.contains("withdraw_router"))
+            .count()
+    };
+    std::fs::write(
+        &policy,
+        format!(
+            "strict = false\nrespond = []\n[[routers]]\nmac = \"{rtr_mac}\"\n\
+             link_local = \"{rtr_ll}\"\n"
+        ),
+    )
+    .unwrap();
+    mon.signal(libc::SIGHUP);
+    thread::sleep(Duration::from_secs(1));
+    send(rogue, &rogue_ra);
+    assert!(
+        wait_until(Duration::from_secs(5), || default_routers(host)
+            .contains(&rogue_ll)),
+        "the rogue RA after the reload added no route: {:?}",
+        default_routers(host)
+    );
+    thread::sleep(Duration::from_secs(2));
+
     mon.signal(libc::SIGINT);
     let (status, out, err) = mon.finish(Duration::from_secs(20)).unwrap();
     assert!(status.success(), "monitor failed: {status} {err}");
+    // Every withdraw_router came before the reload: the last rogue RA (after it) was not
+    // answered, so the route it added stayed (checked above).
     let lines: Vec<Value> = out.iter().map(|l| json_line(l)).collect();
+    let rogue_alerts = lines
+        .iter()
+        .filter(|v| v["kind"] == "alert" && v["code"] == "ra_rogue")
+        .count();
+    assert!(rogue_alerts >= 1, "no ra_rogue alert");
+    let last_withdraw = out
+        .iter()
+        .rposition(|l| withdrawn(std::slice::from_ref(l)) > 0);
+    let last_rogue_packet = out.iter().rposition(|l| {
+        l.contains("\"kind\":\"packet\"")
+            && l.contains(&format!("\"src\":\"{rogue_ll}\""))
+            && l.contains("\"router_lifetime\":1800")
+    });
+    assert!(
+        last_withdraw < last_rogue_packet,
+        "a response after the reload: {last_withdraw:?} >= {last_rogue_packet:?}"
+    );
+    assert!(withdrawn(&out) >= 1);
     let responses: Vec<&Value> = lines.iter().filter(|v| v["kind"] == "response").collect();
     // Nothing answered the legitimate router or the victim.
     assert!(

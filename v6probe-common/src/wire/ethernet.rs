@@ -111,7 +111,8 @@ macro_rules! hex_groups_text {
                 &self,
                 s: S,
             ) -> core::result::Result<S::Ok, S::Error> {
-                s.collect_str(self)
+                let mut buf = [0u8; 3 * $n];
+                s.serialize_str(super::text::groups_text(&self.0, &mut buf))
             }
         }
 

@@ -145,6 +145,13 @@ impl<'a> FrameRef<'a> {
         Self::parse_with(r.frame, true)
     }
 
+    /// Decodes an Ethernet frame as [`FrameRef::from_record`] decodes a record: a fragment
+    /// whose upper layer is not ICMPv6 (or not in this frame) decodes too, with `icmp6: None`,
+    /// so fragments read from a capture file can be reassembled as the kernel's are.
+    pub fn parse_fragment(frame: &'a [u8]) -> Result<Self, FrameError> {
+        Self::parse_with(frame, true)
+    }
+
     /// `any_fragment`: a fragment whose upper layer is not ICMPv6 (or not in this frame) is
     /// decoded too, with `icmp6: None`, instead of being refused as not ICMPv6.
     #[inline]
@@ -218,6 +225,12 @@ impl Frame {
     /// Decodes an Ethernet frame ([`FrameRef::parse`], then owned).
     pub fn parse(frame: &[u8]) -> Result<Self, FrameError> {
         FrameRef::parse(frame).map(|f| f.to_owned())
+    }
+
+    /// Decodes a frame, fragments of any upper layer included ([`FrameRef::parse_fragment`],
+    /// then owned).
+    pub fn parse_fragment(frame: &[u8]) -> Result<Self, FrameError> {
+        FrameRef::parse_fragment(frame).map(|f| f.to_owned())
     }
 
     /// Decodes a kernel record ([`FrameRef::from_record`], then owned).
@@ -391,6 +404,14 @@ mod ser {
         message: &'a Message,
     }
 
+    /// An address written through [`crate::wire::text::ser_ipv6`].
+    struct Addr<'a>(&'a core::net::Ipv6Addr);
+    impl serde::Serialize for Addr<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            crate::wire::text::ser_ipv6(self.0, s)
+        }
+    }
+
     impl serde::Serialize for Ip6Info {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             struct Ext<'a>(&'a crate::wire::ExtChain);
@@ -400,8 +421,8 @@ mod ser {
                 }
             }
             let mut st = s.serialize_struct("Ip6Info", 7)?;
-            st.serialize_field("src", &self.src)?;
-            st.serialize_field("dst", &self.dst)?;
+            st.serialize_field("src", &Addr(&self.src))?;
+            st.serialize_field("dst", &Addr(&self.dst))?;
             st.serialize_field("hop_limit", &self.hop_limit)?;
             st.serialize_field("payload_len", &self.payload_len)?;
             st.serialize_field("ext", &Ext(&self.ext))?;

@@ -523,6 +523,10 @@ mod owned {
         NeighborSolicit {
             #[cfg_attr(feature = "serde", serde(skip))]
             reserved: u32,
+            #[cfg_attr(
+                feature = "serde",
+                serde(serialize_with = "crate::wire::text::ser_ipv6")
+            )]
             target: Ipv6Addr,
             options: Options,
         },
@@ -534,13 +538,25 @@ mod owned {
             /// The 29 reserved bits after R, S, O.
             #[cfg_attr(feature = "serde", serde(skip))]
             reserved: u32,
+            #[cfg_attr(
+                feature = "serde",
+                serde(serialize_with = "crate::wire::text::ser_ipv6")
+            )]
             target: Ipv6Addr,
             options: Options,
         },
         Redirect {
             #[cfg_attr(feature = "serde", serde(skip))]
             reserved: u32,
+            #[cfg_attr(
+                feature = "serde",
+                serde(serialize_with = "crate::wire::text::ser_ipv6")
+            )]
             target: Ipv6Addr,
+            #[cfg_attr(
+                feature = "serde",
+                serde(serialize_with = "crate::wire::text::ser_ipv6")
+            )]
             destination: Ipv6Addr,
             options: Options,
         },

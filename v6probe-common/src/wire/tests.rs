@@ -774,3 +774,88 @@ fn borrowed_view_reads_options_in_place() {
         owned.icmp6.unwrap().options().unwrap().source_ll_addr()
     );
 }
+
+/// The stack formatter of addresses writes exactly what `Ipv6Addr`'s `Display` writes: random
+/// addresses weighted to zero groups (runs of every length and position, ties), IPv4-mapped
+/// and -compatible ones, and the edges.
+#[test]
+fn ipv6_text_is_the_display_text() {
+    use text::Ipv6Text;
+    let mut cases: Vec<Ipv6Addr> = [
+        "::",
+        "::1",
+        "1::",
+        "::ffff:0.0.0.0",
+        "::ffff:192.0.2.255",
+        "::192.0.2.1",
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        "1:0:0:1:0:0:1:0",
+        "0:0:1:0:0:1::",
+        "fe80::218:b6ff:febb:c863",
+        "2001:db8::",
+        "0:1:0:1:0:1:0:1",
+    ]
+    .iter()
+    .map(|s| ip(s))
+    .collect();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..200_000 {
+        let mut seg = [0u16; 8];
+        for s in seg.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *s = match x % 5 {
+                0 | 1 => 0,
+                2 => (x >> 20) as u16 & 0xf,
+                3 => (x >> 20) as u16 & 0xfff,
+                _ => (x >> 20) as u16,
+            };
+        }
+        if x.is_multiple_of(7) {
+            seg[..5].fill(0);
+            seg[5] = 0xffff;
+        }
+        cases.push(Ipv6Addr::from(seg));
+    }
+    for a in cases {
+        assert_eq!(Ipv6Text::new(&a).as_str(), a.to_string());
+        assert_eq!(
+            serde_json::to_string(&Message::NeighborSolicit {
+                reserved: 0,
+                target: a,
+                options: Options::default(),
+            })
+            .unwrap(),
+            alloc::format!("{{\"target\":\"{a}\",\"options\":[]}}")
+        );
+    }
+}
+
+/// MACs and EUI-64s serialize as their Display text.
+#[test]
+fn hardware_address_text() {
+    let mut x = 1u64;
+    for _ in 0..10_000 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let b = x.to_be_bytes();
+        let m = EthernetAddress([b[0], b[1], b[2], b[3], b[4], b[5]]);
+        let e = Eui64(b);
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            alloc::format!("\"{m}\"")
+        );
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            alloc::format!("\"{e}\"")
+        );
+        let want: Vec<alloc::string::String> =
+            b.iter().map(|v| alloc::format!("{v:02x}")).collect();
+        assert_eq!(e.to_string(), want.join(":"));
+        assert_eq!(text::Groups(&b[..3]).to_string(), want[..3].join(":"));
+    }
+    let long = [0xabu8; 40];
+    assert_eq!(text::Groups(&long).to_string(), vec!["ab"; 40].join(":"));
+}

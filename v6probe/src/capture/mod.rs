@@ -187,7 +187,7 @@ impl CaptureFrame {
         Seen::from_capture(
             self.number,
             self.ts,
-            self.iface.clone(),
+            self.iface.as_deref().map(Into::into),
             self.direction.map(Direction::as_str),
         )
     }

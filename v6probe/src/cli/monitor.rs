@@ -638,7 +638,16 @@ async fn run(args: Args) -> Result<ExitCode> {
             Wake::Reopen => {
                 systemd.reloading();
                 match detector.reload_policy() {
-                    Ok(true) => tracing::info!("SIGHUP: policy reloaded"),
+                    Ok(true) => {
+                        tracing::info!("SIGHUP: policy reloaded");
+                        if let Some(Err(e)) = respond.as_mut().map(Countermeasures::reload) {
+                            telemetry.policy_reload_failed();
+                            let _ = text_line!(
+                                std::io::stderr(),
+                                "v6probe: SIGHUP: keeping the responses in force: {e:#}"
+                            );
+                        }
+                    }
                     Ok(false) => {}
                     Err(e) => {
                         telemetry.policy_reload_failed();
@@ -1073,7 +1082,7 @@ fn judge_batch(
 ) -> Result<()> {
     for rec in batch {
         let ts = observer.wall_time(rec.header.ts_ns);
-        let iface = observer.iface_name(rec.header.ifindex);
+        let iface = observer.iface_shared(rec.header.ifindex);
         let comment = match Packet::from_record(&rec.view(), ts, iface.clone()) {
             Ok(packet) => {
                 tally.record(
@@ -1085,7 +1094,15 @@ fn judge_batch(
                         .as_ref()
                         .map_or("fragment", |m| m.msg_type.name()),
                 );
-                judge(detector, respond.as_deref_mut(), &packet, ts, out, tally)?
+                judge(
+                    detector,
+                    respond.as_deref_mut(),
+                    &rec.frame,
+                    &packet,
+                    ts,
+                    out,
+                    tally,
+                )?
             }
             Err(e) => {
                 tally.undecodable();
@@ -1099,7 +1116,7 @@ fn judge_batch(
                 FrameMeta {
                     end: 0,
                     ts,
-                    iface,
+                    iface: iface.to_string(),
                     ingress: rec.header.direction != abi::direction::EGRESS,
                     wire_len: rec.header.wire_len,
                     comment,
@@ -1110,12 +1127,14 @@ fn judge_batch(
     Ok(())
 }
 
-/// Runs the detector on one packet and emits its line (as `--events` says), its alerts and the
-/// countermeasures decided on them (`--respond`); returns the alerts named for a pcapng packet
-/// comment (`None` without alerts).
+/// Runs the detector on one frame (`bytes`, decoded as `packet`) and emits its line (as
+/// `--events` says), the line of the packet it completed if it was the last missing fragment,
+/// its alerts and the countermeasures decided on them (`--respond`); returns the alerts named
+/// for a pcapng packet comment (`None` without alerts).
 fn judge(
     detector: &mut Detector,
     respond: Option<&mut Countermeasures>,
+    bytes: &[u8],
     packet: &Packet,
     ts: std::time::SystemTime,
     out: &mut Emitter,
@@ -1123,20 +1142,25 @@ fn judge(
 ) -> Result<Option<String>> {
     // The responder's own frames, seen leaving, are not judged.
     let own = respond.as_deref().is_some_and(|r| r.is_own(packet, ts));
-    let alerts = if own {
-        Vec::new()
+    let judged = if own {
+        detect::run::Judged::default()
     } else {
-        detector.observe(packet, ts)
+        detector.observe_frame(bytes, packet, ts)
     };
-    if detector.show_packet(packet) {
-        out.line("packet", packet, severity::INFO, "packet", |b| {
-            b.extend_from_slice(term::escape(&packet.text()).as_bytes())
-        })?;
-        tally.line("packet");
+    for p in std::iter::once(packet).chain(judged.reassembled.as_ref()) {
+        if detector.show_packet(p) {
+            out.line("packet", p, severity::INFO, "packet", |b| {
+                b.extend_from_slice(term::escape(&p.text()).as_bytes())
+            })?;
+            tally.line("packet");
+        }
     }
+    let alerts = judged.alerts;
     emit_alerts(&alerts, out, tally)?;
     if let Some(r) = respond {
-        r.answer(packet, &alerts, ts, out, tally)?;
+        // A reassembled message is what the alerts are about.
+        let about = judged.reassembled.as_ref().unwrap_or(packet);
+        r.answer(about, &alerts, ts, out, tally)?;
     }
     Ok((!alerts.is_empty()).then(|| {
         alerts
@@ -1185,10 +1209,27 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
             }
         };
         capture.frames += 1;
-        match frame.decode() {
+        // Fragments whatever their upper layer, as the kernel records them: reassembled.
+        let decoded = frame.decode().or_else(|skipped| {
+            if !frame.is_ethernet() {
+                return Err(skipped);
+            }
+            crate::wire::Frame::parse_fragment(&frame.data)
+                .map(|f| Packet::new(frame.seen(), f))
+                .map_err(|_| skipped)
+        });
+        match decoded {
             Ok(packet) => {
                 stats.records_read += 1;
-                judge(&mut detector, None, &packet, frame.ts, &mut out, &mut tally)?;
+                judge(
+                    &mut detector,
+                    None,
+                    &frame.data,
+                    &packet,
+                    frame.ts,
+                    &mut out,
+                    &mut tally,
+                )?;
             }
             Err(_) => capture.skipped += 1,
         }

@@ -36,6 +36,7 @@ pub struct RespondArgs {
 /// The responder and a send socket per interface.
 pub struct Countermeasures {
     responder: Responder,
+    policy_path: std::path::PathBuf,
     /// Per watched interface: its socket, `None` until it could be opened.
     sockets: Vec<(String, Option<PacketSocket>)>,
 }
@@ -61,6 +62,7 @@ impl Countermeasures {
         };
         let mut cm = Self {
             responder: Responder::new(cfg, &policy, path)?,
+            policy_path: path.to_path_buf(),
             sockets: interfaces.iter().map(|i| (i.clone(), None)).collect(),
         };
         for i in 0..cm.sockets.len() {
@@ -78,6 +80,17 @@ impl Countermeasures {
             "countermeasures on"
         );
         Ok(Some(cm))
+    }
+
+    /// Reads the policy again (after the detector did, on SIGHUP): its allow list and routers
+    /// from now on. On an error the list in force stays.
+    pub fn reload(&mut self) -> Result<()> {
+        let policy = Policy::load(&self.policy_path).context("--respond: reading the policy")?;
+        self.responder.set_policy(&policy, &self.policy_path)?;
+        if policy.respond.is_empty() {
+            tracing::warn!("--respond: the policy lists no code any more: nothing is answered");
+        }
+        Ok(())
     }
 
     /// Opens the socket of interface number `i` and tells the responder its MAC.

@@ -16,6 +16,7 @@ use serde::Serialize;
 use v6probe_common::wire::{EthernetAddress, FragmentInfo, Icmpv6Type, Prefix};
 
 use super::baseline::{RaDiff, RaParams};
+use crate::{packet::Reassembly, reasm::Overlap};
 
 /// Alert codes: stable snake_case strings (README, "Alert codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -46,10 +47,15 @@ pub enum AlertCode {
     NeighborMacLlaMismatch,
     RaPrefixValidLifetimeShort,
     UnknownVendor,
+    FragmentIncompleteHeaderChain,
+    FragmentOverlap,
+    NdpHeaderChainTooLong,
+    NdpChecksumInvalid,
+    NdpTruncated,
 }
 
 impl AlertCode {
-    pub const COUNT: usize = 26;
+    pub const COUNT: usize = 31;
     pub const ALL: [AlertCode; Self::COUNT] = [
         Self::NeighborNew,
         Self::NeighborMacChanged,
@@ -77,6 +83,11 @@ impl AlertCode {
         Self::NeighborMacLlaMismatch,
         Self::RaPrefixValidLifetimeShort,
         Self::UnknownVendor,
+        Self::FragmentIncompleteHeaderChain,
+        Self::FragmentOverlap,
+        Self::NdpHeaderChainTooLong,
+        Self::NdpChecksumInvalid,
+        Self::NdpTruncated,
     ];
 
     pub fn code(self) -> &'static str {
@@ -107,6 +118,11 @@ impl AlertCode {
             Self::NeighborMacLlaMismatch => "neighbor_mac_lla_mismatch",
             Self::RaPrefixValidLifetimeShort => "ra_prefix_valid_lifetime_short",
             Self::UnknownVendor => "unknown_vendor",
+            Self::FragmentIncompleteHeaderChain => "fragment_incomplete_header_chain",
+            Self::FragmentOverlap => "fragment_overlap",
+            Self::NdpHeaderChainTooLong => "ndp_header_chain_too_long",
+            Self::NdpChecksumInvalid => "ndp_checksum_invalid",
+            Self::NdpTruncated => "ndp_truncated",
         }
     }
 
@@ -276,6 +292,40 @@ pub enum Detail {
     },
     Fragment {
         frag: FragmentInfo,
+    },
+    /// A packet the monitor put back together from fragments.
+    Reassembled {
+        reassembled: Reassembly,
+    },
+    /// Fragments that overlap (RFC 5722): the datagram is dropped whole.
+    FragmentOverlap {
+        frag_id: u32,
+        overlap: Overlap,
+    },
+    /// A first fragment without the header chain through the upper-layer header (RFC 7112).
+    IncompleteChain {
+        frag: FragmentInfo,
+        /// The headers the first fragment holds, and why the walk stopped (`truncated_chain`,
+        /// `fragment`, ...).
+        ext: Vec<&'static str>,
+        chain_end: &'static str,
+    },
+    /// An extension-header chain longer than the kernel programs walk.
+    LongChain {
+        /// Headers in the chain.
+        ext_count: usize,
+        /// Headers the kernel programs walk.
+        kernel_walks: usize,
+        /// The first of them.
+        ext: Vec<&'static str>,
+        /// What ends the chain (`icmpv6`, `fragment`, `truncated_chain`, ...).
+        chain_end: &'static str,
+    },
+    /// An NDP message the capture holds only in part.
+    Truncated {
+        /// ICMPv6 bytes captured, and bytes the IPv6 header says the payload has.
+        icmp6_captured: usize,
+        payload_len: u16,
     },
     Bogon {
         reason: BogonReason,

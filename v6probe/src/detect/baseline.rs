@@ -180,8 +180,10 @@ fn change<T: PartialEq + Clone>(old: &T, new: &T) -> Option<Change<T>> {
 }
 
 impl RaDiff {
-    /// The header values always; MTU, RDNSS, DNSSL, routes and prefixes only when both
-    /// advertisements were captured whole.
+    /// The header values always; MTU, RDNSS, DNSSL, routes and prefixes in full when both
+    /// advertisements were captured whole. When only the new one was cut short, what it
+    /// shows is compared (an MTU, a server, domain, route or prefix the baseline lacks), not
+    /// what it may have lost.
     pub fn of(base: &RaParams, new: &RaParams) -> Self {
         let mut d = RaDiff {
             cur_hop_limit: change(&base.cur_hop_limit, &new.cur_hop_limit),
@@ -209,6 +211,31 @@ impl RaDiff {
                 .prefixes
                 .iter()
                 .filter(|p| !new.prefixes.contains(p))
+                .cloned()
+                .collect();
+        } else if base.options_complete {
+            // The new advertisement was cut short: what it shows is compared, what it may have
+            // lost is not. An option value the baseline lacks is a change; a missing one may
+            // sit past the cut.
+            fn shows_new<T: PartialEq + Clone>(old: &[T], new: &[T]) -> bool {
+                new.iter().any(|x| !old.contains(x))
+            }
+            if new.mtu.is_some() {
+                d.mtu = change(&base.mtu, &new.mtu);
+            }
+            if shows_new(&base.rdnss, &new.rdnss) {
+                d.rdnss = change(&base.rdnss, &new.rdnss);
+            }
+            if shows_new(&base.dnssl, &new.dnssl) {
+                d.dnssl = change(&base.dnssl, &new.dnssl);
+            }
+            if shows_new(&base.routes, &new.routes) {
+                d.routes = change(&base.routes, &new.routes);
+            }
+            d.prefixes_added = new
+                .prefixes
+                .iter()
+                .filter(|p| !base.prefixes.contains(p))
                 .cloned()
                 .collect();
         }
@@ -307,14 +334,32 @@ mod tests {
     }
 
     #[test]
-    fn options_of_a_cut_advertisement_are_not_compared() {
+    fn a_cut_advertisement_is_compared_as_far_as_it_goes() {
         let base = params();
         let mut new = params();
         new.options_complete = false;
         new.rdnss.clear();
         new.prefixes.clear();
+        new.mtu = None;
+        // What may sit past the cut is not a change.
         assert!(RaDiff::of(&base, &new).is_empty());
         new.managed = true;
         assert_eq!(RaDiff::of(&base, &new).changed(), ["managed"]);
+        // What the captured part shows and the baseline lacks is.
+        new.managed = false;
+        new.rdnss = vec!["2001:db8:66::53".parse().unwrap()];
+        new.mtu = Some(1280);
+        new.prefixes = vec![PrefixParams {
+            prefix: "2001:db8:66::/64".parse().unwrap(),
+            on_link: true,
+            autonomous: true,
+        }];
+        let d = RaDiff::of(&base, &new);
+        assert_eq!(d.changed(), ["mtu", "rdnss", "prefixes_added"]);
+        assert!(d.prefixes_removed.is_empty());
+        // A baseline that was itself cut short compares no options.
+        let mut cut_base = params();
+        cut_base.options_complete = false;
+        assert!(RaDiff::of(&cut_base, &new).is_empty());
     }
 }

@@ -55,6 +55,8 @@ pub struct Config {
     pub max_mac_lla: usize,
     /// MAC storms whose counts are kept for their alerts.
     pub max_storms: usize,
+    /// Fragment reassembly: timeout, bytes held per link and in total.
+    pub reassembly: crate::reasm::Limits,
 }
 
 impl Default for Config {
@@ -83,6 +85,7 @@ impl Default for Config {
             mac_storm_quiet: Duration::from_secs(5),
             max_mac_lla: 65_536,
             max_storms: 1024,
+            reassembly: crate::reasm::Limits::default(),
         }
     }
 }

@@ -15,6 +15,7 @@ use super::{
     alert::{Alert, AlertCode, Detail, Evidence, FloodSourceCount, MsgClass, Severity},
     config::Config,
     dad::DadWatch,
+    fragments::Fragments,
     gate::Gate,
     links::Links,
     neighbors::{Na, Neighbors},
@@ -25,7 +26,11 @@ use super::{
     state::{State, STATE_VERSION},
     vendors::Vendors,
 };
-use crate::{output::rfc3339_nanos, packet::Packet};
+use crate::{
+    output::rfc3339_nanos,
+    packet::{Packet, Reassembly},
+    reasm::ReasmStats,
+};
 
 /// What the kernel's flood guard counted for one of its classes over a window (the monitor
 /// reads it from the kernel counters and the guard's per-MAC table).
@@ -70,6 +75,8 @@ pub struct EngineStats {
     pub alerts: BTreeMap<&'static str, u64>,
     /// Alerts counted but not printed (repeats, per-code budget), by code.
     pub suppressed: BTreeMap<&'static str, u64>,
+    /// Fragments held, packets reassembled, datagrams timed out or evicted, drops by reason.
+    pub reassembly: ReasmStats,
 }
 
 pub fn nanos(t: SystemTime) -> u64 {
@@ -96,6 +103,7 @@ pub struct Engine {
     /// Links: (interface name, outer VLAN id or 0). Bindings and routers are per link.
     links: Links,
     checks: PacketChecks,
+    frags: Fragments,
     neighbors: Neighbors,
     dad: DadWatch,
     routers: Routers,
@@ -118,6 +126,7 @@ impl Engine {
         Self {
             na_mismatch_wanted,
             checks: PacketChecks::new(&cfg),
+            frags: Fragments::new(cfg.reassembly),
             neighbors: Neighbors::new(&cfg),
             dad: DadWatch::new(&cfg),
             routers: Routers::new(&cfg),
@@ -208,8 +217,25 @@ impl Engine {
         if verdict.discarded {
             return;
         }
-        let src = cx.src();
         let bogon = verdict.bogon.is_some();
+        if verdict.untrusted {
+            // Judged against what is known, changing nothing.
+            match &icmp.message {
+                Message::RouterAdvert { .. } if !bogon => {
+                    self.routers.on_ra(&cx, &mut sink, None, icmp);
+                }
+                Message::Redirect {
+                    target,
+                    destination,
+                    ..
+                } => self
+                    .routers
+                    .on_redirect(&cx, &mut sink, *target, *destination),
+                _ => {}
+            }
+            return;
+        }
+        let src = cx.src();
         let proxy = cx.policy.is_some_and(|p| p.is_proxy(&cx.eth_src()));
         match &icmp.message {
             Message::RouterSolicit { options, .. } => {
@@ -217,7 +243,7 @@ impl Engine {
             }
             Message::RouterAdvert { .. } if !bogon => {
                 self.routers
-                    .on_ra(&cx, &mut sink, &mut self.neighbors, icmp);
+                    .on_ra(&cx, &mut sink, Some(&mut self.neighbors), icmp);
             }
             Message::NeighborSolicit {
                 target, options, ..
@@ -257,6 +283,89 @@ impl Engine {
                 .on_redirect(&cx, &mut sink, *target, *destination),
             _ => {}
         }
+    }
+
+    /// Judges one frame: its decode `p` as [`Engine::observe_into`] does, then its IPv6 layer
+    /// (`bytes`: the frame `p` was decoded from): a header chain longer than the kernel
+    /// programs walk, and fragments, held until their packet is whole. The fragment that
+    /// completes a packet returns it, already judged (its alerts are in `out`), for the caller
+    /// to print.
+    pub fn observe_frame_into(
+        &mut self,
+        bytes: &[u8],
+        p: &Packet,
+        now: SystemTime,
+        out: &mut Vec<Alert>,
+    ) -> Option<Packet> {
+        self.observe_into(p, now, out);
+        let ext = &p.frame.ip6.ext;
+        let fragment = ext.fragment().is_some();
+        if !fragment && !ext.longer_than_kernel_walks() {
+            return None;
+        }
+        let r = {
+            let t = nanos(now);
+            let link = self.link_of(p);
+            let (iface, vlan) = link_name(&self.links, link);
+            let cx = Cx {
+                p,
+                now,
+                t,
+                link,
+                iface,
+                vlan,
+                policy: self.policy.as_ref(),
+                vendors: self.vendors.as_deref(),
+                learning: self.learn_until.is_some(),
+                baseline: self.baseline,
+                flooding: false,
+            };
+            let mut sink = Sink::new(&mut self.gate, out);
+            self.frags.long_chain(&cx, &mut sink);
+            if !fragment {
+                return None;
+            }
+            self.frags.push(&cx, &mut sink, bytes)?
+        };
+        // Not an IPv6 packet the decoder can show (not ICMPv6): nothing more to judge.
+        let frame = v6probe_common::wire::Frame::parse(&r.bytes).ok()?;
+        let mut whole = Packet::new(p.seen.clone(), frame);
+        whole.reassembled = Some(Reassembly {
+            id: r.key.id,
+            fragments: r.fragments,
+        });
+        self.observe_into(&whole, now, out);
+        if whole.frame.ip6.ext.longer_than_kernel_walks() {
+            let t = nanos(now);
+            let link = self.link_of(&whole);
+            let (iface, vlan) = link_name(&self.links, link);
+            let cx = Cx {
+                p: &whole,
+                now,
+                t,
+                link,
+                iface,
+                vlan,
+                policy: self.policy.as_ref(),
+                vendors: self.vendors.as_deref(),
+                learning: self.learn_until.is_some(),
+                baseline: self.baseline,
+                flooding: false,
+            };
+            self.frags
+                .long_chain(&cx, &mut Sink::new(&mut self.gate, out));
+        }
+        Some(whole)
+    }
+
+    /// The link a packet was seen on.
+    fn link_of(&mut self, p: &Packet) -> u16 {
+        let vid = if p.frame.eth.vlan_count > 0 {
+            p.frame.eth.vlans[0].vid()
+        } else {
+            0
+        };
+        self.link_id(p.seen.iface.as_deref(), vid)
     }
 
     // ---- Hook for the kernel flood guard (the kernel work owns the guard; this only turns
@@ -340,6 +449,7 @@ impl Engine {
             mac_changes: self.neighbors.mac_changes(),
             vendors: self.vendors.as_ref().map_or(0, |v| v.len()),
             suppress_entries: self.gate.entries(),
+            reassembly: self.frags.stats(),
             ..Default::default()
         };
         for (name, n) in [
@@ -353,6 +463,7 @@ impl Engine {
             ("sources", ev_sources),
             ("suppress", self.gate.evictions()),
             ("links", self.links.over_cap()),
+            ("reassembly", s.reassembly.evicted),
         ] {
             s.evictions.insert(name, n);
         }

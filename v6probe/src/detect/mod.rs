@@ -18,7 +18,8 @@
 //!   suppression and per-code budgets; [`policy`], [`state`] the files;
 //! - [`sink`] the packet context every rule reads and the sink it raises alerts into;
 //! - the rule subjects, each owning its tables: [`packet_checks`] (rates, hop limit, bogons,
-//!   extension headers, fragments, link-layer mismatch, packet too big), [`dad`],
+//!   extension headers, fragments, checksums, truncation, link-layer mismatch, packet too
+//!   big), [`fragments`] (reassembly, overlaps, incomplete and over-long header chains), [`dad`],
 //!   [`neighbors`] (bindings, NA checks, cache exhaustion; hears DAD answers), [`routers`]
 //!   (rogue, killed, changed, policy contents, redirects; binds the router as a neighbour);
 //! - [`engine`] composes the subjects and the gate; [`run`] wraps it for `monitor`.
@@ -28,6 +29,7 @@ pub mod config;
 pub mod dad;
 pub mod engine;
 pub mod error;
+pub mod fragments;
 pub mod gate;
 pub mod links;
 pub mod neighbors;
@@ -40,6 +42,8 @@ pub mod state;
 pub mod table;
 pub mod vendors;
 
+#[cfg(test)]
+mod evasion_tests;
 #[cfg(test)]
 mod tests;
 

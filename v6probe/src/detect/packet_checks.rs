@@ -20,8 +20,14 @@ use super::{
 pub struct Verdict {
     /// The source address is one no NDP message of this type may come from.
     pub bogon: Option<BogonReason>,
-    /// Hosts discard the packet (RFC 4861 6.1, 7.1; RFC 6980): it must change no state.
+    /// Hosts discard the packet (RFC 4861 6.1, 7.1: hop limit, code, checksum), or it is one
+    /// fragment of a message judged once reassembled: no rule sees it, it changes no state.
     pub discarded: bool,
+    /// Some hosts may accept the message, but it cannot be trusted to describe the link: a
+    /// fragmented message (RFC 6980: Linux drops it, other stacks may not) or one whose
+    /// checksum could not be checked (captured in part). The rules judge it (a rogue RA is
+    /// still `ra_rogue`) but it changes no state: no binding, router or baseline.
+    pub untrusted: bool,
 }
 
 /// Rate windows and the per-packet rules.
@@ -190,6 +196,65 @@ impl PacketChecks {
                     a.evidence.detail = Detail::Fragment { frag: fr };
                 },
             );
+        } else if let Some(r) = cx.p.reassembled {
+            sink.raise(
+                cx,
+                AlertCode::NdpFragmented,
+                Severity::High,
+                cx.sent(),
+                |a| {
+                    a.message = format!(
+                        "{name} from {src} reassembled from {} fragments (RFC 6980 forbids \
+                         fragmented NDP)",
+                        r.fragments
+                    );
+                    a.address = Some(src);
+                    a.mac = Some(eth_src);
+                    a.evidence.detail = Detail::Reassembled { reassembled: r };
+                },
+            );
+        }
+        // One piece of a fragmented message: its checksum covers bytes in other fragments, so
+        // it is judged once reassembled.
+        let piece = frag.is_some_and(|fr| fr.offset != 0 || fr.more);
+        let bad_checksum = !piece && f.checksum_ok == Some(false);
+        let unverifiable = !piece && f.checksum_ok.is_none();
+        if bad_checksum {
+            sink.raise(
+                cx,
+                AlertCode::NdpChecksumInvalid,
+                Severity::Medium,
+                cx.sent(),
+                |a| {
+                    a.message = format!(
+                        "{name} from {src} with a wrong ICMPv6 checksum (hosts drop it; it \
+                         changes nothing here either)"
+                    );
+                    a.address = Some(src);
+                    a.mac = Some(eth_src);
+                },
+            );
+        } else if unverifiable {
+            let (captured, payload_len) = (f.icmp6_len, f.ip6.payload_len);
+            sink.raise(
+                cx,
+                AlertCode::NdpTruncated,
+                Severity::Medium,
+                cx.sent(),
+                |a| {
+                    a.message = format!(
+                        "{name} from {src} captured in part ({captured} bytes of ICMPv6, IPv6 \
+                         payload {payload_len}): checksum not checked, compared only as far as \
+                         captured, changes no state"
+                    );
+                    a.address = Some(src);
+                    a.mac = Some(eth_src);
+                    a.evidence.detail = Detail::Truncated {
+                        icmp6_captured: captured,
+                        payload_len,
+                    };
+                },
+            );
         }
         let hop = f.ip6.hop_limit;
         if hop != 255 {
@@ -224,10 +289,8 @@ impl PacketChecks {
         }
         Verdict {
             bogon: bogus,
-            discarded: hop != 255
-                || frag.is_some()
-                || icmp.code != 0
-                || f.checksum_ok == Some(false),
+            discarded: hop != 255 || icmp.code != 0 || bad_checksum || piece,
+            untrusted: frag.is_some() || cx.p.reassembled.is_some() || unverifiable,
         }
     }
 

@@ -52,14 +52,17 @@ impl Routers {
     }
 
     /// A router advertisement from a non-bogon source. The source is a neighbour too:
-    /// `neighbors` binds it, and learns the MAC of a new router.
+    /// `neighbors` binds it, and learns the MAC of a new router. Without `neighbors` the RA is
+    /// untrusted (fragmented, or captured in part): judged against what is known, with the
+    /// same alerts, but it changes nothing (no binding, router or baseline).
     pub fn on_ra(
         &mut self,
         cx: &Cx,
         sink: &mut Sink,
-        neighbors: &mut Neighbors,
+        mut neighbors: Option<&mut Neighbors>,
         icmp: &Icmpv6Repr,
     ) {
+        let commit = neighbors.is_some();
         let (src, eth_src) = (cx.src(), cx.eth_src());
         let Message::RouterAdvert {
             router_lifetime,
@@ -72,13 +75,15 @@ impl Routers {
         let lifetime = *router_lifetime;
         let slla = options.source_ll_addr();
         ll_mismatch(cx, sink, slla, LlOption::Source);
-        neighbors.bind(
-            cx,
-            sink,
-            src,
-            slla.unwrap_or(eth_src),
-            LearnedFrom::RouterAdvert,
-        );
+        if let Some(n) = neighbors.as_deref_mut() {
+            n.bind(
+                cx,
+                sink,
+                src,
+                slla.unwrap_or(eth_src),
+                LearnedFrom::RouterAdvert,
+            );
+        }
         for o in options.iter() {
             if let NdpOption::PrefixInfo {
                 prefix,
@@ -116,15 +121,17 @@ impl Routers {
                     self.rogue(cx, sink, &params, lifetime, why);
                     return;
                 }
-                self.routers.insert(
-                    key,
-                    Router {
-                        mac: eth_src,
-                        params: (lifetime > 0).then(|| params.clone()),
-                        last_seen: cx.t,
-                    },
-                );
-                neighbors.add_router_mac(cx.link, eth_src);
+                if let Some(n) = neighbors {
+                    self.routers.insert(
+                        key,
+                        Router {
+                            mac: eth_src,
+                            params: (lifetime > 0).then(|| params.clone()),
+                            last_seen: cx.t,
+                        },
+                    );
+                    n.add_router_mac(cx.link, eth_src);
+                }
             }
             Some((mac, _)) if mac != eth_src => {
                 if lifetime == 0 {
@@ -152,23 +159,26 @@ impl Routers {
                 return;
             }
             Some((_, base)) => {
-                if let Some(r) = self.routers.get_mut(&key) {
-                    r.last_seen = cx.t;
+                if commit {
+                    if let Some(r) = self.routers.get_mut(&key) {
+                        r.last_seen = cx.t;
+                    }
                 }
                 // Lifetime 0 from the router itself: it is leaving; nothing to compare.
                 if lifetime == 0 {
                     return;
                 }
                 match base {
-                    None => {
+                    None if commit => {
                         if let Some(r) = self.routers.get_mut(&key) {
                             r.params = Some(params.clone());
                         }
                     }
+                    None => {}
                     Some(base) => {
                         let d = RaDiff::of(&base, &params);
                         if !d.is_empty() {
-                            self.changed(cx, sink, base, &params, d);
+                            self.changed(cx, sink, base, &params, d, commit);
                         }
                     }
                 }
@@ -205,14 +215,25 @@ impl Routers {
         });
     }
 
-    /// A known router's RA differs from its baseline by `d`.
-    fn changed(&mut self, cx: &Cx, sink: &mut Sink, mut base: RaParams, new: &RaParams, d: RaDiff) {
+    /// A known router's RA differs from its baseline by `d`; `commit`: the RA may update the
+    /// baseline (it is trusted).
+    fn changed(
+        &mut self,
+        cx: &Cx,
+        sink: &mut Sink,
+        mut base: RaParams,
+        new: &RaParams,
+        d: RaDiff,
+        commit: bool,
+    ) {
         let key = (cx.link, cx.src());
         let only_prefixes = d.only_prefixes();
         if cx.learning {
             // Still building the baseline: the newest advertisement is the baseline.
-            if let Some(r) = self.routers.get_mut(&key) {
-                r.params = Some(new.clone());
+            if commit {
+                if let Some(r) = self.routers.get_mut(&key) {
+                    r.params = Some(new.clone());
+                }
             }
             return;
         }
@@ -224,9 +245,11 @@ impl Routers {
             // hosts do configure addresses in an added prefix, so the change is worth a line;
             // but it must not page anyone. The baseline follows, so it is one alert per
             // change (not per RA); listing the prefixes in a policy silences planned ones.
-            base.prefixes = new.prefixes.clone();
-            if let Some(r) = self.routers.get_mut(&key) {
-                r.params = Some(base);
+            if commit {
+                base.prefixes = new.prefixes.clone();
+                if let Some(r) = self.routers.get_mut(&key) {
+                    r.params = Some(base);
+                }
             }
             let policy_ok = cx
                 .policy

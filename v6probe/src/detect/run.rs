@@ -85,6 +85,14 @@ pub struct Detector {
     last_save: Option<SystemTime>,
 }
 
+/// What one frame gave: its alerts, and the packet it completed, if it was the last missing
+/// fragment of one.
+#[derive(Debug, Default)]
+pub struct Judged {
+    pub alerts: Vec<Alert>,
+    pub reassembled: Option<Packet>,
+}
+
 /// With `--state`, the baseline is also saved this often (packet time), so a crash loses
 /// little.
 pub const SAVE_EVERY: Duration = Duration::from_secs(300);
@@ -148,6 +156,25 @@ impl Detector {
     /// Judges one packet (its kernel or capture timestamp as `now`).
     pub fn observe(&mut self, p: &Packet, now: SystemTime) -> Vec<Alert> {
         let alerts = self.engine.observe(p, now);
+        self.after(now);
+        alerts
+    }
+
+    /// Judges one frame: its decode `p`, and its bytes for fragment reassembly and the header
+    /// chain ([`Engine::observe_frame_into`]). A fragment that completes a packet gives that
+    /// packet too, already judged, for its own line.
+    pub fn observe_frame(&mut self, bytes: &[u8], p: &Packet, now: SystemTime) -> Judged {
+        let mut alerts = Vec::new();
+        let reassembled = self.engine.observe_frame_into(bytes, p, now, &mut alerts);
+        self.after(now);
+        Judged {
+            alerts,
+            reassembled,
+        }
+    }
+
+    /// Saves the state after learning and every [`SAVE_EVERY`].
+    fn after(&mut self, now: SystemTime) {
         let due = self.state_path.is_some()
             && match self.last_save {
                 None => {
@@ -162,7 +189,6 @@ impl Detector {
                 tracing::warn!("saving the detection baseline: {e}");
             }
         }
-        alerts
     }
 
     /// See [`Engine::kernel_flood`] (the kernel flood guard's counts as alerts).

@@ -802,6 +802,35 @@ impl Collector for TelemetryCollector {
                     .map(|(t, n)| (vec![("table", t.to_string())], *n)),
                 counter,
             )?;
+            let r = &d.reassembly;
+            family(
+                &mut enc,
+                "v6probe_reassembly_fragments",
+                "Fragments taken by the reassembler, and what became of them: `reassembled` \
+                 packets, datagrams `timed_out` or `evicted` (memory bounds), first fragments \
+                 without the whole header chain (`chain_incomplete`), drops by reason.",
+                Counter,
+                [
+                    ("taken", r.fragments),
+                    ("reassembled", r.reassembled),
+                    ("timed_out", r.timed_out),
+                    ("evicted", r.evicted),
+                    ("chain_incomplete", r.chain_incomplete),
+                ]
+                .into_iter()
+                .chain(r.discarded.iter().map(|(k, v)| (*k, *v)))
+                .map(|(what, n)| (vec![("what", what.to_string())], n)),
+                counter,
+            )?;
+            family(
+                &mut enc,
+                "v6probe_reassembly_held_bytes",
+                "Bytes the reassembler holds for incomplete datagrams (bounded per interface \
+                 and in total).",
+                Gauge,
+                [(vec![], i64::try_from(r.held_bytes).unwrap_or(i64::MAX))],
+                gauge_i,
+            )?;
             family(
                 &mut enc,
                 "v6probe_detector_bindings_not_admitted",

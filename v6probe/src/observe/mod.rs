@@ -482,7 +482,7 @@ pub struct Observer {
     /// The kernel log reader (with `--kernel-log`), flushed whenever it has lines.
     logger: Option<AsyncFd<EbpfLogger<KernelLogSink>>>,
     attached: Vec<Attachment>,
-    names: HashMap<u32, String>,
+    names: HashMap<u32, std::sync::Arc<str>>,
     clock: ClockMap,
     hook: HookSel,
     xdp_mode: XdpModeSel,
@@ -590,7 +590,7 @@ impl Observer {
             self.detach(iface);
             return Err(e);
         }
-        self.names.insert(idx, iface.to_string());
+        self.names.insert(idx, iface.into());
         let new: Vec<Attachment> = made
             .into_iter()
             .map(|hook| Attachment {
@@ -634,10 +634,15 @@ impl Observer {
 
     /// The interface name for a record's ifindex (one of ours, else `if<N>`).
     pub fn iface_name(&self, ifindex: u32) -> String {
+        self.iface_shared(ifindex).to_string()
+    }
+
+    /// [`Observer::iface_name`] shared, not copied (one per record on the monitor's hot path).
+    pub fn iface_shared(&self, ifindex: u32) -> std::sync::Arc<str> {
         self.names
             .get(&ifindex)
             .cloned()
-            .unwrap_or_else(|| format!("if{ifindex}"))
+            .unwrap_or_else(|| format!("if{ifindex}").into())
     }
 
     /// Wall-clock time of a record's kernel timestamp.

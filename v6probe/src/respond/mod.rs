@@ -285,6 +285,30 @@ pub struct Responder {
     stats: RespondStats,
 }
 
+/// The allow list of `policy` as a table by code index.
+fn allowed(policy: &Policy, file: &Path) -> Result<[bool; AlertCode::COUNT], RespondError> {
+    let mut allow = [false; AlertCode::COUNT];
+    for &c in &policy.respond {
+        if !ANSWERABLE.contains(&c) {
+            return Err(RespondError::NotAnswerable {
+                file: file.display().to_string(),
+                code: c.code(),
+            });
+        }
+        allow[c.index()] = true;
+    }
+    Ok(allow)
+}
+
+/// The policy's routers: (interface or any, link-local, MAC).
+fn policy_routers(policy: &Policy) -> Vec<(Option<String>, Ipv6Addr, Mac)> {
+    policy
+        .routers
+        .iter()
+        .map(|r| (r.iface.clone(), r.link_local, r.mac))
+        .collect()
+}
+
 fn ns(d: Duration) -> u64 {
     d.as_nanos().min(u128::from(u64::MAX)) as u64
 }
@@ -293,27 +317,15 @@ impl Responder {
     /// The responder for `policy` (read from `file`, named in errors). Fails when the policy
     /// lists no code, or one without a countermeasure.
     pub fn new(cfg: Config, policy: &Policy, file: &Path) -> Result<Self, RespondError> {
-        let file = file.display().to_string();
         if policy.respond.is_empty() {
-            return Err(RespondError::NoCodes { file });
+            return Err(RespondError::NoCodes {
+                file: file.display().to_string(),
+            });
         }
-        let mut allow = [false; AlertCode::COUNT];
-        for &c in &policy.respond {
-            if !ANSWERABLE.contains(&c) {
-                return Err(RespondError::NotAnswerable {
-                    file,
-                    code: c.code(),
-                });
-            }
-            allow[c.index()] = true;
-        }
+        let allow = allowed(policy, file)?;
         Ok(Self {
             allow,
-            policy_routers: policy
-                .routers
-                .iter()
-                .map(|r| (r.iface.clone(), r.link_local, r.mac))
-                .collect(),
+            policy_routers: policy_routers(policy),
             iface_macs: Vec::new(),
             links: Vec::new(),
             routers: BoundedMap::new(cfg.max_routers),
@@ -330,6 +342,15 @@ impl Responder {
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// A policy read again (the monitor's SIGHUP): its allow list and routers from now on.
+    /// An empty list answers nothing; a code without a countermeasure is an error, and the
+    /// list in force stays. Open incidents of a code no longer listed are not answered.
+    pub fn set_policy(&mut self, policy: &Policy, file: &Path) -> Result<(), RespondError> {
+        self.allow = allowed(policy, file)?;
+        self.policy_routers = policy_routers(policy);
+        Ok(())
     }
 
     /// The MAC of an interface responses go out on.
@@ -608,6 +629,9 @@ impl Responder {
             return None;
         }
         let (last_sent, code, previous) = (r.inc.last_sent, r.inc.code, r.inc.sent);
+        if !self.allow[code.index()] {
+            return None;
+        }
         let routes = r.routes.clone();
         if let Some(r) = self.rogues.get_mut(&key) {
             r.inc.last_seen = t;
@@ -656,6 +680,9 @@ impl Responder {
         }
         let (last_sent, code, previous, legit, router) =
             (r.inc.last_sent, r.inc.code, r.inc.sent, r.legit, r.router);
+        if !self.allow[code.index()] {
+            return None;
+        }
         if let Some(r) = self.restores.get_mut(&key) {
             r.inc.last_seen = t;
         }

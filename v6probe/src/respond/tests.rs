@@ -562,3 +562,29 @@ fn own_responses_are_recognised_on_egress_only() {
     other.seen.dir = Some("egress");
     assert!(!h.r.is_own(&other, t), "the rogue's own zero-lifetime RA");
 }
+
+#[test]
+fn a_policy_read_again_changes_what_is_answered() {
+    let mut h = H::new(POLICY, Config::default());
+    let rogue = ra(mac(66), ll(66), 1800);
+    assert_eq!(h.feed(&rogue, 0).len(), 1);
+    // The code taken off the list: its open incident is no longer answered.
+    let off = policy(
+        "respond = []\n[[routers]]\nmac = \"02:00:00:00:00:01\"\nlink_local = \"fe80::1\"\n",
+    );
+    h.r.set_policy(&off, Path::new("p.toml")).unwrap();
+    assert!(h.feed(&rogue, 2000).is_empty());
+    // A code without a countermeasure: refused, the list in force stays.
+    let bad = policy("respond = [\"flood\"]");
+    let e = h.r.set_policy(&bad, Path::new("p.toml")).unwrap_err();
+    assert!(
+        matches!(e, RespondError::NotAnswerable { code: "flood", .. }),
+        "{e}"
+    );
+    assert!(h.feed(&rogue, 4000).is_empty());
+    // Back on the list: answered again.
+    h.r.set_policy(&policy(POLICY), Path::new("p.toml"))
+        .unwrap();
+    let r = only(h.feed(&rogue, 6000));
+    assert_eq!((r.action, r.previous), (Action::WithdrawRouter, 1));
+}
