@@ -416,7 +416,7 @@ fn main() -> anyhow::Result<()> {
     changed.dnssl = vec!["evil.example".into()];
     changed.routes = vec![Ipv6Addr::new(0x2001, 0xdb8, 0x99, 0, 0, 0, 0, 0)];
     c.put(32_000.0, 0, &changed.frame(r1, ll(1)))?;
-    // R2 renumbers: a second prefix (low).
+    // R2 renumbers: a second prefix (no alert learned only; low under a policy not listing it).
     let mut renum = Ra::of(2, r2);
     renum
         .prefixes

@@ -66,6 +66,9 @@ pub struct EngineStats {
     pub bindings_not_admitted: u64,
     /// Changes of a binding's MAC, alerted or held back in a MAC storm.
     pub mac_changes: u64,
+    /// Prefix changes of known routers (renumbering) taken into their baseline without an
+    /// alert.
+    pub ra_prefix_changes: u64,
     /// Assignments in the IEEE MAC registry loaded (0: none on this system).
     pub vendors: usize,
     pub suppress_entries: usize,
@@ -447,6 +450,7 @@ impl Engine {
             sources,
             bindings_not_admitted: self.neighbors.not_admitted(),
             mac_changes: self.neighbors.mac_changes(),
+            ra_prefix_changes: self.routers.prefix_changes(),
             vendors: self.vendors.as_ref().map_or(0, |v| v.len()),
             suppress_entries: self.gate.entries(),
             reassembly: self.frags.stats(),

@@ -30,13 +30,21 @@ const TWO_HOURS: u32 = 7200;
 /// Known routers per (link, link-local address), with their RA baseline.
 pub struct Routers {
     routers: BoundedMap<Key, Router>,
+    /// Prefix changes of known routers taken into their baseline without an alert.
+    prefix_changes: u64,
 }
 
 impl Routers {
     pub fn new(cfg: &Config) -> Self {
         Self {
             routers: BoundedMap::new(cfg.max_routers),
+            prefix_changes: 0,
         }
+    }
+
+    /// Prefix changes (renumbering) taken into a router's baseline without an alert.
+    pub fn prefix_changes(&self) -> u64 {
+        self.prefix_changes
     }
 
     pub fn len(&self) -> usize {
@@ -238,23 +246,30 @@ impl Routers {
             return;
         }
         if only_prefixes {
-            // Renumbering (RFC 4192): prefixes come and go on a router we trust. Take them
-            // into the baseline; say so at `low` unless the policy allows every new one.
-            // Learned only, `low` is deliberate: nothing tells an operator's renumbering from
-            // a prefix injected by someone sending with the router's own MAC and address, and
-            // hosts do configure addresses in an added prefix, so the change is worth a line;
-            // but it must not page anyone. The baseline follows, so it is one alert per
-            // change (not per RA); listing the prefixes in a policy silences planned ones.
+            // Renumbering (RFC 4192): prefixes come and go on a router we trust, from its own
+            // MAC and address. The baseline follows (from a trusted message). Learned only (no
+            // policy) there is nothing to judge the new prefix against, and an operator's
+            // renumbering is routine: no alert, a count in the stats (`ra_prefix_changes`). A
+            // policy lists the prefixes that may appear: one it does not cover is a `low` line,
+            // once per change.
             if commit {
                 base.prefixes = new.prefixes.clone();
                 if let Some(r) = self.routers.get_mut(&key) {
                     r.params = Some(base);
                 }
             }
-            let policy_ok = cx
+            let allowed = cx
                 .policy
-                .is_some_and(|p| d.prefixes_added.iter().all(|x| p.prefix_allowed(&x.prefix)));
-            if policy_ok {
+                .is_none_or(|p| d.prefixes_added.iter().all(|x| p.prefix_allowed(&x.prefix)));
+            if allowed {
+                if commit {
+                    self.prefix_changes += 1;
+                }
+                tracing::debug!(
+                    router = %cx.src(),
+                    changed = ?d.changed(),
+                    "prefix change taken into the router's baseline"
+                );
                 return;
             }
         }

@@ -835,7 +835,8 @@ fn ra_params_changed_hop_limit_and_rdnss() {
 #[test]
 fn router_renumbering_is_not_an_attack() {
     // RFC 4192: the router adds the new prefix, deprecates the old one (preferred 0), later
-    // drops it. With a policy covering both: silent. Learned only: `low` at most.
+    // drops it. Learned only, or with a policy covering both: silent, counted. With a policy
+    // that does not cover the new prefix: one `low` line.
     let old = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0);
     let new = Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0);
     let steps = [
@@ -861,16 +862,26 @@ fn router_renumbering_is_not_an_attack() {
         h
     };
     let mut h = run(None);
-    assert!(h.above_low().is_empty(), "{:?}", codes(&h.all));
-    // Learned only: the change is said once, at low, and taken into the baseline (the removal
-    // 10 s later is a repeat within 30 s, counted); the same RA afterwards is silent.
-    assert_eq!(h.count("ra_params_changed"), 1, "{:?}", codes(&h.all));
-    assert_eq!(h.e.stats().suppressed["ra_params_changed"], 1);
+    // Learned only: both changes (the new prefix, then the old one gone) taken into the
+    // baseline, no alert; the same RA afterwards is silent and changes nothing.
+    assert_eq!(h.count("ra_params_changed"), 0, "{:?}", codes(&h.all));
+    assert!(!h.e.stats().suppressed.contains_key("ra_params_changed"));
+    assert_eq!(h.e.stats().ra_prefix_changes, 2);
     let r = Ra {
         prefixes: steps[2].clone(),
         ..Default::default()
     };
     assert!(h.feed(&ra(mac(9), ll(9), &r), 60_000).is_empty());
+    assert_eq!(h.e.stats().ra_prefix_changes, 2);
+    // Anything besides prefixes still counts, renumbering or not.
+    let r = Ra {
+        prefixes: steps[0].clone(),
+        hop: 1,
+        ..Default::default()
+    };
+    h.feed(&ra(mac(9), ll(9), &r), 70_000);
+    assert_eq!(codes(&h.all), ["ra_params_changed"]);
+    assert_eq!(h.all[0].severity, Severity::Medium);
     let p = Policy::parse(
         "strict = false\nprefixes = [\"2001:db8::/32\"]\n",
         Path::new("p.toml"),
@@ -878,6 +889,16 @@ fn router_renumbering_is_not_an_attack() {
     .unwrap();
     let h = run(Some(p));
     assert_eq!(h.count("ra_params_changed"), 0, "{:?}", codes(&h.all));
+    assert_eq!(h.e.stats().ra_prefix_changes, 2);
+    // A policy that does not cover the new prefix: said once, at low.
+    let p = Policy::parse(
+        "strict = false\nprefixes = [\"2001:db8:1::/48\"]\n",
+        Path::new("p.toml"),
+    )
+    .unwrap();
+    let h = run(Some(p));
+    assert_eq!(h.count("ra_params_changed"), 1, "{:?}", codes(&h.all));
+    assert!(h.above_low().is_empty(), "{:?}", codes(&h.all));
 }
 
 #[test]
