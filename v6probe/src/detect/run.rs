@@ -51,6 +51,10 @@ pub struct DetectArgs {
     /// Most neighbour bindings kept (older ones are evicted, counted in the stats).
     #[arg(long, value_name = "N", default_value_t = Config::default().max_neighbors)]
     pub max_neighbors: usize,
+    /// Directory of the IEEE MAC registries (oui.csv, mam.csv, oui36.csv, iab.csv) that name
+    /// the vendor of an alert's MAC; without them alerts carry no `vendor`.
+    #[arg(long, value_name = "DIR", default_value = IEEE_DATA_DIR)]
+    pub ieee_data: PathBuf,
 }
 
 impl Default for DetectArgs {
@@ -61,6 +65,7 @@ impl Default for DetectArgs {
             policy: None,
             state: None,
             max_neighbors: Config::default().max_neighbors,
+            ieee_data: PathBuf::from(IEEE_DATA_DIR),
         }
     }
 }
@@ -111,15 +116,21 @@ impl Detector {
         cfg.max_neighbors = args.max_neighbors;
         let wants_vendor = policy.as_ref().is_some_and(|p| p.unknown_vendor);
         let mut engine = Engine::new(cfg, policy);
-        // Read once, here: the engine only looks MACs up.
-        let vendors = Vendors::load_dir(std::path::Path::new(IEEE_DATA_DIR));
+        // Read once, here: the engine only looks MACs up. Without a registry the monitor
+        // runs as before, minus the `vendor` field: one line says so.
+        let dir = &args.ieee_data;
+        let vendors = Vendors::load_dir(dir);
         match &vendors {
             Some(v) => tracing::debug!(assignments = v.len(), "MAC vendor registry loaded"),
-            None if wants_vendor => tracing::warn!(
-                "the policy asks for unknown_vendor, but there is no IEEE registry in \
-                 {IEEE_DATA_DIR} (Debian package ieee-data): no vendor alerts"
+            None => tracing::warn!(
+                "no IEEE MAC registry in {} (Debian package ieee-data): alerts name no vendor{}",
+                dir.display(),
+                if wants_vendor {
+                    ", and the policy's unknown_vendor alerts are off"
+                } else {
+                    ""
+                }
             ),
-            None => {}
         }
         engine.set_vendors(vendors.map(std::sync::Arc::new));
         if let Some(path) = &args.state {

@@ -2,7 +2,7 @@
 //! (`/usr/share/ieee-data/{oui,mam,oui36,iab}.csv`: MA-L 24-bit, MA-M 28-bit, MA-S and IAB
 //! 36-bit assignments). Loaded once at start, bounded in size, and tolerant: a missing file is
 //! skipped, a record that does not parse is counted and skipped.
-use std::{collections::HashMap, io::Read, path::Path, sync::Arc};
+use std::{collections::HashMap, path::Path, sync::Arc};
 
 use v6probe_common::wire::EthernetAddress;
 
@@ -143,15 +143,10 @@ impl Vendors {
     }
 }
 
+/// A regular file of at most [`MAX_FILE_BYTES`] (a FIFO planted there would block the start).
 fn read_bounded(path: &Path) -> std::io::Result<String> {
-    let f = std::fs::File::open(path)?;
-    let mut buf = Vec::new();
-    f.take(MAX_FILE_BYTES + 1).read_to_end(&mut buf)?;
-    if buf.len() as u64 > MAX_FILE_BYTES {
-        return Err(std::io::Error::other(format!(
-            "larger than {MAX_FILE_BYTES} bytes"
-        )));
-    }
+    let buf = crate::files::read_regular(path, MAX_FILE_BYTES)?
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))?;
     Ok(String::from_utf8(buf)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
@@ -401,15 +396,19 @@ mod tests {
 
     #[test]
     fn missing_directory_or_files_give_no_registry() {
-        let dir = std::env::temp_dir().join(format!("v6p-vendors-{}", std::process::id()));
+        let scratch = v6probe_lab::TempDir::new("vendors").unwrap();
+        let dir = scratch.path().join("ieee-data");
         assert!(Vendors::load_dir(&dir).is_none());
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("oui.csv"), b"\xff\xfe garbage\nno,commas here\n").unwrap();
         assert!(Vendors::load_dir(&dir).is_none());
+        // A FIFO in place of a registry is skipped, not read (it would block).
+        let fifo = std::ffi::CString::new(dir.join("mam.csv").to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
         std::fs::write(dir.join("oui.csv"), OUI).unwrap();
         let v = Vendors::load_dir(&dir).unwrap();
         assert_eq!(v.len(), 4);
         assert_eq!(v.skipped(), 4);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
