@@ -357,11 +357,11 @@ impl Neighbors {
     fn storm(&mut self, cx: &Cx, sink: &mut Sink, key: Key, old: Mac, new: Mac, start: bool) {
         let t = cx.t;
         if start || !self.storms.contains_key(&key) {
-            // The changes of this second so far, this one included.
-            let changes = self
-                .bindings
-                .get(&key)
-                .map_or(1, |b| u64::from(b.changes_this_sec));
+            // The changes of this second so far, this one included, and the MACs the address
+            // had before (the old one first: the binding has already moved to `new`).
+            let (changes, before) = self.bindings.get(&key).map_or((1, Vec::new()), |b| {
+                (u64::from(b.changes_this_sec), b.prev().to_vec())
+            });
             let mut s = Storm {
                 // The start of the second whose changes went over the limit.
                 started: t - t % SECOND,
@@ -371,6 +371,9 @@ impl Neighbors {
                 sample: Vec::with_capacity(STORM_SAMPLE),
             };
             s.add_sample(old);
+            for m in before {
+                s.add_sample(m);
+            }
             self.storms.insert(key, s);
         }
         let Some(s) = self.storms.get_mut(&key) else {

@@ -513,6 +513,21 @@ fn ns_storm_spoofing_one_source_with_random_macs_is_one_storm() {
     assert_eq!(h.count("neighbor_mac_storm"), 1);
     assert!(h.all.len() <= 10, "{:?}", codes(&h.all));
     assert_eq!(h.e.stats().mac_changes, 2000);
+    // The storm alert's sample: the MACs of its first second (the owner's among them), the
+    // newest last.
+    let Detail::MacStorm {
+        changes,
+        sample_macs,
+        ..
+    } = &h.first("neighbor_mac_storm").evidence.detail
+    else {
+        panic!();
+    };
+    assert_eq!(*changes, 4);
+    assert_eq!(sample_macs.len(), 5, "{sample_macs:?}");
+    assert!(sample_macs.contains(&mac(5)), "{sample_macs:?}");
+    let distinct: std::collections::BTreeSet<_> = sample_macs.iter().map(|m| m.0).collect();
+    assert_eq!(distinct.len(), 5);
 }
 
 #[test]
