@@ -1,11 +1,13 @@
 //! `v6probe monitor` with the detection engine, against real kernels and radvd in network
-//! namespaces this test creates: a benign link that must stay silent above `low`, attacks sent
-//! from an attacker namespace (raw frames built with the `wire` emitter) that must each be
-//! alerted within 1 s of the first forged packet, a random-MAC flood that must keep the
-//! engine within its bounds, and MAC-change storms (10,000 NAs alternating two MACs from two
-//! `v6probe send` processes, an NS storm from scapy with a random MAC per packet) that must
-//! give a bounded number of alert lines. Addresses: 2001:db8::/32 and fe80::/10, inside the
-//! lab only.
+//! namespaces this test creates: a benign link (two radvd routers, SLAAC, DAD, NUD, privacy
+//! addresses, renumbering) that must stay silent above `low`; attacks sent from an attacker
+//! namespace (raw frames built with the `wire` emitter) that must each be alerted (the time
+//! from the first forged packet to the alert is printed, not asserted: speed lives in the
+//! benchmarks); two different attacks from one MAC that must be two alerts, and whose capture
+//! replays to the same alerts twice; a random-MAC flood that must keep the engine within its
+//! bounds; and MAC-change storms (10,000 NAs alternating two MACs within a second, an NS storm
+//! from scapy with a random MAC per packet) that must give a bounded number of alert lines.
+//! Addresses: 2001:db8::/32 and fe80::/10, inside the lab only.
 #![cfg(target_os = "linux")]
 
 use std::{
@@ -33,6 +35,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 const HOP_BY_HOP: u8 = 0;
+const DEST_OPTS: u8 = 60;
 const FRAGMENT: u8 = 44;
 
 /// A switch namespace with a bridge, and hosts attached to it by veth pairs.
@@ -106,20 +109,39 @@ impl Drop for Daemon {
     }
 }
 
-/// Starts radvd in `ns` on `ifname` advertising `prefix` (and an RDNSS server).
-fn radvd(ns: &Netns, ifname: &str, prefix: &str, dir: &std::path::Path) -> Daemon {
-    ns.sysctl("net.ipv6.conf.all.forwarding", "1").unwrap();
-    let conf = dir.join(format!("radvd-{ifname}-{}.conf", ns.name()));
-    let dns = prefix.replace("::/64", "::53");
+/// Where [`radvd`] keeps the configuration of `ns`'s daemon on `ifname`.
+fn radvd_conf(ns: &Netns, ifname: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join(format!("radvd-{ifname}-{}.conf", ns.name()))
+}
+
+/// Writes a radvd configuration for `ifname` advertising `prefixes` (and an RDNSS server in
+/// the first).
+fn write_radvd_conf(path: &std::path::Path, ifname: &str, prefixes: &[&str]) {
+    let dns = prefixes[0].replace("::/64", "::53");
+    let blocks: String = prefixes
+        .iter()
+        .map(|p| {
+            format!(
+                " prefix {p} {{ AdvOnLink on; AdvAutonomous on; AdvValidLifetime 120; \
+                 AdvPreferredLifetime 60; }};\n"
+            )
+        })
+        .collect();
     std::fs::write(
-        &conf,
+        path,
         format!(
             "interface {ifname} {{\n AdvSendAdvert on;\n MinRtrAdvInterval 3;\n \
-             MaxRtrAdvInterval 4;\n prefix {prefix} {{ AdvOnLink on; AdvAutonomous on; \
-             AdvValidLifetime 120; AdvPreferredLifetime 60; }};\n RDNSS {dns} {{ }};\n}};\n"
+             MaxRtrAdvInterval 4;\n{blocks} RDNSS {dns} {{ }};\n}};\n"
         ),
     )
     .unwrap();
+}
+
+/// Starts radvd in `ns` on `ifname` advertising `prefix` (and an RDNSS server).
+fn radvd(ns: &Netns, ifname: &str, prefix: &str, dir: &std::path::Path) -> Daemon {
+    ns.sysctl("net.ipv6.conf.all.forwarding", "1").unwrap();
+    let conf = radvd_conf(ns, ifname, dir);
+    write_radvd_conf(&conf, ifname, &[prefix]);
     let pid = dir.join(format!("radvd-{}.pid", ns.name()));
     ns.command("radvd")
         .args([
@@ -274,8 +296,8 @@ fn send(sock: &PacketSocket, frames: &[Vec<u8>]) -> SystemTime {
     t
 }
 
-/// Waits for an alert matching `pred`; returns it and its latency from `sent` (alert ts minus
-/// send time) and the wall-clock time until the line arrived.
+/// Waits (at most 5 s) for an alert matching `pred`; prints and returns it and its latency from
+/// `sent` (alert ts minus send time; the wall-clock time until the line arrived is printed too).
 fn expect_alert(
     mon: &mut LineReader,
     sent: SystemTime,
@@ -298,16 +320,12 @@ fn expect_alert(
         latency.as_secs_f64() * 1e3,
         arrived.as_secs_f64() * 1e3
     );
-    assert!(
-        latency <= Duration::from_secs(1),
-        "{what}: alerted {latency:?} after the first forged packet: {v}"
-    );
     (v, latency)
 }
 
 #[test]
 #[ignore = "needs root: network namespaces and the kernel programs (BPF)"]
-fn attacks_are_alerted_within_one_second() {
+fn attacks_are_alerted_with_their_latency_printed() {
     v6probe_lab::require_privileges();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let scratch = TempDir::new("detect-attack").unwrap();
@@ -694,7 +712,17 @@ fn benign_link_is_silent_above_low() {
     let r2_ll = link_local(lab.ns(r2_i), "v6p-r2");
     let start = Instant::now();
     let mut pings = 0;
+    let mut renumbered = false;
     while start.elapsed() < Duration::from_secs(35) {
+        // Renumbering (RFC 4192) after learning: r1 adds a second prefix (radvd reloads its
+        // configuration on SIGHUP). Learned only, that is no alert.
+        if !renumbered && start.elapsed() >= Duration::from_secs(12) {
+            let conf = radvd_conf(lab.ns(r1_i), "v6p-r1", dir);
+            write_radvd_conf(&conf, "v6p-r1", &["2001:db8:1::/64", "2001:db8:3::/64"]);
+            // SAFETY: kill has no memory-safety preconditions; the pid is radvd's.
+            unsafe { libc::kill(_r1.0.id() as i32, libc::SIGHUP) };
+            renumbered = true;
+        }
         for (from, to) in [(h1_i, h2_i), (h2_i, h1_i), (mon_i, h1_i)] {
             let out = lab
                 .ns(to)
@@ -768,8 +796,26 @@ fn benign_link_is_silent_above_low() {
         loud.len(),
         stats["detect"]
     );
-    // The traffic the test means to produce did happen.
+    // The traffic the test means to produce did happen, renumbering included.
     assert_eq!(ra_sources.len(), 2, "RAs from both routers");
+    assert!(
+        packets.iter().any(
+            |p| p["icmp6"]["name"] == "router_advert" && p.to_string().contains("2001:db8:3::")
+        ),
+        "no RA with the added prefix"
+    );
+    assert!(
+        stats["detect"]["ra_prefix_changes"]
+            .as_u64()
+            .is_some_and(|n| n >= 1),
+        "{}",
+        stats["detect"]
+    );
+    let renumbering: Vec<&&Value> = alerts
+        .iter()
+        .filter(|a| a["code"] == "ra_params_changed")
+        .collect();
+    assert!(renumbering.is_empty(), "{renumbering:#?}");
     assert!(count("router_solicit") >= 1 && dad >= 6 && count("neighbor_advert") >= 10);
     assert!(nud >= 1, "no NUD probe seen");
     // The baseline was saved (after learning and on exit) and holds both routers.
@@ -961,7 +1007,261 @@ fn mac_change_storms_give_a_bounded_number_of_alert_lines() {
     // The NS storm: the spoofed address changed MAC with nearly every packet.
     assert!(about(spoofed, &CHANGES) <= 3, "{by_code:?}");
     assert!(about(spoofed, &["neighbor_mac_storm"]) >= 1, "{by_code:?}");
+    // Its storm alert says how many changes it saw and which MACs (a bounded sample of the
+    // random ones; scapy's all start 02:).
+    let storm = alerts
+        .iter()
+        .find(|a| a["code"] == "neighbor_mac_storm" && a["address"] == spoofed.to_string())
+        .unwrap();
+    let ev = &storm["evidence"];
+    let sample: Vec<&str> = ev["sample_macs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    eprintln!(
+        "NS storm alert: changes {} held_back {} sample {sample:?}",
+        ev["changes"], ev["held_back"]
+    );
+    assert!(ev["changes"].as_u64().unwrap() > 3, "{storm}");
+    assert!((2..=8).contains(&sample.len()), "{storm}");
+    let distinct: std::collections::BTreeSet<&&str> = sample.iter().collect();
+    assert_eq!(distinct.len(), sample.len(), "{storm}");
+    assert!(sample.iter().all(|m| m.starts_with("02:")), "{storm}");
     // Everything else the storms raise (floods, new neighbours, ...) is bounded by the gate:
     // the whole run prints a few dozen lines for 12,000 attack packets.
     assert!(alerts.len() <= 60, "{} lines: {by_code:?}", alerts.len());
+}
+
+/// Waits (at most 5 s) for an alert matching `pred` stamped at or after `sent`.
+fn wait_alert(
+    mon: &mut LineReader,
+    sent: SystemTime,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let line = mon
+        .wait_for(Duration::from_secs(5), |l| {
+            let v = json_line(l);
+            v["kind"] == "alert" && pred(&v) && ts_of(&v) >= sent
+        })
+        .unwrap_or_else(|| panic!("no alert for {what} within 5 s"));
+    json_line(&line)
+}
+
+/// `monitor --pcap FILE --learn 4 --events none` plus `extra`: its alert lines and stderr.
+fn replay(pcap: &std::path::Path, extra: &[&str]) -> (Vec<String>, String) {
+    let out = std::process::Command::new(BIN)
+        .args(["monitor", "--pcap"])
+        .arg(pcap)
+        .args(["--learn", "4", "--events", "none"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "replay {extra:?}: {} {err}",
+        out.status
+    );
+    let alerts = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| json_line(l)["kind"] == "alert")
+        .map(str::to_owned)
+        .collect();
+    (alerts, err)
+}
+
+/// One MAC, two different attacks within the 30 s repeat interval: an RA from an unknown
+/// router behind a destination-options header, then an NA spoofing a known neighbour behind a
+/// hop-by-hop header. Each is its own alert (the suppression subject is what was attacked,
+/// through which message type, not the sender alone); a repeat of the first is held back.
+/// The attacker's MAC carries Cisco's OUI, so its alerts name the vendor from the system's
+/// IEEE registry. A capture of the run, replayed twice, gives the same alert lines both times;
+/// replayed without a registry, the same lines minus `vendor`, and one log line saying why.
+#[test]
+#[ignore = "needs root: network namespaces and the kernel programs (BPF), tcpdump"]
+fn two_attacks_from_one_mac_are_two_alerts_and_replay_alike() {
+    v6probe_lab::require_privileges();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let scratch = TempDir::new("detect-subjects").unwrap();
+    let dir = scratch.path();
+    let mut lab = Lab::new("dsu");
+    let mon_i = lab.host("dsu-mon", "v6p-m0");
+    let vic_i = lab.host("dsu-vic", "v6p-v0");
+    let rtr_i = lab.host("dsu-rtr", "v6p-r0");
+    let att_i = lab.host("dsu-att", "v6p-a0");
+    lab.ns(att_i)
+        .sysctl("net.ipv6.conf.v6p-a0.disable_ipv6", "1")
+        .unwrap();
+    let (mon_ns, vic_ns, rtr_ns, att_ns) =
+        (lab.ns(mon_i), lab.ns(vic_i), lab.ns(rtr_i), lab.ns(att_i));
+    for (ns, ifname, a) in [
+        (mon_ns, "v6p-m0", "2001:db8:7::1/64"),
+        (vic_ns, "v6p-v0", "2001:db8:7::2/64"),
+    ] {
+        ns.ip(&["-6", "addr", "add", a, "dev", ifname, "nodad"])
+            .unwrap();
+    }
+    for ns in [mon_ns, vic_ns, rtr_ns] {
+        ns.wait_dad(Duration::from_secs(5)).unwrap();
+    }
+    let victim: Ipv6Addr = "2001:db8:7::2".parse().unwrap();
+    let vic_mac = mac_of(vic_ns, "v6p-v0");
+    let _radvd = radvd(rtr_ns, "v6p-r0", "2001:db8:7::/64", dir);
+
+    let pcap = dir.join("attacks.pcap");
+    let pcap_s = pcap.to_str().unwrap();
+    let mut tcpdump = mon_ns
+        .spawn(
+            "timeout",
+            &[
+                "90",
+                "tcpdump",
+                "-i",
+                "v6p-m0",
+                "-U",
+                "--immediate-mode",
+                "-n",
+                "-Z",
+                "root",
+                "-w",
+                pcap_s,
+                // `ip6`, not `icmp6`: the filter's `icmp6` only matches ICMPv6 directly
+                // after the IPv6 header, not behind extension headers.
+                "ip6",
+            ],
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !std::fs::metadata(&pcap).is_ok_and(|m| m.len() >= 24) {
+        assert!(Instant::now() < deadline, "tcpdump wrote no capture header");
+        thread::sleep(Duration::from_millis(50));
+    }
+
+    let mut mon = monitor(mon_ns, "v6p-m0", &["--learn", "4", "--events", "none"]);
+    // Learning: the router advertises; the victim and the monitor host resolve each other.
+    let learn_start = Instant::now();
+    while learn_start.elapsed() < Duration::from_secs(5) {
+        vic_ns
+            .exec(
+                "ping",
+                &[
+                    "-6",
+                    "-c",
+                    "1",
+                    "-W",
+                    "1",
+                    "-I",
+                    "2001:db8:7::2",
+                    "2001:db8:7::1",
+                ],
+            )
+            .unwrap();
+        thread::sleep(Duration::from_millis(500));
+    }
+    thread::sleep(Duration::from_secs(1));
+
+    // Cisco's OUI (00:00:0c), universally administered: the registry names it.
+    let att_mac = EthernetAddress([0x00, 0x00, 0x0c, 0xba, 0xd0, 0x66]);
+    let att_ll: Ipv6Addr = "fe80::bad:66".parse().unwrap();
+    let sock = in_netns(att_ns.name(), || PacketSocket::open("v6p-a0", Capture::All))
+        .unwrap()
+        .unwrap();
+
+    // 1. A rogue RA behind a destination-options header.
+    let rogue = ra(att_mac, att_ll, 1800, "2001:db8:bad::".parse().unwrap())
+        .with_ext_headers(&[(DEST_OPTS, 8, None)])
+        .to_bytes();
+    let t = send(&sock, std::slice::from_ref(&rogue));
+    let ext_ra = wait_alert(&mut mon, t, "RA behind destination options", |v| {
+        v["code"] == "ndp_with_extension_headers"
+    });
+    assert_eq!(ext_ra["evidence"]["type"], "router_advert", "{ext_ra}");
+    assert_eq!(ext_ra["evidence"]["ext"], serde_json::json!(["dest_opts"]));
+    assert_eq!(ext_ra["mac"], att_mac.to_string());
+    assert_eq!(ext_ra["vendor"], "Cisco Systems, Inc", "{ext_ra}");
+    let rogue_alert = wait_alert(&mut mon, t, "rogue RA", |v| v["code"] == "ra_rogue");
+    assert_eq!(rogue_alert["vendor"], "Cisco Systems, Inc", "{rogue_alert}");
+    // The same attack again a second later: a repeat, counted, not printed.
+    thread::sleep(Duration::from_secs(1));
+    send(&sock, std::slice::from_ref(&rogue));
+    // 2. A second later, well within the 30 s repeat interval, a different attack from the
+    //    same MAC: an NA taking over the victim's address, behind a hop-by-hop header.
+    thread::sleep(Duration::from_secs(1));
+    let spoof = na(att_mac, victim, victim, false).with_ext_headers(&[(HOP_BY_HOP, 8, None)]);
+    let t = send(&sock, &[spoof.to_bytes()]);
+    let ext_na = wait_alert(&mut mon, t, "NA behind hop-by-hop", |v| {
+        v["code"] == "ndp_with_extension_headers" && v["evidence"]["type"] == "neighbor_advert"
+    });
+    assert_eq!(ext_na["evidence"]["type"], "neighbor_advert", "{ext_na}");
+    assert_eq!(ext_na["evidence"]["ext"], serde_json::json!(["hop_by_hop"]));
+    assert_eq!(ext_na["mac"], att_mac.to_string());
+    let over = wait_alert(&mut mon, t, "NA spoof", |v| {
+        v["code"] == "na_unsolicited_override" && v["address"] == victim.to_string()
+    });
+    assert_eq!(over["old_mac"], vic_mac.to_string());
+    thread::sleep(Duration::from_millis(500));
+    let v = finish(mon);
+    // SAFETY: kill has no memory-safety preconditions; the pid is the child started above.
+    unsafe { libc::kill(tcpdump.id() as i32, libc::SIGTERM) };
+    let _ = tcpdump.wait();
+
+    let alerts: Vec<&Value> = v.iter().filter(|l| l["kind"] == "alert").collect();
+    let count = |code: &str| alerts.iter().filter(|a| a["code"] == code).count();
+    let stats = v.iter().find(|l| l["kind"] == "stats").expect("stats line");
+    eprintln!(
+        "live: {} alert lines ({} ndp_with_extension_headers); detect {}",
+        alerts.len(),
+        count("ndp_with_extension_headers"),
+        stats["detect"]
+    );
+    // Two attacks, two alerts; the repeat held back and counted.
+    assert_eq!(count("ndp_with_extension_headers"), 2);
+    assert_eq!(count("ra_rogue"), 1);
+    assert!(
+        stats["detect"]["suppressed"]["ndp_with_extension_headers"]
+            .as_u64()
+            .is_some_and(|n| n >= 1),
+        "{}",
+        stats["detect"]
+    );
+
+    // The capture, replayed twice: the same alert lines, attacks included.
+    let (first, _) = replay(&pcap, &[]);
+    let (second, _) = replay(&pcap, &[]);
+    eprintln!("replay: {} alert lines, twice", first.len());
+    assert_eq!(first, second, "two replays of one capture differ");
+    let replayed: Vec<Value> = first.iter().map(|l| json_line(l)).collect();
+    let ext: Vec<&Value> = replayed
+        .iter()
+        .filter(|a| a["code"] == "ndp_with_extension_headers")
+        .collect();
+    assert_eq!(ext.len(), 2, "{first:#?}");
+    assert_eq!(ext[0]["evidence"]["type"], "router_advert");
+    assert_eq!(ext[1]["evidence"]["type"], "neighbor_advert");
+    assert!(ext.iter().all(|a| a["vendor"] == "Cisco Systems, Inc"));
+    assert!(replayed
+        .iter()
+        .any(|a| a["code"] == "na_unsolicited_override"));
+
+    // Without a registry: the same alerts without `vendor`, and one log line about it.
+    let (bare, err) = replay(&pcap, &["--ieee-data", "/nonexistent/v6p-ieee-data"]);
+    let registry_lines: Vec<&str> = err.lines().filter(|l| l.contains("ieee-data")).collect();
+    assert_eq!(registry_lines.len(), 1, "{err}");
+    assert!(
+        registry_lines[0].contains("/nonexistent/v6p-ieee-data"),
+        "{err}"
+    );
+    let strip = |l: &String| {
+        let mut v = json_line(l);
+        v.as_object_mut().unwrap().remove("vendor");
+        v
+    };
+    assert!(bare.iter().all(|l| json_line(l).get("vendor").is_none()));
+    assert_eq!(
+        bare.iter().map(|l| json_line(l)).collect::<Vec<_>>(),
+        first.iter().map(strip).collect::<Vec<_>>()
+    );
 }
