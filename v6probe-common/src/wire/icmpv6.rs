@@ -17,7 +17,7 @@
 //! ```
 use core::net::Ipv6Addr;
 
-pub use super::types::Icmpv6Type;
+pub use super::types::{Icmpv6Type, NdpType, ParseNdpTypeError};
 use super::{
     addr16, be16, be32, checksum,
     ndisc_option::{OptionsRef, Preference},

@@ -107,7 +107,7 @@ pub use validate::{Code, Violation};
 pub use ethernet::{
     EthernetAddress, EthernetFrame, EthernetRepr, Eui64, ParseEui64Error, ParseMacError, VlanTag,
 };
-pub use icmpv6::{Icmpv6Packet, Icmpv6Ref, Icmpv6Type, MessageRef};
+pub use icmpv6::{Icmpv6Packet, Icmpv6Ref, Icmpv6Type, MessageRef, NdpType, ParseNdpTypeError};
 #[cfg(feature = "alloc")]
 pub use icmpv6::{Icmpv6Repr, Message};
 pub use ipv6::{ExtChain, ExtHeader, FragmentInfo, Ipv6Packet, Ipv6Repr};

@@ -96,10 +96,123 @@ impl Icmpv6Type {
     }
 }
 
+/// The five NDP message types (RFC 4861 section 4) by their short names (`rs`, `ra`, `ns`,
+/// `na`, `redirect`): what `send` builds, what the detector keeps rates of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum NdpType {
+    Rs,
+    Ra,
+    Ns,
+    Na,
+    Redirect,
+}
+
+impl NdpType {
+    pub const COUNT: usize = 5;
+    pub const ALL: [Self; Self::COUNT] = [Self::Rs, Self::Ra, Self::Ns, Self::Na, Self::Redirect];
+
+    /// The NDP type of an ICMPv6 type (`None` for any other type).
+    #[inline]
+    pub fn of(t: Icmpv6Type) -> Option<Self> {
+        Some(match t {
+            Icmpv6Type::RouterSolicit => Self::Rs,
+            Icmpv6Type::RouterAdvert => Self::Ra,
+            Icmpv6Type::NeighborSolicit => Self::Ns,
+            Icmpv6Type::NeighborAdvert => Self::Na,
+            Icmpv6Type::Redirect => Self::Redirect,
+            _ => return None,
+        })
+    }
+
+    /// The ICMPv6 type.
+    #[inline]
+    pub fn msg_type(self) -> Icmpv6Type {
+        match self {
+            Self::Rs => Icmpv6Type::RouterSolicit,
+            Self::Ra => Icmpv6Type::RouterAdvert,
+            Self::Ns => Icmpv6Type::NeighborSolicit,
+            Self::Na => Icmpv6Type::NeighborAdvert,
+            Self::Redirect => Icmpv6Type::Redirect,
+        }
+    }
+
+    /// 0..[`NdpType::COUNT`], in the order of [`NdpType::ALL`].
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The short name: `rs`, `ra`, `ns`, `na`, `redirect`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rs => "rs",
+            Self::Ra => "ra",
+            Self::Ns => "ns",
+            Self::Na => "na",
+            Self::Redirect => "redirect",
+        }
+    }
+}
+
+impl From<NdpType> for Icmpv6Type {
+    fn from(t: NdpType) -> Self {
+        t.msg_type()
+    }
+}
+
+impl core::fmt::Display for NdpType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Text that is no NDP type's short name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseNdpTypeError;
+
+impl core::fmt::Display for ParseNdpTypeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("not an NDP message type (rs, ra, ns, na, redirect)")
+    }
+}
+
+impl core::error::Error for ParseNdpTypeError {}
+
+impl core::str::FromStr for NdpType {
+    type Err = ParseNdpTypeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or(ParseNdpTypeError)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::abi::icmp6;
+
+    #[test]
+    fn ndp_types_map_both_ways_and_parse_their_names() {
+        for (i, t) in NdpType::ALL.into_iter().enumerate() {
+            assert_eq!(t.index(), i);
+            assert_eq!(NdpType::of(t.msg_type()), Some(t));
+            assert!(t.msg_type().is_ndp());
+            assert_eq!(t.as_str().parse::<NdpType>(), Ok(t));
+        }
+        let ndp = (0..=255u8)
+            .filter(|&n| NdpType::of(Icmpv6Type::from(n)).is_some())
+            .count();
+        assert_eq!(ndp, NdpType::COUNT);
+        assert_eq!("router_advert".parse::<NdpType>(), Err(ParseNdpTypeError));
+    }
 
     #[test]
     fn numbers_round_trip_and_match_the_kernel_constants() {

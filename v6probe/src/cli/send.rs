@@ -17,7 +17,7 @@ use super::EXIT_USAGE;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Message type.
-    #[arg(value_enum)]
+    #[arg(value_parser = send::kind_parser())]
     pub kind: Kind,
     #[arg(short, long)]
     pub interface: String,
@@ -42,7 +42,7 @@ struct Sent<'a> {
 
 pub fn exec(a: Args) -> Result<ExitCode> {
     let sock = PacketSocket::open(&a.interface, Capture::Nothing)
-        .with_context(|| format!("send {}", a.kind.name()))?;
+        .with_context(|| format!("send {}", a.kind.as_str()))?;
     let mac = sock.mac().context("reading the interface MAC")?;
     let ll = crate::scan::link_local(&a.interface).ok();
     let frame = match send::build(a.kind, &a.spec, mac, ll) {
@@ -60,7 +60,7 @@ pub fn exec(a: Args) -> Result<ExitCode> {
             std::thread::sleep(a.interval);
         }
         sock.send(&bytes)
-            .with_context(|| format!("sending {} on {}", a.kind.name(), a.interface))?;
+            .with_context(|| format!("sending {} on {}", a.kind.as_str(), a.interface))?;
         out.write(
             "sent",
             &Sent {

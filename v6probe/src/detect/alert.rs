@@ -13,7 +13,7 @@ use std::{fmt::Write as _, net::Ipv6Addr};
 
 use ipnet::Ipv6Net;
 use serde::Serialize;
-use v6probe_common::wire::{EthernetAddress, FragmentInfo, Icmpv6Type, Prefix};
+use v6probe_common::wire::{EthernetAddress, FragmentInfo, Prefix};
 
 use super::baseline::{RaDiff, RaParams};
 use crate::{packet::Reassembly, reasm::Overlap};
@@ -438,57 +438,8 @@ impl PolicyMisses {
     }
 }
 
-/// NDP message classes, for rate windows and flood alerts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MsgClass {
-    Rs,
-    Ra,
-    Ns,
-    Na,
-    Redirect,
-}
-
-impl MsgClass {
-    pub const COUNT: usize = 5;
-
-    /// The class of an NDP message type.
-    pub fn of(msg_type: Icmpv6Type) -> Option<Self> {
-        Some(match msg_type {
-            Icmpv6Type::RouterSolicit => Self::Rs,
-            Icmpv6Type::RouterAdvert => Self::Ra,
-            Icmpv6Type::NeighborSolicit => Self::Ns,
-            Icmpv6Type::NeighborAdvert => Self::Na,
-            Icmpv6Type::Redirect => Self::Redirect,
-            _ => return None,
-        })
-    }
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Rs => "rs",
-            Self::Ra => "ra",
-            Self::Ns => "ns",
-            Self::Na => "na",
-            Self::Redirect => "redirect",
-        }
-    }
-
-    /// The ICMPv6 type of the class.
-    pub fn msg_type(self) -> Icmpv6Type {
-        match self {
-            Self::Rs => Icmpv6Type::RouterSolicit,
-            Self::Ra => Icmpv6Type::RouterAdvert,
-            Self::Ns => Icmpv6Type::NeighborSolicit,
-            Self::Na => Icmpv6Type::NeighborAdvert,
-            Self::Redirect => Icmpv6Type::Redirect,
-        }
-    }
-}
+/// NDP message classes, for rate windows and flood alerts: the codec's [`NdpType`].
+pub use v6probe_common::wire::NdpType as MsgClass;
 
 /// Why a source address is a bogon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

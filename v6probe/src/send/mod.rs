@@ -19,8 +19,8 @@ pub use field::{
 };
 
 use crate::wire::{
-    addr, icmpv6::msg_type, ipv6::FragmentInfo, ndisc_option::Preference, EthernetAddress, Frame,
-    Icmpv6Repr, Message, NdpOption, Options,
+    addr, ipv6::FragmentInfo, ndisc_option::Preference, EthernetAddress, Frame, Icmpv6Repr,
+    Message, NdpOption, Options,
 };
 
 /// ff02::1, all nodes on the link.
@@ -28,45 +28,24 @@ pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 /// ff02::2, all routers on the link.
 pub const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
 
-/// The NDP message types `send` builds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Kind {
-    Rs,
-    Ra,
-    Ns,
-    Na,
-    Redirect,
+/// The NDP message types `send` builds: the codec's [`crate::wire::NdpType`].
+pub use crate::wire::NdpType as Kind;
+
+/// The `--flags` letters a message type takes.
+fn flag_letters(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Na => "RSO",
+        Kind::Ra => "MOHP",
+        _ => "",
+    }
 }
 
-impl Kind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Rs => "rs",
-            Self::Ra => "ra",
-            Self::Ns => "ns",
-            Self::Na => "na",
-            Self::Redirect => "redirect",
-        }
-    }
-
-    fn icmp_type(self) -> u8 {
-        match self {
-            Self::Rs => msg_type::ROUTER_SOLICIT,
-            Self::Ra => msg_type::ROUTER_ADVERT,
-            Self::Ns => msg_type::NEIGHBOR_SOLICIT,
-            Self::Na => msg_type::NEIGHBOR_ADVERT,
-            Self::Redirect => msg_type::REDIRECT,
-        }
-    }
-
-    /// The `--flags` letters this type takes.
-    fn flag_letters(self) -> &'static str {
-        match self {
-            Self::Na => "RSO",
-            Self::Ra => "MOHP",
-            _ => "",
-        }
-    }
+/// clap's parser for a message type argument: `rs`, `ra`, `ns`, `na` or `redirect` (listed in
+/// `--help` and the completions).
+pub fn kind_parser() -> impl clap::builder::TypedValueParser<Value = Kind> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(Kind::ALL.map(Kind::as_str))
+        .try_map(|s| s.parse::<Kind>())
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -217,7 +196,7 @@ impl SendSpec {
         {
             Some((field, _, _)) => Err(BuildError::NotFor {
                 field,
-                kind: kind.name(),
+                kind: kind.as_str(),
             }),
             None => Ok(()),
         }
@@ -267,17 +246,17 @@ impl SendSpec {
     fn message(&self, kind: Kind, options: Options) -> Result<Message, BuildError> {
         let need = |field: &'static str| BuildError::Missing {
             field,
-            kind: kind.name(),
+            kind: kind.as_str(),
         };
         let flags = self.flags.unwrap_or_default();
-        if let Some(c) = flags.outside(kind.flag_letters()) {
+        if let Some(c) = flags.outside(flag_letters(kind)) {
             return Err(field::bad(
                 "--flags",
                 &flags.to_string(),
                 format!(
                     "`{c}` is not a {} flag ({})",
-                    kind.name(),
-                    kind.flag_letters()
+                    kind.as_str(),
+                    flag_letters(kind)
                 ),
             )
             .into());
@@ -331,7 +310,7 @@ impl SendSpec {
     ) -> Result<(Ipv6Addr, Ipv6Addr, EthernetAddress), BuildError> {
         let need = |field: &'static str| BuildError::Missing {
             field,
-            kind: kind.name(),
+            kind: kind.as_str(),
         };
         let dst = match (self.dst, kind) {
             (Some(d), _) => d,
@@ -380,7 +359,7 @@ pub fn build(
         src,
         dst,
         s.hop_limit.unwrap_or(255),
-        Icmpv6Repr::new(kind.icmp_type(), s.code.unwrap_or(0), message),
+        Icmpv6Repr::new(kind.msg_type(), s.code.unwrap_or(0), message),
     );
     let ext = s.ext_headers();
     Ok(if ext.is_empty() {
