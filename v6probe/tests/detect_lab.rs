@@ -5,8 +5,9 @@
 //! from the first forged packet to the alert is printed, not asserted: speed lives in the
 //! benchmarks); two different attacks from one MAC that must be two alerts, and whose capture
 //! replays to the same alerts twice; a random-MAC flood that must keep the engine within its
-//! bounds; and MAC-change storms (10,000 NAs alternating two MACs within a second, an NS storm
-//! from scapy with a random MAC per packet) that must give a bounded number of alert lines.
+//! bounds; MAC-change storms (10,000 NAs alternating two MACs within a second, an NS storm
+//! from scapy with a random MAC per packet) that must give a bounded number of alert lines;
+//! and NDPMon's checks (short valid lifetime, unknown vendor, a MAC at a second link-local).
 //! Addresses: 2001:db8::/32 and fe80::/10, inside the lab only.
 #![cfg(target_os = "linux")]
 
@@ -20,6 +21,7 @@ use std::{
 
 use serde_json::Value;
 use v6probe::{
+    detect::vendors::{Vendors, IEEE_DATA_DIR},
     netio::{Capture, PacketSocket},
     wire::{
         addr, icmpv6::msg_type as mt, ndisc_option::Preference, EthernetAddress, FragmentInfo,
@@ -1264,4 +1266,102 @@ fn two_attacks_from_one_mac_are_two_alerts_and_replay_alike() {
         bare.iter().map(|l| json_line(l)).collect::<Vec<_>>(),
         first.iter().map(strip).collect::<Vec<_>>()
     );
+}
+
+/// NDPMon's checks, from real frames: radvd advertising a valid lifetime under two hours
+/// (`ra_prefix_valid_lifetime_short`), a MAC no IEEE registry assigns (`unknown_vendor`, which
+/// the policy asks for), and that MAC claiming a second link-local address while its first is
+/// still bound to it (`neighbor_mac_lla_mismatch`, NDPMon's "wrong couple MAC/LLA").
+#[test]
+#[ignore = "needs root: network namespaces and the kernel programs (BPF)"]
+fn ndpmon_checks_from_real_frames() {
+    v6probe_lab::require_privileges();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let scratch = TempDir::new("detect-ndpmon").unwrap();
+    let dir = scratch.path();
+    let mut lab = Lab::new("dnp");
+    let mon_i = lab.host("dnp-mon", "v6p-m0");
+    let rtr_i = lab.host("dnp-rtr", "v6p-r0");
+    let att_i = lab.host("dnp-att", "v6p-a0");
+    lab.ns(att_i)
+        .sysctl("net.ipv6.conf.v6p-a0.disable_ipv6", "1")
+        .unwrap();
+    for i in [mon_i, rtr_i] {
+        lab.ns(i).wait_dad(Duration::from_secs(5)).unwrap();
+    }
+    let (mon_ns, rtr_ns, att_ns) = (lab.ns(mon_i), lab.ns(rtr_i), lab.ns(att_i));
+    let rtr_mac = mac_of(rtr_ns, "v6p-r0");
+    let rtr_ll = link_local(rtr_ns, "v6p-r0");
+    // A universally administered MAC whose prefix the registry does not assign.
+    let stray = EthernetAddress([0xfc, 0xff, 0xff, 0, 0, 0x42]);
+    let registry = Vendors::load_dir(std::path::Path::new(IEEE_DATA_DIR))
+        .expect("the IEEE registry (cargo xtask setup installs ieee-data)");
+    assert_eq!(
+        registry.lookup(&stray),
+        None,
+        "fc:ff:ff is assigned now: pick another unassigned prefix"
+    );
+    let policy = dir.join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "strict = false\nunknown_vendor = true\nprefixes = [\"2001:db8:8::/64\"]\n\
+             [[routers]]\nmac = \"{rtr_mac}\"\nlink_local = \"{rtr_ll}\"\n"
+        ),
+    )
+    .unwrap();
+    let mut mon = monitor(
+        mon_ns,
+        "v6p-m0",
+        &["--events", "none", "--policy", policy.to_str().unwrap()],
+    );
+    let t = SystemTime::now();
+    // radvd advertises a valid lifetime of 120 s.
+    let _radvd = radvd(rtr_ns, "v6p-r0", "2001:db8:8::/64", dir);
+    let short = wait_alert(&mut mon, t, "short valid lifetime", |v| {
+        v["code"] == "ra_prefix_valid_lifetime_short"
+    });
+    assert_eq!(short["severity"], "low");
+    assert_eq!(short["mac"], rtr_mac.to_string());
+    assert_eq!(short["evidence"]["valid_lifetime"], 120, "{short}");
+    assert_eq!(short["evidence"]["prefix"], "2001:db8:8::/64", "{short}");
+
+    let sock = in_netns(att_ns.name(), || PacketSocket::open("v6p-a0", Capture::All))
+        .unwrap()
+        .unwrap();
+    let (first, second): (Ipv6Addr, Ipv6Addr) =
+        ("fe80::42:1".parse().unwrap(), "fe80::42:2".parse().unwrap());
+    let target: Ipv6Addr = "2001:db8:8::1".parse().unwrap();
+    let t = send(&sock, &[ns_frame(stray, first, target).to_bytes()]);
+    let unknown = wait_alert(&mut mon, t, "unknown vendor", |v| {
+        v["code"] == "unknown_vendor"
+    });
+    assert_eq!(unknown["severity"], "low");
+    assert_eq!(unknown["mac"], stray.to_string());
+    assert_eq!(unknown["address"], first.to_string());
+    assert!(unknown.get("vendor").is_none(), "{unknown}");
+    let t = send(&sock, &[ns_frame(stray, second, target).to_bytes()]);
+    let couple = wait_alert(&mut mon, t, "second link-local", |v| {
+        v["code"] == "neighbor_mac_lla_mismatch"
+    });
+    assert_eq!(couple["severity"], "medium");
+    assert_eq!(couple["mac"], stray.to_string());
+    assert_eq!(couple["address"], second.to_string());
+    assert_eq!(couple["evidence"]["known_link_local"], first.to_string());
+    let v = finish(mon);
+    let alerts: Vec<&Value> = v.iter().filter(|l| l["kind"] == "alert").collect();
+    // One MAC, one unknown_vendor line (its subject is the MAC, not each address).
+    assert_eq!(
+        alerts
+            .iter()
+            .filter(|a| a["code"] == "unknown_vendor")
+            .count(),
+        1,
+        "{alerts:#?}"
+    );
+    // The router's own MAC is locally administered (a veth): no vendor, no unknown_vendor.
+    assert!(alerts
+        .iter()
+        .filter(|a| a["mac"] == rtr_mac.to_string())
+        .all(|a| a["code"] != "unknown_vendor" && a.get("vendor").is_none()));
 }
