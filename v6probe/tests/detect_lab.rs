@@ -904,7 +904,14 @@ fn mac_change_storms_give_a_bounded_number_of_alert_lines() {
     let mut mon = monitor(
         mon_ns,
         "v6p-m0",
-        &["--events", "none", "--flood-guard", "off"],
+        &[
+            "--events",
+            "none",
+            "--flood-guard",
+            "off",
+            "--metrics-listen",
+            "127.0.0.1:9478",
+        ],
     );
     // The victim's binding, from its own traffic.
     vic_ns
@@ -965,7 +972,34 @@ fn mac_change_storms_give_a_bounded_number_of_alert_lines() {
         .expect("python3 with scapy (cargo xtask setup)");
     wait_child(scapy, "scapy NS storm", Duration::from_secs(60));
     let ns_secs = started.elapsed().as_secs_f64();
-    thread::sleep(Duration::from_secs(1));
+    // The metric of every MAC change, once it has settled (the monitor refreshes its metrics
+    // once a second): scraped until two scrapes over a second apart agree.
+    let scrape = || {
+        let body = mon_ns
+            .exec(
+                "curl",
+                &["-s", "--max-time", "5", "http://127.0.0.1:9478/metrics"],
+            )
+            .unwrap();
+        body.lines()
+            .find_map(|l| l.strip_prefix("v6probe_detector_mac_changes_total "))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no v6probe_detector_mac_changes_total in {body}"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = scrape();
+    let metric = loop {
+        thread::sleep(Duration::from_millis(1200));
+        let now = scrape();
+        if now == last {
+            break now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the MAC-change metric never settled"
+        );
+        last = now;
+    };
     let v = finish(mon);
 
     let alerts: Vec<&Value> = v.iter().filter(|l| l["kind"] == "alert").collect();
@@ -1003,6 +1037,8 @@ fn mac_change_storms_give_a_bounded_number_of_alert_lines() {
     let drops = stats["drops"].as_u64().unwrap_or(0);
     assert!(observed + drops >= 12_000, "{d}");
     assert!(d["mac_changes"].as_u64().unwrap() >= 9_000, "{d}");
+    // ... and in the metrics.
+    assert_eq!(Some(metric), d["mac_changes"].as_u64(), "metric vs {d}");
     assert!(about(victim, &CHANGES) <= 6, "{by_code:?}");
     let storms = about(victim, &["neighbor_mac_storm"]);
     assert!((1..=2).contains(&storms), "{by_code:?}");

@@ -841,6 +841,24 @@ impl Collector for TelemetryCollector {
             )?;
             family(
                 &mut enc,
+                "v6probe_detector_mac_changes",
+                "Changes of a neighbour binding's MAC, every one: alerted, or held back in a \
+                 MAC storm.",
+                Counter,
+                [(vec![], d.mac_changes)],
+                counter,
+            )?;
+            family(
+                &mut enc,
+                "v6probe_detector_ra_prefix_changes",
+                "Prefix changes of known routers (renumbering) taken into their baseline \
+                 without an alert.",
+                Counter,
+                [(vec![], d.ra_prefix_changes)],
+                counter,
+            )?;
+            family(
+                &mut enc,
                 "v6probe_alerts_suppressed",
                 "Alerts counted but not printed (repeats of a code and subject, per-code \
                  budget), by code.",
