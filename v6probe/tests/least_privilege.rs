@@ -131,7 +131,18 @@ fn monitor_as_nobody_with_three_capabilities_sees_ndp() {
     // The peer resolves our address: its NS arrives (XDP), our NA leaves (TC).
     peer.exec(
         "ping",
-        &["-6", "-c", "2", "-i", "0.2", "-W", "2", "fd00:7::1"],
+        &[
+            "-6",
+            "-c",
+            "2",
+            "-i",
+            "0.2",
+            "-W",
+            "2",
+            "-w",
+            "10",
+            "fd00:7::1",
+        ],
     )
     .unwrap();
     let seen =

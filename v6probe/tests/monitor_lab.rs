@@ -133,12 +133,26 @@ fn monitor_sees_real_ndp_and_detaches() {
     // The peer kernel resolves us (NS in, our NA out) and we resolve it (NS out, its NA in).
     peer.exec(
         "ping",
-        &["-6", "-c", "2", "-i", "0.2", "-W", "2", "fd00:a::1"],
+        &[
+            "-6",
+            "-c",
+            "2",
+            "-i",
+            "0.2",
+            "-W",
+            "2",
+            "-w",
+            "10",
+            "fd00:a::1",
+        ],
     )
     .unwrap();
     host.ip(&["-6", "neigh", "flush", "dev", "v6p-h0"]).unwrap();
-    host.exec("ping", &["-6", "-c", "1", "-W", "2", "fd00:a::2"])
-        .unwrap();
+    host.exec(
+        "ping",
+        &["-6", "-c", "1", "-W", "2", "-w", "10", "fd00:a::2"],
+    )
+    .unwrap();
 
     mon.wait_for(Duration::from_secs(5), |l| l.contains("router_solicit"))
         .expect("a router solicitation");

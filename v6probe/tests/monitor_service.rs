@@ -719,7 +719,18 @@ fn pcapng_files_hold_every_reported_frame_and_name_the_alerts() {
     lab.peer
         .exec(
             "ping",
-            &["-6", "-c", "2", "-i", "0.2", "-W", "2", "fd00:a::1"],
+            &[
+                "-6",
+                "-c",
+                "2",
+                "-i",
+                "0.2",
+                "-W",
+                "2",
+                "-w",
+                "10",
+                "fd00:a::1",
+            ],
         )
         .unwrap();
     forge_na(&lab.peer);

@@ -210,8 +210,11 @@ fn list_and_watch_the_neighbour_table() {
         .spawn(BIN, &["neigh", "watch", "-i", "v6p0", "--duration", "3s"])
         .unwrap();
     thread::sleep(Duration::from_millis(500));
-    a.exec("ping", &["-6", "-c", "1", "-W", "2", "fd00:8::2"])
-        .unwrap();
+    a.exec(
+        "ping",
+        &["-6", "-c", "1", "-W", "2", "-w", "10", "fd00:8::2"],
+    )
+    .unwrap();
     let started = Instant::now();
     let out = watch.wait_with_output().unwrap();
     assert!(started.elapsed() < Duration::from_secs(10));

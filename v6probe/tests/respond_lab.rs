@@ -180,7 +180,18 @@ fn victim_speaks(victim: &Netns, host: &Netns, host_addr: &str, victim_addr: &st
     victim
         .exec(
             "ping",
-            &["-6", "-c", "1", "-W", "2", "-I", victim_addr, host_addr],
+            &[
+                "-6",
+                "-c",
+                "1",
+                "-W",
+                "2",
+                "-w",
+                "10",
+                "-I",
+                victim_addr,
+                host_addr,
+            ],
         )
         .unwrap();
 }

@@ -145,7 +145,9 @@ fn real_ndp_frames_decode_validate_and_reemit() {
     // Echo request/reply.
     b.exec(
         "ping",
-        &["-6", "-c", "2", "-i", "0.2", "-W", "1", "fd00::1"],
+        &[
+            "-6", "-c", "2", "-i", "0.2", "-W", "1", "-w", "10", "fd00::1",
+        ],
     )
     .unwrap();
     // UDP to a closed port: a's kernel answers port unreachable quoting it.
