@@ -14,8 +14,10 @@ mod json;
 #[cfg(target_os = "linux")]
 pub mod scan;
 pub mod schema;
+mod switch;
 
 pub use json::{json_line, json_lines, run_json, stdout_json};
+pub use switch::Switch;
 
 use std::{
     io,

@@ -28,7 +28,7 @@ use v6probe::{
         Frame, Icmpv6Repr, Message, NdpOption, Options, Prefix,
     },
 };
-use v6probe_lab::{in_netns, json_line, veth, LineReader, Netns, TempDir};
+use v6probe_lab::{in_netns, json_line, LineReader, Netns, Switch, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 /// The kernel programs are attached per interface; one lab at a time keeps the runs apart
@@ -39,50 +39,6 @@ const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 const HOP_BY_HOP: u8 = 0;
 const DEST_OPTS: u8 = 60;
 const FRAGMENT: u8 = 44;
-
-/// A switch namespace with a bridge, and hosts attached to it by veth pairs.
-struct Lab {
-    sw: Netns,
-    hosts: Vec<(Netns, String)>,
-}
-
-impl Lab {
-    fn new(tag: &str) -> Self {
-        let sw = Netns::new(&format!("{tag}-sw")).unwrap();
-        // The switch itself says nothing: no IPv6 on its ports or bridge.
-        sw.sysctl("net.ipv6.conf.all.disable_ipv6", "1").unwrap();
-        sw.sysctl("net.ipv6.conf.default.disable_ipv6", "1")
-            .unwrap();
-        sw.ip(&[
-            "link",
-            "add",
-            "br0",
-            "type",
-            "bridge",
-            "mcast_snooping",
-            "0",
-        ])
-        .unwrap();
-        sw.ip(&["link", "set", "br0", "up"]).unwrap();
-        Self { sw, hosts: vec![] }
-    }
-
-    /// Adds a host namespace with interface `ifname` on the bridge; returns its index.
-    fn host(&mut self, tag: &str, ifname: &str) -> usize {
-        let ns = Netns::new(tag).unwrap();
-        let port = format!("v6p-s{}", self.hosts.len());
-        veth(&ns, ifname, &self.sw, &port).unwrap();
-        self.sw
-            .ip(&["link", "set", &port, "master", "br0"])
-            .unwrap();
-        self.hosts.push((ns, ifname.to_string()));
-        self.hosts.len() - 1
-    }
-
-    fn ns(&self, i: usize) -> &Netns {
-        &self.hosts[i].0
-    }
-}
 
 fn mac_of(ns: &Netns, ifname: &str) -> EthernetAddress {
     let s = ns.mac(ifname).unwrap();
@@ -332,11 +288,11 @@ fn attacks_are_alerted_with_their_latency_printed() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let scratch = TempDir::new("detect-attack").unwrap();
     let dir = scratch.path();
-    let mut lab = Lab::new("dat");
-    let mon_i = lab.host("dat-mon", "v6p-m0");
-    let peer_i = lab.host("dat-peer", "v6p-p0");
-    let rtr_i = lab.host("dat-rtr", "v6p-r0");
-    let att_i = lab.host("dat-att", "v6p-a0");
+    let mut lab = Switch::new("dat").unwrap();
+    let mon_i = lab.host("dat-mon", "v6p-m0").unwrap();
+    let peer_i = lab.host("dat-peer", "v6p-p0").unwrap();
+    let rtr_i = lab.host("dat-rtr", "v6p-r0").unwrap();
+    let att_i = lab.host("dat-att", "v6p-a0").unwrap();
     // The attacker's kernel stays quiet: only forged frames come from there.
     lab.ns(att_i)
         .sysctl("net.ipv6.conf.v6p-a0.disable_ipv6", "1")
@@ -595,9 +551,9 @@ fn attacks_are_alerted_with_their_latency_printed() {
 fn random_mac_flood_stays_within_bounds() {
     v6probe_lab::require_privileges();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let mut lab = Lab::new("dmem");
-    let mon_i = lab.host("dmem-mon", "v6p-m0");
-    let att_i = lab.host("dmem-att", "v6p-a0");
+    let mut lab = Switch::new("dmem").unwrap();
+    let mon_i = lab.host("dmem-mon", "v6p-m0").unwrap();
+    let att_i = lab.host("dmem-att", "v6p-a0").unwrap();
     lab.ns(att_i)
         .sysctl("net.ipv6.conf.v6p-a0.disable_ipv6", "1")
         .unwrap();
@@ -654,12 +610,12 @@ fn benign_link_is_silent_above_low() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let scratch = TempDir::new("detect-benign").unwrap();
     let dir = scratch.path();
-    let mut lab = Lab::new("dbn");
-    let mon_i = lab.host("dbn-mon", "v6p-m0");
-    let r1_i = lab.host("dbn-r1", "v6p-r1");
-    let r2_i = lab.host("dbn-r2", "v6p-r2");
-    let h1_i = lab.host("dbn-h1", "v6p-h1");
-    let h2_i = lab.host("dbn-h2", "v6p-h2");
+    let mut lab = Switch::new("dbn").unwrap();
+    let mon_i = lab.host("dbn-mon", "v6p-m0").unwrap();
+    let r1_i = lab.host("dbn-r1", "v6p-r1").unwrap();
+    let r2_i = lab.host("dbn-r2", "v6p-r2").unwrap();
+    let h1_i = lab.host("dbn-h1", "v6p-h1").unwrap();
+    let h2_i = lab.host("dbn-h2", "v6p-h2").unwrap();
     // Privacy addresses that rotate every few seconds (RFC 8981): preferred 8 s, valid 20 s.
     for (i, ifname) in [(h1_i, "v6p-h1"), (h2_i, "v6p-h2"), (mon_i, "v6p-m0")] {
         let ns = lab.ns(i);
@@ -708,7 +664,7 @@ fn benign_link_is_silent_above_low() {
     // Hosts bounce their links (RS, DAD, SLAAC), then talk to each other and to the routers
     // (NS/NA, NUD) for 35 s while their temporary addresses rotate.
     for i in [h1_i, h2_i] {
-        let (ns, ifname) = (&lab.hosts[i].0, lab.hosts[i].1.clone());
+        let (ns, ifname) = (&lab.ns(i), lab.ifname(i).to_string());
         ns.ip(&["link", "set", &ifname, "down"]).unwrap();
         ns.ip(&["link", "set", &ifname, "up"]).unwrap();
     }
@@ -880,10 +836,10 @@ print(len(frames))
 fn mac_change_storms_give_a_bounded_number_of_alert_lines() {
     v6probe_lab::require_privileges();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let mut lab = Lab::new("dst");
-    let mon_i = lab.host("dst-mon", "v6p-m0");
-    let vic_i = lab.host("dst-vic", "v6p-v0");
-    let att_i = lab.host("dst-att", "v6p-a0");
+    let mut lab = Switch::new("dst").unwrap();
+    let mon_i = lab.host("dst-mon", "v6p-m0").unwrap();
+    let vic_i = lab.host("dst-vic", "v6p-v0").unwrap();
+    let att_i = lab.host("dst-att", "v6p-a0").unwrap();
     lab.ns(att_i)
         .sysctl("net.ipv6.conf.v6p-a0.disable_ipv6", "1")
         .unwrap();
@@ -1129,11 +1085,11 @@ fn two_attacks_from_one_mac_are_two_alerts_and_replay_alike() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let scratch = TempDir::new("detect-subjects").unwrap();
     let dir = scratch.path();
-    let mut lab = Lab::new("dsu");
-    let mon_i = lab.host("dsu-mon", "v6p-m0");
-    let vic_i = lab.host("dsu-vic", "v6p-v0");
-    let rtr_i = lab.host("dsu-rtr", "v6p-r0");
-    let att_i = lab.host("dsu-att", "v6p-a0");
+    let mut lab = Switch::new("dsu").unwrap();
+    let mon_i = lab.host("dsu-mon", "v6p-m0").unwrap();
+    let vic_i = lab.host("dsu-vic", "v6p-v0").unwrap();
+    let rtr_i = lab.host("dsu-rtr", "v6p-r0").unwrap();
+    let att_i = lab.host("dsu-att", "v6p-a0").unwrap();
     lab.ns(att_i)
         .sysctl("net.ipv6.conf.v6p-a0.disable_ipv6", "1")
         .unwrap();
@@ -1321,10 +1277,10 @@ fn ndpmon_checks_from_real_frames() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let scratch = TempDir::new("detect-ndpmon").unwrap();
     let dir = scratch.path();
-    let mut lab = Lab::new("dnp");
-    let mon_i = lab.host("dnp-mon", "v6p-m0");
-    let rtr_i = lab.host("dnp-rtr", "v6p-r0");
-    let att_i = lab.host("dnp-att", "v6p-a0");
+    let mut lab = Switch::new("dnp").unwrap();
+    let mon_i = lab.host("dnp-mon", "v6p-m0").unwrap();
+    let rtr_i = lab.host("dnp-rtr", "v6p-r0").unwrap();
+    let att_i = lab.host("dnp-att", "v6p-a0").unwrap();
     lab.ns(att_i)
         .sysctl("net.ipv6.conf.v6p-a0.disable_ipv6", "1")
         .unwrap();

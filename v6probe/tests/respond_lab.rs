@@ -21,49 +21,9 @@ use std::{
 };
 
 use serde_json::Value;
-use v6probe_lab::{json_line, veth, LineReader, Netns, TempDir};
+use v6probe_lab::{json_line, veth, LineReader, Netns, Switch, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
-
-/// A switch namespace with a bridge, and hosts attached to it by veth pairs.
-struct Lab {
-    sw: Netns,
-    hosts: Vec<Netns>,
-}
-
-impl Lab {
-    fn new(tag: &str) -> Self {
-        let sw = Netns::new(&format!("{tag}-sw")).unwrap();
-        // The switch itself says nothing: no IPv6 on its ports or bridge.
-        sw.sysctl("net.ipv6.conf.all.disable_ipv6", "1").unwrap();
-        sw.sysctl("net.ipv6.conf.default.disable_ipv6", "1")
-            .unwrap();
-        sw.ip(&[
-            "link",
-            "add",
-            "br0",
-            "type",
-            "bridge",
-            "mcast_snooping",
-            "0",
-        ])
-        .unwrap();
-        sw.ip(&["link", "set", "br0", "up"]).unwrap();
-        Self { sw, hosts: vec![] }
-    }
-
-    /// Adds a namespace with interface `ifname` on the bridge; returns its index.
-    fn host(&mut self, tag: &str, ifname: &str) -> usize {
-        let ns = Netns::new(tag).unwrap();
-        let port = format!("v6p-s{}", self.hosts.len());
-        veth(&ns, ifname, &self.sw, &port).unwrap();
-        self.sw
-            .ip(&["link", "set", &port, "master", "br0"])
-            .unwrap();
-        self.hosts.push(ns);
-        self.hosts.len() - 1
-    }
-}
 
 fn link_local(ns: &Netns, ifname: &str) -> String {
     let out = ns
@@ -235,14 +195,14 @@ fn rogue_router_is_withdrawn_and_spoofed_binding_restored() {
     v6probe_lab::require_privileges();
     let scratch = TempDir::new("respond-lab").unwrap();
     let dir = scratch.path();
-    let mut lab = Lab::new("rsp");
-    let host_i = lab.host("rsp-host", "v6p-h0");
-    let rtr_i = lab.host("rsp-rtr", "v6p-r0");
-    let rogue_i = lab.host("rsp-rogue", "v6p-g0");
-    let victim_i = lab.host("rsp-victim", "v6p-v0");
-    let mon_i = lab.host("rsp-mon", "v6p-m0");
+    let mut lab = Switch::new("rsp").unwrap();
+    let host_i = lab.host("rsp-host", "v6p-h0").unwrap();
+    let rtr_i = lab.host("rsp-rtr", "v6p-r0").unwrap();
+    let rogue_i = lab.host("rsp-rogue", "v6p-g0").unwrap();
+    let victim_i = lab.host("rsp-victim", "v6p-v0").unwrap();
+    let mon_i = lab.host("rsp-mon", "v6p-m0").unwrap();
     let [host, rtr, rogue, victim, mon_ns] =
-        [host_i, rtr_i, rogue_i, victim_i, mon_i].map(|i| &lab.hosts[i]);
+        [host_i, rtr_i, rogue_i, victim_i, mon_i].map(|i| lab.ns(i));
     // Only the host takes router advertisements; the others have nothing to learn.
     for ns in [rogue, victim, mon_ns] {
         ns.sysctl("net.ipv6.conf.all.accept_ra", "0").unwrap();
@@ -270,7 +230,7 @@ fn rogue_router_is_withdrawn_and_spoofed_binding_restored() {
             "nodad",
         ])
         .unwrap();
-    for ns in &lab.hosts {
+    for ns in lab.hosts() {
         ns.wait_dad(Duration::from_secs(5)).unwrap();
     }
     let rtr_ll = link_local(rtr, "v6p-r0");
