@@ -1,12 +1,13 @@
 //! v6probe's test scaffolding (never part of the library): throwaway network labs of network
 //! namespaces and veth pairs named `v6p-*`, removed on drop; the scanner's and the dialer's labs
 //! ([`scan`], [`dualstack`]); crafted frames independent of the codec ([`frame`]); the one
-//! reader of v6probe's JSON output ([`json_lines`]).
+//! reader of v6probe's JSON output ([`json_lines`]); what every benchmark shares ([`bench`]).
 //!
 //! Used by the privileged tests, the benchmarks and `cargo xtask demo`. Everything here shells
 //! out to iproute2 (`ip`), which is what an operator would type, so a failing step names the
 //! command and its stderr. Traffic in a lab only ever goes to addresses inside namespaces the lab
 //! created.
+pub mod bench;
 #[cfg(target_os = "linux")]
 pub mod dualstack;
 pub mod frame;
@@ -390,21 +391,30 @@ impl TempDir {
     }
 }
 
-/// Writes a benchmark's figures to `<target>/bench/<name>.json` (`CARGO_TARGET_DIR` or the
-/// workspace's `target/`), prints where, and returns the path.
+/// Writes a benchmark's figures to `<target>/bench/<name>.json` with [`bench::Meta`], prints
+/// where, and returns the path. Prefer [`bench::Bench`]: it also removes the previous JSON
+/// before the run and records the targets.
 pub fn write_bench_figures(
     name: &str,
     figures: &impl serde::Serialize,
 ) -> io::Result<std::path::PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let dir = target.join("bench");
+    let dir = bench::bench_dir();
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{name}.json"));
+    let mut out = serde_json::Map::new();
+    out.insert(
+        "meta".into(),
+        serde_json::to_value(bench::Meta::collect(name)).map_err(io::Error::other)?,
+    );
+    match serde_json::to_value(figures).map_err(io::Error::other)? {
+        serde_json::Value::Object(m) => out.extend(m),
+        other => {
+            out.insert("figures".into(), other);
+        }
+    }
     std::fs::write(
         &path,
-        serde_json::to_string_pretty(figures).map_err(io::Error::other)?,
+        serde_json::to_string_pretty(&out).map_err(io::Error::other)?,
     )?;
     println!("written: {}", path.display());
     Ok(path)

@@ -348,6 +348,7 @@ fn vm_hwm_kib() -> Option<u64> {
 }
 
 fn main() {
+    let mut bench = v6probe_lab::bench::Bench::start("detect");
     // 1. Baseline: decoding the benign mix from bytes.
     let frames = benign_mix();
     let bytes: Vec<Vec<u8>> = frames.iter().map(Frame::to_bytes).collect();
@@ -456,7 +457,6 @@ fn main() {
     let stats = e.stats();
     let hwm = vm_hwm_kib();
 
-    let bound = |x: bool| if x { "ok" } else { "MISSED" };
     println!("detect engine (one core, release build, best of {REPEATS} runs)");
     println!("{:<44} {:>14}", "figure", "value");
     println!(
@@ -540,12 +540,27 @@ fn main() {
         "churn: neighbours kept / evicted",
         format!("{}/{}", stats.neighbors, stats.evictions["neighbors"])
     );
-    println!(
-        "targets: >= 1M obs/s: benign {}, benign with reassembly {}, flood+churn {}; < 64 MiB: {}",
-        bound(benign_rate >= 1e6),
-        bound(reasm_rate >= 1e6),
-        bound(flood_rate >= 1e6 && churn_rate >= 1e6),
-        bound((peak as f64) < 64.0 * MIB)
+    use v6probe_lab::bench::Bound;
+    bench.target("benign observations/s", benign_rate, Bound::AtLeast(1e6));
+    bench.target(
+        "benign with reassembly observations/s",
+        reasm_rate,
+        Bound::AtLeast(1e6),
+    );
+    bench.target(
+        "forged-MAC flood observations/s",
+        flood_rate,
+        Bound::AtLeast(1e6),
+    );
+    bench.target(
+        "full-table churn observations/s",
+        churn_rate,
+        Bound::AtLeast(1e6),
+    );
+    bench.target(
+        "peak engine heap after 1 M MACs, MiB",
+        peak as f64 / MIB,
+        Bound::AtMost(64.0),
     );
     let figures = serde_json::json!({
         "decode_baseline_pps": decode_rate,
@@ -578,9 +593,8 @@ fn main() {
         "neighbors_kept": stats.neighbors,
         "neighbors_evicted": stats.evictions["neighbors"],
         "evictions": stats.evictions,
-        "targets": {"obs_per_s_min": 1_000_000, "peak_mib_max": 64},
         "runs_per_figure": REPEATS,
         "throughput_method": "best of runs_per_figure runs on a shared 2-core machine",
     });
-    v6probe_lab::write_bench_figures("detect", &figures).expect("target/bench");
+    bench.finish(&figures);
 }

@@ -2,9 +2,9 @@
 //! release mode and runs it; it prints the table and writes target/bench/dualstack.json.
 use std::process::Command;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
-use crate::{util::step, workspace_root};
+use crate::{bench::run_bench, util::step, workspace_root};
 
 pub fn run() -> Result<()> {
     let root = workspace_root();
@@ -21,18 +21,14 @@ pub fn run() -> Result<()> {
             "bench_dualstack",
         ]),
     )?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+    let release = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let release = target.join("release");
-    let out = target.join("bench").join("dualstack.json");
-    step(
-        "bench dualstack",
+        .unwrap_or_else(|| root.join("target"))
+        .join("release");
+    run_bench(
+        "dualstack",
         Command::new(release.join("examples").join("bench_dualstack"))
             .arg("--bin")
-            .arg(release.join("v6probe"))
-            .arg("--out")
-            .arg(&out),
+            .arg(release.join("v6probe")),
     )
-    .with_context(|| format!("dualstack benchmark (results in {})", out.display()))
 }

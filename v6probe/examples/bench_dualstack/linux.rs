@@ -3,36 +3,30 @@
 //! plain sequential connect, all in one lab in one run; plus a repeat connection to the
 //! now-`blocked` destination against a direct IPv4 connect.
 //!
-//! Usage: `bench_dualstack --bin PATH/TO/v6probe --out PATH/dualstack.json [--runs N]`
-//! Needs root (network namespaces); prints why and exits 0 otherwise.
-use std::{
-    collections::BTreeMap,
-    path::PathBuf,
-    process::{Command, Output},
-};
+//! Usage: `bench_dualstack --bin PATH/TO/v6probe [--runs N]`; writes target/bench/dualstack.json.
+//! Needs root (network namespaces), curl and python3: exits non-zero with the reason otherwise.
+use std::{collections::BTreeMap, path::PathBuf, process::Output};
 
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 use v6probe_lab::{
+    bench::{Bench, Bound},
     dualstack::{in_netns, DualLab, Ipv6Fault, SERVER_NAME, SERVER_V4, SERVER_V6},
     Netns,
 };
 
 struct Args {
     bin: PathBuf,
-    out: PathBuf,
     runs: usize,
 }
 
 fn args() -> Result<Args> {
     let mut bin = None;
-    let mut out = None;
     let mut runs = 15;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--bin" => bin = it.next().map(PathBuf::from),
-            "--out" => out = it.next().map(PathBuf::from),
             "--runs" => {
                 runs = it
                     .next()
@@ -45,7 +39,6 @@ fn args() -> Result<Args> {
     }
     Ok(Args {
         bin: bin.context("--bin PATH is required")?,
-        out: out.context("--out PATH is required")?,
         runs: runs.max(1),
     })
 }
@@ -279,11 +272,13 @@ fn stats(v: &[f64]) -> Value {
 }
 
 pub fn main() -> Result<()> {
-    let args = args()?;
-    if let Some(reason) = v6probe_lab::missing_privileges() {
-        eprintln!("bench dualstack: SKIPPED: {reason}");
-        return Ok(());
-    }
+    let mut bench = Bench::start("dualstack");
+    let args = bench.check(args(), "command line");
+    bench.require_privileges();
+    bench.require_program("curl", "curl");
+    bench.require_program("python3", "python3");
+    bench.require_program("nstat", "iproute2");
+    bench.require_program("taskset", "util-linux");
     let bin = args.bin.to_string_lossy().into_owned();
     let lab = DualLab::new("bench").context("building the lab")?;
     let (_server, _) = lab
@@ -415,25 +410,19 @@ pub fn main() -> Result<()> {
         );
         table.insert(k.to_string(), st);
     }
-    println!(
-        "curl / v6probe: {curl_over_v6probe:.1}x (target >= 10x: {})",
-        if curl_over_v6probe >= 10.0 {
-            "met"
-        } else {
-            "NOT met"
-        }
+    bench.target(
+        "curl / v6probe, first connection (ICMPv6 error during connect())",
+        curl_over_v6probe,
+        Bound::AtLeast(10.0),
     );
     println!("plain / v6probe: {plain_over_v6probe:.1}x");
     println!(
         "with the ICMPv6 error arriving after connect() returned (async): curl / v6probe {async_curl_over_v6probe:.2}x"
     );
-    println!(
-        "repeat to blocked / direct IPv4: {repeat_over_direct:.2}x (target <= 1.2x: {})",
-        if repeat_over_direct <= 1.2 {
-            "met"
-        } else {
-            "NOT met"
-        }
+    bench.target(
+        "repeat to a blocked destination / direct IPv4",
+        repeat_over_direct,
+        Bound::AtMost(1.2),
     );
     let lock_delta = match (lock_before, lock_after) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
@@ -453,21 +442,11 @@ pub fn main() -> Result<()> {
             "repeat_blocked_over_direct_ipv4": repeat_over_direct,
             "async_icmp_curl_over_v6probe_first": async_curl_over_v6probe,
         },
-        "targets": {
-            "curl_over_v6probe_at_least_10": curl_over_v6probe >= 10.0,
-            "repeat_blocked_within_1_2_of_direct_ipv4": repeat_over_direct <= 1.2,
-        },
         "kernel": {
             "connect_error_timing": kernel,
             "tcp_ext_lock_dropped_icmps_delta": lock_delta,
-            "uname_r": Command::new("uname").arg("-r").output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()),
         },
     });
-    if let Some(dir) = args.out.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    std::fs::write(&args.out, serde_json::to_string_pretty(&report)? + "\n")
-        .with_context(|| format!("writing {}", args.out.display()))?;
-    println!("wrote {}", args.out.display());
+    bench.finish(&report);
     Ok(())
 }

@@ -2,12 +2,13 @@
 #[cfg(target_os = "linux")]
 mod linux;
 
-fn main() -> anyhow::Result<()> {
+fn main() {
     #[cfg(target_os = "linux")]
-    return linux::main();
+    let result = linux::main();
     #[cfg(not(target_os = "linux"))]
-    {
-        eprintln!("bench dualstack: SKIPPED: needs Linux network namespaces");
-        Ok(())
+    let result: anyhow::Result<()> = Err(anyhow::anyhow!("needs Linux network namespaces"));
+    if let Err(e) = result {
+        eprintln!("bench dualstack: cannot run: {e:#}");
+        std::process::exit(1);
     }
 }
