@@ -3,6 +3,16 @@
 //! real kernel. Tools: `v6probe scan` (solicited-node multicast and `--unicast`),
 //! `atk6-alive6` (thc-ipv6), `scan6` (ipv6toolkit), and `ndisc6` one address at a time.
 //!
+//! At a set rate the wire bounds every tool, so each rate-limited run is compared with its
+//! bound: the least time any scheduler with that rate, timeout and retry count needs for this
+//! range, max(targets / rate + timeout x (retries + 1), probes / rate + timeout), where probes
+//! = live + silent x (retries + 1) (every probe passes the rate limit, and the last silent
+//! target waits a timeout after each of its probes). Both tools run at scan6's default rate
+//! (1,000/s) and at ours (20,000/s): v6probe with its defaults, and matched to scan6's
+//! defaults (no retry, a 1 s timeout), so the same probes go out. Targets: every v6probe run
+//! at a set rate completes (every live address, no false one) within 1.1x of its bound, and
+//! ahead of scan6 at the same rate.
+//!
 //! A peer whose full run would take longer than a few minutes (alive6 and ndisc6 spend about
 //! 3 s and 6 s on every address that does not answer) runs on a sample of the range, and its
 //! time is extrapolated to the whole range (marked `extrapolated`). Each figure lists wall
@@ -28,6 +38,7 @@ mod imp {
     use serde::Serialize;
     use serde_json::Value;
     use v6probe_lab::{
+        bench::{Bench, Bound},
         scan::{ScanLab, SCAN_IF},
         veth, Netns,
     };
@@ -36,6 +47,9 @@ mod imp {
     const BASE: u128 = 0xfd00_0000_0000_0000_0000_0000_0001_0000; // fd00::1:0
     const RANGE: &str = "fd00::1:0-1fff";
     const N: u128 = 8192;
+    const LIVE: usize = 4096;
+    /// The rates both tools run at: scan6's default and v6probe's.
+    const RATES: [u64; 2] = [1000, 20_000];
 
     #[derive(Serialize, Clone)]
     struct Figure {
@@ -53,6 +67,41 @@ mod imp {
         finds_every_live: bool,
         /// This tool's full-range time divided by v6probe's (defaults).
         ratio_to_v6probe: Option<f64>,
+        /// Probes per second the run was limited to (none: unlimited or one at a time).
+        rate: Option<u64>,
+        timeout_s: Option<f64>,
+        retries: Option<u32>,
+        /// The least time a scheduler with this rate, timeout and retry count needs for the
+        /// range (see the module documentation).
+        bound_s: Option<f64>,
+        /// wall_s / bound_s.
+        ratio_to_bound: Option<f64>,
+        /// targets / rate + timeout x (retries + 1): the bound without the retries' share of
+        /// the rate (below `bound_s` when retries go to silent addresses), for comparison.
+        bound_targets_only_s: Option<f64>,
+    }
+
+    /// The wire's bound for a complete scan of the lab's range (module documentation).
+    fn bound_s(rate: u64, timeout_s: f64, retries: u32) -> f64 {
+        let targets = N as f64;
+        let live = LIVE as f64;
+        let probes = live + (targets - live) * f64::from(retries + 1);
+        let rate = rate as f64;
+        (targets / rate + timeout_s * f64::from(retries + 1)).max(probes / rate + timeout_s)
+    }
+
+    impl Figure {
+        fn limited(mut self, rate: u64, timeout_s: f64, retries: u32) -> Self {
+            let b = bound_s(rate, timeout_s, retries);
+            self.rate = Some(rate);
+            self.timeout_s = Some(timeout_s);
+            self.retries = Some(retries);
+            self.bound_s = Some(b);
+            self.ratio_to_bound = Some(self.wall_s / b);
+            self.bound_targets_only_s =
+                Some(N as f64 / rate as f64 + timeout_s * f64::from(retries + 1));
+            self
+        }
     }
 
     #[derive(Serialize)]
@@ -75,6 +124,29 @@ mod imp {
         let t = Instant::now();
         let o = ns.command(prog).args(args).output().expect("run");
         (t.elapsed().as_secs_f64(), o)
+    }
+
+    fn scan6(lab: &ScanLab, rate: u64) -> Figure {
+        let r = format!("{rate}pps");
+        let (wall, o) = timed(
+            &lab.scanner,
+            "scan6",
+            &["-i", SCAN_IF, "-d", RANGE, "-r", &r],
+        );
+        let found: BTreeSet<Ipv6Addr> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect();
+        // scan6's defaults: no retransmission, a 1 s timeout.
+        figure(
+            &format!("scan6 -r {r}"),
+            format!("scan6 -i {SCAN_IF} -d {RANGE} -r {r}"),
+            N,
+            wall,
+            &found,
+            LIVE,
+        )
+        .limited(rate, 1.0, 0)
     }
 
     fn figure(
@@ -100,6 +172,12 @@ mod imp {
             false_found,
             finds_every_live: live_found == expected && false_found == 0,
             ratio_to_v6probe: None,
+            rate: None,
+            timeout_s: None,
+            retries: None,
+            bound_s: None,
+            ratio_to_bound: None,
+            bound_targets_only_s: None,
         }
     }
 
@@ -123,22 +201,27 @@ mod imp {
             N,
             wall,
             &found,
-            4096,
+            LIVE,
         );
         (f, summary)
     }
 
     pub fn main() {
-        if let Some(why) = v6probe_lab::missing_privileges() {
-            eprintln!("scan bench SKIPPED: {why}");
-            return;
+        let mut bench = Bench::start("scan");
+        bench.require_privileges();
+        for (program, package) in [
+            ("scan6", "ipv6toolkit"),
+            ("atk6-alive6", "thc-ipv6"),
+            ("ndisc6", "ndisc6"),
+        ] {
+            bench.require_program(program, package);
         }
         let live: Vec<Ipv6Addr> = (0..N).step_by(2).map(addr).collect();
         eprintln!("building the lab (4,096 addresses on the target)...");
-        let lab = ScanLab::new("bench", &live).expect("lab");
+        let lab = bench.check(ScanLab::new("bench", &live), "building the lab");
         // A global address on the scanner: alive6 and scan6 route by it.
-        lab.scanner
-            .ip(&[
+        bench.check(
+            lab.scanner.ip(&[
                 "-6",
                 "addr",
                 "add",
@@ -146,14 +229,33 @@ mod imp {
                 "dev",
                 SCAN_IF,
                 "nodad",
-            ])
-            .expect("scanner address");
+            ]),
+            "scanner address",
+        );
         let mut figures = Vec::new();
         let mut summaries = Vec::new();
 
-        // v6probe: defaults except the rate; tuned; unicast.
+        // v6probe: defaults; at each rate, with its defaults and matched to scan6's (no retry,
+        // a 1 s timeout); tuned; unicast.
+        let (f, s) = v6probe_scan(&lab, "v6probe (defaults)", &[]);
+        summaries.push(s);
+        figures.push(f.limited(20_000, 0.5, 2));
+        for rate in RATES {
+            let r = rate.to_string();
+            if rate != 20_000 {
+                let (f, s) = v6probe_scan(&lab, &format!("v6probe --rate {r}"), &["--rate", &r]);
+                summaries.push(s);
+                figures.push(f.limited(rate, 0.5, 2));
+            }
+            let (f, s) = v6probe_scan(
+                &lab,
+                &format!("v6probe --rate {r} --retries 0 --timeout 1000"),
+                &["--rate", &r, "--retries", "0", "--timeout", "1000"],
+            );
+            summaries.push(s);
+            figures.push(f.limited(rate, 1.0, 0));
+        }
         for (name, extra) in [
-            ("v6probe (defaults)", &[][..]),
             (
                 "v6probe --rate 0 --timeout 200 --retries 1",
                 &["--rate", "0", "--timeout", "200", "--retries", "1"][..],
@@ -176,20 +278,10 @@ mod imp {
             figures.push(f);
         }
 
-        // scan6: the whole range.
-        let (wall, o) = timed(&lab.scanner, "scan6", &["-i", SCAN_IF, "-d", RANGE]);
-        let found: BTreeSet<Ipv6Addr> = String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
-            .collect();
-        figures.push(figure(
-            "scan6",
-            format!("scan6 -i {SCAN_IF} -d {RANGE}"),
-            N,
-            wall,
-            &found,
-            4096,
-        ));
+        // scan6: the whole range, at its default rate (1,000/s) and at ours.
+        for rate in RATES {
+            figures.push(scan6(&lab, rate));
+        }
 
         // atk6-alive6: a 16-address sample (about 6 s per silent address).
         let sample = "fd00::1:0-f";
@@ -273,12 +365,12 @@ mod imp {
 
         println!();
         println!(
-            "{:<54} {:>9} {:>12} {:>6} {:>9} {:>6} {:>8}",
-            "tool", "scanned", "full range s", "extrap", "live", "false", "x v6probe"
+            "{:<50} {:>7} {:>9} {:>6} {:>9} {:>6} {:>8} {:>8} {:>7}",
+            "tool", "scanned", "range s", "extrap", "live", "false", "x ours", "bound s", "x bound"
         );
         for f in &figures {
             println!(
-                "{:<54} {:>9} {:>12.3} {:>6} {:>4}/{:<4} {:>6} {:>8.1}",
+                "{:<50} {:>7} {:>9.3} {:>6} {:>4}/{:<4} {:>6} {:>8.1} {:>8} {:>7}",
                 f.tool,
                 f.scanned,
                 f.full_range_s,
@@ -286,7 +378,9 @@ mod imp {
                 f.live_found,
                 f.live_expected,
                 f.false_found,
-                f.ratio_to_v6probe.unwrap_or(0.0)
+                f.ratio_to_v6probe.unwrap_or(0.0),
+                f.bound_s.map_or("-".into(), |b| format!("{b:.3}")),
+                f.ratio_to_bound.map_or("-".into(), |r| format!("{r:.2}")),
             );
         }
         let fastest_peer = figures
@@ -300,25 +394,51 @@ mod imp {
                 r.setup, r.probes_per_sec, r.probes
             );
         }
-        if let Some(p) = fastest_peer {
-            for f in figures.iter().filter(|f| f.tool.starts_with("v6probe")) {
-                println!(
-                    "{}: {:.1}x faster than {} (fastest peer finding every live address); target >= 10x",
-                    f.tool,
-                    p.full_range_s / f.full_range_s,
-                    p.tool
-                );
+        println!();
+        // A scan that misses a live address, or finds a false one, meets no target.
+        let complete = |f: &Figure, x: f64| if f.finds_every_live { x } else { f64::NAN };
+        for f in figures
+            .iter()
+            .filter(|f| f.tool.starts_with("v6probe") && f.rate.is_some())
+        {
+            bench.target(
+                format!("{}: wall / bound", f.tool),
+                complete(f, f.ratio_to_bound.unwrap_or(f64::NAN)),
+                Bound::AtMost(1.1),
+            );
+        }
+        for rate in RATES {
+            let at = |tool: &str| figures.iter().find(|f| f.tool == tool);
+            let Some(peer) = at(&format!("scan6 -r {rate}pps")) else {
+                continue;
+            };
+            let ours_default = if rate == 20_000 {
+                "v6probe (defaults)".to_string()
+            } else {
+                format!("v6probe --rate {rate}")
+            };
+            for ours in [
+                ours_default,
+                format!("v6probe --rate {rate} --retries 0 --timeout 1000"),
+            ] {
+                if let Some(f) = at(&ours) {
+                    bench.target(
+                        format!("{}: scan6 -r {rate}pps time / {}", peer.tool, f.tool),
+                        complete(f, complete(peer, peer.wall_s) / f.wall_s),
+                        Bound::AtLeast(1.0),
+                    );
+                }
             }
         }
-        println!("targets: every live address and no false one; >= 10x the fastest complete peer; >= 50,000 probes/s");
         let json = serde_json::json!({
-            "lab": {"range": RANGE, "addresses": N as u64, "live": 4096},
+            "lab": {"range": RANGE, "addresses": N as u64, "live": LIVE},
+            "bound": "max(targets / rate + timeout x (retries + 1), (live + silent x (retries + 1)) / rate + timeout)",
             "figures": figures,
             "send_rates": rates,
             "v6probe_summaries": summaries,
             "fastest_complete_peer": fastest_peer.map(|p| p.tool.clone()),
         });
-        v6probe_lab::write_bench_figures("scan", &json).expect("target/bench");
+        bench.finish(&json);
     }
 
     fn rate(ns: &Netns, ifname: &str, range: &str, extra: &[&str], setup: &str) -> Rate {
