@@ -344,48 +344,8 @@ struct Figure {
     v6probe_items: usize,
 }
 
-/// Where and when the figures were taken.
-#[derive(Serialize)]
-struct Meta {
-    commit: String,
-    date: String,
-    kernel: String,
-    cpu_model: String,
-    cores: usize,
-    root: bool,
-}
-
-fn meta() -> Meta {
-    let commit = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map_or_else(
-            || "unknown".to_string(),
-            |o| String::from_utf8_lossy(&o.stdout).trim().to_string(),
-        );
-    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-    let cpu_model = read("/proc/cpuinfo")
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or_else(|| "unknown".to_string(), |(_, m)| m.trim().to_string());
-    Meta {
-        commit,
-        date: v6probe::output::rfc3339_nanos(std::time::SystemTime::now()),
-        kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
-        cpu_model,
-        cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
-        // SAFETY: geteuid has no preconditions.
-        root: unsafe { libc::geteuid() } == 0,
-    }
-}
-
 #[derive(Serialize)]
 struct Report {
-    meta: Meta,
     rounds: usize,
     statistic: &'static str,
     figures: Vec<Figure>,
@@ -453,6 +413,7 @@ fn main() {
         }
         return;
     }
+    let mut bench = v6probe_lab::bench::Bench::start("codec");
     let mut figures = Vec::new();
     for (cmp, ours, smol) in COMPARISONS {
         for (name, b) in messages() {
@@ -513,7 +474,6 @@ fn main() {
     let like_met = like.clone().all(|f| f.ratio >= 1.0);
     let worst = like.map(|f| f.ratio).fold(f64::INFINITY, f64::min);
     let report = Report {
-        meta: meta(),
         rounds: ROUNDS,
         statistic: "median",
         like_for_like_target_ratio: 1.0,
@@ -533,5 +493,24 @@ fn main() {
         },
         ns_rate / 1e6,
     );
-    v6probe_lab::write_bench_figures("codec", &report).expect("target/bench");
+    for f in report
+        .figures
+        .iter()
+        .filter(|f| f.comparison == "like_for_like")
+    {
+        bench.target(
+            format!(
+                "like for like, {}: v6probe / smoltcp messages per second",
+                f.message
+            ),
+            f.ratio,
+            v6probe_lab::bench::Bound::AtLeast(1.0),
+        );
+    }
+    bench.target(
+        "full decode + validate: NS messages per second",
+        ns_rate,
+        v6probe_lab::bench::Bound::AtLeast(5e6),
+    );
+    bench.finish(&report);
 }

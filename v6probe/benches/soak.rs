@@ -193,26 +193,14 @@ mod linux {
 
     pub fn main() -> ExitCode {
         let minutes = minutes().max(1);
-        let out_path = std::env::var_os("CARGO_TARGET_DIR")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target")
-            })
-            .join("bench/soak.json");
-        // Figures from an older run must not pass for this one's.
-        let _ = std::fs::remove_file(&out_path);
-        if let Some(why) = v6probe_lab::missing_privileges() {
-            eprintln!("soak: cannot run: {why}");
-            return ExitCode::FAILURE;
-        }
+        // Removes the previous JSON first: figures of an older run never pass for this one's.
+        let bench = v6probe_lab::bench::Bench::start("soak");
+        bench.require_privileges();
         match run(minutes) {
-            Ok(figures) => match v6probe_lab::write_bench_figures("soak", &figures) {
-                Ok(_) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("soak: writing the figures: {e}");
-                    ExitCode::FAILURE
-                }
-            },
+            Ok(figures) => {
+                bench.finish(&figures);
+                ExitCode::SUCCESS
+            }
             Err(e) => {
                 eprintln!("soak: {e}");
                 ExitCode::FAILURE
