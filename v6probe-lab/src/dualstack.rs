@@ -7,7 +7,9 @@
 //! fd00:c::2/64    fd00:c::1  fd00:5::1  fd00:5::2/64
 //! 198.18.1.2/24   198.18.1.1 198.18.2.1 198.18.2.2/24
 //! ```
-//! Only addresses inside these namespaces are ever used.
+//! [`DualLab::with_delay`] puts a [`DelayBridge`] between client and router (`c0 -- d0 bridge
+//! d1 -- r0`, a fourth namespace without addresses), for a round-trip time the veths alone do
+//! not have. Only addresses inside these namespaces are ever used.
 use std::{
     fs,
     io::{self, BufRead, BufReader},
@@ -18,7 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{veth, Netns};
+use crate::{delay::DelayBridge, veth, Netns};
 
 /// The server's name in the client's hosts file.
 pub const SERVER_NAME: &str = "server.v6p.test";
@@ -67,10 +69,18 @@ pub enum Ipv6Fault {
     HopLimit,
 }
 
-/// The three namespaces, torn down on drop (hosts file first, then namespaces).
+/// Frames a [`DualLab::with_delay`] bridge holds at most per direction (more are dropped and
+/// counted): far above what the tests and benchmarks have in flight.
+pub const DELAY_QUEUE: usize = 4096;
+
+/// The three namespaces (four with a delay bridge), torn down on drop (hosts file first, then
+/// the bridge's threads, then namespaces).
 #[derive(Debug)]
 pub struct DualLab {
     hosts: Option<HostsFile>,
+    delay: Option<DelayBridge>,
+    /// The delay bridge's namespace ([`Self::with_delay`]).
+    pub bridge: Option<Netns>,
     pub server: Netns,
     pub router: Netns,
     pub client: Netns,
@@ -79,10 +89,43 @@ pub struct DualLab {
 impl DualLab {
     /// Builds the lab and waits (bounded) until both families reach the server.
     pub fn new(tag: &str) -> io::Result<Self> {
+        Self::build(tag, None)
+    }
+
+    /// As [`Self::new`], with every frame between client and router held `one_way` in each
+    /// direction by a [`DelayBridge`] (so `2 x one_way` of round-trip time is added; this
+    /// kernel may have no netem). Its queue holds at most [`DELAY_QUEUE`] frames per direction.
+    pub fn with_delay(tag: &str, one_way: Duration) -> io::Result<Self> {
+        Self::build(tag, Some(one_way))
+    }
+
+    /// The delay bridge, with [`Self::with_delay`].
+    pub fn delay_bridge(&self) -> Option<&DelayBridge> {
+        self.delay.as_ref()
+    }
+
+    fn build(tag: &str, one_way: Option<Duration>) -> io::Result<Self> {
         let client = Netns::new(&format!("{tag}-c"))?;
         let router = Netns::new(&format!("{tag}-r"))?;
         let server = Netns::new(&format!("{tag}-s"))?;
-        veth(&client, "c0", &router, "r0")?;
+        let (bridge, delay) = match one_way {
+            None => {
+                veth(&client, "c0", &router, "r0")?;
+                (None, None)
+            }
+            Some(d) => {
+                let bridge = Netns::new(&format!("{tag}-d"))?;
+                // The bridge only forwards frames: no IPv6 (no link-local address, DAD, MLD
+                // or RS of its own) on the interfaces it gets, and no IPv4 address.
+                for key in ["all", "default"] {
+                    bridge.sysctl(&format!("net.ipv6.conf.{key}.disable_ipv6"), "1")?;
+                }
+                veth(&client, "c0", &bridge, "d0")?;
+                veth(&bridge, "d1", &router, "r0")?;
+                let delay = DelayBridge::start(&bridge, "d0", "d1", d, DELAY_QUEUE)?;
+                (Some(bridge), Some(delay))
+            }
+        };
         veth(&server, "s0", &router, "r1")?;
         for (ns, dev, addrs) in [
             (&client, "c0", ["fd00:c::2/64", "198.18.1.2/24"]),
@@ -114,6 +157,8 @@ impl DualLab {
         )?;
         let lab = Self {
             hosts: Some(hosts),
+            delay,
+            bridge,
             server,
             router,
             client,

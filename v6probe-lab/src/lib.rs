@@ -9,6 +9,8 @@
 //! created.
 pub mod bench;
 #[cfg(target_os = "linux")]
+pub mod delay;
+#[cfg(target_os = "linux")]
 pub mod dualstack;
 pub mod frame;
 mod json;

@@ -3,9 +3,15 @@
 //! plain sequential connect, all in one lab in one run; plus a repeat connection to the
 //! now-`blocked` destination against a direct IPv4 connect.
 //!
+//! Then the same against a lab with 20 ms of round-trip time between client and router (a
+//! delay bridge holds every frame 10 ms each way: `DualLab::with_delay`), where the ICMPv6
+//! error arrives after connect() returned, as on any real network: the first connection, and
+//! ten repeated connections to the blocked destination (one v6probe process, `--repeat 11`)
+//! against curl making the same ten (each pays the failed IPv6 attempt again).
+//!
 //! Usage: `bench_dualstack --bin PATH/TO/v6probe [--runs N]`; writes target/bench/dualstack.json.
 //! Needs root (network namespaces), curl and python3: exits non-zero with the reason otherwise.
-use std::{collections::BTreeMap, path::PathBuf, process::Output};
+use std::{collections::BTreeMap, path::PathBuf, process::Output, time::Duration};
 
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
@@ -257,6 +263,104 @@ fn kernel_section(lab: &DualLab, bin: &str, runs: usize) -> Result<Value> {
     Ok(Value::Object(out))
 }
 
+/// One-way delay of the delayed lab's bridge (20 ms round trip).
+const ONE_WAY: Duration = Duration::from_millis(10);
+/// Repeated connections compared in the delayed lab.
+const TEN: usize = 10;
+
+/// The round-trip time from the client to the router over IPv4 (`ping`), in ms: the median of
+/// five.
+fn rtt_ms(ns: &Netns, addr: &str) -> Result<f64> {
+    let out = ns
+        .exec(
+            "ping",
+            &["-4", "-n", "-c", "5", "-i", "0.2", "-W", "2", addr],
+        )
+        .context("ping across the delay bridge")?;
+    let mut v: Vec<f64> = out
+        .lines()
+        .filter_map(|l| {
+            l.split("time=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    if v.is_empty() {
+        bail!("no reply times in ping's output: {out}");
+    }
+    v.sort_by(f64::total_cmp);
+    Ok(v[v.len() / 2])
+}
+
+/// The 20 ms lab (module documentation): first connections and ten repeated connections to the
+/// blocked destination, v6probe against curl; each of `runs` rounds is one v6probe process
+/// (first + ten) and ten curl processes.
+fn delayed_section(bin: &str, runs: usize) -> Result<Value> {
+    let lab = DualLab::with_delay("benchd", ONE_WAY).context("building the 20 ms lab")?;
+    let (_server, _) = lab
+        .spawn_server(bin, &["listen", "[::]:8080", "--echo"])
+        .context("starting the server in the 20 ms lab")?;
+    lab.set_ipv6_fault(Ipv6Fault::Unreachable)?;
+    let rtt = rtt_ms(&lab.client, "198.18.1.1")?;
+    let repeat = (TEN + 1).to_string();
+    let (mut ours_first, mut ours_ten, mut ours_each) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut curl_first, mut curl_ten, mut curl_each) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let t = v6probe_times(
+            &lab.client,
+            bin,
+            &["connect", SERVER_NAME, "8080", "--repeat", &repeat],
+        )?;
+        if t.len() != TEN + 1 {
+            bail!(
+                "v6probe connect --repeat {repeat} printed {} connections",
+                t.len()
+            );
+        }
+        ours_first.push(t[0]);
+        ours_ten.push(t[1..].iter().sum::<f64>());
+        ours_each.extend_from_slice(&t[1..]);
+        let mut c = Vec::new();
+        for _ in 0..TEN {
+            c.push(curl_time(&lab.client)?);
+        }
+        curl_first.push(c[0]);
+        curl_ten.push(c.iter().sum::<f64>());
+        curl_each.extend_from_slice(&c);
+    }
+    let bridge = lab
+        .delay_bridge()
+        .context("the 20 ms lab has no delay bridge")?;
+    let mut crossed = serde_json::Map::new();
+    for (dir, name) in [(0, "client_to_router"), (1, "router_to_client")] {
+        let s = bridge.stats(dir);
+        let n = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        crossed.insert(
+            name.into(),
+            json!({
+                "forwarded": n(&s.forwarded),
+                "queue_full": n(&s.queue_full),
+                "send_errors": n(&s.send_errors),
+            }),
+        );
+    }
+    Ok(json!({
+        "one_way_delay_ms": ONE_WAY.as_secs_f64() * 1000.0,
+        "rtt_client_router_ms": rtt,
+        "runs": runs,
+        "v6probe_first": stats(&ours_first),
+        "v6probe_ten_repeats_total": stats(&ours_ten),
+        "v6probe_repeat_each": stats(&ours_each),
+        "curl_he_200_first": stats(&curl_first),
+        "curl_he_200_ten_total": stats(&curl_ten),
+        "curl_he_200_each": stats(&curl_each),
+        "bridge": crossed,
+    }))
+}
+
 fn stats(v: &[f64]) -> Value {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
@@ -341,6 +445,9 @@ pub fn main() -> Result<()> {
     }
     let lock_after = lock_dropped_icmps(&lab.client);
     let kernel = kernel_section(&lab, &bin, args.runs).context("kernel behaviour measurements")?;
+    drop(_server);
+    drop(lab);
+    let delayed = delayed_section(&bin, args.runs).context("the 20 ms lab")?;
     println!(
         "kernel (ms): *_icmp_plain / _recverr = a bare non-blocking IPv6 connect until it errors; \
          async_icmp_* clients = time to connect (IPv4 wins)"
@@ -424,6 +531,40 @@ pub fn main() -> Result<()> {
         repeat_over_direct,
         Bound::AtMost(1.2),
     );
+    let dmed = |k: &str| delayed[k]["median_ms"].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "\n20 ms lab (RTT client-router {:.1} ms, ICMPv6 error after connect() returned); \
+         {} runs (median, p90, min, max in ms)",
+        delayed["rtt_client_router_ms"].as_f64().unwrap_or(f64::NAN),
+        args.runs
+    );
+    for (k, label) in [
+        ("v6probe_first", "v6probe connect (1st)"),
+        ("curl_he_200_first", "curl --happy-eyeballs 200 (1st)"),
+        ("v6probe_ten_repeats_total", "v6probe: ten repeats, total"),
+        ("curl_he_200_ten_total", "curl: ten connections, total"),
+        ("v6probe_repeat_each", "v6probe: each repeat"),
+        ("curl_he_200_each", "curl: each connection"),
+    ] {
+        let st = &delayed[k];
+        let f = |q: &str| st[q].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{:<32} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
+            label,
+            f("median_ms"),
+            f("p90_ms"),
+            f("min_ms"),
+            f("max_ms")
+        );
+    }
+    let delayed_first_ratio = dmed("curl_he_200_first") / dmed("v6probe_first");
+    println!("20 ms lab: curl / v6probe, first connection: {delayed_first_ratio:.2}x");
+    let delayed_ten_ratio = dmed("curl_he_200_ten_total") / dmed("v6probe_ten_repeats_total");
+    bench.target(
+        "20 ms RTT lab: curl ten connections / v6probe ten repeats to the blocked destination",
+        delayed_ten_ratio,
+        Bound::AtLeast(1.8),
+    );
     let lock_delta = match (lock_before, lock_after) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
@@ -441,7 +582,10 @@ pub fn main() -> Result<()> {
             "plain_over_v6probe_first": plain_over_v6probe,
             "repeat_blocked_over_direct_ipv4": repeat_over_direct,
             "async_icmp_curl_over_v6probe_first": async_curl_over_v6probe,
+            "delayed_curl_over_v6probe_first": delayed_first_ratio,
+            "delayed_curl_ten_over_v6probe_ten": delayed_ten_ratio,
         },
+        "delayed_20ms": delayed,
         "kernel": {
             "connect_error_timing": kernel,
             "tcp_ext_lock_dropped_icmps_delta": lock_delta,
