@@ -1,0 +1,1095 @@
+//! The monitor end to end under NDP floods, against tcpdump, in one run (run by `cargo xtask
+//! bench monitor_flood`; writes target/bench/monitor_flood.json).
+//!
+//! Lab: two namespaces on a veth pair. The flooder's namespace runs a flood (THC
+//! `atk6-flood_advertise6` and `atk6-flood_router26`, and a raw-socket NA sender of this
+//! benchmark's own, `sendmmsg` batches over a pool of frames with varied source MACs and
+//! targets, for a higher rate than THC reaches); the other namespace, which sends nothing itself
+//! (no router advertisements accepted, no forwarding), has one capturer at a time on its veth:
+//! nothing (the baseline), `tcpdump -w FILE icmp6`, and `v6probe monitor` with `--events none`
+//! and `--events all` (its output to a file), each with the kernel flood guard at its default
+//! and off, and with the service sinks (`--output file:FILE --metrics-listen`). The flooder runs on CPU 0 and the capturer on CPU 1: a veth delivers in the
+//! sender's context, so the kernel programs' and the packet socket's cost lands on the
+//! sender's CPU and shows as the rate it keeps; the capturer's own CPU time is its process's.
+//! Every capturer runs under the same flood, one after the other, for several rounds
+//! (interleaved, so drift of the machine's load spreads over all of them); figures are the
+//! medians over the rounds, the unreported loss the worst round.
+//!
+//! Per capturer: frames offered (the capturing veth's rx + tx counters over the capturer's
+//! life), events kept (records the monitor read, packets tcpdump wrote), drops reported (ring
+//! buffer drops and flood-guard suppressions; tcpdump's `dropped by kernel`), unreported loss
+//! (NDP frames the kernel counted, or for tcpdump frames offered, minus kept minus reported),
+//! CPU seconds (user + system, from `wait4`, less what it used before it was ready: start-up
+//! is reported on its own) per kept event and per offered frame, peak RSS, and
+//! the sender's rate (its veth's tx counter over a fixed window) relative to the rate it keeps
+//! under tcpdump and with nothing attached.
+//!
+//! Targets (each flood): unreported loss 0 in every mode; `--events none` (guard at its
+//! default) CPU per offered frame <= 1x tcpdump's and sender rate >= 0.95x its rate under
+//! tcpdump; guard off with `--events all` to a file, CPU per kept event <= 4x tcpdump's.
+//!
+//! `V6PROBE_FLOOD_SECS` (default 4) sets each flood's measured window, `V6PROBE_FLOOD_ROUNDS`
+//! (default 3) the rounds.
+
+fn main() {
+    #[cfg(target_os = "linux")]
+    imp::main();
+    #[cfg(not(target_os = "linux"))]
+    {
+        eprintln!("bench monitor_flood: cannot run: Linux only");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod imp {
+    use std::{
+        collections::BTreeMap,
+        fs::File,
+        io::{self, Read as _},
+        os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
+        path::{Path, PathBuf},
+        process::{Child, Command, Stdio},
+        sync::{
+            atomic::{AtomicBool, AtomicU64, Ordering},
+            Arc,
+        },
+        thread,
+        time::{Duration, Instant},
+    };
+
+    use serde::Serialize;
+    use serde_json::{json, Value};
+    use v6probe_lab::{
+        bench::{Bench, Bound},
+        in_netns, veth, Netns, TempDir,
+    };
+
+    const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
+    /// The flooder's and the capturing host's ends of the veth pair.
+    const FLOOD_IF: &str = "v6p-mfa";
+    const HOST_IF: &str = "v6p-mfh";
+    /// CPUs: the flooder (and with it the kernel's receive path), the capturer.
+    const SENDER_CPU: usize = 0;
+    const CAPTURER_CPU: usize = 1;
+    /// The flood runs this long before its rate is measured (start-up, ring buffers filling).
+    const WARM_UP: Duration = Duration::from_millis(500);
+    /// After the flood: time for a capturer to drain what it has not read yet.
+    const SETTLE: Duration = Duration::from_secs(2);
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+    enum Flooder {
+        /// `atk6-flood_advertise6 IF`: NAs, random source MAC and target per packet.
+        ThcNa,
+        /// `atk6-flood_router26 IF`: RAs with about 25 prefix and route entries each.
+        ThcRa,
+        /// This benchmark's own raw-socket NA sender (`sendmmsg`, 64 frames per call).
+        RawNa,
+    }
+
+    impl Flooder {
+        const ALL: [Flooder; 3] = [Flooder::ThcNa, Flooder::ThcRa, Flooder::RawNa];
+
+        fn name(self) -> &'static str {
+            match self {
+                Flooder::ThcNa => "atk6-flood_advertise6",
+                Flooder::ThcRa => "atk6-flood_router26",
+                Flooder::RawNa => "raw NA sender (sendmmsg)",
+            }
+        }
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+    enum Capturer {
+        Nothing,
+        Tcpdump,
+        /// `monitor --events none` (flood guard at its default).
+        MonNone,
+        /// `monitor --events none --flood-guard off`.
+        MonNoneGuardOff,
+        /// `monitor --events all` to a file (flood guard at its default).
+        MonAll,
+        /// `monitor --events all --flood-guard off` to a file.
+        MonAllGuardOff,
+        /// As `MonAllGuardOff` through the service sinks: `--output file:FILE` and
+        /// `--metrics-listen` (Prometheus endpoint up, not scraped).
+        MonSinksGuardOff,
+    }
+
+    impl Capturer {
+        const ALL: [Capturer; 7] = [
+            Capturer::Nothing,
+            Capturer::Tcpdump,
+            Capturer::MonNone,
+            Capturer::MonNoneGuardOff,
+            Capturer::MonAll,
+            Capturer::MonAllGuardOff,
+            Capturer::MonSinksGuardOff,
+        ];
+
+        fn name(self) -> &'static str {
+            match self {
+                Capturer::Nothing => "nothing attached",
+                Capturer::Tcpdump => "tcpdump -w FILE icmp6",
+                Capturer::MonNone => "monitor --events none",
+                Capturer::MonNoneGuardOff => "monitor --events none --flood-guard off",
+                Capturer::MonAll => "monitor --events all > FILE",
+                Capturer::MonAllGuardOff => "monitor --events all --flood-guard off > FILE",
+                Capturer::MonSinksGuardOff => "monitor all, guard off, sinks: file + metrics",
+            }
+        }
+
+        fn monitor_args(self) -> Option<&'static [&'static str]> {
+            Some(match self {
+                Capturer::MonNone => &["--events", "none"],
+                Capturer::MonNoneGuardOff => &["--events", "none", "--flood-guard", "off"],
+                Capturer::MonAll => &["--events", "all"],
+                Capturer::MonAllGuardOff => &["--events", "all", "--flood-guard", "off"],
+                Capturer::MonSinksGuardOff => &[
+                    "--events",
+                    "all",
+                    "--flood-guard",
+                    "off",
+                    "--metrics-listen",
+                    "127.0.0.1:0",
+                ],
+                Capturer::Nothing | Capturer::Tcpdump => return None,
+            })
+        }
+    }
+
+    /// One capturer under one flood, one round.
+    #[derive(Clone, Debug, Serialize)]
+    struct Run {
+        flooder: Flooder,
+        capturer: Capturer,
+        round: usize,
+        /// The measured window of the flood (after its warm-up).
+        window_s: f64,
+        /// Frames the flooder's veth sent in the window, per second.
+        sender_rate: f64,
+        /// Frames the flooder's veth could not deliver (its tx_dropped) over the whole flood.
+        sender_tx_dropped: u64,
+        /// rx + tx frames of the capturing veth over the capturer's life.
+        offered_frames: u64,
+        /// rx_dropped of the capturing veth over the capturer's life.
+        host_rx_dropped: u64,
+        /// The frames the capturer is accountable for: NDP and ICMPv6-error frames the
+        /// monitor's kernel programs counted; for tcpdump, every frame offered (all ICMPv6 here).
+        offered_ndp: Option<u64>,
+        /// Frames the kernel programs saw (the monitor), to check against `offered_frames`.
+        kernel_frames: Option<u64>,
+        /// Records the monitor read / packets tcpdump wrote.
+        kept: Option<u64>,
+        /// Lines the monitor wrote (its output file's lines).
+        lines: Option<u64>,
+        /// Ring-buffer drops (monitor) / `dropped by kernel` (tcpdump).
+        drops: Option<u64>,
+        /// Frames the kernel flood guard counted instead of recording.
+        guard_suppressed: Option<u64>,
+        /// offered_ndp - kept - drops - guard_suppressed.
+        unreported_loss: Option<i64>,
+        /// Lines the sinks dropped (their queues full), summed over sinks.
+        sink_dropped: Option<u64>,
+        /// CPU seconds (user + system) from ready (the monitor's `start` line, tcpdump's
+        /// `listening on`) to exit: the work under the flood.
+        cpu_s: Option<f64>,
+        /// CPU seconds before it was ready (start-up).
+        startup_cpu_s: Option<f64>,
+        cpu_per_kept_us: Option<f64>,
+        cpu_per_offered_us: Option<f64>,
+        peak_rss_kib: Option<u64>,
+    }
+
+    /// Median figures of one capturer under one flood.
+    #[derive(Clone, Debug, Serialize)]
+    struct Row {
+        flooder: Flooder,
+        capturer: Capturer,
+        command: String,
+        rounds: usize,
+        sender_rate: f64,
+        /// sender_rate / its median with nothing attached.
+        sender_share_of_nothing: f64,
+        /// sender_rate / its median under tcpdump.
+        sender_share_of_tcpdump: f64,
+        offered_frames: f64,
+        kept: Option<f64>,
+        drops: Option<f64>,
+        guard_suppressed: Option<f64>,
+        /// The worst round.
+        unreported_loss_max: Option<i64>,
+        cpu_s: Option<f64>,
+        startup_cpu_s: Option<f64>,
+        sink_dropped: Option<f64>,
+        cpu_per_kept_us: Option<f64>,
+        cpu_per_offered_us: Option<f64>,
+        /// cpu_per_kept_us / tcpdump's.
+        cpu_per_kept_x_tcpdump: Option<f64>,
+        /// cpu_per_offered_us / tcpdump's.
+        cpu_per_offered_x_tcpdump: Option<f64>,
+        peak_rss_kib: Option<f64>,
+    }
+
+    fn env_num<T: std::str::FromStr>(bench: &Bench, name: &str, default: T) -> T {
+        match std::env::var(name) {
+            Err(_) => default,
+            Ok(s) => s
+                .parse()
+                .unwrap_or_else(|_| bench.fail(format_args!("{name}={s:?} is not a number"))),
+        }
+    }
+
+    pub fn main() {
+        let mut bench = Bench::start("monitor_flood");
+        bench.require_privileges();
+        let tcpdump = bench.require_program("tcpdump", "tcpdump");
+        let thc_na = bench.require_program("atk6-flood_advertise6", "thc-ipv6");
+        let thc_ra = bench.require_program("atk6-flood_router26", "thc-ipv6");
+        let taskset = bench.require_program("taskset", "util-linux");
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cpus < 2 {
+            bench.fail("needs 2 CPUs: the flooder and the capturer each on its own");
+        }
+        let secs: f64 = env_num(&bench, "V6PROBE_FLOOD_SECS", 4.0);
+        let rounds: usize = env_num(&bench, "V6PROBE_FLOOD_ROUNDS", 3);
+        if !(0.5..=60.0).contains(&secs) || !(1..=20).contains(&rounds) {
+            bench.fail("V6PROBE_FLOOD_SECS must be 0.5..60 and V6PROBE_FLOOD_ROUNDS 1..20");
+        }
+        let window = Duration::from_secs_f64(secs);
+        let tools = Tools {
+            tcpdump: tcpdump.to_string_lossy().into_owned(),
+            thc_na: thc_na.to_string_lossy().into_owned(),
+            thc_ra: thc_ra.to_string_lossy().into_owned(),
+            taskset: taskset.to_string_lossy().into_owned(),
+        };
+        eprintln!(
+            "{} floods x {} capturers x {rounds} rounds, {secs} s each",
+            Flooder::ALL.len(),
+            Capturer::ALL.len()
+        );
+        // The lab and the scratch folder are dropped (namespaces deleted, files removed)
+        // before a failure ends the process.
+        let measured = (|| -> Result<Vec<Run>, String> {
+            let lab = Lab::new().map_err(|e| format!("building the lab: {e}"))?;
+            let scratch =
+                TempDir::new("monitor-flood").map_err(|e| format!("scratch folder: {e}"))?;
+            let mut runs = Vec::new();
+            for round in 0..rounds {
+                for flooder in Flooder::ALL {
+                    for capturer in Capturer::ALL {
+                        let r = one_run(
+                            &lab,
+                            &tools,
+                            scratch.path(),
+                            flooder,
+                            capturer,
+                            round,
+                            window,
+                        )
+                        .map_err(|e| {
+                            format!("{} under {}: {e}", capturer.name(), flooder.name())
+                        })?;
+                        eprintln!(
+                            "round {round} {:<26} {:<46} sender {:>9.0}/s offered {:>8} kept {:>8} \
+                             cpu {:>6.3}s loss {}",
+                            flooder.name(),
+                            capturer.name(),
+                            r.sender_rate,
+                            r.offered_frames,
+                            r.kept.map_or("-".into(), |k| k.to_string()),
+                            r.cpu_s.unwrap_or(0.0),
+                            r.unreported_loss.map_or("-".into(), |l| l.to_string()),
+                        );
+                        runs.push(r);
+                    }
+                }
+            }
+            Ok(runs)
+        })();
+        let runs = bench.check(measured, "measuring");
+        let rows = summarize(&runs, &tools);
+        print_table(&rows);
+        for flooder in Flooder::ALL {
+            let row = |c: Capturer| {
+                rows.iter()
+                    .find(|r| r.flooder == flooder && r.capturer == c)
+                    .expect("every flooder x capturer ran")
+            };
+            for c in Capturer::ALL
+                .into_iter()
+                .filter(|c| *c != Capturer::Nothing)
+            {
+                bench.target(
+                    format!(
+                        "{}: {}: unreported loss (worst round)",
+                        flooder.name(),
+                        c.name()
+                    ),
+                    row(c).unreported_loss_max.map_or(f64::NAN, |l| l as f64),
+                    Bound::AtMost(0.0),
+                );
+            }
+            let none = row(Capturer::MonNone);
+            bench.target(
+                format!(
+                    "{}: monitor --events none CPU per offered frame / tcpdump's",
+                    flooder.name()
+                ),
+                none.cpu_per_offered_x_tcpdump.unwrap_or(f64::NAN),
+                Bound::AtMost(1.0),
+            );
+            bench.target(
+                format!(
+                    "{}: sender rate under monitor --events none / under tcpdump",
+                    flooder.name()
+                ),
+                none.sender_share_of_tcpdump,
+                Bound::AtLeast(0.95),
+            );
+            bench.target(
+                format!(
+                    "{}: monitor --events all --flood-guard off CPU per kept event / tcpdump's",
+                    flooder.name()
+                ),
+                row(Capturer::MonAllGuardOff)
+                    .cpu_per_kept_x_tcpdump
+                    .unwrap_or(f64::NAN),
+                Bound::AtMost(4.0),
+            );
+        }
+        let report = json!({
+            "lab": {
+                "flooder_interface": FLOOD_IF,
+                "capturer_interface": HOST_IF,
+                "sender_cpu": SENDER_CPU,
+                "capturer_cpu": CAPTURER_CPU,
+                "window_s": secs,
+                "warm_up_s": WARM_UP.as_secs_f64(),
+                "settle_s": SETTLE.as_secs_f64(),
+                "rounds": rounds,
+            },
+            "rows": rows,
+            "runs": runs,
+        });
+        bench.finish(&report);
+    }
+
+    struct Tools {
+        tcpdump: String,
+        thc_na: String,
+        thc_ra: String,
+        taskset: String,
+    }
+
+    struct Lab {
+        flooder: Netns,
+        host: Netns,
+    }
+
+    impl Lab {
+        fn new() -> io::Result<Self> {
+            let flooder = Netns::new("mf-flood")?;
+            let host = Netns::new("mf-host")?;
+            // The host only listens: no autoconfiguration from the flood's RAs (which would send
+            // DAD for every prefix), no forwarding.
+            for key in ["all", "default"] {
+                host.sysctl(&format!("net.ipv6.conf.{key}.accept_ra"), "0")?;
+                host.sysctl(&format!("net.ipv6.conf.{key}.forwarding"), "0")?;
+            }
+            veth(&flooder, FLOOD_IF, &host, HOST_IF)?;
+            host.sysctl(&format!("net.ipv6.conf.{HOST_IF}.accept_ra"), "0")?;
+            flooder.wait_dad(Duration::from_secs(10))?;
+            host.wait_dad(Duration::from_secs(10))?;
+            Ok(Self { flooder, host })
+        }
+    }
+
+    /// rx/tx packets and drops of one interface (`ip -s -j link`).
+    #[derive(Clone, Copy, Debug, Default)]
+    struct Counters {
+        rx: u64,
+        tx: u64,
+        rx_dropped: u64,
+        tx_dropped: u64,
+    }
+
+    fn counters(ns: &Netns, ifname: &str) -> io::Result<Counters> {
+        let out = ns.ip(&["-s", "-j", "link", "show", "dev", ifname])?;
+        let v: Value = serde_json::from_str(&out)
+            .map_err(|e| io::Error::other(format!("ip -s -j link show dev {ifname}: {e}")))?;
+        let s = &v[0]["stats64"];
+        let n = |p: &str| -> io::Result<u64> {
+            s.pointer(p)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| io::Error::other(format!("no {p} in the stats of {ifname}")))
+        };
+        Ok(Counters {
+            rx: n("/rx/packets")?,
+            tx: n("/tx/packets")?,
+            rx_dropped: n("/rx/dropped")?,
+            tx_dropped: n("/tx/dropped")?,
+        })
+    }
+
+    /// A started capturer: its process, where its output goes.
+    struct Started {
+        child: Child,
+        /// Where its lines go: stdout's file, or the `--output file:` sink's.
+        out: PathBuf,
+        err: PathBuf,
+        /// CPU seconds it had used when it was ready (start-up: loading and attaching the
+        /// programs, opening the capture).
+        ready_cpu_s: f64,
+    }
+
+    /// CPU seconds process `pid` has used so far: the sum over its threads of the time on a
+    /// CPU (`/proc/PID/task/*/schedstat`, nanoseconds).
+    fn cpu_so_far(pid: u32) -> io::Result<f64> {
+        let mut ns = 0u64;
+        for t in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+            let s = std::fs::read_to_string(t?.path().join("schedstat"))?;
+            ns += s
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| io::Error::other(format!("schedstat of {pid}: {s:?}")))?;
+        }
+        Ok(ns as f64 / 1e9)
+    }
+
+    fn pinned(ns: &Netns, tools: &Tools, cpu: usize, program: &str) -> Command {
+        let mut c = ns.command(&tools.taskset);
+        c.args(["-c", &cpu.to_string(), program]);
+        c
+    }
+
+    fn start_capturer(
+        lab: &Lab,
+        tools: &Tools,
+        dir: &Path,
+        capturer: Capturer,
+    ) -> io::Result<Option<Started>> {
+        let stdout = dir.join("capture.out");
+        let err = dir.join("capture.err");
+        let sink = dir.join("capture.sink");
+        let out = if capturer == Capturer::MonSinksGuardOff {
+            sink.clone()
+        } else {
+            stdout.clone()
+        };
+        let mut cmd = match capturer {
+            Capturer::Nothing => return Ok(None),
+            Capturer::Tcpdump => {
+                let mut c = pinned(&lab.host, tools, CAPTURER_CPU, &tools.tcpdump);
+                // -Z root: tcpdump would otherwise switch to its own user, which cannot write
+                // into the private scratch folder; the capture path is the same.
+                c.args(["-i", HOST_IF, "-Z", "root", "-w"])
+                    .arg(dir.join("capture.pcap"))
+                    .arg("icmp6");
+                c
+            }
+            _ => {
+                let mut c = pinned(&lab.host, tools, CAPTURER_CPU, BIN);
+                c.args(["monitor", "-i", HOST_IF])
+                    .args(capturer.monitor_args().unwrap_or_default());
+                if capturer == Capturer::MonSinksGuardOff {
+                    c.arg("--output").arg(format!("file:{}", sink.display()));
+                }
+                c
+            }
+        };
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(File::create(&stdout)?)
+            .stderr(File::create(&err)?)
+            .spawn()?;
+        let mut started = Started {
+            child,
+            out,
+            err,
+            ready_cpu_s: 0.0,
+        };
+        // Ready: tcpdump says it is listening; the monitor prints its `start` line.
+        let (file, needle) = match capturer {
+            Capturer::Tcpdump => (started.err.clone(), "listening on"),
+            _ => (started.out.clone(), "\"kind\":\"start\""),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if std::fs::read_to_string(&file).is_ok_and(|s| s.contains(needle)) {
+                started.ready_cpu_s = cpu_so_far(started.child.id())?;
+                return Ok(Some(started));
+            }
+            let why = std::fs::read_to_string(&started.err).unwrap_or_default();
+            if let Some(status) = started.child.try_wait()? {
+                return Err(io::Error::other(format!(
+                    "{} exited before it was ready ({status}): {}",
+                    capturer.name(),
+                    why.trim()
+                )));
+            }
+            if Instant::now() >= deadline {
+                let _ = started.child.kill();
+                let _ = started.child.wait();
+                return Err(io::Error::other(format!(
+                    "{} not ready after 30 s: {}",
+                    capturer.name(),
+                    why.trim()
+                )));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// What `wait4` says about an ended process.
+    struct Ended {
+        status: i32,
+        cpu_s: f64,
+        maxrss_kib: u64,
+    }
+
+    /// Sends `sig`, then reaps the process with `wait4` (bounded; SIGKILL after `timeout`).
+    fn stop(pid: u32, sig: i32, timeout: Duration) -> io::Result<Ended> {
+        let pid = pid as libc::pid_t;
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(pid, sig) };
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut status = 0;
+            // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
+            let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: valid pointers to a status and a rusage.
+            let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+            if r == pid {
+                let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+                return Ok(Ended {
+                    status,
+                    cpu_s: tv(ru.ru_utime) + tv(ru.ru_stime),
+                    maxrss_kib: ru.ru_maxrss as u64,
+                });
+            }
+            if r < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if Instant::now() >= deadline {
+                // SAFETY: as above.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, &mut status, 0);
+                }
+                return Err(io::Error::other(format!(
+                    "process {pid} did not end within {timeout:?} of signal {sig}"
+                )));
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// A running flood.
+    enum Flood {
+        Process(Child),
+        Raw {
+            stop: Arc<AtomicBool>,
+            thread: thread::JoinHandle<io::Result<()>>,
+            sent: Arc<AtomicU64>,
+        },
+    }
+
+    fn start_flood(lab: &Lab, tools: &Tools, flooder: Flooder) -> io::Result<Flood> {
+        let program = match flooder {
+            Flooder::ThcNa => &tools.thc_na,
+            Flooder::ThcRa => &tools.thc_ra,
+            Flooder::RawNa => return start_raw(lab),
+        };
+        let child = pinned(&lab.flooder, tools, SENDER_CPU, program)
+            .arg(FLOOD_IF)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        Ok(Flood::Process(child))
+    }
+
+    fn stop_flood(flood: Flood) -> io::Result<()> {
+        match flood {
+            Flood::Process(child) => {
+                let e = stop(child.id(), libc::SIGTERM, Duration::from_secs(10))?;
+                // Killed by the signal is the expected end of a flood that runs until stopped.
+                if libc::WIFEXITED(e.status) && libc::WEXITSTATUS(e.status) != 0 {
+                    return Err(io::Error::other(format!(
+                        "the flooder failed (exit {})",
+                        libc::WEXITSTATUS(e.status)
+                    )));
+                }
+                Ok(())
+            }
+            Flood::Raw { stop, thread, sent } => {
+                stop.store(true, Ordering::Relaxed);
+                let r = thread
+                    .join()
+                    .map_err(|_| io::Error::other("the raw sender panicked"))?;
+                r?;
+                if sent.load(Ordering::Relaxed) == 0 {
+                    return Err(io::Error::other("the raw sender sent nothing"));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn one_run(
+        lab: &Lab,
+        tools: &Tools,
+        dir: &Path,
+        flooder: Flooder,
+        capturer: Capturer,
+        round: usize,
+        window: Duration,
+    ) -> io::Result<Run> {
+        for f in ["capture.out", "capture.err", "capture.pcap", "capture.sink"] {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+        let host0 = counters(&lab.host, HOST_IF)?;
+        let started = start_capturer(lab, tools, dir, capturer)?;
+        let flood0 = counters(&lab.flooder, FLOOD_IF)?;
+        let flood = start_flood(lab, tools, flooder)?;
+        let result = (|| -> io::Result<(Counters, Counters, f64)> {
+            thread::sleep(WARM_UP);
+            let t0 = Instant::now();
+            let a = counters(&lab.flooder, FLOOD_IF)?;
+            thread::sleep(window);
+            let b = counters(&lab.flooder, FLOOD_IF)?;
+            Ok((a, b, t0.elapsed().as_secs_f64()))
+        })();
+        stop_flood(flood)?;
+        let (a, b, window_s) = result?;
+        let flood1 = counters(&lab.flooder, FLOOD_IF)?;
+        thread::sleep(SETTLE);
+        let mut run = Run {
+            flooder,
+            capturer,
+            round,
+            window_s,
+            sender_rate: (b.tx - a.tx) as f64 / window_s,
+            sender_tx_dropped: flood1.tx_dropped - flood0.tx_dropped,
+            offered_frames: 0,
+            host_rx_dropped: 0,
+            offered_ndp: None,
+            kernel_frames: None,
+            kept: None,
+            lines: None,
+            drops: None,
+            guard_suppressed: None,
+            unreported_loss: None,
+            sink_dropped: None,
+            cpu_s: None,
+            startup_cpu_s: None,
+            cpu_per_kept_us: None,
+            cpu_per_offered_us: None,
+            peak_rss_kib: None,
+        };
+        let Some(started) = started else {
+            let host1 = counters(&lab.host, HOST_IF)?;
+            run.offered_frames = (host1.rx + host1.tx) - (host0.rx + host0.tx);
+            run.host_rx_dropped = host1.rx_dropped - host0.rx_dropped;
+            return Ok(run);
+        };
+        let ended = stop(started.child.id(), libc::SIGINT, Duration::from_secs(60))?;
+        let host1 = counters(&lab.host, HOST_IF)?;
+        run.offered_frames = (host1.rx + host1.tx) - (host0.rx + host0.tx);
+        run.host_rx_dropped = host1.rx_dropped - host0.rx_dropped;
+        let stderr = std::fs::read_to_string(&started.err).unwrap_or_default();
+        if !(libc::WIFEXITED(ended.status) && libc::WEXITSTATUS(ended.status) == 0) {
+            return Err(io::Error::other(format!(
+                "{} ended with wait status {:#x}: {}",
+                capturer.name(),
+                ended.status,
+                stderr.trim()
+            )));
+        }
+        let cpu_s = (ended.cpu_s - started.ready_cpu_s).max(0.0);
+        run.cpu_s = Some(cpu_s);
+        run.startup_cpu_s = Some(started.ready_cpu_s);
+        run.peak_rss_kib = Some(ended.maxrss_kib);
+        if capturer == Capturer::Tcpdump {
+            let captured = tcpdump_figure(&stderr, "packets captured")?;
+            let dropped = tcpdump_figure(&stderr, "packets dropped by kernel")?;
+            // Every frame on this link is ICMPv6 (no IPv4 address, no other traffic).
+            run.offered_ndp = Some(run.offered_frames);
+            run.kept = Some(captured);
+            run.drops = Some(dropped);
+            run.guard_suppressed = Some(0);
+        } else {
+            let stats = monitor_stats(&started.out)?;
+            let k = &stats["kernel"];
+            let n = |key: &str| -> io::Result<u64> {
+                k[key].as_u64().ok_or_else(|| {
+                    io::Error::other(format!("no kernel.{key} in the monitor's stats: {stats}"))
+                })
+            };
+            let mut ndp = 0;
+            for key in [
+                "router_solicit",
+                "router_advert",
+                "neighbor_solicit",
+                "neighbor_advert",
+                "redirect",
+                "dest_unreachable",
+                "packet_too_big",
+                "time_exceeded",
+                "param_problem",
+            ] {
+                ndp += n(key)?;
+            }
+            run.offered_ndp = Some(ndp);
+            run.kernel_frames = Some(n("frames")?);
+            run.kept = stats["records_read"].as_u64();
+            run.drops = Some(n("ringbuf_drops")?);
+            run.guard_suppressed = Some(n("flood_suppressed")?);
+            run.lines = Some(count_lines(&started.out)?);
+            run.sink_dropped = Some(
+                stats["sinks"]
+                    .as_object()
+                    .map(|m| m.values().filter_map(|v| v["dropped"].as_u64()).sum())
+                    .unwrap_or(0),
+            );
+        }
+        let (Some(offered), Some(kept), Some(drops), Some(sup)) =
+            (run.offered_ndp, run.kept, run.drops, run.guard_suppressed)
+        else {
+            return Err(io::Error::other("incomplete figures"));
+        };
+        run.unreported_loss = Some(offered as i64 - kept as i64 - drops as i64 - sup as i64);
+        if kept > 0 {
+            run.cpu_per_kept_us = Some(cpu_s / kept as f64 * 1e6);
+        }
+        if run.offered_frames > 0 {
+            run.cpu_per_offered_us = Some(cpu_s / run.offered_frames as f64 * 1e6);
+        }
+        Ok(run)
+    }
+
+    /// `N packets captured` (and the like) from tcpdump's closing lines.
+    fn tcpdump_figure(stderr: &str, what: &str) -> io::Result<u64> {
+        stderr
+            .lines()
+            .find_map(|l| l.trim().strip_suffix(what)?.trim().parse().ok())
+            .ok_or_else(|| io::Error::other(format!("no `{what}` in tcpdump's output: {stderr}")))
+    }
+
+    /// The monitor's `stats` line (its last line).
+    fn monitor_stats(out: &Path) -> io::Result<Value> {
+        let mut f = File::open(out)?;
+        let len = f.metadata()?.len();
+        // The stats line is the last one; read the file's tail only (with --events all the
+        // file holds every packet line).
+        let tail = 1 << 20;
+        if len > tail {
+            use std::io::Seek as _;
+            f.seek(io::SeekFrom::Start(len - tail))?;
+        }
+        let mut s = Vec::new();
+        f.read_to_end(&mut s)?;
+        let s = String::from_utf8_lossy(&s);
+        s.lines()
+            .rev()
+            .find(|l| l.contains("\"kind\":\"stats\""))
+            .and_then(|l| serde_json::from_str(l).ok())
+            .ok_or_else(|| {
+                io::Error::other(format!("no stats line at the end of {}", out.display()))
+            })
+    }
+
+    fn count_lines(path: &Path) -> io::Result<u64> {
+        let mut f = File::open(path)?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut n = 0u64;
+        loop {
+            let got = f.read(&mut buf)?;
+            if got == 0 {
+                return Ok(n);
+            }
+            n += buf[..got].iter().filter(|b| **b == b'\n').count() as u64;
+        }
+    }
+
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(f64::total_cmp);
+        match v.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => v[n / 2],
+            n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+        }
+    }
+
+    fn summarize(runs: &[Run], tools: &Tools) -> Vec<Row> {
+        let mut groups: BTreeMap<(Flooder, Capturer), Vec<&Run>> = BTreeMap::new();
+        for r in runs {
+            groups.entry((r.flooder, r.capturer)).or_default().push(r);
+        }
+        let med = |g: &[&Run], f: &dyn Fn(&Run) -> Option<f64>| -> Option<f64> {
+            let v: Vec<f64> = g.iter().filter_map(|r| f(r)).collect();
+            (!v.is_empty()).then(|| median(v))
+        };
+        let mut rows: Vec<Row> = groups
+            .iter()
+            .map(|((flooder, capturer), g)| Row {
+                flooder: *flooder,
+                capturer: *capturer,
+                command: command_line(*flooder, *capturer, tools),
+                rounds: g.len(),
+                sender_rate: med(g, &|r| Some(r.sender_rate)).unwrap_or(f64::NAN),
+                sender_share_of_nothing: f64::NAN,
+                sender_share_of_tcpdump: f64::NAN,
+                offered_frames: med(g, &|r| Some(r.offered_frames as f64)).unwrap_or(f64::NAN),
+                kept: med(g, &|r| r.kept.map(|k| k as f64)),
+                drops: med(g, &|r| r.drops.map(|k| k as f64)),
+                guard_suppressed: med(g, &|r| r.guard_suppressed.map(|k| k as f64)),
+                unreported_loss_max: g.iter().filter_map(|r| r.unreported_loss).max(),
+                cpu_s: med(g, &|r| r.cpu_s),
+                startup_cpu_s: med(g, &|r| r.startup_cpu_s),
+                sink_dropped: med(g, &|r| r.sink_dropped.map(|k| k as f64)),
+                cpu_per_kept_us: med(g, &|r| r.cpu_per_kept_us),
+                cpu_per_offered_us: med(g, &|r| r.cpu_per_offered_us),
+                cpu_per_kept_x_tcpdump: None,
+                cpu_per_offered_x_tcpdump: None,
+                peak_rss_kib: med(g, &|r| r.peak_rss_kib.map(|k| k as f64)),
+            })
+            .collect();
+        let lookup: BTreeMap<(Flooder, Capturer), Row> = rows
+            .iter()
+            .map(|r| ((r.flooder, r.capturer), r.clone()))
+            .collect();
+        for r in &mut rows {
+            let nothing = lookup.get(&(r.flooder, Capturer::Nothing));
+            let tcpdump = lookup.get(&(r.flooder, Capturer::Tcpdump));
+            if let Some(n) = nothing {
+                r.sender_share_of_nothing = r.sender_rate / n.sender_rate;
+            }
+            if let Some(t) = tcpdump {
+                r.sender_share_of_tcpdump = r.sender_rate / t.sender_rate;
+                r.cpu_per_kept_x_tcpdump =
+                    r.cpu_per_kept_us.zip(t.cpu_per_kept_us).map(|(a, b)| a / b);
+                r.cpu_per_offered_x_tcpdump = r
+                    .cpu_per_offered_us
+                    .zip(t.cpu_per_offered_us)
+                    .map(|(a, b)| a / b);
+            }
+        }
+        rows
+    }
+
+    fn command_line(flooder: Flooder, capturer: Capturer, tools: &Tools) -> String {
+        let flood = match flooder {
+            Flooder::ThcNa => format!("{} {FLOOD_IF}", tools.thc_na),
+            Flooder::ThcRa => format!("{} {FLOOD_IF}", tools.thc_ra),
+            Flooder::RawNa => "raw NA sender".into(),
+        };
+        let cap = match capturer {
+            Capturer::Nothing => "-".into(),
+            Capturer::Tcpdump => format!("tcpdump -i {HOST_IF} -Z root -w FILE icmp6"),
+            Capturer::MonSinksGuardOff => format!(
+                "v6probe monitor -i {HOST_IF} {} --output file:FILE",
+                capturer.monitor_args().unwrap_or_default().join(" ")
+            ),
+            c => format!(
+                "v6probe monitor -i {HOST_IF} {} > FILE",
+                c.monitor_args().unwrap_or_default().join(" ")
+            ),
+        };
+        format!("flood: taskset -c {SENDER_CPU} {flood}; capture: taskset -c {CAPTURER_CPU} {cap}")
+    }
+
+    fn print_table(rows: &[Row]) {
+        let opt = |v: Option<f64>, prec: usize| v.map_or("-".into(), |x| format!("{x:.prec$}"));
+        for flooder in Flooder::ALL {
+            println!("\n{} (medians; loss: worst round)", flooder.name());
+            println!(
+                "{:<48} {:>10} {:>6} {:>6} {:>10} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8}",
+                "capturer",
+                "sender/s",
+                "x none",
+                "x tcpd",
+                "offered",
+                "kept",
+                "drops",
+                "guarded",
+                "loss",
+                "us/kept",
+                "x tcpd",
+                "us/offer",
+                "x tcpd",
+                "RSS MiB"
+            );
+            for r in rows.iter().filter(|r| r.flooder == flooder) {
+                println!(
+                    "{:<48} {:>10.0} {:>6.2} {:>6.2} {:>10.0} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8}",
+                    r.capturer.name(),
+                    r.sender_rate,
+                    r.sender_share_of_nothing,
+                    r.sender_share_of_tcpdump,
+                    r.offered_frames,
+                    opt(r.kept, 0),
+                    opt(r.drops, 0),
+                    opt(r.guard_suppressed, 0),
+                    r.unreported_loss_max.map_or("-".into(), |l| l.to_string()),
+                    opt(r.cpu_per_kept_us, 3),
+                    opt(r.cpu_per_kept_x_tcpdump, 2),
+                    opt(r.cpu_per_offered_us, 3),
+                    opt(r.cpu_per_offered_x_tcpdump, 2),
+                    opt(r.peak_rss_kib.map(|k| k / 1024.0), 1),
+                );
+            }
+        }
+        println!();
+    }
+
+    /// Frames in the raw sender's pool: varied source MACs and targets, as a flood tool's.
+    const POOL: usize = 1024;
+    /// Frames per `sendmmsg`.
+    const BATCH: usize = 64;
+
+    /// An unsolicited NA (override flag, target option), from a synthetic link-local address
+    /// and MAC (`i` varies both and the target), to all nodes; checksum filled in.
+    pub(super) fn na_frame(i: u16) -> Vec<u8> {
+        let mac = [0x02, 0x00, 0x5e, 0x10, (i >> 8) as u8, i as u8];
+        let mut src = [0u8; 16];
+        src[0] = 0xfe;
+        src[1] = 0x80;
+        src[8..11].copy_from_slice(&[0x00, 0x00, 0x5e]);
+        src[11] = 0xff;
+        src[12] = 0xfe;
+        src[13] = 0x10;
+        src[14] = (i >> 8) as u8;
+        src[15] = i as u8;
+        let dst: [u8; 16] = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        let mut target = [0u8; 16];
+        target[..4].copy_from_slice(&[0xfd, 0x00, 0x00, 0x0f]);
+        target[14] = (i >> 8) as u8;
+        target[15] = i as u8;
+        let mut icmp = vec![136, 0, 0, 0, 0x20, 0, 0, 0];
+        icmp.extend_from_slice(&target);
+        icmp.extend_from_slice(&[2, 1]);
+        icmp.extend_from_slice(&mac);
+        let mut sum: u32 = 0;
+        let mut add = |b: &[u8]| {
+            for c in b.chunks(2) {
+                sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+            }
+        };
+        add(&src);
+        add(&dst);
+        add(&(icmp.len() as u32).to_be_bytes());
+        add(&[0, 0, 0, 58]);
+        add(&icmp);
+        while sum >> 16 != 0 {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        let ck = !(sum as u16);
+        icmp[2..4].copy_from_slice(&ck.to_be_bytes());
+        let mut f = vec![0x33, 0x33, 0, 0, 0, 1];
+        f.extend_from_slice(&mac);
+        f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
+        f.extend_from_slice(&(icmp.len() as u16).to_be_bytes());
+        f.extend_from_slice(&[58, 255]);
+        f.extend_from_slice(&src);
+        f.extend_from_slice(&dst);
+        f.extend_from_slice(&icmp);
+        f
+    }
+
+    fn start_raw(lab: &Lab) -> io::Result<Flood> {
+        // The socket is opened in the flooder's namespace; it keeps sending there from any
+        // thread.
+        let fd = in_netns(lab.flooder.name(), || -> io::Result<OwnedFd> {
+            // SAFETY: plain socket(2) call; the fd is owned below.
+            let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: fd is a fresh, valid descriptor nobody else owns.
+            let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+            let name = std::ffi::CString::new(FLOOD_IF).map_err(io::Error::other)?;
+            // SAFETY: a NUL-terminated name.
+            let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
+            if ifindex == 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: an all-zero sockaddr_ll is valid; the fields set below make it a bind
+            // to the interface with protocol 0 (send only, nothing received).
+            let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+            sll.sll_family = libc::AF_PACKET as u16;
+            sll.sll_ifindex = ifindex as i32;
+            // SAFETY: a valid sockaddr_ll of the size given.
+            let r = unsafe {
+                libc::bind(
+                    fd.as_raw_fd(),
+                    (&sll as *const libc::sockaddr_ll).cast(),
+                    std::mem::size_of::<libc::sockaddr_ll>() as u32,
+                )
+            };
+            if r != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(fd)
+        })??;
+        let frames: Vec<Vec<u8>> = (0..POOL as u16).map(na_frame).collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicU64::new(0));
+        let (stop2, sent2) = (stop.clone(), sent.clone());
+        let thread = thread::spawn(move || -> io::Result<()> {
+            pin_to(SENDER_CPU)?;
+            let mut next = 0usize;
+            // Bounded: the caller stops it after its window; this cap only guards a caller
+            // that never does.
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !stop2.load(Ordering::Relaxed) && Instant::now() < deadline {
+                let mut iov: Vec<libc::iovec> = (0..BATCH)
+                    .map(|k| {
+                        let f = &frames[(next + k) % POOL];
+                        libc::iovec {
+                            iov_base: f.as_ptr() as *mut libc::c_void,
+                            iov_len: f.len(),
+                        }
+                    })
+                    .collect();
+                // SAFETY: all-zero mmsghdrs are valid; each gets one iovec below.
+                let mut msgs: Vec<libc::mmsghdr> =
+                    (0..BATCH).map(|_| unsafe { std::mem::zeroed() }).collect();
+                for (m, v) in msgs.iter_mut().zip(iov.iter_mut()) {
+                    m.msg_hdr.msg_iov = v;
+                    m.msg_hdr.msg_iovlen = 1;
+                }
+                // SAFETY: msgs and the iovecs and frames they point to outlive the call.
+                let n =
+                    unsafe { libc::sendmmsg(fd.as_raw_fd(), msgs.as_mut_ptr(), BATCH as u32, 0) };
+                if n < 0 {
+                    let e = io::Error::last_os_error();
+                    // A full queue under the flood is expected: try again.
+                    if matches!(e.raw_os_error(), Some(libc::ENOBUFS) | Some(libc::EAGAIN)) {
+                        continue;
+                    }
+                    return Err(e);
+                }
+                next = (next + n as usize) % POOL;
+                sent2.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            Ok(())
+        });
+        Ok(Flood::Raw { stop, thread, sent })
+    }
+
+    fn pin_to(cpu: usize) -> io::Result<()> {
+        // SAFETY: a zeroed cpu_set_t is empty; CPU_SET and sched_setaffinity(0) act on this
+        // thread only.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    }
+}
