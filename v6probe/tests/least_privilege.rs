@@ -145,8 +145,14 @@ fn monitor_as_nobody_with_three_capabilities_sees_ndp() {
         ],
     )
     .unwrap();
-    let seen =
-        |name: &'static str| move |l: &str| l.contains("\"kind\":\"packet\"") && l.contains(name);
+    // Only the messages about fd00:7::1: DAD and link-local resolution may come first.
+    let seen = |name: &'static str| {
+        move |l: &str| {
+            l.contains("\"kind\":\"packet\"")
+                && l.contains(name)
+                && l.contains("\"target\":\"fd00:7::1\"")
+        }
+    };
     let ns = mon.wait_for(Duration::from_secs(5), seen("\"neighbor_solicit\""));
     let na = mon.wait_for(Duration::from_secs(5), seen("\"neighbor_advert\""));
     mon.signal(libc::SIGINT);
