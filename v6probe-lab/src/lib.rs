@@ -8,6 +8,7 @@
 //! command and its stderr. Traffic in a lab only ever goes to addresses inside namespaces the lab
 //! created.
 pub mod bench;
+mod daemon;
 #[cfg(target_os = "linux")]
 pub mod delay;
 #[cfg(target_os = "linux")]
@@ -19,6 +20,7 @@ pub mod scan;
 pub mod schema;
 mod switch;
 
+pub use daemon::{start_monitor, stop_monitor, Daemon};
 pub use json::{json_line, json_lines, run_json, stdout_json};
 pub use switch::Switch;
 

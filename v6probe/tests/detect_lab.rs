@@ -28,7 +28,9 @@ use v6probe::{
         Frame, Icmpv6Repr, Message, NdpOption, Options, Prefix,
     },
 };
-use v6probe_lab::{in_netns, json_line, LineReader, Netns, Switch, TempDir};
+use v6probe_lab::{
+    in_netns, json_line, start_monitor, stop_monitor, Daemon, LineReader, Netns, Switch, TempDir,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 /// The kernel programs are attached per interface; one lab at a time keeps the runs apart
@@ -43,28 +45,6 @@ const FRAGMENT: u8 = 44;
 fn mac_of(ns: &Netns, ifname: &str) -> EthernetAddress {
     let s = ns.mac(ifname).unwrap();
     s.parse().unwrap()
-}
-
-fn link_local(ns: &Netns, ifname: &str) -> Ipv6Addr {
-    let out = ns
-        .ip(&["-6", "-o", "addr", "show", "dev", ifname, "scope", "link"])
-        .unwrap();
-    let word = out
-        .split_whitespace()
-        .skip_while(|w| *w != "inet6")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no link-local on {ifname}: {out}"));
-    word.split('/').next().unwrap().parse().unwrap()
-}
-
-/// A daemon killed and reaped on drop (the namespace's drop would kill it too).
-struct Daemon(std::process::Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Where [`radvd`] keeps the configuration of `ns`'s daemon on `ifname`.
@@ -101,47 +81,20 @@ fn radvd(ns: &Netns, ifname: &str, prefix: &str, dir: &std::path::Path) -> Daemo
     let conf = radvd_conf(ns, ifname, dir);
     write_radvd_conf(&conf, ifname, &[prefix]);
     let pid = dir.join(format!("radvd-{}.pid", ns.name()));
-    ns.command("radvd")
-        .args([
-            "-n",
-            "-m",
-            "stderr",
-            "-C",
-            conf.to_str().unwrap(),
-            "-p",
-            pid.to_str().unwrap(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(Daemon)
-        .expect("radvd (apt-get install radvd)")
+    ns.radvd(&conf, &pid).unwrap()
 }
 
 fn monitor(ns: &Netns, ifname: &str, extra: &[&str]) -> LineReader {
-    let child = ns
-        .command(BIN)
-        .args(["monitor", "-i", ifname, "--duration", "120"])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut mon = LineReader::new(child);
-    mon.wait_for(Duration::from_secs(15), |l| {
-        l.contains("\"kind\":\"start\"")
-    })
-    .expect("monitor start line");
-    mon
+    start_monitor(
+        ns.command(BIN)
+            .args(["monitor", "-i", ifname, "--duration", "120"])
+            .args(extra),
+        Duration::from_secs(15),
+    )
 }
 
 fn finish(mon: LineReader) -> Vec<Value> {
-    mon.signal(libc::SIGINT);
-    let (status, out, err) = mon.finish(Duration::from_secs(20)).unwrap();
-    assert!(status.success(), "monitor failed: {status} {err}");
-    out.iter().map(|l| json_line(l)).collect()
+    stop_monitor(mon)
 }
 
 fn ts_of(v: &Value) -> SystemTime {
@@ -327,11 +280,11 @@ fn attacks_are_alerted_with_their_latency_printed() {
         ns.wait_dad(Duration::from_secs(5)).unwrap();
     }
     let _radvd = radvd(rtr_ns, "v6p-r0", "2001:db8:d::/64", dir);
-    let rtr_ll = link_local(rtr_ns, "v6p-r0");
+    let rtr_ll = rtr_ns.link_local("v6p-r0").unwrap();
     let rtr_mac = mac_of(rtr_ns, "v6p-r0");
     let mon_mac = mac_of(mon_ns, "v6p-m0");
     let peer_mac = mac_of(peer_ns, "v6p-p0");
-    let mon_ll = link_local(mon_ns, "v6p-m0");
+    let mon_ll = mon_ns.link_local("v6p-m0").unwrap();
 
     let mut mon = monitor(mon_ns, "v6p-m0", &["--learn", "4", "--events", "none"]);
     // Learning: the router advertises; the peer and the monitor host resolve each other.
@@ -668,8 +621,8 @@ fn benign_link_is_silent_above_low() {
         ns.ip(&["link", "set", &ifname, "down"]).unwrap();
         ns.ip(&["link", "set", &ifname, "up"]).unwrap();
     }
-    let r1_ll = link_local(lab.ns(r1_i), "v6p-r1");
-    let r2_ll = link_local(lab.ns(r2_i), "v6p-r2");
+    let r1_ll = lab.ns(r1_i).link_local("v6p-r1").unwrap();
+    let r2_ll = lab.ns(r2_i).link_local("v6p-r2").unwrap();
     let start = Instant::now();
     let mut pings = 0;
     let mut renumbered = false;
@@ -1289,7 +1242,7 @@ fn ndpmon_checks_from_real_frames() {
     }
     let (mon_ns, rtr_ns, att_ns) = (lab.ns(mon_i), lab.ns(rtr_i), lab.ns(att_i));
     let rtr_mac = mac_of(rtr_ns, "v6p-r0");
-    let rtr_ll = link_local(rtr_ns, "v6p-r0");
+    let rtr_ll = rtr_ns.link_local("v6p-r0").unwrap();
     // A universally administered MAC whose prefix the registry does not assign.
     let stray = EthernetAddress([0xfc, 0xff, 0xff, 0, 0, 0x42]);
     let registry = Vendors::load_dir(std::path::Path::new(IEEE_DATA_DIR))

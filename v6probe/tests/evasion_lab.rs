@@ -10,14 +10,13 @@
 #![cfg(target_os = "linux")]
 
 use std::{
-    net::Ipv6Addr,
     process::Stdio,
     thread,
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
-use v6probe_lab::{json_line, veth, LineReader, Netns, TempDir};
+use v6probe_lab::{json_line, veth, Daemon, LineReader, Netns, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 const MTU: &str = "3000";
@@ -135,28 +134,6 @@ impl Lab {
     }
 }
 
-fn link_local(ns: &Netns, ifname: &str) -> Ipv6Addr {
-    let out = ns
-        .ip(&["-6", "-o", "addr", "show", "dev", ifname, "scope", "link"])
-        .unwrap();
-    let word = out
-        .split_whitespace()
-        .skip_while(|w| *w != "inet6")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no link-local on {ifname}: {out}"));
-    word.split('/').next().unwrap().parse().unwrap()
-}
-
-/// radvd killed and reaped on drop.
-struct Daemon(std::process::Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn radvd(ns: &Netns, ifname: &str, dir: &std::path::Path) -> Daemon {
     ns.sysctl("net.ipv6.conf.all.forwarding", "1").unwrap();
     let conf = dir.join("radvd.conf");
@@ -170,17 +147,7 @@ fn radvd(ns: &Netns, ifname: &str, dir: &std::path::Path) -> Daemon {
     )
     .unwrap();
     let pid = dir.join("radvd.pid");
-    ns.command("radvd")
-        .args(["-n", "-m", "stderr", "-C"])
-        .arg(&conf)
-        .arg("-p")
-        .arg(&pid)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(Daemon)
-        .expect("radvd (apt-get install radvd)")
+    ns.radvd(&conf, &pid).unwrap()
 }
 
 /// Runs one scapy case in `ns`; returns the frame lengths it sent.
@@ -252,7 +219,7 @@ fn evasions_of_ndp_monitoring_are_alerted() {
         ns.wait_dad(Duration::from_secs(5)).unwrap();
     }
     let _radvd = radvd(rtr_ns, "v6p-r0", scratch.path());
-    let rtr_ll = link_local(rtr_ns, "v6p-r0").to_string();
+    let rtr_ll = rtr_ns.link_local("v6p-r0").unwrap().to_string();
     let rtr_mac = rtr_ns.mac("v6p-r0").unwrap();
 
     let child = mon_ns

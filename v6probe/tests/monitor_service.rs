@@ -3,27 +3,17 @@
 #![cfg(target_os = "linux")]
 
 use std::{
-    process::{Child, Stdio},
+    process::Stdio,
     sync::Mutex,
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
-use v6probe_lab::{veth, LineReader, Netns, TempDir};
+use v6probe_lab::{start_monitor, stop_monitor, veth, Daemon, LineReader, Netns, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 /// The tests here load the kernel programs and some check for leftovers: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// A background process killed (and reaped) on drop.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A host namespace watched by the monitor and a peer namespace on the other end of a veth
 /// (`v6p-h0` / `v6p-p0`), addresses fd00:a::1 and fd00:a::2.
@@ -60,28 +50,16 @@ fn lab(tag: &str) -> Lab {
 }
 
 fn monitor(ns: &Netns, args: &[&str]) -> LineReader {
-    let child = ns
-        .command(BIN)
-        .args(["monitor", "-i", "v6p-h0", "--duration", "120"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut mon = LineReader::new(child);
-    mon.wait_for(Duration::from_secs(20), |l| {
-        l.contains("\"kind\":\"start\"")
-    })
-    .expect("monitor start line");
-    mon
+    start_monitor(
+        ns.command(BIN)
+            .args(["monitor", "-i", "v6p-h0", "--duration", "120"])
+            .args(args),
+        Duration::from_secs(20),
+    )
 }
 
 fn stop(mon: LineReader) -> Vec<Value> {
-    mon.signal(libc::SIGINT);
-    let (status, out, err) = mon.finish(Duration::from_secs(20)).unwrap();
-    assert!(status.success(), "monitor failed: {status} {err}");
-    out.iter().map(|l| v6probe_lab::json_line(l)).collect()
+    stop_monitor(mon)
 }
 
 /// A forged NA for a multicast target (a `na_multicast_target` alert), sent with `v6probe send`

@@ -21,31 +21,9 @@ use std::{
 };
 
 use serde_json::Value;
-use v6probe_lab::{json_line, veth, LineReader, Netns, Switch, TempDir};
+use v6probe_lab::{json_line, start_monitor, veth, Daemon, LineReader, Netns, Switch, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
-
-fn link_local(ns: &Netns, ifname: &str) -> String {
-    let out = ns
-        .ip(&["-6", "-o", "addr", "show", "dev", ifname, "scope", "link"])
-        .unwrap();
-    let word = out
-        .split_whitespace()
-        .skip_while(|w| *w != "inet6")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no link-local on {ifname}: {out}"));
-    word.split('/').next().unwrap().to_string()
-}
-
-/// A daemon killed and reaped on drop (the namespace's drop would kill it too).
-struct Daemon(std::process::Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// radvd in `ns` on `ifname`, advertising `prefix` every 3 to 4 s, router lifetime 1800 s.
 fn radvd(ns: &Netns, ifname: &str, prefix: &str, dir: &std::path::Path) -> Daemon {
@@ -61,22 +39,7 @@ fn radvd(ns: &Netns, ifname: &str, prefix: &str, dir: &std::path::Path) -> Daemo
     )
     .unwrap();
     let pid = dir.join("radvd.pid");
-    ns.command("radvd")
-        .args([
-            "-n",
-            "-m",
-            "stderr",
-            "-C",
-            conf.to_str().unwrap(),
-            "-p",
-            pid.to_str().unwrap(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(Daemon)
-        .expect("radvd (apt-get install radvd)")
+    ns.radvd(&conf, &pid).unwrap()
 }
 
 /// `v6probe send ARGS` inside `ns`; must succeed.
@@ -157,9 +120,8 @@ fn victim_speaks(victim: &Netns, host: &Netns, host_addr: &str, victim_addr: &st
 }
 
 fn monitor(ns: &Netns, policy: &std::path::Path) -> LineReader {
-    let child = ns
-        .command(BIN)
-        .args([
+    start_monitor(
+        ns.command(BIN).args([
             "monitor",
             "-i",
             "v6p-m0",
@@ -175,18 +137,9 @@ fn monitor(ns: &Netns, policy: &std::path::Path) -> LineReader {
             "--respond",
             "--policy",
             policy.to_str().unwrap(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut mon = LineReader::new(child);
-    mon.wait_for(Duration::from_secs(15), |l| {
-        l.contains("\"kind\":\"start\"")
-    })
-    .expect("monitor start line");
-    mon
+        ]),
+        Duration::from_secs(15),
+    )
 }
 
 #[test]
@@ -233,9 +186,9 @@ fn rogue_router_is_withdrawn_and_spoofed_binding_restored() {
     for ns in lab.hosts() {
         ns.wait_dad(Duration::from_secs(5)).unwrap();
     }
-    let rtr_ll = link_local(rtr, "v6p-r0");
+    let rtr_ll = rtr.link_local("v6p-r0").unwrap().to_string();
     let rtr_mac = rtr.mac("v6p-r0").unwrap();
-    let rogue_ll = link_local(rogue, "v6p-g0");
+    let rogue_ll = rogue.link_local("v6p-g0").unwrap().to_string();
     let rogue_mac = rogue.mac("v6p-g0").unwrap();
     let victim_mac = victim.mac("v6p-v0").unwrap();
     let _radvd = radvd(rtr, "v6p-r0", "2001:db8:1::/64", dir);
