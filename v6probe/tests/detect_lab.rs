@@ -93,6 +93,23 @@ fn monitor(ns: &Netns, ifname: &str, extra: &[&str]) -> LineReader {
     )
 }
 
+/// The learning phase of an attack test: for 5 s, `ns` pings `dst` from `src` every half second
+/// (both sides' bindings, beside the router's RAs), then a second for the last lines.
+/// Pinging from `src` matters: once radvd's prefix has given the host a SLAAC address, the
+/// kernel might pick that one as the source otherwise.
+fn learn_by_pinging(ns: &Netns, src: &str, dst: &str) {
+    let learn_start = Instant::now();
+    while learn_start.elapsed() < Duration::from_secs(5) {
+        ns.exec(
+            "ping",
+            &["-6", "-c", "1", "-W", "1", "-w", "10", "-I", src, dst],
+        )
+        .unwrap();
+        thread::sleep(Duration::from_millis(500));
+    }
+    thread::sleep(Duration::from_secs(1));
+}
+
 fn finish(mon: LineReader) -> Vec<Value> {
     stop_monitor(mon)
 }
@@ -290,28 +307,7 @@ fn attacks_are_alerted_with_their_latency_printed() {
     // Learning: the router advertises; the peer and the monitor host resolve each other.
     // The peer pings from the address the forged NA claims later: once radvd's prefix has
     // given it a SLAAC address too, the kernel may pick that one as the source otherwise.
-    let learn_start = Instant::now();
-    while learn_start.elapsed() < Duration::from_secs(5) {
-        peer_ns
-            .exec(
-                "ping",
-                &[
-                    "-6",
-                    "-c",
-                    "1",
-                    "-W",
-                    "1",
-                    "-w",
-                    "10",
-                    "-I",
-                    "2001:db8:d::2",
-                    "2001:db8:d::1",
-                ],
-            )
-            .unwrap();
-        thread::sleep(Duration::from_millis(500));
-    }
-    thread::sleep(Duration::from_secs(1));
+    learn_by_pinging(peer_ns, "2001:db8:d::2", "2001:db8:d::1");
 
     let att_mac = EthernetAddress([0x02, 0xba, 0xd0, 0, 0, 0x66]);
     let att_ll: Ipv6Addr = "fe80::bad:66".parse().unwrap();
@@ -1093,28 +1089,7 @@ fn two_attacks_from_one_mac_are_two_alerts_and_replay_alike() {
 
     let mut mon = monitor(mon_ns, "v6p-m0", &["--learn", "4", "--events", "none"]);
     // Learning: the router advertises; the victim and the monitor host resolve each other.
-    let learn_start = Instant::now();
-    while learn_start.elapsed() < Duration::from_secs(5) {
-        vic_ns
-            .exec(
-                "ping",
-                &[
-                    "-6",
-                    "-c",
-                    "1",
-                    "-W",
-                    "1",
-                    "-w",
-                    "10",
-                    "-I",
-                    "2001:db8:7::2",
-                    "2001:db8:7::1",
-                ],
-            )
-            .unwrap();
-        thread::sleep(Duration::from_millis(500));
-    }
-    thread::sleep(Duration::from_secs(1));
+    learn_by_pinging(vic_ns, "2001:db8:7::2", "2001:db8:7::1");
 
     // Cisco's OUI (00:00:0c), universally administered: the registry names it.
     let att_mac = EthernetAddress([0x00, 0x00, 0x0c, 0xba, 0xd0, 0x66]);
