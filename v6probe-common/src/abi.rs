@@ -259,7 +259,11 @@ pub mod counter {
     /// First fragments without an upper-layer header ([`super::flags::CHAIN_INCOMPLETE`]; all
     /// recorded).
     pub const CHAIN_INCOMPLETE: u32 = 33;
-    pub const COUNT: u32 = 34;
+    /// Of [`FLOOD_SUPPRESSED`], frames from a source MAC the guard's table does not hold:
+    /// counted per class but not per MAC. Only a recorded frame makes a table entry, so a
+    /// flood with a new source MAC per frame costs no table insert per frame.
+    pub const FLOOD_UNTRACKED: u32 = 34;
+    pub const COUNT: u32 = 35;
 
     /// Stable snake_case names, indexed like the constants, for output.
     pub const NAMES: [&str; COUNT as usize] = [
@@ -297,6 +301,7 @@ pub mod counter {
         "header_truncated",
         "chain_too_long",
         "chain_incomplete",
+        "flood_untracked",
     ];
 
     /// Frames seen, from the counters summed over CPUs.
@@ -375,7 +380,8 @@ const _: () = assert!(guard::SLOTS.is_power_of_two() && guard::COUNT as usize <=
 /// moves `tat` on by `interval_ns` (1 s / rate). So a burst of `burst_ns / interval_ns + 1`
 /// records goes through at once (the first packets of a flood are recorded in full), then one per
 /// `interval_ns`; the rest is counted ([`counter::FLOOD_SUPPRESSED`], per class, and per MAC in
-/// [`MAP_GUARD_MAC`]). Buckets are per CPU.
+/// [`MAP_GUARD_MAC`] when the MAC has an entry there, else in [`counter::FLOOD_UNTRACKED`]).
+/// Only a recorded frame creates a MAC entry. Buckets are per CPU.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Config {

@@ -286,7 +286,8 @@ fn observe<F: Frame>(frame: &F, hook: u8, dir: u8) {
 }
 
 /// The flood guard: true when the frame may be recorded. Over its class's rate or its source
-/// MAC's rate it is counted instead: per class in the counters, per MAC in the LRU map.
+/// MAC's rate it is counted instead: per class in the counters, and per MAC in the LRU map when
+/// the MAC has an entry there (made when one of its frames was recorded), else as untracked.
 #[inline(always)]
 fn admit<F: Frame>(frame: &F, c: &Config, class: u32, now: u64, count: &Count) -> bool {
     // Masked: the verifier needs the index bounded by the arrays' (power-of-two) length. The
@@ -340,16 +341,14 @@ fn admit<F: Frame>(frame: &F, c: &Config, class: u32, now: u64, count: &Count) -
         // Unreachable: guard::of_type returns one of the classes above.
         _ => {}
     }
+    // A MAC the table holds gets the count; an unknown one is only counted, not inserted: a
+    // flood with a new source MAC per frame (THC's) would otherwise pay an LRU insert (and an
+    // eviction) per frame, and fill the table user space walks. Entries come from recorded
+    // frames only, so inserts are bounded by the guard's rates.
     match mac {
         // SAFETY: as above.
         Some(m) => unsafe { (*m).suppressed += 1 },
-        None => {
-            let v = MacGuard {
-                tat_ns: now,
-                suppressed: 1,
-            };
-            let _ = GUARD_MAC.insert(key, v, 0);
-        }
+        None => count.inc(counter::FLOOD_UNTRACKED),
     }
     trace!(frame, "flood guard: class {} over its rate, counted", class);
     false
@@ -375,39 +374,41 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     let quick = frame.read(0, |f: &[u8; 54]| {
         let et = u16::from_be_bytes([f[12], f[13]]);
         if et != ethertype::IPV6 {
-            return Quick::NotIpv6(et);
+            return Quick {
+                et,
+                head: Head::NONE,
+            };
         }
-        let h = &f[14..54];
-        Quick::Head(head(h))
+        Quick {
+            et,
+            head: head(&f[14..54]),
+        }
     });
     let (l3, vlan_count, head) = match quick {
-        Some(Quick::Head(h)) => {
+        Some(q) if q.et == ethertype::IPV6 => {
             count.inc(counter::IPV6);
-            (14usize, 0u8, h)
+            (14usize, 0u8, q.head)
         }
-        Some(Quick::NotIpv6(et)) if et != ethertype::VLAN && et != ethertype::QINQ => {
+        Some(q) if q.et != ethertype::VLAN && q.et != ethertype::QINQ => {
             count.inc(counter::NON_IPV6);
             return None;
         }
         // Tagged, or shorter than Ethernet + IPv6 headers.
         _ => general(frame, count)?,
     };
-    let (first_nh, payload_len, hop_limit) = match head {
-        Head::Walk {
-            nh,
-            payload_len,
-            hop_limit,
-        } => (nh, payload_len, hop_limit),
-        Head::Other => return None,
-        Head::Version(version) => {
+    match head.kind {
+        Head::WALK => {}
+        Head::VERSION => {
             fail(count, counter::IP_VERSION);
             debug!(
                 frame,
-                "IPv6 EtherType with IP version {} at offset {}", version, l3
+                "IPv6 EtherType with IP version {} at offset {}", head.version, l3
             );
             return None;
         }
-    };
+        _ => return None,
+    }
+    let (first_nh, payload_len, hop_limit) = (head.nh, head.payload_len, head.hop_limit);
     // Could the packet carry NDP whatever its next header says (RFC 4861 link scope)? Asked
     // only for fragments and over-long chains.
     let link_scope = || {
@@ -609,10 +610,15 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     None
 }
 
-/// The first look at a frame ([`parse`]).
-enum Quick {
-    NotIpv6(u16),
-    Head(Head),
+/// The first look at a frame ([`parse`]): the EtherType, and for IPv6 what its header says.
+/// Structs with every field set on every path, not enums: LLVM may keep an enum's unset
+/// payload in a register that a later (dead) use reads, which the verifier rejects as an
+/// uninitialised read.
+#[derive(Clone, Copy)]
+struct Quick {
+    et: u16,
+    /// [`Head::NONE`] when `et` is not IPv6.
+    head: Head,
 }
 
 /// What the fixed IPv6 header `h` (40 bytes) says. Only the version and the next header are
@@ -621,7 +627,11 @@ enum Quick {
 fn head(h: &[u8]) -> Head {
     let version = h[0] >> 4;
     if version != 6 {
-        return Head::Version(version);
+        return Head {
+            kind: Head::VERSION,
+            version,
+            ..Head::NONE
+        };
     }
     let nh = h[6];
     if !matches!(
@@ -634,9 +644,14 @@ fn head(h: &[u8]) -> Head {
             | next_header::AUTH
             | next_header::MOBILITY
     ) {
-        return Head::Other;
+        return Head {
+            version,
+            ..Head::NONE
+        };
     }
-    Head::Walk {
+    Head {
+        kind: Head::WALK,
+        version,
         nh,
         payload_len: u16::from_be_bytes([h[4], h[5]]),
         hop_limit: h[7],
@@ -699,18 +714,32 @@ fn general<F: Frame>(frame: &F, count: &Count) -> Option<(usize, u8, Head)> {
     Some((l3, vlan_count, h))
 }
 
-/// What the fixed IPv6 header says, decided in its one read.
-enum Head {
-    /// Not version 6.
-    Version(u8),
+/// What the fixed IPv6 header says, decided in its one read. The other fields are set (to
+/// the header's values, or 0) whatever `kind` says (see [`Quick`]).
+#[derive(Clone, Copy)]
+struct Head {
+    /// [`Head::OTHER`], [`Head::VERSION`] or [`Head::WALK`].
+    kind: u8,
+    version: u8,
+    nh: u8,
+    hop_limit: u8,
+    payload_len: u16,
+}
+
+impl Head {
     /// The upper layer is not ICMPv6 and no extension header comes first: not for us.
-    Other,
+    const OTHER: u8 = 0;
+    /// Not version 6.
+    const VERSION: u8 = 1;
     /// ICMPv6 or an extension header next: walk on.
-    Walk {
-        nh: u8,
-        payload_len: u16,
-        hop_limit: u8,
-    },
+    const WALK: u8 = 2;
+    const NONE: Head = Head {
+        kind: Head::OTHER,
+        version: 0,
+        nh: 0,
+        hop_limit: 0,
+        payload_len: 0,
+    };
 }
 
 /// How the walk of the extension headers ended.

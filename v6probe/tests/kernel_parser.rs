@@ -631,6 +631,63 @@ fn flood_guard_limits_one_source_mac_and_not_the_others() {
     assert_eq!(sources[0].suppressed, suppressed);
 }
 
+#[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
+fn flood_guard_counts_new_source_macs_without_a_table_entry() {
+    v6probe_lab::require_privileges();
+    let mut h = Harness::new();
+    h.programs.set_flood_guard(Some(guard(3, 0))).unwrap();
+    // A flood with a new source MAC per frame (as THC's tools send): past the class's burst,
+    // each frame is counted, as untracked, and makes no entry in the per-MAC table.
+    const N: usize = 40;
+    let base = FrameSpec::icmp(136, 0, &ns_body()).build();
+    let mut recorded = Vec::new();
+    let mut total = [0u64; counter::COUNT as usize];
+    for i in 0..N {
+        let mut f = base.clone();
+        f[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0x01, i as u8]);
+        let (recs, d) = h.xdp_one(&f);
+        recorded.extend(recs);
+        for (t, v) in total.iter_mut().zip(d) {
+            *t += v;
+        }
+    }
+    let suppressed = c(&total, counter::FLOOD_SUPPRESSED);
+    assert_eq!(
+        recorded.len() as u64 + suppressed,
+        N as u64,
+        "recorded or counted"
+    );
+    // Per CPU: the burst, plus one more if a second passed (the runs may land on either CPU).
+    assert!(
+        (3..=8).contains(&recorded.len()),
+        "the class burst is recorded: {}",
+        recorded.len()
+    );
+    assert_eq!(c(&total, counter::FLOOD_NA), suppressed);
+    assert_eq!(
+        c(&total, counter::FLOOD_UNTRACKED),
+        suppressed,
+        "no MAC seen twice"
+    );
+    assert!(
+        h.programs.flood_sources().unwrap().is_empty(),
+        "no MAC entry with suppressions"
+    );
+
+    // A recorded MAC has an entry: its suppressed frames are counted against it.
+    let again = recorded[0].frame.clone();
+    let (recs, d) = h.xdp_repeat(&again, 20);
+    let counted = c(&d, counter::FLOOD_SUPPRESSED);
+    assert_eq!(recs.len() as u64 + counted, 20);
+    assert!(counted >= 10, "{counted}");
+    assert_eq!(c(&d, counter::FLOOD_UNTRACKED), 0);
+    let sources = h.programs.flood_sources().unwrap();
+    assert_eq!(sources.len(), 1, "{sources:?}");
+    assert_eq!(sources[0].mac.0[..], again[6..12]);
+    assert_eq!(sources[0].suppressed, counted);
+}
+
 /// An options header (hop-by-hop or destination options) of `len` bytes in all (a multiple of
 /// 8, at least 8), as FrameSpec wants it: without its next-header byte, padded with PadN.
 fn opts(len: usize) -> Vec<u8> {

@@ -756,6 +756,8 @@ struct FloodWatch {
     guard: Option<FloodGuard>,
     last: Instant,
     class_seen: [u64; guard::COUNT as usize],
+    /// Suppressions the kernel attributed to a MAC in its table, at the last report.
+    tracked_seen: u64,
     mac_seen: HashMap<[u8; 6], u64>,
 }
 
@@ -765,6 +767,7 @@ impl FloodWatch {
             guard,
             last: Instant::now(),
             class_seen: [0; guard::COUNT as usize],
+            tracked_seen: 0,
             mac_seen: HashMap::new(),
         }
     }
@@ -800,10 +803,18 @@ impl FloodWatch {
             return Ok(());
         }
         // Per MAC: what each counted since the last report (an entry the kernel evicted and
-        // re-created counts from zero again).
+        // re-created counts from zero again). The table is walked only when the kernel
+        // attributed suppressions to a MAC in it since the last report: under a flood with a
+        // new source MAC per frame every suppression is untracked, and a walk of a full table
+        // (a syscall or two per entry) would be most of the monitor's work.
+        let tracked = counters[counter::FLOOD_SUPPRESSED as usize]
+            .saturating_sub(counters[counter::FLOOD_UNTRACKED as usize]);
+        let walk = tracked != self.tracked_seen;
+        self.tracked_seen = tracked;
         let mut sources = Vec::new();
-        match observer.flood_sources() {
-            Ok(list) => {
+        match walk.then(|| observer.flood_sources()) {
+            None => {}
+            Some(Ok(list)) => {
                 for s in list {
                     let before = self.mac_seen.insert(s.mac.0, s.suppressed).unwrap_or(0);
                     let d = if s.suppressed >= before {
@@ -823,7 +834,7 @@ impl FloodWatch {
                     self.mac_seen.clear();
                 }
             }
-            Err(e) => tracing::warn!("reading the flood guard's table: {e}"),
+            Some(Err(e)) => tracing::warn!("reading the flood guard's table: {e}"),
         }
         sources.sort_by(|a, b| b.suppressed.cmp(&a.suppressed).then(a.mac.0.cmp(&b.mac.0)));
         sources.truncate(FLOOD_SOURCES_LISTED);

@@ -390,8 +390,9 @@ impl Programs {
     }
 
     /// Source MACs the flood guard counted frames from, with how many (summed over CPUs),
-    /// most first. MACs evicted from the kernel's LRU table since are not listed; the per-class
-    /// counters still count their frames.
+    /// most first. MACs evicted from the kernel's LRU table since are not listed, nor frames
+    /// from MACs the table did not hold when they came (only a recorded frame makes an entry:
+    /// counter `flood_untracked`); the per-class counters count them all.
     pub fn flood_sources(&self) -> Result<Vec<FloodSource>, ObserveError> {
         let map = self
             .ebpf
