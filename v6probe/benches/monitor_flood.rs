@@ -6,9 +6,11 @@
 //! benchmark's own, `sendmmsg` batches over a pool of frames with varied source MACs and
 //! targets, for a higher rate than THC reaches); the other namespace, which sends nothing itself
 //! (no router advertisements accepted, no forwarding), has one capturer at a time on its veth:
-//! nothing (the baseline), `tcpdump -w FILE icmp6`, and `v6probe monitor` with `--events none`
-//! and `--events all` (its output to a file), each with the kernel flood guard at its default
-//! and off, and with the service sinks (`--output file:FILE --metrics-listen`). The flooder runs on CPU 0 and the capturer on CPU 1: a veth delivers in the
+//! nothing (the baseline), a bare `XDP_PASS` program (what XDP on a veth costs the sender by
+//! itself: the floor of the monitor's XDP hook), `tcpdump -w FILE icmp6`, and `v6probe
+//! monitor` with `--events none` and `--events all` (its output to a file), each with the
+//! kernel flood guard at its default and off, `--events none --hook tc` (no XDP), and with the
+//! service sinks (`--output file:FILE --metrics-listen`). The flooder runs on CPU 0 and the capturer on CPU 1: a veth delivers in the
 //! sender's context, so the kernel programs' and the packet socket's cost lands on the
 //! sender's CPU and shows as the rate it keeps; the capturer's own CPU time is its process's.
 //! Every capturer runs under the same flood, one after the other, for several rounds
@@ -29,7 +31,7 @@
 //! tcpdump; guard off with `--events all` to a file, CPU per kept event <= 4x tcpdump's.
 //!
 //! `V6PROBE_FLOOD_SECS` (default 4) sets each flood's measured window, `V6PROBE_FLOOD_ROUNDS`
-//! (default 3) the rounds.
+//! (default 3) the rounds, `V6PROBE_FLOODS` (default all: `thc-na,thc-ra,raw-na`) the floods.
 
 fn main() {
     #[cfg(target_os = "linux")]
@@ -58,8 +60,11 @@ mod imp {
         time::{Duration, Instant},
     };
 
+    use aya::programs::XdpMode;
     use serde::Serialize;
     use serde_json::{json, Value};
+    use v6probe::observe::Programs;
+    use v6probe_common::abi::{self, class};
     use v6probe_lab::{
         bench::{Bench, Bound},
         in_netns, veth, Netns, TempDir,
@@ -90,6 +95,15 @@ mod imp {
     impl Flooder {
         const ALL: [Flooder; 3] = [Flooder::ThcNa, Flooder::ThcRa, Flooder::RawNa];
 
+        /// The name `V6PROBE_FLOODS` takes.
+        fn key(self) -> &'static str {
+            match self {
+                Flooder::ThcNa => "thc-na",
+                Flooder::ThcRa => "thc-ra",
+                Flooder::RawNa => "raw-na",
+            }
+        }
+
         fn name(self) -> &'static str {
             match self {
                 Flooder::ThcNa => "atk6-flood_advertise6",
@@ -102,11 +116,17 @@ mod imp {
     #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
     enum Capturer {
         Nothing,
+        /// A bare `XDP_PASS` program on the capturing veth, nothing else: what attaching XDP
+        /// to a veth costs the sender by itself (the veth then hands frames over through its
+        /// XDP receive path), the floor for the monitor's XDP hook.
+        XdpBare,
         Tcpdump,
         /// `monitor --events none` (flood guard at its default).
         MonNone,
         /// `monitor --events none --flood-guard off`.
         MonNoneGuardOff,
+        /// `monitor --events none --hook tc` (TC ingress and egress, no XDP).
+        MonNoneTc,
         /// `monitor --events all` to a file (flood guard at its default).
         MonAll,
         /// `monitor --events all --flood-guard off` to a file.
@@ -117,11 +137,13 @@ mod imp {
     }
 
     impl Capturer {
-        const ALL: [Capturer; 7] = [
+        const ALL: [Capturer; 9] = [
             Capturer::Nothing,
+            Capturer::XdpBare,
             Capturer::Tcpdump,
             Capturer::MonNone,
             Capturer::MonNoneGuardOff,
+            Capturer::MonNoneTc,
             Capturer::MonAll,
             Capturer::MonAllGuardOff,
             Capturer::MonSinksGuardOff,
@@ -130,9 +152,11 @@ mod imp {
         fn name(self) -> &'static str {
             match self {
                 Capturer::Nothing => "nothing attached",
+                Capturer::XdpBare => "bare XDP_PASS program (no capture)",
                 Capturer::Tcpdump => "tcpdump -w FILE icmp6",
                 Capturer::MonNone => "monitor --events none",
                 Capturer::MonNoneGuardOff => "monitor --events none --flood-guard off",
+                Capturer::MonNoneTc => "monitor --events none --hook tc",
                 Capturer::MonAll => "monitor --events all > FILE",
                 Capturer::MonAllGuardOff => "monitor --events all --flood-guard off > FILE",
                 Capturer::MonSinksGuardOff => "monitor all, guard off, sinks: file + metrics",
@@ -143,6 +167,7 @@ mod imp {
             Some(match self {
                 Capturer::MonNone => &["--events", "none"],
                 Capturer::MonNoneGuardOff => &["--events", "none", "--flood-guard", "off"],
+                Capturer::MonNoneTc => &["--events", "none", "--hook", "tc"],
                 Capturer::MonAll => &["--events", "all"],
                 Capturer::MonAllGuardOff => &["--events", "all", "--flood-guard", "off"],
                 Capturer::MonSinksGuardOff => &[
@@ -153,7 +178,7 @@ mod imp {
                     "--metrics-listen",
                     "127.0.0.1:0",
                 ],
-                Capturer::Nothing | Capturer::Tcpdump => return None,
+                Capturer::Nothing | Capturer::XdpBare | Capturer::Tcpdump => return None,
             })
         }
     }
@@ -213,6 +238,8 @@ mod imp {
         sender_share_of_nothing: f64,
         /// sender_rate / its median under tcpdump.
         sender_share_of_tcpdump: f64,
+        /// sender_rate / its median with the bare XDP_PASS program attached.
+        sender_share_of_xdp_bare: f64,
         offered_frames: f64,
         kept: Option<f64>,
         drops: Option<f64>,
@@ -257,6 +284,24 @@ mod imp {
             bench.fail("V6PROBE_FLOOD_SECS must be 0.5..60 and V6PROBE_FLOOD_ROUNDS 1..20");
         }
         let window = Duration::from_secs_f64(secs);
+        let floods: Vec<Flooder> = match std::env::var("V6PROBE_FLOODS") {
+            Err(_) => Flooder::ALL.to_vec(),
+            Ok(list) => {
+                let mut v = Vec::new();
+                for k in list.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+                    match Flooder::ALL.into_iter().find(|f| f.key() == k) {
+                        Some(f) => v.push(f),
+                        None => bench.fail(format_args!(
+                            "V6PROBE_FLOODS: unknown flood {k:?} (thc-na, thc-ra, raw-na)"
+                        )),
+                    }
+                }
+                if v.is_empty() {
+                    bench.fail("V6PROBE_FLOODS names no flood");
+                }
+                v
+            }
+        };
         let tools = Tools {
             tcpdump: tcpdump.to_string_lossy().into_owned(),
             thc_na: thc_na.to_string_lossy().into_owned(),
@@ -265,7 +310,7 @@ mod imp {
         };
         eprintln!(
             "{} floods x {} capturers x {rounds} rounds, {secs} s each",
-            Flooder::ALL.len(),
+            floods.len(),
             Capturer::ALL.len()
         );
         // The lab and the scratch folder are dropped (namespaces deleted, files removed)
@@ -276,7 +321,7 @@ mod imp {
                 TempDir::new("monitor-flood").map_err(|e| format!("scratch folder: {e}"))?;
             let mut runs = Vec::new();
             for round in 0..rounds {
-                for flooder in Flooder::ALL {
+                for &flooder in &floods {
                     for capturer in Capturer::ALL {
                         let r = one_run(
                             &lab,
@@ -310,7 +355,7 @@ mod imp {
         let runs = bench.check(measured, "measuring");
         let rows = summarize(&runs, &tools);
         print_table(&rows);
-        for flooder in Flooder::ALL {
+        for &flooder in &floods {
             let row = |c: Capturer| {
                 rows.iter()
                     .find(|r| r.flooder == flooder && r.capturer == c)
@@ -318,7 +363,7 @@ mod imp {
             };
             for c in Capturer::ALL
                 .into_iter()
-                .filter(|c| *c != Capturer::Nothing)
+                .filter(|c| !matches!(c, Capturer::Nothing | Capturer::XdpBare))
             {
                 bench.target(
                     format!(
@@ -368,6 +413,7 @@ mod imp {
                 "warm_up_s": WARM_UP.as_secs_f64(),
                 "settle_s": SETTLE.as_secs_f64(),
                 "rounds": rounds,
+                "floods": floods,
             },
             "rows": rows,
             "runs": runs,
@@ -479,7 +525,7 @@ mod imp {
             stdout.clone()
         };
         let mut cmd = match capturer {
-            Capturer::Nothing => return Ok(None),
+            Capturer::Nothing | Capturer::XdpBare => return Ok(None),
             Capturer::Tcpdump => {
                 let mut c = pinned(&lab.host, tools, CAPTURER_CPU, &tools.tcpdump);
                 // -Z root: tcpdump would otherwise switch to its own user, which cannot write
@@ -651,6 +697,11 @@ mod imp {
             let _ = std::fs::remove_file(dir.join(f));
         }
         let host0 = counters(&lab.host, HOST_IF)?;
+        // Detached when dropped, after the flood.
+        let bare = match capturer {
+            Capturer::XdpBare => Some(attach_bare(lab)?),
+            _ => None,
+        };
         let started = start_capturer(lab, tools, dir, capturer)?;
         let flood0 = counters(&lab.flooder, FLOOD_IF)?;
         let flood = start_flood(lab, tools, flooder)?;
@@ -689,6 +740,7 @@ mod imp {
             cpu_per_offered_us: None,
             peak_rss_kib: None,
         };
+        drop(bare);
         let Some(started) = started else {
             let host1 = counters(&lab.host, HOST_IF)?;
             run.offered_frames = (host1.rx + host1.tx) - (host0.rx + host0.tx);
@@ -842,6 +894,7 @@ mod imp {
                 sender_rate: med(g, &|r| Some(r.sender_rate)).unwrap_or(f64::NAN),
                 sender_share_of_nothing: f64::NAN,
                 sender_share_of_tcpdump: f64::NAN,
+                sender_share_of_xdp_bare: f64::NAN,
                 offered_frames: med(g, &|r| Some(r.offered_frames as f64)).unwrap_or(f64::NAN),
                 kept: med(g, &|r| r.kept.map(|k| k as f64)),
                 drops: med(g, &|r| r.drops.map(|k| k as f64)),
@@ -867,6 +920,9 @@ mod imp {
             if let Some(n) = nothing {
                 r.sender_share_of_nothing = r.sender_rate / n.sender_rate;
             }
+            if let Some(b) = lookup.get(&(r.flooder, Capturer::XdpBare)) {
+                r.sender_share_of_xdp_bare = r.sender_rate / b.sender_rate;
+            }
             if let Some(t) = tcpdump {
                 r.sender_share_of_tcpdump = r.sender_rate / t.sender_rate;
                 r.cpu_per_kept_x_tcpdump =
@@ -888,6 +944,7 @@ mod imp {
         };
         let cap = match capturer {
             Capturer::Nothing => "-".into(),
+            Capturer::XdpBare => format!("XDP program {} on {HOST_IF}", abi::PROG_XDP_BARE),
             Capturer::Tcpdump => format!("tcpdump -i {HOST_IF} -Z root -w FILE icmp6"),
             Capturer::MonSinksGuardOff => format!(
                 "v6probe monitor -i {HOST_IF} {} --output file:FILE",
@@ -904,13 +961,17 @@ mod imp {
     fn print_table(rows: &[Row]) {
         let opt = |v: Option<f64>, prec: usize| v.map_or("-".into(), |x| format!("{x:.prec$}"));
         for flooder in Flooder::ALL {
+            if !rows.iter().any(|r| r.flooder == flooder) {
+                continue;
+            }
             println!("\n{} (medians; loss: worst round)", flooder.name());
             println!(
-                "{:<48} {:>10} {:>6} {:>6} {:>10} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8}",
+                "{:<48} {:>10} {:>6} {:>6} {:>6} {:>10} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8}",
                 "capturer",
                 "sender/s",
                 "x none",
                 "x tcpd",
+                "x xdp",
                 "offered",
                 "kept",
                 "drops",
@@ -924,11 +985,12 @@ mod imp {
             );
             for r in rows.iter().filter(|r| r.flooder == flooder) {
                 println!(
-                    "{:<48} {:>10.0} {:>6.2} {:>6.2} {:>10.0} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8}",
+                    "{:<48} {:>10.0} {:>6.2} {:>6.2} {:>6.2} {:>10.0} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8}",
                     r.capturer.name(),
                     r.sender_rate,
                     r.sender_share_of_nothing,
                     r.sender_share_of_tcpdump,
+                    r.sender_share_of_xdp_bare,
                     r.offered_frames,
                     opt(r.kept, 0),
                     opt(r.drops, 0),
@@ -1078,6 +1140,20 @@ mod imp {
             Ok(())
         });
         Ok(Flood::Raw { stop, thread, sent })
+    }
+
+    /// Loads the programs and attaches the bare XDP_PASS one to the capturing veth (in the
+    /// host's namespace); detached when the returned value is dropped.
+    fn attach_bare(lab: &Lab) -> io::Result<Programs> {
+        in_netns(lab.host.name(), || -> Result<Programs, String> {
+            let mut p = Programs::load(class::ALL).map_err(|e| format!("loading: {e}"))?;
+            p.xdp(abi::PROG_XDP_BARE)
+                .map_err(|e| e.to_string())?
+                .attach(HOST_IF, XdpMode::default())
+                .map_err(|e| format!("attaching {} to {HOST_IF}: {e}", abi::PROG_XDP_BARE))?;
+            Ok(p)
+        })?
+        .map_err(io::Error::other)
     }
 
     fn pin_to(cpu: usize) -> io::Result<()> {
