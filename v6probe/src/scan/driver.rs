@@ -4,6 +4,7 @@
 use std::{
     collections::{HashMap, HashSet},
     net::Ipv6Addr,
+    os::fd::AsRawFd,
     time::{Duration, Instant, SystemTime},
 };
 
@@ -100,6 +101,42 @@ impl Link {
             src_mac,
             buf,
         })
+    }
+
+    /// Closes both sockets at once: closing a packet socket waits out an RCU grace period
+    /// (about 10 ms), and two closes in parallel wait for one.
+    fn close(self) {
+        let Self { tx, rx, .. } = self;
+        std::thread::scope(|s| {
+            s.spawn(move || drop(tx));
+            drop(rx);
+        });
+    }
+
+    /// Waits up to `timeout` (nanosecond precision) for a frame to read.
+    fn wait_readable(&self, timeout: Duration) -> Result<(), ScanError> {
+        let mut pfd = libc::pollfd {
+            fd: self.rx.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ts = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+        };
+        // SAFETY: one valid pollfd and a valid timespec; no signal mask.
+        let rc = unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
+        if rc < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EINTR) {
+                return Err(ScanError::NetIo(crate::netio::NetIoError::Io {
+                    iface: self.rx.iface().into(),
+                    op: "ppoll",
+                    source: e,
+                }));
+            }
+        }
+        Ok(())
     }
 
     /// Receives every queued frame (at most `max`) without waiting, passing each to `f`.
@@ -254,19 +291,16 @@ pub fn scan(
                 }
             }
             Action::Wait(t) => {
-                let left = Duration::from_nanos(t.saturating_sub(now));
                 let got = link.drain(1024, |d, r| {
                     on_frame(d, r, src_ip, src_mac, &mut m, &mut sched)
                 })?;
                 if got == 0 {
-                    if left >= Duration::from_millis(1) {
-                        let wait = left.min(Duration::from_millis(100));
-                        if let Some(r) = link.rx.recv(&mut link.buf, wait)? {
-                            let data = link.buf[..r.len].to_vec();
-                            on_frame(&data, &r, src_ip, src_mac, &mut m, &mut sched);
-                        }
-                    } else {
-                        std::thread::sleep(left);
+                    // Until the next probe or deadline is due (to the nanosecond: the
+                    // scheduler catches up if this wakes late), or a frame arrives.
+                    let now = start.elapsed().as_nanos() as u64;
+                    let left = Duration::from_nanos(t.saturating_sub(now));
+                    if !left.is_zero() {
+                        link.wait_readable(left.min(Duration::from_millis(100)))?;
                     }
                 }
             }
@@ -284,6 +318,7 @@ pub fn scan(
     drops += u64::from(link.rx.take_drops().unwrap_or(0));
     progress(sched.progress());
     let duration = first_send.map_or(Duration::ZERO, |f| f.elapsed());
+    link.close();
     let send_span = first_send.map_or(Duration::ZERO, |f| last_first_try.duration_since(f));
     let p = sched.progress();
     let unrelated = m.unrelated;
