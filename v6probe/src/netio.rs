@@ -74,12 +74,15 @@ impl PacketSocket {
             Capture::Nothing => 0,
         }
         .to_be();
+        // Created with protocol 0 (no frames yet) and bound with the protocol below: a socket
+        // created with a protocol gets its receive hook at once, and bind(2) would take it
+        // off again first, which waits out an RCU grace period (about 10 ms).
         // SAFETY: plain socket(2) call; the result is checked.
         let raw = unsafe {
             libc::socket(
                 libc::AF_PACKET,
                 libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                i32::from(proto),
+                0,
             )
         };
         if raw < 0 {
