@@ -165,11 +165,18 @@ pub fn exec(args: Args) -> Result<ExitCode> {
     let mut out = io::stdout().lock();
     match args.format {
         ScanFormat::Json => {
-            let mut w = JsonLines::new(&mut out);
+            // The scan is over: write the lines in 64 KiB blocks, not one write(2) each.
+            let mut w = JsonLines::new(Vec::with_capacity(80 << 10));
             for r in &report.results {
                 w.write("scan_result", r)?;
+                if w.get_mut().len() >= 64 << 10 {
+                    out.write_all(w.get_mut())?;
+                    w.get_mut().clear();
+                }
             }
             w.write("scan_summary", &report.summary)?;
+            out.write_all(w.get_mut())?;
+            out.flush()?;
         }
         ScanFormat::Table => print_table(&mut out, &report)?,
     }
