@@ -79,6 +79,11 @@ mod imp {
         /// targets / rate + timeout x (retries + 1): the bound without the retries' share of
         /// the rate (below `bound_s` when retries go to silent addresses), for comparison.
         bound_targets_only_s: Option<f64>,
+        /// v6probe: the scan's own time (its summary's `duration_ms`, first probe to the end
+        /// of the wait for late replies), without process start-up and output.
+        scan_s: Option<f64>,
+        /// scan_s / bound_s.
+        scan_ratio_to_bound: Option<f64>,
     }
 
     /// The wire's bound for a complete scan of the lab's range (module documentation).
@@ -100,6 +105,13 @@ mod imp {
             self.ratio_to_bound = Some(self.wall_s / b);
             self.bound_targets_only_s =
                 Some(N as f64 / rate as f64 + timeout_s * f64::from(retries + 1));
+            self
+        }
+
+        /// The scan's own time from its summary line.
+        fn scanned_in(mut self, summary: &Value) -> Self {
+            self.scan_s = summary["duration_ms"].as_f64().map(|ms| ms / 1e3);
+            self.scan_ratio_to_bound = self.scan_s.zip(self.bound_s).map(|(s, b)| s / b);
             self
         }
     }
@@ -178,6 +190,8 @@ mod imp {
             bound_s: None,
             ratio_to_bound: None,
             bound_targets_only_s: None,
+            scan_s: None,
+            scan_ratio_to_bound: None,
         }
     }
 
@@ -235,25 +249,29 @@ mod imp {
         let mut figures = Vec::new();
         let mut summaries = Vec::new();
 
-        // v6probe: defaults; at each rate, with its defaults and matched to scan6's (no retry,
-        // a 1 s timeout); tuned; unicast.
+        // At each rate, one after the other (the machine's load changes over minutes):
+        // v6probe with its defaults and matched to scan6's (no retry, a 1 s timeout), then
+        // scan6 (the whole range). Then v6probe tuned, and unicast.
+        let loadavg_start = loadavg();
         let (f, s) = v6probe_scan(&lab, "v6probe (defaults)", &[]);
+        figures.push(f.limited(20_000, 0.5, 2).scanned_in(&s));
         summaries.push(s);
-        figures.push(f.limited(20_000, 0.5, 2));
+        let mut peers = Vec::new();
         for rate in RATES {
             let r = rate.to_string();
             if rate != 20_000 {
                 let (f, s) = v6probe_scan(&lab, &format!("v6probe --rate {r}"), &["--rate", &r]);
+                figures.push(f.limited(rate, 0.5, 2).scanned_in(&s));
                 summaries.push(s);
-                figures.push(f.limited(rate, 0.5, 2));
             }
             let (f, s) = v6probe_scan(
                 &lab,
                 &format!("v6probe --rate {r} --retries 0 --timeout 1000"),
                 &["--rate", &r, "--retries", "0", "--timeout", "1000"],
             );
+            figures.push(f.limited(rate, 1.0, 0).scanned_in(&s));
             summaries.push(s);
-            figures.push(f.limited(rate, 1.0, 0));
+            peers.push(scan6(&lab, rate));
         }
         for (name, extra) in [
             (
@@ -278,10 +296,8 @@ mod imp {
             figures.push(f);
         }
 
-        // scan6: the whole range, at its default rate (1,000/s) and at ours.
-        for rate in RATES {
-            figures.push(scan6(&lab, rate));
-        }
+        // scan6's figures after v6probe's, as before.
+        figures.extend(peers);
 
         // atk6-alive6: a 16-address sample (about 6 s per silent address).
         let sample = "fd00::1:0-f";
@@ -365,12 +381,21 @@ mod imp {
 
         println!();
         println!(
-            "{:<50} {:>7} {:>9} {:>6} {:>9} {:>6} {:>8} {:>8} {:>7}",
-            "tool", "scanned", "range s", "extrap", "live", "false", "x ours", "bound s", "x bound"
+            "{:<50} {:>7} {:>9} {:>6} {:>9} {:>6} {:>8} {:>8} {:>7} {:>8}",
+            "tool",
+            "scanned",
+            "range s",
+            "extrap",
+            "live",
+            "false",
+            "x ours",
+            "bound s",
+            "x bound",
+            "scan x b"
         );
         for f in &figures {
             println!(
-                "{:<50} {:>7} {:>9.3} {:>6} {:>4}/{:<4} {:>6} {:>8.1} {:>8} {:>7}",
+                "{:<50} {:>7} {:>9.3} {:>6} {:>4}/{:<4} {:>6} {:>8.1} {:>8} {:>7} {:>8}",
                 f.tool,
                 f.scanned,
                 f.full_range_s,
@@ -381,8 +406,16 @@ mod imp {
                 f.ratio_to_v6probe.unwrap_or(0.0),
                 f.bound_s.map_or("-".into(), |b| format!("{b:.3}")),
                 f.ratio_to_bound.map_or("-".into(), |r| format!("{r:.2}")),
+                f.scan_ratio_to_bound
+                    .map_or("-".into(), |r| format!("{r:.2}")),
             );
         }
+        println!(
+            "(x bound: wall time with process start-up and output; scan x b: the scan's own \
+             duration_ms; load average {} at the start, {} at the end)",
+            loadavg_start.map_or("-".into(), |l| format!("{l:.2}")),
+            loadavg().map_or("-".into(), |l| format!("{l:.2}")),
+        );
         let fastest_peer = figures
             .iter()
             .filter(|f| !f.tool.starts_with("v6probe") && f.finds_every_live)
@@ -432,6 +465,7 @@ mod imp {
         }
         let json = serde_json::json!({
             "lab": {"range": RANGE, "addresses": N as u64, "live": LIVE},
+            "loadavg": {"start": loadavg_start, "end": loadavg()},
             "bound": "max(targets / rate + timeout x (retries + 1), (live + silent x (retries + 1)) / rate + timeout)",
             "figures": figures,
             "send_rates": rates,
@@ -439,6 +473,16 @@ mod imp {
             "fastest_complete_peer": fastest_peer.map(|p| p.tool.clone()),
         });
         bench.finish(&json);
+    }
+
+    /// The 1-minute load average (other work on the machine slows the scans down).
+    fn loadavg() -> Option<f64> {
+        std::fs::read_to_string("/proc/loadavg")
+            .ok()?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
     }
 
     fn rate(ns: &Netns, ifname: &str, range: &str, extra: &[&str], setup: &str) -> Rate {
