@@ -56,6 +56,188 @@ impl<W: Write> JsonLines<W> {
     }
 }
 
+/// Pieces of JSON written straight into a byte buffer: what `serde_json` writes for the same
+/// values, without its serializer machinery (a `packet` line is written this way, see
+/// [`crate::packet::Packet::write_json_line`]). Strings go through [`json::str`], which escapes
+/// exactly as `serde_json` does.
+pub mod json {
+    use std::net::Ipv6Addr;
+
+    use v6probe_common::wire::text::Ipv6Text;
+
+    /// A JSON string: copied between quotes when nothing in it needs an escape (the usual case:
+    /// names, addresses), else written by `serde_json`.
+    #[inline]
+    pub fn str(out: &mut Vec<u8>, s: &str) {
+        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            out.reserve(s.len() + 2);
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        } else {
+            // Writing into a Vec cannot fail, and a &str always serializes.
+            let _ = serde_json::to_writer(&mut *out, s);
+        }
+    }
+
+    /// `null` or [`str`].
+    #[inline]
+    pub fn opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+        match s {
+            Some(s) => str(out, s),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+
+    #[inline]
+    pub fn bool(out: &mut Vec<u8>, b: bool) {
+        out.extend_from_slice(if b { b"true" } else { b"false" });
+    }
+
+    /// `null`, `true` or `false`.
+    #[inline]
+    pub fn opt_bool(out: &mut Vec<u8>, b: Option<bool>) {
+        match b {
+            Some(b) => bool(out, b),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+
+    /// Appends `buf[..n]` by copying all of `buf` (a fixed size, so the compiler writes it
+    /// with a few moves instead of calling `memcpy`) and cutting the rest off.
+    #[inline(always)]
+    fn put<const N: usize>(out: &mut Vec<u8>, buf: &[u8; N], n: usize) {
+        let len = out.len();
+        out.extend_from_slice(buf);
+        out.truncate(len + n);
+    }
+
+    /// A decimal number.
+    #[inline]
+    pub fn uint(out: &mut Vec<u8>, v: u64) {
+        let n = v.checked_ilog10().map_or(1, |l| l as usize + 1);
+        let mut buf = [0u8; 20];
+        let mut v = v;
+        for i in (0..n).rev() {
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        put(out, &buf, n);
+    }
+
+    /// Writes `a` between quotes into `buf` (from 0) as `Ipv6Addr`'s `Display` does (RFC 5952:
+    /// lowercase, no leading zeros, the longest run of two or more zero groups as `::`, the
+    /// first of equal runs; IPv4-mapped as `::ffff:a.b.c.d`); returns the length.
+    #[inline]
+    fn ipv6_text(buf: &mut [u8; 48], a: &Ipv6Addr) -> usize {
+        buf[0] = b'"';
+        if a.to_ipv4_mapped().is_some() {
+            let t = Ipv6Text::new(a);
+            let s = t.as_str().as_bytes();
+            buf[1..=s.len()].copy_from_slice(s);
+            buf[s.len() + 1] = b'"';
+            return s.len() + 2;
+        }
+        let seg = a.segments();
+        // The longest run of zero groups (the first of equal ones), if longer than one.
+        let (mut best, mut best_len, mut cur, mut cur_len) = (0usize, 0usize, 0usize, 0usize);
+        for (i, &s) in seg.iter().enumerate() {
+            if s == 0 {
+                if cur_len == 0 {
+                    cur = i;
+                }
+                cur_len += 1;
+                if cur_len > best_len {
+                    (best, best_len) = (cur, cur_len);
+                }
+            } else {
+                cur_len = 0;
+            }
+        }
+        if best_len < 2 {
+            best = 8;
+            best_len = 0;
+        }
+        let mut n = 1;
+        let mut i = 0;
+        while i < 8 {
+            if i == best {
+                buf[n] = b':';
+                buf[n + 1] = b':';
+                n += 2;
+                i += best_len;
+                continue;
+            }
+            if i > 0 && i != best + best_len {
+                buf[n] = b':';
+                n += 1;
+            }
+            let g = seg[i];
+            let digits = (4 - g.leading_zeros() as usize / 4).max(1);
+            for d in (0..digits).rev() {
+                buf[n] = HEX[usize::from((g >> (4 * d)) & 0xf)];
+                n += 1;
+            }
+            i += 1;
+        }
+        buf[n] = b'"';
+        n + 1
+    }
+
+    /// An IPv6 address as a string, as `Ipv6Addr`'s `Display` writes it.
+    #[inline]
+    pub fn ipv6(out: &mut Vec<u8>, a: &Ipv6Addr) {
+        let mut buf = [0u8; 48];
+        let n = ipv6_text(&mut buf, a);
+        put(out, &buf, n);
+    }
+
+    /// A prefix as a string, `ADDR/LEN` (the address as given, not truncated).
+    #[inline]
+    pub fn prefix(out: &mut Vec<u8>, addr: &Ipv6Addr, len: u8) {
+        let mut buf = [0u8; 48];
+        let mut n = ipv6_text(&mut buf, addr) - 1;
+        buf[n] = b'/';
+        if len >= 100 {
+            buf[n + 1] = b'0' + len / 100;
+            n += 1;
+        }
+        if len >= 10 {
+            buf[n + 1] = b'0' + len / 10 % 10;
+            n += 1;
+        }
+        buf[n + 1] = b'0' + len % 10;
+        buf[n + 2] = b'"';
+        put(out, &buf, n + 3);
+    }
+
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+
+    /// A MAC address as a string, `02:00:00:00:00:01`.
+    #[inline]
+    pub fn mac(out: &mut Vec<u8>, m: &[u8; 6]) {
+        let mut buf = [b':'; 19];
+        buf[0] = b'"';
+        buf[18] = b'"';
+        for (i, b) in m.iter().enumerate() {
+            buf[1 + 3 * i] = HEX[usize::from(b >> 4)];
+            buf[2 + 3 * i] = HEX[usize::from(b & 0xf)];
+        }
+        out.extend_from_slice(&buf);
+    }
+
+    /// Bytes as a string of lowercase hex digits.
+    pub fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
+        out.reserve(bytes.len() * 2 + 2);
+        out.push(b'"');
+        for b in bytes {
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        }
+        out.push(b'"');
+    }
+}
+
 /// RFC 3339 UTC time with nanoseconds, e.g. `2026-11-26T17:37:22.123456789Z`. Total: any
 /// `SystemTime` formats, none panics. Years outside 0000..=9999, which RFC 3339 cannot write,
 /// get the ISO 8601 expanded form with a sign (`+10000-01-01T00:00:00.000000000Z`,
@@ -128,6 +310,11 @@ impl Rfc3339 {
         w.digits(u64::from(nanos), 9);
         w.push(b'Z');
         w
+    }
+
+    /// The text's bytes (ASCII), without the UTF-8 check of [`Rfc3339::as_str`].
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
     }
 
     pub fn as_str(&self) -> &str {
@@ -297,6 +484,87 @@ mod tests {
             assert_eq!(
                 serde_json::to_string(&fast).unwrap(),
                 format!("\"{}\"", reference(t))
+            );
+        }
+    }
+
+    #[test]
+    fn json_pieces_agree_with_serde() {
+        use std::net::Ipv6Addr;
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut addrs: Vec<Ipv6Addr> = [
+            "::",
+            "::1",
+            "1::",
+            "::ffff:10.0.0.1",
+            "::ffff:0:0",
+            "::1.2.3.4",
+            "fe80::1",
+            "1:0:0:2:0:0:0:3",
+            "1:0:0:2:0:0:3:4",
+            "1:0:2:0:3:0:4:0",
+            "0:1:0:1:0:1:0:1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "2001:db8:0:0:1:0:0:1",
+            "0:0:1::",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        for _ in 0..200_000 {
+            // Groups zero half the time, short and long otherwise: runs of every length.
+            let (r, s) = (next(), next());
+            let mut seg = [0u16; 8];
+            for (i, g) in seg.iter_mut().enumerate() {
+                if r >> i & 1 == 1 {
+                    *g = (s >> (8 * i)) as u16 >> ((r >> (8 + 4 * i)) % 16);
+                }
+            }
+            addrs.push(Ipv6Addr::from(seg));
+        }
+        let mut out = Vec::new();
+        for a in &addrs {
+            out.clear();
+            json::ipv6(&mut out, a);
+            assert_eq!(out, serde_json::to_vec(&a.to_string()).unwrap(), "{a}");
+            let len = (next() % 129) as u8;
+            out.clear();
+            json::prefix(&mut out, a, len);
+            assert_eq!(out, serde_json::to_vec(&format!("{a}/{len}")).unwrap());
+        }
+        for v in [0, 1, 9, 10, 99, 100, u64::from(u32::MAX), u64::MAX]
+            .into_iter()
+            .chain((0..10_000).map(|_| next() >> (next() % 64)))
+        {
+            out.clear();
+            json::uint(&mut out, v);
+            assert_eq!(out, serde_json::to_vec(&v).unwrap());
+        }
+        for s in [
+            "",
+            "eth0",
+            "a\"b",
+            "\\",
+            "\u{0}\u{1f}\u{7f}",
+            "\u{e9}\u{2028}\u{1f600}",
+            "\n\t",
+        ] {
+            out.clear();
+            json::str(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap());
+        }
+        for m in [[0u8; 6], [0xff; 6], [0x02, 0x1b, 0x21, 0xaa, 0x0f, 0xf0]] {
+            out.clear();
+            json::mac(&mut out, &m);
+            assert_eq!(
+                out,
+                serde_json::to_vec(&v6probe_common::wire::EthernetAddress(m)).unwrap()
             );
         }
     }

@@ -16,10 +16,10 @@ use std::{
 use serde::Serialize;
 use v6probe_common::{
     abi::{direction, hook, RecordRef},
-    wire::{validate::Violation, Frame, FrameError},
+    wire::{ndisc_option::Preference, validate::Violation, Frame, FrameError, Message, NdpOption},
 };
 
-use crate::output::{ser_rfc3339, Rfc3339};
+use crate::output::{json, ser_rfc3339, Rfc3339, SCHEMA_VERSION};
 
 /// Where and when a frame was seen.
 #[derive(Clone, Debug, Serialize)]
@@ -188,5 +188,576 @@ impl Serialize for Packet {
             violations: self.violations(),
         }
         .serialize(s)
+    }
+}
+
+impl Packet {
+    /// Appends the packet's JSON line, `{"kind":"packet","v":1,...}` without the newline: the
+    /// same bytes as serializing `Line { kind: "packet", v, body: self }` with `serde_json`
+    /// (tested on many frames), written directly: literal keys, numbers and addresses into the
+    /// buffer, `serde_json` only for values that may need escaping (interface names) and for
+    /// what is rare (messages other than NDP, option kinds not listed here, findings). A
+    /// monitor under a flood writes one of these per frame.
+    pub fn write_json_line(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let f = &self.frame;
+        out.extend_from_slice(b"{\"kind\":\"packet\",\"v\":");
+        json::uint(out, u64::from(SCHEMA_VERSION));
+        if let Some(n) = self.seen.frame {
+            out.extend_from_slice(b",\"frame\":");
+            json::uint(out, n);
+        }
+        out.extend_from_slice(b",\"ts\":\"");
+        out.extend_from_slice(Rfc3339::new(self.seen.ts).as_bytes());
+        out.extend_from_slice(b"\",\"iface\":");
+        json::opt_str(out, self.seen.iface.as_deref());
+        out.extend_from_slice(b",\"dir\":");
+        json::opt_str(out, self.seen.dir);
+        out.extend_from_slice(b",\"hook\":");
+        json::str(out, self.seen.hook);
+
+        out.extend_from_slice(b",\"eth\":{\"src\":");
+        json::mac(out, &f.eth.src.0);
+        out.extend_from_slice(b",\"dst\":");
+        json::mac(out, &f.eth.dst.0);
+        out.extend_from_slice(b",\"vlan\":[");
+        for (i, t) in f.eth.vlans().iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"vid\":");
+            json::uint(out, u64::from(t.vid()));
+            out.extend_from_slice(b",\"pcp\":");
+            json::uint(out, u64::from(t.pcp()));
+            out.extend_from_slice(b",\"dei\":");
+            json::bool(out, t.dei());
+            if let Some(p) = t.tpid {
+                out.extend_from_slice(b",\"tpid\":");
+                json::uint(out, u64::from(p));
+            }
+            out.push(b'}');
+        }
+
+        let ip = &f.ip6;
+        out.extend_from_slice(b"]},\"ip6\":{\"src\":");
+        json::ipv6(out, &ip.src);
+        out.extend_from_slice(b",\"dst\":");
+        json::ipv6(out, &ip.dst);
+        out.extend_from_slice(b",\"hop_limit\":");
+        json::uint(out, u64::from(ip.hop_limit));
+        out.extend_from_slice(b",\"payload_len\":");
+        json::uint(out, u64::from(ip.payload_len));
+        out.extend_from_slice(b",\"ext\":[");
+        for (i, h) in ip.ext.headers().iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::str(out, h.name());
+        }
+        out.push(b']');
+        let more = ip.ext.count() - ip.ext.headers().len();
+        if more > 0 {
+            out.extend_from_slice(b",\"ext_more\":");
+            json::uint(out, more as u64);
+        }
+        out.extend_from_slice(b",\"frag\":");
+        match ip.frag() {
+            Some(fr) => {
+                out.extend_from_slice(b"{\"offset\":");
+                json::uint(out, u64::from(fr.offset));
+                out.extend_from_slice(b",\"more\":");
+                json::bool(out, fr.more);
+                out.extend_from_slice(b",\"id\":");
+                json::uint(out, u64::from(fr.id));
+                out.push(b'}');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+
+        out.extend_from_slice(b"},\"icmp6\":");
+        match &f.icmp6 {
+            Some(m) => {
+                out.extend_from_slice(b"{\"type\":");
+                json::uint(out, u64::from(u8::from(m.msg_type)));
+                out.extend_from_slice(b",\"code\":");
+                json::uint(out, u64::from(m.code));
+                out.extend_from_slice(b",\"name\":");
+                json::str(out, m.msg_type.name());
+                out.extend_from_slice(b",\"checksum_ok\":");
+                json::opt_bool(out, f.checksum_ok);
+                write_message(out, &m.message)?;
+                out.push(b'}');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"truncated\":");
+        json::bool(out, f.truncated);
+        if let Some(r) = self.reassembled {
+            out.extend_from_slice(b",\"reassembled\":{\"id\":");
+            json::uint(out, u64::from(r.id));
+            out.extend_from_slice(b",\"fragments\":");
+            json::uint(out, u64::from(r.fragments));
+            out.push(b'}');
+        }
+        out.extend_from_slice(b",\"violations\":");
+        let v = self.violations();
+        if v.is_empty() {
+            out.extend_from_slice(b"[]");
+        } else {
+            serde_json::to_writer(&mut *out, v)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// The message's members inside the `icmp6` object (each after a comma).
+fn write_message(out: &mut Vec<u8>, m: &Message) -> serde_json::Result<()> {
+    let options = match m {
+        Message::RouterSolicit { options, .. } => options,
+        Message::RouterAdvert {
+            cur_hop_limit,
+            managed,
+            other,
+            home_agent,
+            preference,
+            proxy,
+            router_lifetime,
+            reachable_time,
+            retrans_timer,
+            options,
+            ..
+        } => {
+            out.extend_from_slice(b",\"cur_hop_limit\":");
+            json::uint(out, u64::from(*cur_hop_limit));
+            out.extend_from_slice(b",\"managed\":");
+            json::bool(out, *managed);
+            out.extend_from_slice(b",\"other\":");
+            json::bool(out, *other);
+            out.extend_from_slice(b",\"home_agent\":");
+            json::bool(out, *home_agent);
+            out.extend_from_slice(b",\"preference\":");
+            out.extend_from_slice(preference_json(*preference));
+            out.extend_from_slice(b",\"proxy\":");
+            json::bool(out, *proxy);
+            out.extend_from_slice(b",\"router_lifetime\":");
+            json::uint(out, u64::from(*router_lifetime));
+            out.extend_from_slice(b",\"reachable_time\":");
+            json::uint(out, u64::from(*reachable_time));
+            out.extend_from_slice(b",\"retrans_timer\":");
+            json::uint(out, u64::from(*retrans_timer));
+            options
+        }
+        Message::NeighborSolicit {
+            target, options, ..
+        } => {
+            out.extend_from_slice(b",\"target\":");
+            json::ipv6(out, target);
+            options
+        }
+        Message::NeighborAdvert {
+            router,
+            solicited,
+            override_,
+            target,
+            options,
+            ..
+        } => {
+            out.extend_from_slice(b",\"router\":");
+            json::bool(out, *router);
+            out.extend_from_slice(b",\"solicited\":");
+            json::bool(out, *solicited);
+            out.extend_from_slice(b",\"override\":");
+            json::bool(out, *override_);
+            out.extend_from_slice(b",\"target\":");
+            json::ipv6(out, target);
+            options
+        }
+        Message::Redirect {
+            target,
+            destination,
+            options,
+            ..
+        } => {
+            out.extend_from_slice(b",\"target\":");
+            json::ipv6(out, target);
+            out.extend_from_slice(b",\"destination\":");
+            json::ipv6(out, destination);
+            options
+        }
+        other => {
+            // Errors, echo and the rest are rare: their members as serde writes them (an
+            // object), spliced in without its braces.
+            let body = serde_json::to_vec(other)?;
+            if let Some(inner) = body
+                .strip_prefix(b"{")
+                .and_then(|b| b.strip_suffix(b"}"))
+                .filter(|b| !b.is_empty())
+            {
+                out.push(b',');
+                out.extend_from_slice(inner);
+            }
+            return Ok(());
+        }
+    };
+    out.extend_from_slice(b",\"options\":[");
+    for (i, o) in options.list.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_option(out, o)?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+fn preference_json(p: Preference) -> &'static [u8] {
+    match p {
+        Preference::Medium => b"\"medium\"",
+        Preference::High => b"\"high\"",
+        Preference::Reserved => b"\"reserved\"",
+        Preference::Low => b"\"low\"",
+    }
+}
+
+/// One option object, `{"type":N,"name":"..",...}`.
+fn write_option(out: &mut Vec<u8>, o: &NdpOption) -> serde_json::Result<()> {
+    match o {
+        NdpOption::SourceLlAddr { addr } => {
+            out.extend_from_slice(b"{\"type\":1,\"name\":\"source_ll_addr\",\"addr\":");
+            json::mac(out, &addr.0);
+        }
+        NdpOption::TargetLlAddr { addr } => {
+            out.extend_from_slice(b"{\"type\":2,\"name\":\"target_ll_addr\",\"addr\":");
+            json::mac(out, &addr.0);
+        }
+        NdpOption::PrefixInfo {
+            prefix,
+            on_link,
+            autonomous,
+            router_addr,
+            dhcpv6_pd,
+            valid_lifetime,
+            preferred_lifetime,
+            ..
+        } => {
+            out.extend_from_slice(b"{\"type\":3,\"name\":\"prefix_info\",\"prefix\":");
+            json::prefix(out, &prefix.addr, prefix.len);
+            out.extend_from_slice(b",\"on_link\":");
+            json::bool(out, *on_link);
+            out.extend_from_slice(b",\"autonomous\":");
+            json::bool(out, *autonomous);
+            out.extend_from_slice(b",\"router_addr\":");
+            json::bool(out, *router_addr);
+            out.extend_from_slice(b",\"dhcpv6_pd\":");
+            json::bool(out, *dhcpv6_pd);
+            out.extend_from_slice(b",\"valid_lifetime\":");
+            json::uint(out, u64::from(*valid_lifetime));
+            out.extend_from_slice(b",\"preferred_lifetime\":");
+            json::uint(out, u64::from(*preferred_lifetime));
+        }
+        NdpOption::Mtu { mtu } => {
+            out.extend_from_slice(b"{\"type\":5,\"name\":\"mtu\",\"mtu\":");
+            json::uint(out, u64::from(*mtu));
+        }
+        NdpOption::Nonce { nonce } => {
+            out.extend_from_slice(b"{\"type\":14,\"name\":\"nonce\",\"nonce\":");
+            json::hex(out, nonce);
+        }
+        NdpOption::RouteInfo {
+            prefix,
+            preference,
+            route_lifetime,
+            ..
+        } => {
+            out.extend_from_slice(b"{\"type\":24,\"name\":\"route_info\",\"prefix\":");
+            json::prefix(out, &prefix.addr, prefix.len);
+            out.extend_from_slice(b",\"preference\":");
+            out.extend_from_slice(preference_json(*preference));
+            out.extend_from_slice(b",\"route_lifetime\":");
+            json::uint(out, u64::from(*route_lifetime));
+        }
+        NdpOption::Rdnss { lifetime, servers } => {
+            out.extend_from_slice(b"{\"type\":25,\"name\":\"rdnss\",\"lifetime\":");
+            json::uint(out, u64::from(*lifetime));
+            out.extend_from_slice(b",\"servers\":[");
+            for (i, a) in servers.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                json::ipv6(out, a);
+            }
+            out.push(b']');
+        }
+        // DNS names, portal URIs, unknown and malformed options: as serde writes them.
+        other => return serde_json::to_writer(&mut *out, other),
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use v6probe_common::wire::{
+        EthernetAddress, FragmentInfo, Icmpv6Repr, Icmpv6Type, Message, NdpOption, Options,
+    };
+
+    use super::*;
+    use crate::output::Line;
+
+    /// The line as `serde_json` writes it: the reference for the direct writer.
+    fn reference(p: &Packet) -> Vec<u8> {
+        serde_json::to_vec(&Line {
+            kind: "packet",
+            v: SCHEMA_VERSION,
+            body: p,
+        })
+        .unwrap()
+    }
+
+    fn direct(p: &Packet) -> Vec<u8> {
+        let mut out = b"junk before".to_vec();
+        p.write_json_line(&mut out).unwrap();
+        out.split_off(11)
+    }
+
+    /// Frames with what a capture rarely has: every option kind, options with text that needs
+    /// escaping, unknown and malformed options, VLAN tags, extension headers, a fragment
+    /// header, echo, an unknown ICMPv6 type.
+    fn crafted() -> Vec<Vec<u8>> {
+        let mac = |b: u8| EthernetAddress([0x02, 0, 0, 0, 0, b]);
+        let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+        let opt = |t: u8, body: &[u8]| {
+            let mut data = body.to_vec();
+            while !(data.len() + 2).is_multiple_of(8) {
+                data.push(0);
+            }
+            NdpOption::Unknown {
+                option_type: t,
+                data,
+            }
+        };
+        // DNSSL and captive portal with quotes, backslashes, control bytes, UTF-8, invalid UTF-8.
+        let dnssl = opt(
+            31,
+            b"\0\0\0\0\x00\x01\x00\x00\x06a\"b\\c\x01\x03\xc3\xa9x\x00\x02\xff\x7f\x00",
+        );
+        let portal = opt(37, b"https://x/\"\\\n\t\x1f\x7f\xe2\x80\xa8\xff");
+        let ra = Message::RouterAdvert {
+            cur_hop_limit: 64,
+            managed: true,
+            other: false,
+            home_agent: true,
+            preference: Preference::Reserved,
+            proxy: true,
+            reserved_flags: 0,
+            router_lifetime: 1800,
+            reachable_time: 0,
+            retrans_timer: u32::MAX,
+            options: Options::from(vec![
+                NdpOption::SourceLlAddr { addr: mac(1) },
+                NdpOption::Mtu { mtu: 1280 },
+                opt(
+                    3,
+                    &[
+                        64, 0xf0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0x20, 1, 0xd, 0xb8,
+                    ],
+                ),
+                opt(24, &[48, 0x18, 0, 0, 0x0e, 0x10, 0x20, 1, 0xd, 0xb8, 0, 0]),
+                opt(24, &[0, 0x08, 0, 0, 0, 0]),
+                opt(
+                    25,
+                    &[
+                        0, 0, 0, 0, 0, 60, 0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                        0x53, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1,
+                    ],
+                ),
+                opt(14, &[1, 2, 3, 4, 5, 6]),
+                opt(26, &[0x80, 0, 0, 0, 0, 0]),
+                opt(
+                    38,
+                    &[0x0e, 0x10, 0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0],
+                ),
+                opt(2, &[1, 2, 3, 4, 5]),
+                opt(3, &[1, 2]),
+                opt(200, b"\"quoted\""),
+                dnssl,
+                portal,
+            ]),
+        };
+        let msgs = [
+            (Icmpv6Type::RouterAdvert, ra),
+            (
+                Icmpv6Type::EchoRequest,
+                Message::EchoRequest {
+                    id: 7,
+                    seq: 9,
+                    data_len: 3,
+                    data: vec![1, 2, 3],
+                },
+            ),
+            (
+                Icmpv6Type::from(200),
+                Message::Other {
+                    data_len: 4,
+                    data: vec![0; 4],
+                },
+            ),
+        ];
+        let mut frames = Vec::new();
+        for (t, m) in msgs {
+            let repr = Icmpv6Repr {
+                msg_type: t,
+                code: 3,
+                checksum: 0,
+                message: m,
+            };
+            let f = Frame::new(mac(1), mac(2), a("fe80::1"), a("ff02::1"), 255, repr);
+            frames.push(f.to_bytes());
+            frames.push(
+                f.clone()
+                    .with_vlan(0x8100, 0x2abc)
+                    .with_vlan(0x88a8, 7)
+                    .to_bytes(),
+            );
+            frames.push(
+                f.clone()
+                    .with_ext_headers(&[
+                        (0, 8, None),
+                        (60, 16, None),
+                        (
+                            44,
+                            8,
+                            Some(FragmentInfo {
+                                offset: 0,
+                                more: true,
+                                id: 0xdead_beef,
+                            }),
+                        ),
+                    ])
+                    .to_bytes(),
+            );
+        }
+        frames
+    }
+
+    fn frames_of_the_replay_capture() -> Vec<Vec<u8>> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/detect_replay.pcapng"
+        );
+        crate::capture::CaptureReader::open(path)
+            .unwrap()
+            .map(|f| f.unwrap().data.to_vec())
+            .collect()
+    }
+
+    #[test]
+    fn direct_writer_writes_what_serde_writes() {
+        let mut bases = frames_of_the_replay_capture();
+        assert!(bases.len() > 1000, "{} frames", bases.len());
+        bases.extend(crafted());
+        let hostile = [
+            "eth0",
+            "",
+            "we\"ird\\name",
+            "tab\tnl\n\u{1}\u{1f}\u{7f}",
+            "\u{e9}t\u{2028}h\u{1f600}",
+        ];
+        let mut x = 0x853c_49e6_748f_ea9bu64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut checked, mut kinds) = (0usize, std::collections::BTreeSet::new());
+        let mut options = std::collections::BTreeSet::new();
+        for (i, base) in bases.iter().enumerate() {
+            // The frame, then mutants: a few bytes changed, or cut short.
+            let mut variants = vec![base.clone()];
+            for _ in 0..24 {
+                let mut m = base.clone();
+                if next() % 4 == 0 {
+                    m.truncate(next() as usize % (m.len() + 1));
+                } else {
+                    for _ in 0..=next() % 3 {
+                        let at = 14 + next() as usize % (m.len().max(15) - 14);
+                        if let Some(b) = m.get_mut(at) {
+                            *b = next() as u8;
+                        }
+                    }
+                }
+                variants.push(m);
+            }
+            for bytes in variants {
+                for frame in [Frame::parse(&bytes), Frame::parse_fragment(&bytes)]
+                    .into_iter()
+                    .flatten()
+                {
+                    let r = next();
+                    let ts =
+                        SystemTime::UNIX_EPOCH + Duration::new(r >> 34, (r % 1_000_000_000) as u32);
+                    let seen = Seen {
+                        frame: (r % 3 == 0).then_some(i as u64 + 1),
+                        ts,
+                        iface: (r % 5 != 0)
+                            .then(|| Arc::from(hostile[(r >> 8) as usize % hostile.len()])),
+                        dir: [None, Some("ingress"), Some("egress")][(r >> 16) as usize % 3],
+                        hook: ["xdp", "tc", "pcap"][(r >> 20) as usize % 3],
+                    };
+                    let mut p = Packet::new(seen, frame);
+                    if r % 7 == 0 {
+                        p.reassembled = Some(Reassembly {
+                            id: r as u32,
+                            fragments: (r >> 40) as u32 % 9,
+                        });
+                    }
+                    kinds.insert(p.name().to_string());
+                    if let Some(m) = &p.frame.icmp6 {
+                        if let Some(o) = m.options() {
+                            options.extend(o.iter().map(NdpOption::name));
+                        }
+                    }
+                    let want = reference(&p);
+                    assert_eq!(
+                        String::from_utf8_lossy(&direct(&p)),
+                        String::from_utf8_lossy(&want),
+                        "frame {i}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        // The comparison covered every NDP message, errors, echo and what does not decode.
+        for k in [
+            "router_solicit",
+            "router_advert",
+            "neighbor_solicit",
+            "neighbor_advert",
+            "redirect",
+            "packet_too_big",
+            "echo_request",
+        ] {
+            assert!(kinds.contains(k), "no {k} among {kinds:?}");
+        }
+        for o in [
+            "source_ll_addr",
+            "target_ll_addr",
+            "prefix_info",
+            "mtu",
+            "nonce",
+            "route_info",
+            "rdnss",
+            "ra_flags_ext",
+            "dnssl",
+            "captive_portal",
+            "pref64",
+            "malformed",
+        ] {
+            assert!(options.contains(o), "no {o} among {options:?}");
+        }
+        assert!(checked > 40_000, "{checked} lines compared");
     }
 }

@@ -1160,9 +1160,13 @@ fn judge(
     };
     for p in std::iter::once(packet).chain(judged.reassembled.as_ref()) {
         if detector.show_packet(p) {
-            out.line("packet", p, severity::INFO, "packet", |b| {
-                b.extend_from_slice(term::escape(&p.text()).as_bytes())
-            })?;
+            out.line_with(
+                "packet",
+                |b| p.write_json_line(b),
+                severity::INFO,
+                "packet",
+                |b| b.extend_from_slice(term::escape(&p.text()).as_bytes()),
+            )?;
             tally.line("packet");
         }
     }

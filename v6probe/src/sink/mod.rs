@@ -481,14 +481,36 @@ impl Emitter {
         msgid: &'static str,
         text: impl FnOnce(&mut Vec<u8>),
     ) -> std::io::Result<()> {
+        self.line_with(
+            kind,
+            |b| {
+                let line = Line {
+                    kind,
+                    v: SCHEMA_VERSION,
+                    body,
+                };
+                serde_json::to_writer(b, &line)
+            },
+            severity,
+            msgid,
+            text,
+        )
+    }
+
+    /// [`Emitter::line`] with the JSON written by `json` (the whole object, without the
+    /// newline), for lines that have a writer faster than their `Serialize`
+    /// ([`crate::packet::Packet::write_json_line`]).
+    pub fn line_with(
+        &mut self,
+        kind: &'static str,
+        json: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+        severity: u8,
+        msgid: &'static str,
+        text: impl FnOnce(&mut Vec<u8>),
+    ) -> std::io::Result<()> {
         if self.json {
-            let line = Line {
-                kind,
-                v: SCHEMA_VERSION,
-                body,
-            };
             let before = self.batch.json.len();
-            if let Err(e) = serde_json::to_writer(&mut self.batch.json, &line) {
+            if let Err(e) = json(&mut self.batch.json) {
                 self.batch.json.truncate(before);
                 return Err(e.into());
             }
