@@ -24,6 +24,12 @@ pub const MAP_GUARD_MAC: &str = "V6P_GUARD_MAC";
 /// Source MACs the flood guard tracks (per CPU); the least recently seen are evicted.
 pub const GUARD_MACS: u32 = 4096;
 
+/// The programs' read-only global that says whether every frame is counted
+/// ([`counter::NON_IPV6`], [`counter::IPV6`]): a `u8`, 1 or 0 (the default), set by the loader.
+/// Fixed at load time, so with 0 the verifier removes the counting, and frames that leave at
+/// the first look (other traffic) leave before any map is touched.
+pub const GLOBAL_COUNT_FRAMES: &str = "V6P_COUNT_FRAMES";
+
 /// Program names in the object file.
 pub const PROG_XDP: &str = "v6p_xdp";
 pub const PROG_TC_INGRESS: &str = "v6p_tc_ingress";
@@ -203,9 +209,11 @@ pub mod class {
 
 /// Indices into the per-CPU counter array [`MAP_COUNTERS`].
 pub mod counter {
-    /// Frames that are not IPv6 (or too short to tell). Every frame increments exactly one of
-    /// `NON_IPV6` and `IPV6`, so frames seen = [`frames`] = the two added (one counter update
-    /// per frame on the fast path, not two).
+    /// Frames that are not IPv6 (or too short to tell). With frame counting on
+    /// ([`super::GLOBAL_COUNT_FRAMES`]) every frame increments exactly one of `NON_IPV6` and
+    /// `IPV6`, so frames seen = [`frames`] = the two added (one counter update per frame on the
+    /// fast path, not two). With it off (the default) neither is counted: both stay 0, and user
+    /// space leaves them out (the interfaces' own counters count frames).
     pub const NON_IPV6: u32 = 0;
     pub const IPV6: u32 = 1;
     pub const ICMPV6: u32 = 2;

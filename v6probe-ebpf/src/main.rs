@@ -26,6 +26,7 @@ use aya_ebpf::{
     macros::{classifier, map, xdp},
     maps::{Array, LruPerCpuHashMap, PerCpuArray, RingBuf},
     programs::{TcContext, XdpContext},
+    Global,
 };
 use aya_log_ebpf::{debug, info, trace, warn};
 use v6probe_common::abi::{
@@ -58,6 +59,18 @@ static GUARD: PerCpuArray<GuardBucket> = PerCpuArray::with_max_entries(guard::SL
 #[map(name = "V6P_GUARD_MAC")]
 static GUARD_MAC: LruPerCpuHashMap<u64, MacGuard> =
     LruPerCpuHashMap::with_max_entries(GUARD_MACS, 0);
+
+/// Whether every frame is counted in `non_ipv6` / `ipv6` (1) or not (0, the default): set by the
+/// loader ([`v6probe_common::abi::GLOBAL_COUNT_FRAMES`]). Read-only: the verifier sees a
+/// constant, so with 0 the counting is removed and other traffic leaves the program before any
+/// map lookup, at little more than a bare `XDP_PASS`.
+#[unsafe(no_mangle)]
+static V6P_COUNT_FRAMES: Global<u8> = Global::new(0);
+
+#[inline(always)]
+fn counts_frames() -> bool {
+    V6P_COUNT_FRAMES.load() != 0
+}
 
 /// TC verdict that lets the next classifier (or the default action) decide: an observer must not
 /// end the chain. Same value as TCX_NEXT.
@@ -228,6 +241,18 @@ impl Count {
         Self(COUNTERS.get_ptr_mut(0).unwrap_or(core::ptr::null_mut()))
     }
 
+    /// No counters (yet): `inc` does nothing.
+    const NONE: Self = Self(core::ptr::null_mut());
+
+    /// Counts a frame under `index` ([`counter::NON_IPV6`] or [`counter::IPV6`]) when frames
+    /// are counted.
+    #[inline(always)]
+    fn frame(&self, index: u32) {
+        if counts_frames() {
+            self.inc(index);
+        }
+    }
+
     #[inline(always)]
     fn inc(&self, index: u32) {
         if self.0.is_null() || index >= counter::COUNT {
@@ -261,8 +286,9 @@ struct Parsed {
 
 #[inline(always)]
 fn observe<F: Frame>(frame: &F, hook: u8, dir: u8) {
-    let count = Count::get();
-    let Some(p) = parse(frame, &count) else {
+    // Looked up by parse once the frame is past the first look.
+    let mut count = Count::NONE;
+    let Some(p) = parse(frame, &mut count) else {
         return;
     };
     if p.flags & flags::FRAGMENT != 0 {
@@ -364,8 +390,29 @@ fn admit<F: Frame>(frame: &F, c: &Config, class: u32, now: u64, count: &Count) -
 /// - a link-scope packet whose chain is longer than the walk.
 ///
 /// `None` for everything else; a frame that could not be walked is counted under its reason.
+/// Other traffic leaves at the first look, before the counters are looked up (into `count`)
+/// unless every frame is counted.
 #[inline(always)]
-fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
+fn parse<F: Frame>(frame: &F, count: &mut Count) -> Option<Parsed> {
+    // Other traffic first, in as few instructions as the decision takes: the EtherType, the
+    // version and the next header are loaded, nothing else is built, and no map is touched
+    // unless every frame is counted. What walks on is read again below (a few instructions
+    // on a path that costs far more).
+    match frame.read(0, |f: &[u8; 54]| first_look(f)) {
+        Some(LEAVE_NON_IPV6) => {
+            if counts_frames() {
+                Count::get().inc(counter::NON_IPV6);
+            }
+            return None;
+        }
+        Some(LEAVE_IPV6) => {
+            if counts_frames() {
+                Count::get().inc(counter::IPV6);
+            }
+            return None;
+        }
+        _ => {}
+    }
     // Untagged frames, the common case: Ethernet and the fixed IPv6 header in one
     // bounds-checked view, and the decision for other traffic taken inside it, so that only the
     // EtherType, the version and the next header are loaded before it leaves (with the checks
@@ -385,16 +432,29 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
         }
     });
     let (l3, vlan_count, head) = match quick {
+        Some(q) if q.et == ethertype::IPV6 && q.head.kind == Head::OTHER => {
+            // IPv6, neither ICMPv6 nor an extension header next: not for us.
+            if counts_frames() {
+                Count::get().inc(counter::IPV6);
+            }
+            return None;
+        }
         Some(q) if q.et == ethertype::IPV6 => {
-            count.inc(counter::IPV6);
+            *count = Count::get();
+            count.frame(counter::IPV6);
             (14usize, 0u8, q.head)
         }
         Some(q) if q.et != ethertype::VLAN && q.et != ethertype::QINQ => {
-            count.inc(counter::NON_IPV6);
+            if counts_frames() {
+                Count::get().inc(counter::NON_IPV6);
+            }
             return None;
         }
         // Tagged, or shorter than Ethernet + IPv6 headers.
-        _ => general(frame, count)?,
+        _ => {
+            *count = Count::get();
+            general(frame, count)?
+        }
     };
     match head.kind {
         Head::WALK => {}
@@ -610,6 +670,46 @@ fn parse<F: Frame>(frame: &F, count: &Count) -> Option<Parsed> {
     None
 }
 
+/// [`first_look`]: walk on (an IPv6 header to read, VLAN tags, or a frame too short to tell).
+const WALK_ON: u8 = 0;
+/// [`first_look`]: not IPv6, untagged.
+const LEAVE_NON_IPV6: u8 = 1;
+/// [`first_look`]: IPv6 with neither ICMPv6 nor an extension header next.
+const LEAVE_IPV6: u8 = 2;
+
+/// Whether an untagged frame of at least Ethernet + IPv6 headers is other traffic. A `u8`, not
+/// an enum or a struct: LLVM then computes nothing else before the program leaves.
+#[inline(always)]
+fn first_look(f: &[u8; 54]) -> u8 {
+    let et = u16::from_be_bytes([f[12], f[13]]);
+    if et == ethertype::IPV6 {
+        if f[14] >> 4 == 6 && !walks(f[20]) {
+            LEAVE_IPV6
+        } else {
+            WALK_ON
+        }
+    } else if et == ethertype::VLAN || et == ethertype::QINQ {
+        WALK_ON
+    } else {
+        LEAVE_NON_IPV6
+    }
+}
+
+/// Whether the walk goes on after next header `nh`: ICMPv6 or an extension header we walk.
+#[inline(always)]
+fn walks(nh: u8) -> bool {
+    matches!(
+        nh,
+        next_header::ICMPV6
+            | next_header::HOP_BY_HOP
+            | next_header::ROUTING
+            | next_header::FRAGMENT
+            | next_header::DEST_OPTS
+            | next_header::AUTH
+            | next_header::MOBILITY
+    )
+}
+
 /// The first look at a frame ([`parse`]): the EtherType, and for IPv6 what its header says.
 /// Structs with every field set on every path, not enums: LLVM may keep an enum's unset
 /// payload in a register that a later (dead) use reads, which the verifier rejects as an
@@ -634,16 +734,7 @@ fn head(h: &[u8]) -> Head {
         };
     }
     let nh = h[6];
-    if !matches!(
-        nh,
-        next_header::ICMPV6
-            | next_header::HOP_BY_HOP
-            | next_header::ROUTING
-            | next_header::FRAGMENT
-            | next_header::DEST_OPTS
-            | next_header::AUTH
-            | next_header::MOBILITY
-    ) {
+    if !walks(nh) {
         return Head {
             version,
             ..Head::NONE
@@ -663,7 +754,7 @@ fn head(h: &[u8]) -> Head {
 #[inline(always)]
 fn general<F: Frame>(frame: &F, count: &Count) -> Option<(usize, u8, Head)> {
     let Some(mut ethertype) = frame.read(12, |b: &[u8; 2]| u16::from_be_bytes(*b)) else {
-        count.inc(counter::NON_IPV6);
+        count.frame(counter::NON_IPV6);
         debug!(
             frame,
             "frame of {} bytes: no room for an Ethernet header",
@@ -680,7 +771,7 @@ fn general<F: Frame>(frame: &F, count: &Count) -> Option<(usize, u8, Head)> {
         while i < MAX_VLANS && (ethertype == ethertype::VLAN || ethertype == ethertype::QINQ) {
             // The tag itself stays in the recorded frame bytes; only the inner EtherType matters.
             let Some(et) = frame.read(l3, |t: &[u8; 4]| u16::from_be_bytes([t[2], t[3]])) else {
-                count.inc(counter::NON_IPV6);
+                count.frame(counter::NON_IPV6);
                 debug!(
                     frame,
                     "frame of {} bytes: VLAN tag cut at offset {}",
@@ -696,10 +787,10 @@ fn general<F: Frame>(frame: &F, count: &Count) -> Option<(usize, u8, Head)> {
         vlan_count = i as u8;
     }
     if ethertype != ethertype::IPV6 {
-        count.inc(counter::NON_IPV6);
+        count.frame(counter::NON_IPV6);
         return None;
     }
-    count.inc(counter::IPV6);
+    count.frame(counter::IPV6);
     // The fixed IPv6 header, read once and bounds-checked whole.
     let Some(h) = frame.read(l3, |h: &[u8; 40]| head(h)) else {
         fail(count, counter::HEADER_TRUNCATED);

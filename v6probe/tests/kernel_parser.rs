@@ -26,8 +26,17 @@ struct Harness {
 }
 
 impl Harness {
+    /// The programs with every frame counted (non_ipv6, ipv6), as `monitor --count-frames`.
     fn new() -> Self {
-        let mut programs = Programs::load(class::ALL).expect("load programs");
+        Self::with(true)
+    }
+
+    fn with(count_frames: bool) -> Self {
+        let mut programs = Programs::load_with(&LoadOptions {
+            count_frames,
+            ..LoadOptions::default()
+        })
+        .expect("load programs");
         let ring = programs.take_ring().expect("ring");
         Self { programs, ring }
     }
@@ -686,6 +695,31 @@ fn flood_guard_counts_new_source_macs_without_a_table_entry() {
     assert_eq!(sources.len(), 1, "{sources:?}");
     assert_eq!(sources[0].mac.0[..], again[6..12]);
     assert_eq!(sources[0].suppressed, counted);
+}
+
+#[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
+fn without_frame_counting_other_traffic_touches_no_counter() {
+    v6probe_lab::require_privileges();
+    let mut h = Harness::with(false);
+    let mut tcp = FrameSpec::icmp(0, 0, &[0; 16]);
+    tcp.upper = 6;
+    let mut v4 = FrameSpec::icmp(0, 0, &[]);
+    v4.ethertype = 0x0800;
+    for f in [tcp.build(), v4.build()] {
+        let (recs, d) = h.xdp_one(&f);
+        assert!(recs.is_empty());
+        assert!(d.iter().all(|v| *v == 0), "{d:?}");
+    }
+    // NDP is recorded and counted by type as ever; only the frame counters stay 0.
+    let ns = FrameSpec::icmp(135, 0, &ns_body()).build();
+    let (recs, d) = h.xdp_one(&ns);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(c(&d, counter::ICMPV6), 1);
+    assert_eq!(c(&d, counter::NEIGHBOR_SOLICIT), 1);
+    assert_eq!(c(&d, counter::RECORDS), 1);
+    assert_eq!(c(&d, counter::IPV6), 0);
+    assert_eq!(c(&d, counter::NON_IPV6), 0);
 }
 
 /// An options header (hop-by-hop or destination options) of `len` bytes in all (a multiple of

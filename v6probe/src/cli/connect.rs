@@ -88,6 +88,7 @@ fn start_observer(
         kernel_log: Default::default(),
         log_sink: Default::default(),
         flood_guard: None,
+        count_frames: false,
         wait_for_interfaces: false,
     })
     .context("--observe: starting the kernel observer")?;

@@ -76,6 +76,11 @@ pub struct Args {
     /// counts become `flood` alerts and `stats` figures. `off` records every frame.
     #[arg(long, value_name = "off|RATE", default_value = "1000", value_parser = parse_flood_guard)]
     pub flood_guard: FloodGuardArg,
+    /// Count every frame the kernel programs see (`frames`, `non_ipv6`, `ipv6` in the stats
+    /// and metrics). Off by default: other traffic then leaves the kernel programs before any
+    /// map is touched (the interfaces' own counters, `ip -s link`, count frames).
+    #[arg(long)]
+    pub count_frames: bool,
     /// Output format of stdout and file outputs (syslog messages are always JSON).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -260,9 +265,9 @@ impl Stats {
         let delta = totals.delta(&prev.0);
         let interval = prev.1.elapsed();
         let mut kernel = totals.kernel.clone();
-        if !kernel.is_empty() {
-            let frames = kernel.get("non_ipv6").copied().unwrap_or(0)
-                + kernel.get("ipv6").copied().unwrap_or(0);
+        // Only when the kernel counted every frame (`--count-frames`).
+        if let (Some(a), Some(b)) = (kernel.get("non_ipv6"), kernel.get("ipv6")) {
+            let frames = a + b;
             kernel.insert("frames", frames);
         }
         let s = Self {
@@ -467,15 +472,6 @@ fn hook_label(rec: &Record) -> &'static str {
     }
 }
 
-/// The kernel counters with their names, for the telemetry.
-fn named_counters(c: &[u64; counter::COUNT as usize]) -> Vec<(&'static str, u64)> {
-    counter::NAMES
-        .iter()
-        .copied()
-        .zip(c.iter().copied())
-        .collect()
-}
-
 /// An alert's RFC 5424 severity.
 fn alert_severity(a: &Alert) -> u8 {
     match a.severity {
@@ -540,6 +536,7 @@ async fn run(args: Args) -> Result<ExitCode> {
             )
         }),
         flood_guard: args.flood_guard.0,
+        count_frames: args.count_frames,
         wait_for_interfaces: args.wait_for_interface,
     };
     let mut observer = Observer::start(&config)?;
@@ -662,7 +659,7 @@ async fn run(args: Args) -> Result<ExitCode> {
                 systemd.reloaded();
             }
             Wake::Tick => {
-                telemetry.set_kernel(named_counters(&observer.counters()?));
+                telemetry.set_kernel(observer.named_counters()?);
                 telemetry.set_detect(detector.stats());
                 telemetry.reader_alive();
                 systemd.alive();
@@ -720,7 +717,7 @@ async fn run(args: Args) -> Result<ExitCode> {
         out.flush();
         telemetry.add(&mut tally, |i| observer.iface_name(i));
     }
-    telemetry.set_kernel(named_counters(&observer.counters()?));
+    telemetry.set_kernel(observer.named_counters()?);
     let flood_sources: Vec<FloodSource> = observer
         .flood_sources()
         .unwrap_or_else(|e| {

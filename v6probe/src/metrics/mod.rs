@@ -557,13 +557,15 @@ impl Collector for TelemetryCollector {
             [(vec![], g.records_undecodable)],
             counter,
         )?;
-        if !g.kernel.is_empty() {
-            let frames: u64 = g
-                .kernel
-                .iter()
-                .filter(|(n, _)| *n == "non_ipv6" || *n == "ipv6")
-                .map(|(_, v)| v)
-                .sum();
+        // Frames only when the kernel counted every frame (`monitor --count-frames`).
+        let counted: Vec<u64> = g
+            .kernel
+            .iter()
+            .filter(|(n, _)| *n == "non_ipv6" || *n == "ipv6")
+            .map(|(_, v)| *v)
+            .collect();
+        if counted.len() == 2 {
+            let frames: u64 = counted.iter().sum();
             family(
                 &mut enc,
                 "v6probe_kernel_frames",
@@ -573,6 +575,8 @@ impl Collector for TelemetryCollector {
                 [(vec![], frames)],
                 counter,
             )?;
+        }
+        if !g.kernel.is_empty() {
             // The flood guard's per-class counters are one family with a `class` label (a
             // name such as ..._ns_total would read as nanoseconds).
             let by_class: Vec<(Labels, u64)> = g

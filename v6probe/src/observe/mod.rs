@@ -159,6 +159,9 @@ pub struct LoadOptions {
     pub log_sink: KernelLogSink,
     /// The in-kernel flood guard (`None`: off).
     pub flood_guard: Option<FloodGuard>,
+    /// Count every frame (`non_ipv6`, `ipv6`). Off by default: other traffic then leaves the
+    /// programs before any map is touched, and those two counters stay 0.
+    pub count_frames: bool,
 }
 
 impl Default for LoadOptions {
@@ -169,6 +172,7 @@ impl Default for LoadOptions {
             flood_guard: None,
             kernel_log: KernelLog::Off,
             log_sink: KernelLogSink::default(),
+            count_frames: false,
         }
     }
 }
@@ -238,6 +242,8 @@ pub struct ObserverConfig {
     pub log_sink: KernelLogSink,
     /// The in-kernel flood guard (`None`: off).
     pub flood_guard: Option<FloodGuard>,
+    /// Count every frame ([`LoadOptions::count_frames`]).
+    pub count_frames: bool,
     /// Interfaces that do not exist yet are left for [`Observer::attach`] (the monitor's
     /// `--wait-for-interface`) instead of failing the start.
     pub wait_for_interfaces: bool,
@@ -263,6 +269,7 @@ pub struct Programs {
     ebpf: Ebpf,
     report_mask: u32,
     flood_guard: Option<FloodGuard>,
+    count_frames: bool,
     /// Reads the kernel programs' log ring (with `--kernel-log`). Kept as long as the programs:
     /// it owns that map's descriptor.
     logger: Option<EbpfLogger<KernelLogSink>>,
@@ -297,6 +304,7 @@ impl Programs {
         let mut ebpf = aya::EbpfLoader::new()
             .map_max_entries(abi::MAP_EVENTS, opts.ring_bytes)
             .override_global(aya_log::LEVEL, &level, true)
+            .override_global(abi::GLOBAL_COUNT_FRAMES, &u8::from(opts.count_frames), true)
             .load(EBPF_OBJECT)
             .map_err(map_load_error)?;
         for name in [
@@ -342,6 +350,7 @@ impl Programs {
             ebpf,
             report_mask: opts.report_mask,
             flood_guard: opts.flood_guard,
+            count_frames: opts.count_frames,
             logger,
         };
         programs.write_config()?;
@@ -439,6 +448,11 @@ impl Programs {
             })
     }
 
+    /// Whether every frame is counted ([`LoadOptions::count_frames`]).
+    pub fn counts_frames(&self) -> bool {
+        self.count_frames
+    }
+
     /// The counters summed over all CPUs, indexed like [`abi::counter`].
     pub fn counters(&self) -> Result<[u64; counter::COUNT as usize], ObserveError> {
         let map = self
@@ -515,6 +529,7 @@ impl Observer {
             kernel_log: config.kernel_log,
             log_sink: config.log_sink.clone(),
             flood_guard: config.flood_guard,
+            count_frames: config.count_frames,
             ..LoadOptions::default()
         })?;
         let ring = register_ring(programs.take_ring()?)?;
@@ -653,6 +668,28 @@ impl Observer {
 
     pub fn counters(&self) -> Result<[u64; counter::COUNT as usize], ObserveError> {
         self.programs.counters()
+    }
+
+    /// See [`Programs::counts_frames`].
+    pub fn counts_frames(&self) -> bool {
+        self.programs.counts_frames()
+    }
+
+    /// The counters with their names ([`abi::counter::NAMES`]), without `non_ipv6` and `ipv6`
+    /// when frames are not counted (they would read 0).
+    pub fn named_counters(&self) -> Result<Vec<(&'static str, u64)>, ObserveError> {
+        let c = self.counters()?;
+        let frames = self.counts_frames();
+        Ok(counter::NAMES
+            .iter()
+            .copied()
+            .zip(c.iter().copied())
+            .enumerate()
+            .filter(|(i, _)| {
+                frames || (*i != counter::NON_IPV6 as usize && *i != counter::IPV6 as usize)
+            })
+            .map(|(_, nv)| nv)
+            .collect())
     }
 
     /// See [`Programs::flood_sources`].
