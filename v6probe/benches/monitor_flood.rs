@@ -795,7 +795,8 @@ mod imp {
                 ndp += n(key)?;
             }
             run.offered_ndp = Some(ndp);
-            run.kernel_frames = Some(n("frames")?);
+            // Only with --count-frames.
+            run.kernel_frames = k["frames"].as_u64();
             run.kept = stats["records_read"].as_u64();
             run.drops = Some(n("ringbuf_drops")?);
             run.guard_suppressed = Some(n("flood_suppressed")?);

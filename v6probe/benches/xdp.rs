@@ -7,6 +7,8 @@
 //!   (`v6p_xdp_floor`; target <= 1.3x), per size class (128, 256, 512, 2048 bytes of frame);
 //! - the same NS with the flood guard on (under its rate: the guard's own cost; over it: the
 //!   counted, unrecorded path);
+//! - the non-ICMPv6 frames with every frame counted (`monitor --count-frames`: a per-CPU
+//!   counter update per frame, which the default leaves out);
 //! - the same frames with the programs loaded with `--kernel-log debug`, beside the default
 //!   (off): the log calls sit off these paths, and with logging off the verifier removes them
 //!   (the translated program sizes are printed and written too).
@@ -74,6 +76,8 @@ mod imp {
         GuardOver,
         /// Programs loaded with `--kernel-log debug`.
         Logged,
+        /// Programs loaded counting every frame (`monitor --count-frames`).
+        Counted,
     }
 
     struct Config {
@@ -256,6 +260,20 @@ mod imp {
             baseline: base("bare_xdp_pass", None),
         });
         c.push(Config {
+            name: "ipv4_tcp_count_frames".into(),
+            prog: abi::PROG_XDP,
+            frame: ipv4_tcp.clone(),
+            setup: Setup::Counted,
+            baseline: base("bare_xdp_pass", None),
+        });
+        c.push(Config {
+            name: "ipv6_tcp_count_frames".into(),
+            prog: abi::PROG_XDP,
+            frame: ipv6_tcp.clone(),
+            setup: Setup::Counted,
+            baseline: base("bare_xdp_pass", None),
+        });
+        c.push(Config {
             name: "ipv6_tcp_log_debug".into(),
             prog: abi::PROG_XDP,
             frame: ipv6_tcp,
@@ -281,11 +299,12 @@ mod imp {
     }
 
     impl Loaded {
-        fn new(kernel_log: KernelLog) -> Self {
+        fn new(kernel_log: KernelLog, count_frames: bool) -> Self {
             let mut programs = Programs::load_with(&LoadOptions {
                 report_mask: class::ALL,
                 ring_bytes: RING_BYTES,
                 kernel_log,
+                count_frames,
                 ..LoadOptions::default()
             })
             .unwrap_or_else(|e| cannot_run(&format!("loading the programs: {e}")));
@@ -398,8 +417,9 @@ mod imp {
         // Removes the previous JSON first: figures of an older run never pass for this one's.
         let mut bench = v6probe_lab::bench::Bench::start(NAME);
         bench.require_privileges();
-        let mut plain = Loaded::new(KernelLog::Off);
-        let mut logged = Loaded::new(KernelLog::Debug);
+        let mut plain = Loaded::new(KernelLog::Off, false);
+        let mut logged = Loaded::new(KernelLog::Debug, false);
+        let mut counted = Loaded::new(KernelLog::Off, true);
         let configs = configs();
         let n = configs.len();
         let mut kernel_ns = vec![f64::INFINITY; n];
@@ -428,6 +448,7 @@ mod imp {
             for (i, c) in configs.iter().enumerate() {
                 let l = match c.setup {
                     Setup::Logged => &mut logged,
+                    Setup::Counted => &mut counted,
                     _ => &mut plain,
                 };
                 let guard = match c.setup {
@@ -442,7 +463,7 @@ mod imp {
             }
         }
         plain.programs.set_flood_guard(None).expect("config map");
-        let drops = plain.drops() + logged.drops();
+        let drops = plain.drops() + logged.drops() + counted.drops();
         let (t_off, j_off) = plain.sizes();
         let (t_dbg, j_dbg) = logged.sizes();
 
