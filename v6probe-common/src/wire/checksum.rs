@@ -2,28 +2,35 @@
 use core::net::Ipv6Addr;
 
 /// One's-complement sum of `data` as big-endian 16-bit words (odd length padded with zero),
-/// not folded. Whole 32-byte blocks are summed by a fixed-length inner loop that the compiler
-/// unrolls and vectorizes (RFC 1071 section 2 (B): the sum may be taken in any order and
-/// width, and folded at the end).
+/// folded to 16 bits or not (callers add sums and [`fold`] at the end).
+///
+/// RFC 1071 section 2 (A) and (B): the sum is the same in any byte order and any word width,
+/// folded at the end. So the bulk is summed as native-order 32-bit words into a 64-bit
+/// accumulator (a loop the compiler vectorizes without byte swaps), folded to 16 bits and
+/// swapped to network order once; the last 0-3 bytes are added as big-endian words.
 #[inline]
 pub fn sum(data: &[u8]) -> u32 {
     let mut acc: u64 = 0;
-    let mut blocks = data.chunks_exact(32);
-    for b in &mut blocks {
-        let mut s: u32 = 0;
-        for w in b.chunks_exact(2) {
-            s += u32::from(u16::from_be_bytes([w[0], w[1]]));
-        }
-        acc += u64::from(s);
+    let mut words = data.chunks_exact(4);
+    for w in &mut words {
+        acc += u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
     }
-    let mut rest = blocks.remainder().chunks_exact(2);
-    for c in &mut rest {
-        acc += u64::from(u16::from_be_bytes([c[0], c[1]]));
+    // 64 -> 16 bits: a 64-bit sum of 32-bit words folds like a sum of 16-bit words, because
+    // 2^16 = 1 modulo 2^16 - 1.
+    let folded = fold(fold64(acc));
+    let mut acc = u32::from(if cfg!(target_endian = "little") {
+        folded.swap_bytes()
+    } else {
+        folded
+    });
+    let mut pairs = words.remainder().chunks_exact(2);
+    for c in &mut pairs {
+        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
     }
-    if let [b] = rest.remainder() {
-        acc += u64::from(*b) << 8;
+    if let [b] = pairs.remainder() {
+        acc += u32::from(*b) << 8;
     }
-    fold64(acc)
+    acc
 }
 
 #[inline]
@@ -75,6 +82,15 @@ mod tests {
         assert_eq!(fold(sum(&d)), 0xddf2);
         // Odd length pads with a zero byte.
         assert_eq!(fold(sum(&[0x01])), 0x0100);
+        // All ones at every length (the folds' carries), and a sum that folds to 0xffff.
+        let ones = [0xffu8; 1500];
+        for n in 0..ones.len() {
+            let plain = ones[..n]
+                .chunks(2)
+                .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+                .fold(0u32, |a, w| u32::from(fold(a + w)));
+            assert_eq!(u32::from(fold(sum(&ones[..n]))), plain, "{n} bytes of 0xff");
+        }
         // The block sums agree with a plain 16-bit word sum at every length and offset.
         let data: [u8; 100] = core::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0xa5);
         for start in 0..8 {
