@@ -282,13 +282,14 @@ macro_rules! ndp_options {
                         data,
                     };
                 }
-                let r = match t {
-                    $( $num => $m::parse(b), )*
-                    _ => return Self::Unknown { option_type: t, data },
-                };
-                match r {
-                    Ok(o) => o,
-                    Err(reason) => Self::Malformed { option_type: t, reason, data },
+                // Each arm unwraps its own result, so the option is built where it is
+                // returned (one result merged from every arm was copied field by field).
+                match t {
+                    $( $num => match $m::parse(b) {
+                        Ok(o) => o,
+                        Err(reason) => Self::Malformed { option_type: t, reason, data },
+                    }, )*
+                    _ => Self::Unknown { option_type: t, data },
                 }
             }
 
