@@ -64,6 +64,15 @@ impl RaParams {
         else {
             return None;
         };
+        // Sized from one pass over the options: no growth per prefix (an RA carries dozens).
+        let (mut n_prefixes, mut n_routes) = (0, 0);
+        for o in options.iter() {
+            match o {
+                NdpOption::PrefixInfo { .. } => n_prefixes += 1,
+                NdpOption::RouteInfo { .. } => n_routes += 1,
+                _ => {}
+            }
+        }
         let mut p = RaParams {
             cur_hop_limit: *cur_hop_limit,
             managed: *managed,
@@ -75,10 +84,10 @@ impl RaParams {
             retrans_timer: *retrans_timer,
             options_complete: complete,
             mtu: None,
-            prefixes: Vec::new(),
+            prefixes: Vec::with_capacity(n_prefixes),
             rdnss: Vec::new(),
             dnssl: Vec::new(),
-            routes: Vec::new(),
+            routes: Vec::with_capacity(n_routes),
         };
         for o in options.iter() {
             match o {
@@ -119,13 +128,15 @@ impl RaParams {
                 _ => {}
             }
         }
-        p.prefixes.sort();
+        // Unstable sorts: elements that compare equal are equal in every field (derived Ord),
+        // and dedup keeps one of them.
+        p.prefixes.sort_unstable();
         p.prefixes.dedup();
-        p.rdnss.sort();
+        p.rdnss.sort_unstable();
         p.rdnss.dedup();
-        p.dnssl.sort();
+        p.dnssl.sort_unstable();
         p.dnssl.dedup();
-        p.routes.sort();
+        p.routes.sort_unstable();
         p.routes.dedup();
         Some(p)
     }

@@ -129,17 +129,23 @@ impl Routers {
                     self.rogue(cx, sink, &params, lifetime, why);
                     return;
                 }
+                // The policy check first (storing the router raises nothing), so the
+                // parameters move into the table instead of being copied.
+                if strict {
+                    policy_contents(cx, sink, &params);
+                }
                 if let Some(n) = neighbors {
                     self.routers.insert(
                         key,
                         Router {
                             mac: eth_src,
-                            params: (lifetime > 0).then(|| params.clone()),
+                            params: (lifetime > 0).then_some(params),
                             last_seen: cx.t,
                         },
                     );
                     n.add_router_mac(cx.link, eth_src);
                 }
+                return;
             }
             Some((mac, _)) if mac != eth_src => {
                 if lifetime == 0 {
