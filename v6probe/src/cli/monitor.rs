@@ -14,7 +14,7 @@ use std::{
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use tokio::signal::unix::{signal, SignalKind};
-use v6probe_common::abi::{self, class, counter, guard, FloodGuard, Record};
+use v6probe_common::abi::{self, class, counter, guard, FloodGuard, RecordHeader, RecordRef};
 
 use super::respond::{Countermeasures, RespondArgs};
 use crate::{
@@ -464,8 +464,8 @@ fn start_sinks(args: &Args) -> Result<Vec<SinkHandle>> {
 }
 
 /// The `hook` label of a record: `xdp`, `tc_ingress` or `tc_egress` (as in the `start` line).
-fn hook_label(rec: &Record) -> &'static str {
-    match (rec.header.hook, rec.header.direction) {
+fn hook_label(h: &RecordHeader) -> &'static str {
+    match (h.hook, h.direction) {
         (abi::hook::TC, abi::direction::EGRESS) => "tc_egress",
         (abi::hook::TC, _) => "tc_ingress",
         _ => "xdp",
@@ -601,11 +601,11 @@ async fn run(args: Args) -> Result<ExitCode> {
     let stats_every = (args.stats_interval > 0).then(|| Duration::from_secs(args.stats_interval));
     let mut prev = (Totals::default(), Instant::now());
     let mut flood = FloodWatch::new(args.flood_guard.0);
-    let mut batch = Vec::new();
+    let mut batch = Records::default();
     loop {
         batch.clear();
         let wake = tokio::select! {
-            r = observer.next_batch(|rec| batch.push(rec.to_record())) => { r?; Wake::Batch }
+            r = observer.next_batch(|rec| batch.push(&rec)) => { r?; Wake::Batch }
             _ = tick.tick() => Wake::Tick,
             Some(()) = links.changed() => Wake::Links,
             _ = sighup.recv() => Wake::Reopen,
@@ -693,10 +693,8 @@ async fn run(args: Args) -> Result<ExitCode> {
     // then (the programs are still attached, so a flood could otherwise keep this going).
     let mut left = abi::RING_BYTES as usize / abi::ring_slot(0) as usize;
     while out.gone().is_none() && left > 0 {
-        let mut rest = Vec::new();
-        let n = observer.drain(left.min(crate::observe::DRAIN_BATCH), |rec| {
-            rest.push(rec.to_record())
-        });
+        let mut rest = Records::default();
+        let n = observer.drain(left.min(crate::observe::DRAIN_BATCH), |rec| rest.push(&rec));
         if n == 0 {
             break;
         }
@@ -1080,22 +1078,52 @@ fn finish(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The records taken off the ring buffer in one wake-up: headers and frame bytes in two
+/// buffers kept from one wake-up to the next, so a record costs a copy, not an allocation.
+#[derive(Default)]
+struct Records {
+    /// Each header with the end of its frame in `bytes` (it starts where the previous ended).
+    items: Vec<(RecordHeader, usize)>,
+    bytes: Vec<u8>,
+}
+
+impl Records {
+    fn push(&mut self, rec: &RecordRef<'_>) {
+        self.bytes.extend_from_slice(rec.frame);
+        self.items.push((rec.header, self.bytes.len()));
+    }
+
+    fn clear(&mut self) {
+        self.items.clear();
+        self.bytes.clear();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = RecordRef<'_>> {
+        let mut start = 0;
+        self.items.iter().map(move |&(header, end)| {
+            let frame = &self.bytes[start..end];
+            start = end;
+            RecordRef { header, frame }
+        })
+    }
+}
+
 fn judge_batch(
     observer: &Observer,
     detector: &mut Detector,
     mut respond: Option<&mut Countermeasures>,
-    batch: &[Record],
+    batch: &Records,
     out: &mut Emitter,
     tally: &mut Tally,
 ) -> Result<()> {
-    for rec in batch {
+    for rec in batch.iter() {
         let ts = observer.wall_time(rec.header.ts_ns);
         let iface = observer.iface_shared(rec.header.ifindex);
-        let comment = match Packet::from_record(&rec.view(), ts, iface.clone()) {
+        let comment = match Packet::from_record(&rec, ts, iface.clone()) {
             Ok(packet) => {
                 tally.record(
                     rec.header.ifindex,
-                    hook_label(rec),
+                    hook_label(&rec.header),
                     packet
                         .frame
                         .icmp6
@@ -1105,7 +1133,7 @@ fn judge_batch(
                 judge(
                     detector,
                     respond.as_deref_mut(),
-                    &rec.frame,
+                    rec.frame,
                     &packet,
                     ts,
                     out,
@@ -1120,7 +1148,7 @@ fn judge_batch(
         };
         if out.wants_frames() {
             out.frame(
-                &rec.frame,
+                rec.frame,
                 FrameMeta {
                     end: 0,
                     ts,
