@@ -191,6 +191,17 @@ impl Serialize for Packet {
     }
 }
 
+/// `,"key":true` or `,"key":false`, each a single literal.
+macro_rules! bool_field {
+    ($out:expr, $key:literal, $v:expr) => {
+        $out.extend_from_slice(if $v {
+            concat!(",\"", $key, "\":true").as_bytes()
+        } else {
+            concat!(",\"", $key, "\":false").as_bytes()
+        })
+    };
+}
+
 impl Packet {
     /// Appends the packet's JSON line, `{"kind":"packet","v":1,...}` without the newline: the
     /// same bytes as serializing `Line { kind: "packet", v, body: self }` with `serde_json`
@@ -206,9 +217,9 @@ impl Packet {
             out.extend_from_slice(b",\"frame\":");
             json::uint(out, n);
         }
-        out.extend_from_slice(b",\"ts\":\"");
-        out.extend_from_slice(Rfc3339::new(self.seen.ts).as_bytes());
-        out.extend_from_slice(b"\",\"iface\":");
+        out.extend_from_slice(b",\"ts\":");
+        json::ts(out, self.seen.ts);
+        out.extend_from_slice(b",\"iface\":");
         json::opt_str(out, self.seen.iface.as_deref());
         out.extend_from_slice(b",\"dir\":");
         json::opt_str(out, self.seen.dir);
@@ -228,8 +239,7 @@ impl Packet {
             json::uint(out, u64::from(t.vid()));
             out.extend_from_slice(b",\"pcp\":");
             json::uint(out, u64::from(t.pcp()));
-            out.extend_from_slice(b",\"dei\":");
-            json::bool(out, t.dei());
+            bool_field!(out, "dei", t.dei());
             if let Some(p) = t.tpid {
                 out.extend_from_slice(b",\"tpid\":");
                 json::uint(out, u64::from(p));
@@ -264,8 +274,7 @@ impl Packet {
             Some(fr) => {
                 out.extend_from_slice(b"{\"offset\":");
                 json::uint(out, u64::from(fr.offset));
-                out.extend_from_slice(b",\"more\":");
-                json::bool(out, fr.more);
+                bool_field!(out, "more", fr.more);
                 out.extend_from_slice(b",\"id\":");
                 json::uint(out, u64::from(fr.id));
                 out.push(b'}');
@@ -289,8 +298,7 @@ impl Packet {
             }
             None => out.extend_from_slice(b"null"),
         }
-        out.extend_from_slice(b",\"truncated\":");
-        json::bool(out, f.truncated);
+        bool_field!(out, "truncated", f.truncated);
         if let Some(r) = self.reassembled {
             out.extend_from_slice(b",\"reassembled\":{\"id\":");
             json::uint(out, u64::from(r.id));
@@ -329,16 +337,12 @@ fn write_message(out: &mut Vec<u8>, m: &Message) -> serde_json::Result<()> {
         } => {
             out.extend_from_slice(b",\"cur_hop_limit\":");
             json::uint(out, u64::from(*cur_hop_limit));
-            out.extend_from_slice(b",\"managed\":");
-            json::bool(out, *managed);
-            out.extend_from_slice(b",\"other\":");
-            json::bool(out, *other);
-            out.extend_from_slice(b",\"home_agent\":");
-            json::bool(out, *home_agent);
+            bool_field!(out, "managed", *managed);
+            bool_field!(out, "other", *other);
+            bool_field!(out, "home_agent", *home_agent);
             out.extend_from_slice(b",\"preference\":");
             out.extend_from_slice(preference_json(*preference));
-            out.extend_from_slice(b",\"proxy\":");
-            json::bool(out, *proxy);
+            bool_field!(out, "proxy", *proxy);
             out.extend_from_slice(b",\"router_lifetime\":");
             json::uint(out, u64::from(*router_lifetime));
             out.extend_from_slice(b",\"reachable_time\":");
@@ -362,12 +366,9 @@ fn write_message(out: &mut Vec<u8>, m: &Message) -> serde_json::Result<()> {
             options,
             ..
         } => {
-            out.extend_from_slice(b",\"router\":");
-            json::bool(out, *router);
-            out.extend_from_slice(b",\"solicited\":");
-            json::bool(out, *solicited);
-            out.extend_from_slice(b",\"override\":");
-            json::bool(out, *override_);
+            bool_field!(out, "router", *router);
+            bool_field!(out, "solicited", *solicited);
+            bool_field!(out, "override", *override_);
             out.extend_from_slice(b",\"target\":");
             json::ipv6(out, target);
             options
@@ -442,14 +443,10 @@ fn write_option(out: &mut Vec<u8>, o: &NdpOption) -> serde_json::Result<()> {
         } => {
             out.extend_from_slice(b"{\"type\":3,\"name\":\"prefix_info\",\"prefix\":");
             json::prefix(out, &prefix.addr, prefix.len);
-            out.extend_from_slice(b",\"on_link\":");
-            json::bool(out, *on_link);
-            out.extend_from_slice(b",\"autonomous\":");
-            json::bool(out, *autonomous);
-            out.extend_from_slice(b",\"router_addr\":");
-            json::bool(out, *router_addr);
-            out.extend_from_slice(b",\"dhcpv6_pd\":");
-            json::bool(out, *dhcpv6_pd);
+            bool_field!(out, "on_link", *on_link);
+            bool_field!(out, "autonomous", *autonomous);
+            bool_field!(out, "router_addr", *router_addr);
+            bool_field!(out, "dhcpv6_pd", *dhcpv6_pd);
             out.extend_from_slice(b",\"valid_lifetime\":");
             json::uint(out, u64::from(*valid_lifetime));
             out.extend_from_slice(b",\"preferred_lifetime\":");
