@@ -415,6 +415,9 @@ fn run_sink(q: &Queue, c: &SinkCounters, gone: &AtomicBool, want: u8, w: &mut dy
 /// The reader's side: builds batches of lines and hands them to every sink.
 pub struct Emitter {
     batch: Batch,
+    /// Batches handed to the sinks, kept so their buffers can be used again once every sink
+    /// is done with them (a fresh buffer of a megabyte is fresh pages, faulted in one by one).
+    handed: VecDeque<Arc<Batch>>,
     json: bool,
     text: bool,
     frames: bool,
@@ -424,6 +427,9 @@ pub struct Emitter {
 /// A batch is handed over at the latest when its JSON reaches this size.
 const BATCH_BYTES: usize = 1 << 20;
 
+/// Handed-over batches kept for [`Emitter::reuse`].
+const HANDED_KEPT: usize = 3;
+
 impl Emitter {
     /// Starts with these sinks (already started) and registers their counters.
     pub fn new(sinks: Vec<SinkHandle>, telemetry: &Telemetry) -> Self {
@@ -432,6 +438,7 @@ impl Emitter {
         }
         Self {
             batch: Batch::with_capacity(64 * 1024, 0, 256),
+            handed: VecDeque::new(),
             json: sinks.iter().any(|s| !s.text && s.want & ALL_KINDS != 0),
             text: sinks.iter().any(|s| s.text),
             frames: sinks.iter().any(|s| s.want & FRAME_BIT != 0),
@@ -542,17 +549,36 @@ impl Emitter {
         if self.batch.lines.is_empty() {
             return;
         }
-        let next = Batch::with_capacity(
-            self.batch.json.len(),
-            self.batch.text.len(),
-            self.batch.lines.len(),
-        );
+        let next = self.reuse().unwrap_or_else(|| {
+            Batch::with_capacity(
+                self.batch.json.len(),
+                self.batch.text.len(),
+                self.batch.lines.len(),
+            )
+        });
         let mut batch = std::mem::replace(&mut self.batch, next);
         batch.created = SystemTime::now();
         let batch = Arc::new(batch);
         for s in &self.sinks {
             s.offer(&batch);
         }
+        self.handed.push_back(batch);
+        if self.handed.len() > HANDED_KEPT {
+            // A slow sink still holds it: it is freed when that sink is done.
+            self.handed.pop_front();
+        }
+    }
+
+    /// A handed-over batch no sink holds any more, emptied.
+    fn reuse(&mut self) -> Option<Batch> {
+        let i = self.handed.iter().position(|b| Arc::strong_count(b) == 1)?;
+        let mut b = Arc::try_unwrap(self.handed.remove(i)?).ok()?;
+        b.json.clear();
+        b.text.clear();
+        b.lines.clear();
+        b.frame_bytes.clear();
+        b.frames.clear();
+        Some(b)
     }
 
     /// A sink's destination is gone for good (stdout's reader went away): the run should end.
