@@ -395,6 +395,39 @@ impl TempDir {
     }
 }
 
+/// A copy of the executable `src` that any user can run (the build folder may not be
+/// reachable for `nobody`), in a fresh folder (mode 0755) removed on drop.
+///
+/// The copy is written by `install` in a child process, never through a file this process
+/// opens for writing: another test thread's `fork` would inherit such a descriptor until its
+/// `exec`, and running the copy meanwhile fails with ETXTBSY ("Text file busy").
+pub fn public_executable(
+    src: &std::path::Path,
+    tag: &str,
+) -> io::Result<(TempDir, std::path::PathBuf)> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new(tag)?;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
+    let name = src
+        .file_name()
+        .ok_or_else(|| io::Error::other(format!("{} names no file", src.display())))?;
+    let dst = dir.path().join(name);
+    let out = Command::new("install")
+        .args(["-m", "0755"])
+        .arg(src)
+        .arg(&dst)
+        .output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "install {} {}: {}",
+            src.display(),
+            dst.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok((dir, dst))
+}
+
 /// Writes a benchmark's figures to `<target>/bench/<name>.json` with [`bench::Meta`], prints
 /// where, and returns the path. Prefer [`bench::Bench`]: it also removes the previous JSON
 /// before the run and records the targets.

@@ -3,20 +3,16 @@
 //! a real kernel. Without any one of the three it fails with exit 1 and names the one it lacks.
 #![cfg(target_os = "linux")]
 
-use std::{os::unix::fs::PermissionsExt, process::Stdio, time::Duration};
+use std::{process::Stdio, time::Duration};
 
-use v6probe_lab::{json_line, veth, LineReader, Netns, TempDir};
+use v6probe_lab::{json_line, public_executable, veth, LineReader, Netns, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
 const CAPS: [&str; 3] = ["bpf", "perfmon", "net_admin"];
 
 /// A copy of the binary that `nobody` can execute (the build folder may not be reachable).
 fn public_binary() -> (TempDir, String) {
-    let dir = TempDir::new("lp-bin").unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bin = dir.path().join("v6probe");
-    std::fs::copy(BIN, &bin).unwrap();
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (dir, bin) = public_executable(std::path::Path::new(BIN), "lp-bin").unwrap();
     let path = bin.to_string_lossy().into_owned();
     (dir, path)
 }

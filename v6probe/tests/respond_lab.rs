@@ -452,11 +452,7 @@ fn respond_without_cap_net_raw_names_it_and_attaches_nothing() {
     let b = Netns::new("rsp-lp-b").unwrap();
     veth(&a, "v6p-h0", &b, "v6p-p0").unwrap();
     // A copy of the binary and a policy that nobody can read.
-    let dir = TempDir::new("rsp-lp").unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bin = dir.path().join("v6probe");
-    std::fs::copy(BIN, &bin).unwrap();
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (dir, bin) = v6probe_lab::public_executable(std::path::Path::new(BIN), "rsp-lp").unwrap();
     let policy = dir.file("p.toml", b"respond = [\"ra_rogue\"]\n").unwrap();
     std::fs::set_permissions(&policy, std::fs::Permissions::from_mode(0o644)).unwrap();
     // The monitor's own three capabilities, not CAP_NET_RAW.
