@@ -1223,6 +1223,9 @@ fn emit_alerts(alerts: &[Alert], out: &mut Emitter, tally: &mut Tally) -> Result
     Ok(())
 }
 
+/// How long a replay waits for a sink that takes no lines before it counts drops instead.
+const REPLAY_STALL: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// `monitor --pcap FILE`: the capture's frames through the same decoder and detector, with the
 /// capture's timestamps, so a recorded incident can be re-judged offline. A damaged file: what
 /// came before the damage is judged and printed, then the error names the byte offset.
@@ -1232,6 +1235,8 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
         crate::capture::CaptureReader::open(path).with_context(|| format!("{}", path.display()))?;
     let telemetry = Telemetry::new();
     let mut out = Emitter::new(start_sinks(args)?, &telemetry);
+    // Nothing is lost by waiting offline: a slow reader (a pipe, a slow disk) gets every line.
+    out.wait_for_room(REPLAY_STALL);
     let started = std::time::Instant::now();
     let mut stats = Stats::default();
     let mut capture = CaptureStats {

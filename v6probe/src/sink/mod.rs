@@ -4,9 +4,10 @@
 //! sink prints text), and hands the batch to every sink at once ([`Emitter::flush`]): one
 //! `Arc` per sink, no copy. Each sink has a thread of its own behind a bounded queue (counted
 //! in lines): when a queue is full the lines that do not fit are counted as dropped for that
-//! sink, and the reader goes on. A sink never blocks the reader. The sink threads write large
-//! buffered chunks, never a `write` or `flush` per line, and reconnect or reopen by themselves
-//! after an error.
+//! sink, and the reader goes on. A sink never blocks the ring-buffer reader; offline work (a
+//! capture replayed) waits for room instead ([`Emitter::wait_for_room`]). The sink threads
+//! write large buffered chunks, never a `write` or `flush` per line, and reconnect or reopen
+//! by themselves after an error.
 pub mod file;
 pub mod pcapng;
 pub mod stdout;
@@ -204,6 +205,9 @@ struct QueueState {
 struct Queue {
     state: Mutex<QueueState>,
     cv: Condvar,
+    /// Signalled by the sink's thread when it took lines off the queue (for a reader that
+    /// waits for room: [`Emitter::wait_for_room`]).
+    room: Condvar,
     capacity: usize,
 }
 
@@ -231,6 +235,10 @@ pub struct SinkHandle {
     text: bool,
     gone: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    /// Wait this long for room in a full queue before dropping (None: never wait).
+    wait: Option<Duration>,
+    /// The last wait ran out: do not wait again until the sink takes lines off its queue.
+    stalled: AtomicBool,
 }
 
 impl SinkHandle {
@@ -239,6 +247,7 @@ impl SinkHandle {
         let queue = Arc::new(Queue {
             state: Mutex::default(),
             cv: Condvar::new(),
+            room: Condvar::new(),
             capacity: capacity.max(1),
         });
         let counters = Arc::new(SinkCounters::new(spec.name.clone()));
@@ -264,6 +273,8 @@ impl SinkHandle {
             text: spec.text,
             gone,
             thread: Some(thread),
+            wait: None,
+            stalled: AtomicBool::new(false),
         })
     }
 
@@ -272,49 +283,74 @@ impl SinkHandle {
     }
 
     /// Queues the lines of `batch` this sink wants, as many as fit; counts the rest as dropped.
+    /// With [`SinkHandle::wait`] set, waits for room first: lines are dropped only when the
+    /// sink takes nothing off its queue for that long, or is gone.
     fn offer(&self, batch: &Arc<Batch>) {
         let n = batch.wanted(0..batch.lines.len(), self.want);
         if n == 0 {
             return;
         }
+        let (mut from, mut left) = (0, n);
         let mut st = self.queue.lock();
-        let space = self.queue.capacity.saturating_sub(st.lines);
-        let take = n.min(space);
-        if take > 0 {
-            // The first lines that fit, up to the line where `take` wanted ones are reached.
-            let end = if take == n {
-                batch.lines.len()
-            } else {
-                let mut seen = 0;
-                let mut end = 0;
-                for (i, l) in batch.lines.iter().enumerate() {
-                    if self.want & kind_bit(l.kind as usize) != 0 {
-                        seen += 1;
-                        if seen == take {
-                            end = i + 1;
-                            break;
+        let mut stalled_since = None;
+        loop {
+            let space = self.queue.capacity.saturating_sub(st.lines);
+            let take = left.min(space);
+            if take > 0 {
+                stalled_since = None;
+                self.stalled.store(false, Ordering::Relaxed);
+                // From `from`, up to the line where `take` wanted ones are reached.
+                let end = if take == left {
+                    batch.lines.len()
+                } else {
+                    let mut seen = 0;
+                    let mut end = from;
+                    for (i, l) in batch.lines.iter().enumerate().skip(from) {
+                        if self.want & kind_bit(l.kind as usize) != 0 {
+                            seen += 1;
+                            if seen == take {
+                                end = i + 1;
+                                break;
+                            }
                         }
                     }
-                }
-                end
+                    end
+                };
+                st.items.push_back(Item {
+                    batch: Arc::clone(batch),
+                    range: from..end,
+                });
+                st.lines += take;
+                (from, left) = (end, left - take);
+                self.queue.cv.notify_one();
+            }
+            self.counters
+                .queued
+                .store(st.lines as u64, Ordering::Relaxed);
+            let Some(wait) = self.wait else { break };
+            if left == 0
+                || self.gone.load(Ordering::Relaxed)
+                || self.stalled.load(Ordering::Relaxed)
+            {
+                break;
+            }
+            let since = *stalled_since.get_or_insert_with(Instant::now);
+            let Some(rest) = wait.checked_sub(since.elapsed()) else {
+                self.stalled.store(true, Ordering::Relaxed);
+                break;
             };
-            st.items.push_back(Item {
-                batch: Arc::clone(batch),
-                range: 0..end,
-            });
-            st.lines += take;
+            st = self
+                .queue
+                .room
+                .wait_timeout(st, rest.min(Duration::from_millis(100)))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
-        self.counters
-            .queued
-            .store(st.lines as u64, Ordering::Relaxed);
         drop(st);
-        if take < n {
+        if left > 0 {
             self.counters
                 .dropped
-                .fetch_add((n - take) as u64, Ordering::Relaxed);
-        }
-        if take > 0 {
-            self.queue.cv.notify_one();
+                .fetch_add(left as u64, Ordering::Relaxed);
         }
     }
 
@@ -379,6 +415,7 @@ fn run_sink(q: &Queue, c: &SinkCounters, gone: &AtomicBool, want: u8, w: &mut dy
                 st.items.clear();
                 st.lines = 0;
                 c.queued.store(0, Ordering::Relaxed);
+                q.room.notify_all();
                 return;
             }
             // Lines stay queued (and the queue's bound applies) while it reconnects.
@@ -394,6 +431,7 @@ fn run_sink(q: &Queue, c: &SinkCounters, gone: &AtomicBool, want: u8, w: &mut dy
             c.queued.store(0, Ordering::Relaxed);
             std::mem::take(&mut st.items)
         };
+        q.room.notify_all();
         for it in &items {
             if w.gone() {
                 let n = it.batch.wanted(it.range.clone(), want);
@@ -443,6 +481,15 @@ impl Emitter {
             text: sinks.iter().any(|s| s.text),
             frames: sinks.iter().any(|s| s.want & FRAME_BIT != 0),
             sinks,
+        }
+    }
+
+    /// Offline work (a capture replayed): instead of dropping lines when a sink's queue is
+    /// full, wait for room, up to `stall` without the sink taking anything off its queue (a
+    /// destination that stays unreachable still costs counted drops, not a hang).
+    pub fn wait_for_room(&mut self, stall: Duration) {
+        for s in &mut self.sinks {
+            s.wait = Some(stall);
         }
     }
 
@@ -769,6 +816,63 @@ mod tests {
         assert!(got_now[4].contains("\"n\":4"), "{got_now:?}");
         assert_eq!(t.totals().sinks["test"].dropped, 5);
         e.close(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn waiting_for_room_delivers_every_line_to_a_slow_sink() {
+        let t = Telemetry::new();
+        // Room for 5 lines, batches of 20: each batch goes in pieces as the sink takes them.
+        let (h, got, ready) = recorder(ALL_KINDS, 5);
+        ready.store(false, Ordering::Relaxed);
+        let counters = Arc::clone(h.counters());
+        let mut e = Emitter::new(vec![h], &t);
+        e.wait_for_room(Duration::from_secs(30));
+        let opener = {
+            let ready = ready.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(200));
+                ready.store(true, Ordering::Relaxed);
+            })
+        };
+        for n in 0..60 {
+            e.line("packet", &N { n }, severity::INFO, "packet", |_| {})
+                .unwrap();
+            if n % 20 == 19 {
+                e.flush();
+            }
+        }
+        e.close(Duration::from_secs(5));
+        opener.join().unwrap();
+        assert_eq!(counters.dropped.load(Ordering::Relaxed), 0);
+        let got = got.lock().unwrap();
+        assert_eq!(got.len(), 60);
+        for (n, l) in got.iter().enumerate() {
+            assert!(l.ends_with(&format!("\"n\":{n}}}\n")), "{l}");
+        }
+    }
+
+    #[test]
+    fn waiting_for_room_gives_up_on_a_sink_that_takes_nothing() {
+        let t = Telemetry::new();
+        let (h, got, ready) = recorder(ALL_KINDS, 5);
+        ready.store(false, Ordering::Relaxed);
+        let counters = Arc::clone(h.counters());
+        let mut e = Emitter::new(vec![h], &t);
+        e.wait_for_room(Duration::from_millis(200));
+        for round in 0..2 {
+            for n in 0..10 {
+                e.line("packet", &N { n }, severity::INFO, "packet", |_| {})
+                    .unwrap();
+            }
+            e.flush();
+            // The first batch waited, then dropped what did not fit; the second did not wait
+            // for a sink that took nothing since.
+            assert_eq!(counters.dropped.load(Ordering::Relaxed), 5 + 10 * round);
+        }
+        assert!(got.lock().unwrap().is_empty());
+        ready.store(true, Ordering::Relaxed);
+        e.close(Duration::from_secs(5));
+        assert_eq!(got.lock().unwrap().len(), 5);
     }
 
     #[test]
