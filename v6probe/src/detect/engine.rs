@@ -98,6 +98,28 @@ fn link_name(links: &Links, link: u16) -> (Option<&str>, Option<u16>) {
     (links.name(link), links.vlan(link))
 }
 
+/// The rules' view of one packet ([`Cx`]) from the engine's read-only fields. A macro, not a
+/// method: a method would borrow the whole engine while the rules' `Sink` holds `gate`
+/// mutably; field by field the two borrows are disjoint.
+macro_rules! cx {
+    ($engine:ident, $p:expr, $now:expr, $t:expr, $link:expr) => {{
+        let (iface, vlan) = link_name(&$engine.links, $link);
+        Cx {
+            p: $p,
+            now: $now,
+            t: $t,
+            link: $link,
+            iface,
+            vlan,
+            policy: $engine.policy.as_ref(),
+            vendors: $engine.vendors.as_deref(),
+            learning: $engine.learn_until.is_some(),
+            baseline: $engine.baseline,
+            flooding: false,
+        }
+    }};
+}
+
 /// The engine. See the module documentation.
 pub struct Engine {
     cfg: Config,
@@ -182,30 +204,12 @@ impl Engine {
     pub fn observe_into(&mut self, p: &Packet, now: SystemTime, out: &mut Vec<Alert>) {
         let t = nanos(now);
         self.observed += 1;
-        let vid = if p.frame.eth.vlan_count > 0 {
-            p.frame.eth.vlans[0].vid()
-        } else {
-            0
-        };
-        let link = self.link_id(p.seen.iface.as_deref(), vid);
+        let link = self.link_of(p);
         self.tick_learning(t);
         let Some(icmp) = p.frame.icmp6.as_ref() else {
             return;
         };
-        let (iface, vlan) = link_name(&self.links, link);
-        let cx = Cx {
-            p,
-            now,
-            t,
-            link,
-            iface,
-            vlan,
-            policy: self.policy.as_ref(),
-            vendors: self.vendors.as_deref(),
-            learning: self.learn_until.is_some(),
-            baseline: self.baseline,
-            flooding: false,
-        };
+        let cx = cx!(self, p, now, t, link);
         let mut sink = Sink::new(&mut self.gate, out);
         if icmp.msg_type == Icmpv6Type::PacketTooBig {
             self.checks.packet_too_big(&cx, &mut sink, icmp);
@@ -307,22 +311,8 @@ impl Engine {
             return None;
         }
         let r = {
-            let t = nanos(now);
             let link = self.link_of(p);
-            let (iface, vlan) = link_name(&self.links, link);
-            let cx = Cx {
-                p,
-                now,
-                t,
-                link,
-                iface,
-                vlan,
-                policy: self.policy.as_ref(),
-                vendors: self.vendors.as_deref(),
-                learning: self.learn_until.is_some(),
-                baseline: self.baseline,
-                flooding: false,
-            };
+            let cx = cx!(self, p, now, nanos(now), link);
             let mut sink = Sink::new(&mut self.gate, out);
             self.frags.long_chain(&cx, &mut sink);
             if !fragment {
@@ -339,22 +329,8 @@ impl Engine {
         });
         self.observe_into(&whole, now, out);
         if whole.frame.ip6.ext.longer_than_kernel_walks() {
-            let t = nanos(now);
             let link = self.link_of(&whole);
-            let (iface, vlan) = link_name(&self.links, link);
-            let cx = Cx {
-                p: &whole,
-                now,
-                t,
-                link,
-                iface,
-                vlan,
-                policy: self.policy.as_ref(),
-                vendors: self.vendors.as_deref(),
-                learning: self.learn_until.is_some(),
-                baseline: self.baseline,
-                flooding: false,
-            };
+            let cx = cx!(self, &whole, now, nanos(now), link);
             self.frags
                 .long_chain(&cx, &mut Sink::new(&mut self.gate, out));
         }
