@@ -3,10 +3,7 @@
 //! chains longer than the kernel walks, and messages captured in part or with a bad checksum.
 //! Frames are emitted whole by the `wire` emitter and cut into fragments or shortened here,
 //! byte by byte, then fed as bytes, as the monitor feeds them.
-use std::{
-    net::Ipv6Addr,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{net::Ipv6Addr, time::Duration};
 
 use v6probe_common::{
     abi::next_header as nh,
@@ -16,24 +13,14 @@ use v6probe_common::{
     },
 };
 
-use super::{alert::Detail, *};
+use super::{
+    alert::Detail,
+    tests::{at, ll, mac, na_frame, ALL_NODES},
+    *,
+};
 use crate::packet::{Packet, Seen};
 
-const T0: u64 = 1_800_000_000;
-const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 const ETH_IP: usize = 14 + 40;
-
-fn at(ms: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(T0) + Duration::from_millis(ms)
-}
-
-fn mac(n: u8) -> EthernetAddress {
-    EthernetAddress([0x02, 0, 0, 0, 0, n])
-}
-
-fn ll(n: u16) -> Ipv6Addr {
-    Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, n)
-}
 
 fn dns(n: u16) -> Ipv6Addr {
     Ipv6Addr::new(0x2001, 0xdb8, 0x53, 0, 0, 0, 0, n)
@@ -96,25 +83,7 @@ fn ra(n: u8, rdnss: Ipv6Addr, pad: usize) -> Frame {
 
 /// A solicited NA for `target` from its owner `m`.
 fn na(m: EthernetAddress, target: Ipv6Addr) -> Frame {
-    Frame::new(
-        m,
-        EthernetAddress(addr::multicast_mac(&ALL_NODES)),
-        target,
-        ll(99),
-        255,
-        Icmpv6Repr::new(
-            mt::NEIGHBOR_ADVERT,
-            0,
-            Message::NeighborAdvert {
-                router: false,
-                solicited: true,
-                override_: false,
-                reserved: 0,
-                target,
-                options: Options::from(vec![NdpOption::TargetLlAddr { addr: m }]),
-            },
-        ),
-    )
+    na_frame(m, target, target, (false, true, false), Some(m))
 }
 
 /// A destination-options header of `len` bytes (a multiple of 8, at most 2048) announcing

@@ -23,15 +23,15 @@ use crate::packet::{Packet, Seen};
 
 const T0: u64 = 1_800_000_000;
 
-fn at(ms: u64) -> SystemTime {
+pub(super) fn at(ms: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(T0) + Duration::from_millis(ms)
 }
 
-fn mac(n: u8) -> EthernetAddress {
+pub(super) fn mac(n: u8) -> EthernetAddress {
     EthernetAddress([0x02, 0, 0, 0, 0, n])
 }
 
-fn ll(n: u16) -> Ipv6Addr {
+pub(super) fn ll(n: u16) -> Ipv6Addr {
     Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, n)
 }
 
@@ -39,7 +39,7 @@ fn g(n: u16) -> Ipv6Addr {
     Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, n)
 }
 
-const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+pub(super) const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
 
 /// Emits the frame and decodes it back, as the capture path does.
@@ -75,7 +75,7 @@ fn frame(
     )
 }
 
-fn na_frame(
+pub(super) fn na_frame(
     eth_src: EthernetAddress,
     src: Ipv6Addr,
     target: Ipv6Addr,
