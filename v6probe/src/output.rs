@@ -130,64 +130,12 @@ pub mod json {
     /// first of equal runs; IPv4-mapped as `::ffff:a.b.c.d`); returns the length.
     #[inline]
     fn ipv6_text(buf: &mut [u8; 48], a: &Ipv6Addr) -> usize {
+        let t = Ipv6Text::new(a);
+        let s = t.as_str().as_bytes();
         buf[0] = b'"';
-        if a.to_ipv4_mapped().is_some() {
-            let t = Ipv6Text::new(a);
-            let s = t.as_str().as_bytes();
-            buf[1..=s.len()].copy_from_slice(s);
-            buf[s.len() + 1] = b'"';
-            return s.len() + 2;
-        }
-        let seg = a.segments();
-        // The longest run of zero groups (the first of equal ones), if longer than one.
-        let (mut best, mut best_len, mut cur, mut cur_len) = (0usize, 0usize, 0usize, 0usize);
-        for (i, &s) in seg.iter().enumerate() {
-            if s == 0 {
-                if cur_len == 0 {
-                    cur = i;
-                }
-                cur_len += 1;
-                if cur_len > best_len {
-                    (best, best_len) = (cur, cur_len);
-                }
-            } else {
-                cur_len = 0;
-            }
-        }
-        if best_len < 2 {
-            best = 8;
-            best_len = 0;
-        }
-        let mut n = 1;
-        let mut i = 0;
-        while i < 8 {
-            if i == best {
-                buf[n] = b':';
-                buf[n + 1] = b':';
-                n += 2;
-                i += best_len;
-                continue;
-            }
-            if i > 0 && i != best + best_len {
-                buf[n] = b':';
-                n += 1;
-            }
-            // All four digits as one little-endian word, the leading zeros shifted out,
-            // stored whole (the buffer has room past the text) and `n` moved by the digits.
-            let g = seg[i];
-            let digits = (4 - g.leading_zeros() as usize / 4).max(1);
-            let word = u32::from_le_bytes([
-                HEX[usize::from(g >> 12)],
-                HEX[usize::from((g >> 8) & 0xf)],
-                HEX[usize::from((g >> 4) & 0xf)],
-                HEX[usize::from(g & 0xf)],
-            ]) >> (8 * (4 - digits));
-            buf[n..n + 4].copy_from_slice(&word.to_le_bytes());
-            n += digits;
-            i += 1;
-        }
-        buf[n] = b'"';
-        n + 1
+        buf[1..=s.len()].copy_from_slice(s);
+        buf[s.len() + 1] = b'"';
+        s.len() + 2
     }
 
     /// An IPv6 address as a string, as `Ipv6Addr`'s `Display` writes it.
