@@ -28,7 +28,7 @@ mod linux {
             Arc,
         },
         thread,
-        time::{Duration, Instant, SystemTime},
+        time::{Duration, Instant},
     };
 
     use serde::Serialize;
@@ -49,46 +49,6 @@ mod linux {
     const POOL: u32 = 100_000;
     const MAX_NEIGHBORS: &str = "20000";
 
-    #[derive(Serialize)]
-    struct Meta {
-        commit: String,
-        date: String,
-        kernel: String,
-        cpu_model: String,
-        cores: usize,
-        root: bool,
-    }
-
-    fn meta() -> Meta {
-        let commit = std::process::Command::new("git")
-            .args(["rev-parse", "--short=12", "HEAD"])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map_or_else(
-                || "unknown".into(),
-                |o| String::from_utf8_lossy(&o.stdout).trim().to_string(),
-            );
-        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
-            .unwrap_or_default()
-            .lines()
-            .find(|l| l.starts_with("model name"))
-            .and_then(|l| l.split_once(':'))
-            .map_or_else(|| "unknown".into(), |(_, v)| v.trim().to_string());
-        Meta {
-            commit,
-            date: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
-            cpu_model,
-            cores: thread::available_parallelism().map_or(1, |n| n.get()),
-            // SAFETY: geteuid has no preconditions.
-            root: unsafe { libc::geteuid() } == 0,
-        }
-    }
-
     #[derive(Serialize, Clone)]
     struct Sample {
         minute: u64,
@@ -106,7 +66,6 @@ mod linux {
 
     #[derive(Serialize)]
     struct Figures_ {
-        meta: Meta,
         minutes: u64,
         frames_per_sec: u64,
         samples: Vec<Sample>,
@@ -453,7 +412,6 @@ mod linux {
             final_stats["records_read"], final_stats["drops"], final_stats["sinks"]
         );
         Ok(Figures_ {
-            meta: meta(),
             minutes,
             frames_per_sec: FRAMES_PER_SEC,
             samples,

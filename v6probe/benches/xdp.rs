@@ -136,7 +136,6 @@ mod imp {
 
     #[derive(Serialize)]
     struct Output {
-        meta: serde_json::Value,
         method: &'static str,
         rounds: usize,
         packets_per_round: u32,
@@ -164,37 +163,6 @@ mod imp {
         }
         eprintln!("xdp bench: cannot run: {reason}");
         std::process::exit(1);
-    }
-
-    /// Where and how the figures were measured.
-    fn meta() -> serde_json::Value {
-        let commit = std::process::Command::new("git")
-            .args(["rev-parse", "HEAD"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .ok()
-            .map(|s| s.trim().to_string());
-        let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        });
-        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-        // SAFETY: geteuid has no preconditions.
-        let root = unsafe { libc::geteuid() } == 0;
-        serde_json::json!({
-            "commit": commit,
-            "date": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-            "kernel": kernel,
-            "cpu_model": cpu,
-            "cores": cores,
-            "root": root,
-        })
     }
 
     /// A Router Advertisement with ra_body's options and `pios` more prefixes.
@@ -646,7 +614,6 @@ mod imp {
             t_dbg.map_or("?".into(), |t| t.to_string()),
         );
         let out = Output {
-            meta: meta(),
             method: "thread CPU time (CLOCK_THREAD_CPUTIME_ID) around each BPF_PROG_TEST_RUN \
                      call, less a single-packet call's time, / repeat; configurations interleaved per round; per row the median \
                      of rounds; ratios are medians of per-round ratios",
