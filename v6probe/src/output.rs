@@ -276,8 +276,8 @@ impl Rfc3339 {
                 (i128::from(y), m, d, s.rem_euclid(86_400) as u32)
             }
             _ => {
-                let (y, m, d) = civil_from_days_wide(secs.div_euclid(86_400));
-                (y, m, d, secs.rem_euclid(86_400) as u32)
+                let (y, m, d) = civil_from_days(days_i64(secs.div_euclid(86_400)));
+                (i128::from(y), m, d, secs.rem_euclid(86_400) as u32)
             }
         };
         let mut w = Self {
@@ -383,18 +383,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month as u32, day as u32)
 }
 
-/// [`civil_from_days`] for any day a `SystemTime` can hold.
-fn civil_from_days_wide(days: i128) -> (i128, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i128::from(month <= 2);
-    (year, month as u32, day as u32)
+/// A day count from a `SystemTime` as i64. Seconds since the epoch are at most a `u64` either
+/// way (a `Duration`), so the days stay below 2^48 and always fit; the arithmetic in
+/// [`civil_from_days`] then stays far from i64's range too.
+fn days_i64(days: i128) -> i64 {
+    i64::try_from(days).unwrap_or(if days < 0 { i64::MIN / 4 } else { i64::MAX / 4 })
 }
 
 #[cfg(test)]
@@ -411,6 +404,21 @@ mod tests {
         w.write("stats", &Body { x: 7 }).unwrap();
         let s = String::from_utf8(w.out).unwrap();
         assert_eq!(s, "{\"kind\":\"stats\",\"v\":1,\"x\":7}\n");
+    }
+
+    /// `civil_from_days` in i128, as the formatter first did it: the reference's own
+    /// arithmetic, so the i64 one is checked against something other than itself.
+    fn civil_from_days_wide(days: i128) -> (i128, u32, u32) {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i128::from(month <= 2);
+        (year, month as u32, day as u32)
     }
 
     /// The formatter before it wrote into a stack buffer, kept as the reference.
