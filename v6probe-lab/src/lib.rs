@@ -1,6 +1,7 @@
 //! v6probe's test scaffolding (never part of the library): throwaway network labs of network
 //! namespaces and veth pairs named `v6p-*`, removed on drop; the scanner's and the dialer's labs
-//! ([`scan`], [`dualstack`]); crafted frames independent of the codec ([`frame`]); the one
+//! ([`scan`], [`dualstack`]); crafted frames independent of the codec ([`frame`]) and whole NDP messages built with
+//! it ([`ndp`]); the one
 //! reader of v6probe's JSON output ([`json_lines`]); what every benchmark shares ([`bench`]).
 //!
 //! Used by the privileged tests, the benchmarks and `cargo xtask demo`. Everything here shells
@@ -15,6 +16,7 @@ pub mod delay;
 pub mod dualstack;
 pub mod frame;
 mod json;
+pub mod ndp;
 #[cfg(target_os = "linux")]
 pub mod scan;
 pub mod schema;

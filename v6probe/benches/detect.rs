@@ -21,10 +21,11 @@ use v6probe::{
     detect::{Config, Engine},
     packet::{Packet, Seen},
     wire::{
-        addr, icmpv6::msg_type as mt, ndisc_option::Preference, EthernetAddress, Frame, Icmpv6Repr,
+        icmpv6::msg_type as mt, ndisc_option::Preference, EthernetAddress, Frame, Icmpv6Repr,
         Message, NdpOption, Options, Prefix,
     },
 };
+use v6probe_lab::ndp;
 
 struct Counting;
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -92,53 +93,26 @@ fn host(n: u16) -> Ipv6Addr {
     Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, n)
 }
 
-fn icmp(eth: EthernetAddress, src: Ipv6Addr, dst: Ipv6Addr, ty: u8, m: Message) -> Frame {
-    Frame::new(
-        eth,
-        EthernetAddress(addr::multicast_mac(&dst)),
-        src,
-        dst,
-        255,
-        Icmpv6Repr::new(ty, 0, m),
-    )
-}
-
 fn na(eth: EthernetAddress, target: Ipv6Addr, solicited: bool) -> Frame {
-    icmp(
+    ndp::na(
         eth,
         target,
-        Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
-        mt::NEIGHBOR_ADVERT,
-        Message::NeighborAdvert {
-            router: false,
-            solicited,
-            override_: !solicited,
-            reserved: 0,
-            target,
-            options: Options::from(vec![NdpOption::TargetLlAddr { addr: eth }]),
-        },
+        ndp::ALL_NODES,
+        target,
+        (false, solicited, !solicited),
+        Some(eth),
     )
 }
 
 fn ns(eth: EthernetAddress, src: Ipv6Addr, target: Ipv6Addr) -> Frame {
-    icmp(
-        eth,
-        src,
-        addr::solicited_node(&target),
-        mt::NEIGHBOR_SOLICIT,
-        Message::NeighborSolicit {
-            reserved: 0,
-            target,
-            options: Options::from(vec![NdpOption::SourceLlAddr { addr: eth }]),
-        },
-    )
+    ndp::ns(eth, src, target, Some(eth))
 }
 
 fn ra(eth: EthernetAddress, n: u16) -> Frame {
-    icmp(
+    ndp::icmp(
         eth,
         Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, n),
-        Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
+        ndp::ALL_NODES,
         mt::ROUTER_ADVERT,
         Message::RouterAdvert {
             cur_hop_limit: 64,

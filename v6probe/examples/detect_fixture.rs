@@ -17,10 +17,11 @@ use anyhow::Context;
 use v6probe::{
     capture::{write::PcapNgWriter, Direction},
     wire::{
-        addr, icmpv6::Quoted, ndisc_option::Preference, EthernetAddress, FragmentInfo, Frame,
-        Icmpv6Repr, Icmpv6Type, Message, NdpOption, Options, Prefix,
+        icmpv6::Quoted, ndisc_option::Preference, EthernetAddress, FragmentInfo, Frame, Icmpv6Repr,
+        Icmpv6Type, Message, NdpOption, Options, Prefix,
     },
 };
+use v6probe_lab::ndp::{icmp as frame, ns};
 
 const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
@@ -41,43 +42,17 @@ fn g(n: u16) -> Ipv6Addr {
     Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, n)
 }
 
-fn frame(eth: EthernetAddress, src: Ipv6Addr, dst: Ipv6Addr, ty: Icmpv6Type, m: Message) -> Frame {
-    Frame::new(
-        eth,
-        EthernetAddress(addr::multicast_mac(&dst)),
-        src,
-        dst,
-        255,
-        Icmpv6Repr::new(ty, 0, m),
-    )
-}
-
-/// An NA; `tlla` is the target link-layer option (None: no option).
+/// An NA; `tlla` is the target link-layer option (None: no option). A solicited one goes to
+/// the soliciting host (ll(0x99)), an unsolicited one to all nodes.
 fn na(
     eth: EthernetAddress,
     src: Ipv6Addr,
     target: Ipv6Addr,
-    (r, s, o): (bool, bool, bool),
+    rso: (bool, bool, bool),
     tlla: Option<EthernetAddress>,
 ) -> Frame {
-    let options: Vec<NdpOption> = tlla
-        .map(|a| NdpOption::TargetLlAddr { addr: a })
-        .into_iter()
-        .collect();
-    frame(
-        eth,
-        src,
-        if s { ll(0x99) } else { ALL_NODES },
-        Icmpv6Type::NeighborAdvert,
-        Message::NeighborAdvert {
-            router: r,
-            solicited: s,
-            override_: o,
-            reserved: 0,
-            target,
-            options: Options::from(options),
-        },
-    )
+    let dst = if rso.1 { ll(0x99) } else { ALL_NODES };
+    v6probe_lab::ndp::na(eth, src, dst, target, rso, tlla)
 }
 
 const SOL: (bool, bool, bool) = (false, true, true);
@@ -86,29 +61,6 @@ const UNSOL: (bool, bool, bool) = (false, false, true);
 /// An NA from the owner of `target` (TLLA = Ethernet source).
 fn na_owner(eth: EthernetAddress, target: Ipv6Addr, rso: (bool, bool, bool)) -> Frame {
     na(eth, target, target, rso, Some(eth))
-}
-
-fn ns(
-    eth: EthernetAddress,
-    src: Ipv6Addr,
-    target: Ipv6Addr,
-    slla: Option<EthernetAddress>,
-) -> Frame {
-    let options: Vec<NdpOption> = slla
-        .map(|a| NdpOption::SourceLlAddr { addr: a })
-        .into_iter()
-        .collect();
-    frame(
-        eth,
-        src,
-        addr::solicited_node(&target),
-        Icmpv6Type::NeighborSolicit,
-        Message::NeighborSolicit {
-            reserved: 0,
-            target,
-            options: Options::from(options),
-        },
-    )
 }
 
 fn dad(eth: EthernetAddress, target: Ipv6Addr) -> Frame {

@@ -20,10 +20,7 @@ use v6probe::{
         craft::{self, opt, Ng},
         MAX_IF_NAME, MAX_INTERFACES,
     },
-    wire::{
-        addr, icmpv6::msg_type as mt, EthernetAddress, Frame, Icmpv6Repr, Message, NdpOption,
-        Options,
-    },
+    wire::EthernetAddress,
 };
 use v6probe_lab::TempDir;
 
@@ -78,29 +75,9 @@ fn mac(n: u8) -> EthernetAddress {
     EthernetAddress([0x02, 0, 0, 0, 0, n])
 }
 
-/// An unsolicited NA with the Override flag, from `eth` claiming `target`.
+/// An unsolicited NA with the Override flag, from `eth` claiming `target` (TLLA = `eth`).
 fn na(eth: EthernetAddress, target: Ipv6Addr) -> Vec<u8> {
-    let all_nodes: Ipv6Addr = "ff02::1".parse().unwrap();
-    Frame::new(
-        eth,
-        EthernetAddress(addr::multicast_mac(&all_nodes)),
-        target,
-        all_nodes,
-        255,
-        Icmpv6Repr::new(
-            mt::NEIGHBOR_ADVERT,
-            0,
-            Message::NeighborAdvert {
-                router: false,
-                solicited: false,
-                override_: true,
-                reserved: 0,
-                target,
-                options: Options::from(vec![NdpOption::TargetLlAddr { addr: eth }]),
-            },
-        ),
-    )
-    .to_bytes()
+    v6probe_lab::ndp::unsolicited_na(eth, target).to_bytes()
 }
 
 fn target() -> Ipv6Addr {

@@ -8,13 +8,7 @@ use std::{
 };
 
 use serde_json::Value;
-use v6probe::{
-    capture::write::PcapWriter,
-    wire::{
-        addr, icmpv6::msg_type as mt, EthernetAddress, Frame, Icmpv6Repr, Message, NdpOption,
-        Options,
-    },
-};
+use v6probe::{capture::write::PcapWriter, wire::EthernetAddress};
 use v6probe_lab::{stdout_json, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
@@ -25,27 +19,7 @@ fn mac(n: u8) -> EthernetAddress {
 
 /// An unsolicited NA with the Override flag, from `eth` claiming `target` (TLLA = `eth`).
 fn na(eth: EthernetAddress, target: Ipv6Addr) -> Vec<u8> {
-    let all_nodes: Ipv6Addr = "ff02::1".parse().unwrap();
-    Frame::new(
-        eth,
-        EthernetAddress(addr::multicast_mac(&all_nodes)),
-        target,
-        all_nodes,
-        255,
-        Icmpv6Repr::new(
-            mt::NEIGHBOR_ADVERT,
-            0,
-            Message::NeighborAdvert {
-                router: false,
-                solicited: false,
-                override_: true,
-                reserved: 0,
-                target,
-                options: Options::from(vec![NdpOption::TargetLlAddr { addr: eth }]),
-            },
-        ),
-    )
-    .to_bytes()
+    v6probe_lab::ndp::unsolicited_na(eth, target).to_bytes()
 }
 
 #[test]
