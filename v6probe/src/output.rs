@@ -131,7 +131,7 @@ pub mod json {
     #[inline]
     fn ipv6_text(buf: &mut [u8; 48], a: &Ipv6Addr) -> usize {
         let t = Ipv6Text::new(a);
-        let s = t.as_str().as_bytes();
+        let s = t.as_bytes();
         buf[0] = b'"';
         buf[1..=s.len()].copy_from_slice(s);
         buf[s.len() + 1] = b'"';

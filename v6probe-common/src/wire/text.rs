@@ -130,7 +130,13 @@ impl Ipv6Text {
 
     pub fn as_str(&self) -> &str {
         // Only ASCII was written.
-        core::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or_default()
+        core::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
+    /// The text's bytes (ASCII), without the UTF-8 check of [`Ipv6Text::as_str`], for
+    /// writers that copy it into a byte buffer.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
     }
 
     fn push(&mut self, b: u8) {
