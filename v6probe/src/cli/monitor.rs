@@ -484,11 +484,22 @@ fn alert_severity(a: &Alert) -> u8 {
 /// What woke the reader's loop.
 enum Wake {
     Batch,
+    /// Lines held back ([`HANDOVER_DELAY`]) are due.
+    Handover,
     Links,
     Tick,
     Reopen,
     Stop,
 }
+
+/// While records keep coming, the lines are handed to the sinks once this much is pending
+/// (or [`HANDOVER_DELAY`] after the oldest), not after every read of the ring buffer: a reader
+/// that keeps up with a flood reads a few dozen records at a time, and a hand-over per read
+/// woke the sink threads (a context switch and a `write` each) thousands of times a second.
+const HANDOVER_BYTES: usize = 256 * 1024;
+
+/// The longest a line waits in the reader before the sinks get it.
+const HANDOVER_DELAY: Duration = Duration::from_millis(5);
 
 /// How long the sinks get at exit to write what they hold.
 const SINK_CLOSE: Duration = Duration::from_secs(5);
@@ -602,10 +613,15 @@ async fn run(args: Args) -> Result<ExitCode> {
     let mut prev = (Totals::default(), Instant::now());
     let mut flood = FloodWatch::new(args.flood_guard.0);
     let mut batch = Records::default();
+    // Set while lines wait for their hand-over (HANDOVER_BYTES, HANDOVER_DELAY).
+    let mut holding = false;
+    let handover = tokio::time::sleep(HANDOVER_DELAY);
+    tokio::pin!(handover);
     loop {
         batch.clear();
         let wake = tokio::select! {
             r = observer.next_batch(|rec| batch.push(&rec)) => { r?; Wake::Batch }
+            () = &mut handover, if holding => Wake::Handover,
             _ = tick.tick() => Wake::Tick,
             Some(()) = links.changed() => Wake::Links,
             _ = sighup.recv() => Wake::Reopen,
@@ -624,8 +640,21 @@ async fn run(args: Args) -> Result<ExitCode> {
                     &mut out,
                     &mut tally,
                 )?;
+                if out.pending_bytes() >= HANDOVER_BYTES {
+                    out.flush();
+                    telemetry.add(&mut tally, |i| observer.iface_name(i));
+                    holding = false;
+                } else if !holding && out.pending_bytes() > 0 {
+                    holding = true;
+                    handover
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + HANDOVER_DELAY);
+                }
+            }
+            Wake::Handover => {
                 out.flush();
                 telemetry.add(&mut tally, |i| observer.iface_name(i));
+                holding = false;
             }
             Wake::Links => {
                 watched.reconcile(&mut observer, &telemetry, &mut out, &mut tally)?;
@@ -689,6 +718,9 @@ async fn run(args: Args) -> Result<ExitCode> {
             break;
         }
     }
+    // Lines held for their hand-over go now.
+    out.flush();
+    telemetry.add(&mut tally, |i| observer.iface_name(i));
     // Whatever arrived before the stop is still judged: at most what the ring buffer held
     // then (the programs are still attached, so a flood could otherwise keep this going).
     let mut left = abi::RING_BYTES as usize / abi::ring_slot(0) as usize;

@@ -493,6 +493,11 @@ impl Emitter {
         }
     }
 
+    /// Bytes of the lines not yet handed to the sinks (JSON and text forms), 0 when none.
+    pub fn pending_bytes(&self) -> usize {
+        self.batch.json.len() + self.batch.text.len() + self.batch.frame_bytes.len()
+    }
+
     /// Whether any sink prints text (so callers can skip building text forms).
     pub fn wants_text(&self) -> bool {
         self.text
