@@ -7,11 +7,7 @@
 //!  "hook":"xdp","eth":{..},"ip6":{..},"icmp6":{..}|null,"truncated":false,"violations":[..]}
 //! ```
 //! `decode` adds `"frame"` (1-based number in the file). See README, "Output schema".
-use std::{
-    net::Ipv6Addr,
-    sync::{Arc, OnceLock},
-    time::SystemTime,
-};
+use std::{cell::OnceCell, net::Ipv6Addr, sync::Arc, time::SystemTime};
 
 use serde::Serialize;
 use v6probe_common::{
@@ -91,7 +87,7 @@ pub struct Packet {
     /// Set when the monitor put this packet back together from fragments (`frame` is then the
     /// reassembled packet, without its fragment header).
     pub reassembled: Option<Reassembly>,
-    violations: OnceLock<Vec<Violation>>,
+    violations: OnceCell<Vec<Violation>>,
 }
 
 /// The `"reassembled"` member of a packet line: which fragments the packet was built from.
@@ -123,7 +119,7 @@ impl Packet {
             seen,
             frame,
             reassembled: None,
-            violations: OnceLock::new(),
+            violations: OnceCell::new(),
         }
     }
 
