@@ -1148,7 +1148,11 @@ fn judge_batch(
     out: &mut Emitter,
     tally: &mut Tally,
 ) -> Result<()> {
-    for rec in batch.iter() {
+    let mut recs = batch.iter().peekable();
+    while let Some(rec) = recs.next() {
+        if let Some(next) = recs.peek() {
+            detector.prefetch(next.frame);
+        }
         let ts = observer.wall_time(rec.header.ts_ns);
         let iface = observer.iface_shared(rec.header.ifindex);
         let comment = match Packet::from_record(&rec, ts, iface.clone()) {

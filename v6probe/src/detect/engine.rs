@@ -292,6 +292,16 @@ impl Engine {
         }
     }
 
+    /// Prepares for a frame that will be judged soon (the next of a batch): prefetches the
+    /// per-source rate slot of its Ethernet source (`frame`: the frame's bytes, Ethernet
+    /// first). Changes nothing; a frame too short for a MAC is ignored.
+    pub fn prefetch(&self, frame: &[u8]) {
+        if let Some(src) = frame.get(6..12).and_then(|b| <[u8; 6]>::try_from(b).ok()) {
+            self.checks
+                .prefetch_source(&v6probe_common::wire::EthernetAddress::from(src));
+        }
+    }
+
     /// Judges one frame: its decode `p` as [`Engine::observe_into`] does, then its IPv6 layer
     /// (`bytes`: the frame `p` was decoded from): a header chain longer than the kernel
     /// programs walk, and fragments, held until their packet is whole. The fragment that

@@ -103,6 +103,11 @@ impl PacketChecks {
         (self.sources.used(), self.sources.replaced())
     }
 
+    /// Prefetches the rate slot of source MAC `mac` (see [`RateSlots::prefetch`]).
+    pub fn prefetch_source(&self, mac: &Mac) {
+        self.sources.prefetch(self.sources.hash(mac));
+    }
+
     /// Counts the packet in its link's class window and its source's window; alerts on a
     /// flood. Returns true when the class is over its limit on this link.
     pub fn rates(&mut self, cx: &Cx, sink: &mut Sink, class: MsgClass) -> bool {
@@ -134,7 +139,10 @@ impl PacketChecks {
             );
         }
         let eth_src = cx.eth_src();
-        let srate = self.sources.add((cx.link, eth_src), cx.t);
+        // Slots are picked by the MAC alone (the link is compared, not hashed), so that
+        // `prefetch_source` can find the slot from the frame's bytes.
+        let h = self.sources.hash(&eth_src);
+        let srate = self.sources.add_at(h, (cx.link, eth_src), cx.t);
         let slimit = self.flood_per_source_per_sec;
         if srate > slimit {
             sink.raise(

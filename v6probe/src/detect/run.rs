@@ -184,6 +184,12 @@ impl Detector {
         }
     }
 
+    /// See [`Engine::prefetch`]: called with the next frame of a batch before judging the
+    /// current one.
+    pub fn prefetch(&self, frame: &[u8]) {
+        self.engine.prefetch(frame);
+    }
+
     /// Saves the state after learning and every [`SAVE_EVERY`].
     fn after(&mut self, now: SystemTime) {
         let due = self.state_path.is_some()
