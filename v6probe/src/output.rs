@@ -131,11 +131,11 @@ pub mod json {
     #[inline]
     fn ipv6_text(buf: &mut [u8; 48], a: &Ipv6Addr) -> usize {
         let t = Ipv6Text::new(a);
-        let s = t.as_bytes();
+        let (text, n) = t.padded();
         buf[0] = b'"';
-        buf[1..=s.len()].copy_from_slice(s);
-        buf[s.len() + 1] = b'"';
-        s.len() + 2
+        buf[1..46].copy_from_slice(text);
+        buf[n + 1] = b'"';
+        n + 2
     }
 
     /// An IPv6 address as a string, as `Ipv6Addr`'s `Display` writes it.

@@ -139,6 +139,13 @@ impl Ipv6Text {
         &self.buf[..usize::from(self.len)]
     }
 
+    /// The whole buffer, the text in its first `.1` bytes (what follows is unspecified): a
+    /// writer can copy the fixed 45 bytes with a few moves, where the text's own length
+    /// would take a call to `memcpy`, and then keep only the text.
+    pub fn padded(&self) -> (&[u8; 45], usize) {
+        (&self.buf, usize::from(self.len))
+    }
+
     fn push(&mut self, b: u8) {
         self.buf[usize::from(self.len)] = b;
         self.len += 1;
