@@ -38,6 +38,10 @@
 //!
 //! A run that cannot measure (no privileges, programs that do not load) removes the old
 //! `target/bench/xdp.json` and exits 1 with the reason.
+//!
+//! `V6PROBE_XDP_ROUNDS` (default 30) sets the rounds; `V6PROBE_XDP_ONLY` (a comma-separated
+//! list of configuration names) runs only those and their baselines, for a closer look at a
+//! few rows with more rounds.
 
 fn main() {
     #[cfg(target_os = "linux")]
@@ -464,12 +468,36 @@ mod imp {
         let mut plain = Loaded::new(KernelLog::Off, false);
         let mut logged = Loaded::new(KernelLog::Debug, false);
         let mut counted = Loaded::new(KernelLog::Off, true);
-        let configs = configs();
+        let rounds = match std::env::var("V6PROBE_XDP_ROUNDS") {
+            Err(_) => ROUNDS,
+            Ok(s) => match s.parse::<usize>() {
+                Ok(r) if (1..=1000).contains(&r) => r,
+                _ => cannot_run(&format!(
+                    "V6PROBE_XDP_ROUNDS={s:?}: not a number in 1..=1000"
+                )),
+            },
+        };
+        let mut configs = configs();
+        if let Ok(only) = std::env::var("V6PROBE_XDP_ONLY") {
+            let names: Vec<&str> = only.split(',').map(str::trim).collect();
+            for n in &names {
+                if !configs.iter().any(|c| c.name == *n) {
+                    cannot_run(&format!("V6PROBE_XDP_ONLY: no configuration {n:?}"));
+                }
+            }
+            let keep = |c: &Config| names.contains(&c.name.as_str());
+            let bases: Vec<String> = configs
+                .iter()
+                .filter(|c| keep(c))
+                .filter_map(|c| c.baseline.as_ref().map(|b| b.0.clone()))
+                .collect();
+            configs.retain(|c| keep(c) || bases.contains(&c.name));
+        }
         let n = configs.len();
         // Per configuration, one figure per round.
-        let mut cpu_ns = vec![Vec::with_capacity(ROUNDS); n];
-        let mut kernel_ns = vec![Vec::with_capacity(ROUNDS); n];
-        let mut overhead_ns = vec![Vec::with_capacity(ROUNDS); n];
+        let mut cpu_ns = vec![Vec::with_capacity(rounds); n];
+        let mut kernel_ns = vec![Vec::with_capacity(rounds); n];
+        let mut overhead_ns = vec![Vec::with_capacity(rounds); n];
         let mut records = vec![0u64; n];
         let under = FloodGuard {
             class: Rate {
@@ -491,7 +519,7 @@ mod imp {
                 burst: 1,
             },
         };
-        for round in 0..ROUNDS {
+        for round in 0..rounds {
             let order: Vec<usize> = if round % 2 == 0 {
                 (0..n).collect()
             } else {
@@ -566,7 +594,7 @@ mod imp {
         println!();
         println!(
             "XDP per-packet cost (BPF_PROG_TEST_RUN timed by thread CPU clock, {PACKETS} packets \
-             x {ROUNDS} interleaved rounds; median [min, 25..75%]; ratio: median of per-round \
+             x {rounds} interleaved rounds; median [min, 25..75%]; ratio: median of per-round \
              ratios [25..75%]; kernel: its whole-ns figure, median)"
         );
         println!(
@@ -617,7 +645,7 @@ mod imp {
             method: "thread CPU time (CLOCK_THREAD_CPUTIME_ID) around each BPF_PROG_TEST_RUN \
                      call, less a single-packet call's time, / repeat; configurations interleaved per round; per row the median \
                      of rounds; ratios are medians of per-round ratios",
-            rounds: ROUNDS,
+            rounds,
             packets_per_round: PACKETS,
             figures,
             program_sizes: Sizes {
