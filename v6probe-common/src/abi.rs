@@ -18,11 +18,16 @@ pub const MAP_COUNTERS: &str = "V6P_COUNTERS";
 pub const MAP_CONFIG: &str = "V6P_CONFIG";
 /// Name of the per-CPU array of flood-guard buckets, one per [`guard`] class ([`GuardBucket`]).
 pub const MAP_GUARD: &str = "V6P_GUARD";
-/// Name of the per-CPU LRU hash of flood-guard buckets per source MAC ([`MacGuard`], keyed by
-/// [`mac_key`]).
+/// Name of the per-CPU array of flood-guard buckets per source MAC ([`MacGuard`]): a
+/// two-way set-associative table, indexed by a hash of the MAC ([`mac_slots`]).
 pub const MAP_GUARD_MAC: &str = "V6P_GUARD_MAC";
-/// Source MACs the flood guard tracks (per CPU); the least recently seen are evicted.
+/// Slots of [`MAP_GUARD_MAC`] (per CPU): source MACs the flood guard tracks at most at once.
+/// A power of two.
 pub const GUARD_MACS: u32 = 4096;
+/// How long a source MAC's entry is kept after its bucket is full again when it has counted
+/// frames: user space reads the counts once a second, so it sees an entry's last counts before
+/// another MAC may take the slot.
+pub const GUARD_MAC_KEEP_NS: u64 = 3_000_000_000;
 
 /// The programs' read-only global that says whether every frame is counted
 /// ([`counter::NON_IPV6`], [`counter::IPV6`]): a `u8`, 1 or 0 (the default), set by the loader.
@@ -389,7 +394,11 @@ const _: () = assert!(guard::SLOTS.is_power_of_two() && guard::COUNT as usize <=
 /// records goes through at once (the first packets of a flood are recorded in full), then one per
 /// `interval_ns`; the rest is counted ([`counter::FLOOD_SUPPRESSED`], per class, and per MAC in
 /// [`MAP_GUARD_MAC`] when the MAC has an entry there, else in [`counter::FLOOD_UNTRACKED`]).
-/// Only a recorded frame creates a MAC entry. Buckets are per CPU.
+/// Only a recorded frame creates a MAC entry, in one of the two slots its hash selects, and
+/// only in a slot that is free (never used, or its MAC's bucket full again, and
+/// [`GUARD_MAC_KEEP_NS`] past that when it has counted frames); otherwise the MAC is not
+/// tracked (its frames are limited per class only, and counted as untracked). Buckets are per
+/// CPU.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Config {
@@ -493,21 +502,43 @@ pub struct GuardBucket {
     pub tat_ns: u64,
 }
 
-/// One source MAC's flood-guard state ([`MAP_GUARD_MAC`] value).
+/// One slot of [`MAP_GUARD_MAC`]: a source MAC's flood-guard state.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MacGuard {
+    /// [`mac_key`] of the MAC; with `tat_ns` 0, a slot never used.
+    pub key: u64,
     pub tat_ns: u64,
-    /// Frames from this MAC counted instead of recorded (on this CPU).
+    /// Frames from this MAC counted instead of recorded (on this CPU) since the MAC took the
+    /// slot.
     pub suppressed: u64,
 }
 
-/// The [`MAP_GUARD_MAC`] key of a MAC: its six bytes in the low bytes of a little-endian u64.
+impl MacGuard {
+    /// Whether the slot has a MAC in it (a never used slot is all zeros).
+    pub const fn used(&self) -> bool {
+        self.tat_ns != 0
+    }
+}
+
+/// The key of a MAC: its six bytes in the low bytes of a little-endian u64.
 pub const fn mac_key(mac: [u8; 6]) -> u64 {
     u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0])
 }
 
-/// The MAC of a [`MAP_GUARD_MAC`] key.
+/// The two [`MAP_GUARD_MAC`] slots a MAC may hold (an even index and the next): a
+/// multiplicative hash of its key (Fibonacci hashing), so that MACs that differ in any byte
+/// spread over the table.
+#[inline(always)]
+pub const fn mac_slots(key: u64) -> (u32, u32) {
+    const BITS: u32 = GUARD_MACS.trailing_zeros();
+    let h = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - BITS)) as u32;
+    let first = h & !1;
+    (first, first | 1)
+}
+const _: () = assert!(GUARD_MACS.is_power_of_two() && GUARD_MACS >= 2);
+
+/// The MAC of a key ([`mac_key`]).
 pub const fn key_mac(key: u64) -> [u8; 6] {
     let b = key.to_le_bytes();
     [b[0], b[1], b[2], b[3], b[4], b[5]]
@@ -584,7 +615,7 @@ const _: () = assert!(core::mem::size_of::<RingRecord<2048>>() == RECORD_HEADER_
 const _: () = assert!(core::mem::align_of::<RingRecord<128>>() == 8);
 const _: () = assert!(core::mem::size_of::<Config>() == 8 + 16 * guard::SLOTS + 16);
 const _: () = assert!(core::mem::size_of::<GuardBucket>() == 8);
-const _: () = assert!(core::mem::size_of::<MacGuard>() == 16);
+const _: () = assert!(core::mem::size_of::<MacGuard>() == 24);
 const _: () = assert!(core::mem::size_of::<Counters>() == 8 * counter::COUNT as usize);
 
 /// Bytes one record of size class `class` takes in the ring (8-byte ring header, rounded up to

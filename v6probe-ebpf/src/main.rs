@@ -26,15 +26,15 @@ use aya_ebpf::{
     },
     helpers::{bpf_ktime_get_ns, generated::bpf_xdp_load_bytes},
     macros::{classifier, map, xdp},
-    maps::{Array, LruPerCpuHashMap, PerCpuArray, RingBuf},
+    maps::{Array, PerCpuArray, RingBuf},
     programs::{TcContext, XdpContext},
     Global,
 };
 use aya_log_ebpf::{debug, info, trace, warn};
 use v6probe_common::abi::{
-    class, counter, direction, ethertype, ext, flags, guard, hook, mac_key, next_header, ring_slot,
-    Config, Counters, GuardBucket, MacGuard, RecordHeader, RingRecord, FRAME_CLASSES, GUARD_MACS,
-    MAX_EXT_HEADERS, MAX_VLANS, RING_BYTES, WAKEUP_BYTES,
+    class, counter, direction, ethertype, ext, flags, guard, hook, mac_key, mac_slots, next_header,
+    ring_slot, Config, Counters, GuardBucket, MacGuard, RecordHeader, RingRecord, FRAME_CLASSES,
+    GUARD_MACS, GUARD_MAC_KEEP_NS, MAX_EXT_HEADERS, MAX_VLANS, RING_BYTES, WAKEUP_BYTES,
 };
 
 /// The license the kernel checks for GPL-only helpers. The programs use none today; the
@@ -57,10 +57,12 @@ static CONFIG: Array<Config> = Array::with_max_entries(1, 0);
 #[map(name = "V6P_GUARD")]
 static GUARD: PerCpuArray<GuardBucket> = PerCpuArray::with_max_entries(guard::SLOTS as u32, 0);
 
-/// Flood-guard buckets and suppressed counts per source MAC, per CPU.
+/// Flood-guard buckets and suppressed counts per source MAC, per CPU: a two-way
+/// set-associative table indexed by a hash of the MAC ([`mac_slots`]). An array, not a hash
+/// map: its lookups are a few instructions the verifier inlines, where a hash map's are a
+/// helper call (hashing the key, walking a bucket) on every frame the guard counts.
 #[map(name = "V6P_GUARD_MAC")]
-static GUARD_MAC: LruPerCpuHashMap<u64, MacGuard> =
-    LruPerCpuHashMap::with_max_entries(GUARD_MACS, 0);
+static GUARD_MAC: PerCpuArray<MacGuard> = PerCpuArray::with_max_entries(GUARD_MACS, 0);
 
 /// Whether every frame is counted in `non_ipv6` / `ipv6` (1) or not (0, the default): set by the
 /// loader ([`v6probe_common::abi::GLOBAL_COUNT_FRAMES`]). Read-only: the verifier sees a
@@ -363,8 +365,8 @@ fn observe<F: Frame>(frame: &F, hook: u8, dir: u8) {
 }
 
 /// The flood guard: true when the frame may be recorded. Over its class's rate or its source
-/// MAC's rate it is counted instead: per class in the counters, and per MAC in the LRU map when
-/// the MAC has an entry there (made when one of its frames was recorded), else as untracked.
+/// MAC's rate it is counted instead: per class in the counters, and per MAC in the MAC's slot
+/// when the MAC holds one (taken when one of its frames was recorded), else as untracked.
 #[inline(always)]
 fn admit<F: Frame>(frame: &F, c: &Config, class: u32, now: u64, count: &Count) -> bool {
     // Masked: the verifier needs the index bounded by the arrays' (power-of-two) length. The
@@ -380,30 +382,75 @@ fn admit<F: Frame>(frame: &F, c: &Config, class: u32, now: u64, count: &Count) -
     let ctat = unsafe { (*bucket).tat_ns }.max(now);
     let class_ok = interval == 0 || ctat - now <= burst;
     let key = frame.read(6, |m: &[u8; 6]| mac_key(*m)).unwrap_or(0);
-    let mac = GUARD_MAC.get_ptr_mut(key);
-    let mtat = match mac {
-        // SAFETY: a valid pointer to this CPU's value for the key.
-        Some(m) => unsafe { (*m).tat_ns }.max(now),
-        None => now,
+    let (a, b) = mac_slots(key);
+    // Bounded for the verifier by the mask (mac_slots stays below GUARD_MACS).
+    let (Some(a), Some(b)) = (
+        GUARD_MAC.get_ptr_mut(a & (GUARD_MACS - 1)),
+        GUARD_MAC.get_ptr_mut(b & (GUARD_MACS - 1)),
+    ) else {
+        return true;
     };
-    let mac_ok = c.mac_interval_ns == 0 || mtat - now <= c.mac_burst_ns;
-    if class_ok && mac_ok {
-        // SAFETY: as above.
-        unsafe { (*bucket).tat_ns = ctat + interval };
-        match mac {
+    // SAFETY (every access to a, b and held below): valid pointers to this CPU's slots;
+    // nothing else runs on this CPU meanwhile.
+    let holds = |m: *mut MacGuard| unsafe { (*m).key == key && (*m).tat_ns != 0 };
+    let held = if holds(a) {
+        a
+    } else if holds(b) {
+        b
+    } else {
+        core::ptr::null_mut()
+    };
+    if class_ok {
+        let mtat = if held.is_null() {
+            now
+        } else {
             // SAFETY: as above.
-            Some(m) => unsafe { (*m).tat_ns = mtat + c.mac_interval_ns },
-            None => {
-                let v = MacGuard {
+            unsafe { (*held).tat_ns }.max(now)
+        };
+        if c.mac_interval_ns == 0 || mtat - now <= c.mac_burst_ns {
+            // SAFETY: as above.
+            unsafe { (*bucket).tat_ns = ctat + interval };
+            if !held.is_null() {
+                // SAFETY: as above.
+                unsafe { (*held).tat_ns = mtat + c.mac_interval_ns };
+                return true;
+            }
+            // A new MAC takes the slot of its two that fell free first, if one is free: never
+            // used, or its MAC's bucket full again (and, when that MAC had frames counted,
+            // kept a while longer, so that user space reads its last counts). Otherwise the
+            // MAC is not tracked: its rate is not limited on its own, only by its class's.
+            // SAFETY: m is a or b.
+            let free = |m: *mut MacGuard| unsafe {
+                let keep = if (*m).suppressed != 0 {
+                    GUARD_MAC_KEEP_NS
+                } else {
+                    0
+                };
+                (*m).tat_ns.saturating_add(keep) <= now
+            };
+            // SAFETY: as above.
+            let (first, second) = if unsafe { (*a).tat_ns <= (*b).tat_ns } {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            let into = if free(first) {
+                first
+            } else if free(second) {
+                second
+            } else {
+                return true;
+            };
+            // SAFETY: as above; the slot is written whole.
+            unsafe {
+                into.write(MacGuard {
+                    key,
                     tat_ns: now + c.mac_interval_ns,
                     suppressed: 0,
-                };
-                // A full table evicts the least recently used MAC; a failed insert only
-                // forgets this MAC's rate.
-                let _ = GUARD_MAC.insert(key, v, 0);
-            }
+                })
+            };
+            return true;
         }
-        return true;
     }
     count.inc(counter::FLOOD_SUPPRESSED);
     // Constant indices per arm (see the type counters in parse).
@@ -418,14 +465,14 @@ fn admit<F: Frame>(frame: &F, c: &Config, class: u32, now: u64, count: &Count) -
         // Unreachable: guard::of_type returns one of the classes above.
         _ => {}
     }
-    // A MAC the table holds gets the count; an unknown one is only counted, not inserted: a
-    // flood with a new source MAC per frame (THC's) would otherwise pay an LRU insert (and an
-    // eviction) per frame, and fill the table user space walks. Entries come from recorded
-    // frames only, so inserts are bounded by the guard's rates.
-    match mac {
+    // A MAC that holds a slot gets the count; another is only counted, and takes no slot: a
+    // flood with a new source MAC per frame (THC's) would otherwise churn the table on every
+    // frame. Slots are taken by recorded frames only, so at most at the guard's rates.
+    if held.is_null() {
+        count.inc(counter::FLOOD_UNTRACKED);
+    } else {
         // SAFETY: as above.
-        Some(m) => unsafe { (*m).suppressed += 1 },
-        None => count.inc(counter::FLOOD_UNTRACKED),
+        unsafe { (*held).suppressed += 1 };
     }
     trace!(frame, "flood guard: class {} over its rate, counted", class);
     false
@@ -446,8 +493,7 @@ fn admit<F: Frame>(frame: &F, c: &Config, class: u32, now: u64, count: &Count) -
 #[inline(always)]
 fn parse<F: Frame>(frame: &F, count: &mut Count) -> Option<Parsed> {
     // Other traffic left in the entry ([`other_traffic`]); what walks on is read again here
-    // (a few instructions on a path that costs far more).
-    // Untagged frames, the common case: Ethernet and the fixed IPv6 header in one
+    // (a few instructions on a path that costs far more). Untagged frames, the common case: Ethernet and the fixed IPv6 header in one
     // bounds-checked view, and the decision for other traffic taken inside it, so that only the
     // EtherType, the version and the next header are loaded before it leaves (with the checks
     // outside the closure, LLVM loads every field it returns up front). Each header byte is

@@ -697,6 +697,90 @@ fn flood_guard_counts_new_source_macs_without_a_table_entry() {
     assert_eq!(sources[0].suppressed, counted);
 }
 
+/// Keeps the calling thread on the CPU it runs on, so that every test_run it makes uses the
+/// same per-CPU maps (the flood guard's buckets and MAC table are per CPU).
+fn stay_on_this_cpu() {
+    // SAFETY: sched_getcpu has no preconditions; the set is a plain bit mask on the stack,
+    // initialised by CPU_ZERO before use; pid 0 is the calling thread.
+    unsafe {
+        let cpu = libc::sched_getcpu();
+        assert!(
+            cpu >= 0,
+            "sched_getcpu: {}",
+            std::io::Error::last_os_error()
+        );
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        libc::CPU_SET(cpu as usize, &mut set);
+        let rc = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        assert_eq!(
+            rc,
+            0,
+            "sched_setaffinity: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
+fn flood_guard_tracks_two_macs_per_slot_pair_and_counts_a_third_untracked() {
+    v6probe_lab::require_privileges();
+    stay_on_this_cpu();
+    let mut h = Harness::new();
+    // Per MAC: a burst of 2, then one a second; no class limit.
+    h.programs.set_flood_guard(Some(guard(0, 2))).unwrap();
+    // Three MACs whose hash picks the same two slots of the guard's table.
+    let with_mac = |last: u16| [0x02, 0x5e, 0, 0, (last >> 8) as u8, last as u8];
+    let pair = abi::mac_slots(abi::mac_key(with_mac(0)));
+    let macs: Vec<[u8; 6]> = (0..=u16::MAX)
+        .map(with_mac)
+        .filter(|m| abi::mac_slots(abi::mac_key(*m)) == pair)
+        .take(3)
+        .collect();
+    assert_eq!(macs.len(), 3, "65,536 MACs over 2,048 slot pairs");
+    let base = FrameSpec::icmp(136, 0, &ns_body()).build();
+    let frame_from = |mac: &[u8; 6]| {
+        let mut f = base.clone();
+        f[6..12].copy_from_slice(mac);
+        f
+    };
+    // The first two take the pair's slots: each is recorded for its burst, then counted
+    // against it.
+    for mac in &macs[..2] {
+        let (recs, d) = h.xdp_repeat(&frame_from(mac), 10);
+        assert!((2..=3).contains(&recs.len()), "{}", recs.len());
+        assert_eq!(recs.len() as u64 + c(&d, counter::FLOOD_SUPPRESSED), 10);
+        assert_eq!(c(&d, counter::FLOOD_NA), c(&d, counter::FLOOD_SUPPRESSED));
+        assert_eq!(c(&d, counter::FLOOD_UNTRACKED), 0);
+    }
+    // The third finds both slots held by MACs over their rate: it is not tracked, so only its
+    // class's rate (none here) holds it, and nothing is counted against it.
+    let (recs, d) = h.xdp_repeat(&frame_from(&macs[2]), 10);
+    assert_eq!(recs.len(), 10, "no slot, no per-MAC limit");
+    assert_eq!(c(&d, counter::FLOOD_SUPPRESSED), 0);
+    let sources = h.programs.flood_sources().unwrap();
+    let listed: Vec<[u8; 6]> = sources.iter().map(|s| s.mac.0).collect();
+    assert_eq!(listed.len(), 2, "{sources:?}");
+    assert!(
+        listed.contains(&macs[0]) && listed.contains(&macs[1]),
+        "{sources:?}"
+    );
+    assert!(
+        sources.iter().all(|s| (7..=8).contains(&s.suppressed)),
+        "{sources:?}"
+    );
+
+    // With a class limit too, the third MAC's frames over the class's rate are counted as
+    // untracked: every frame still recorded or counted.
+    h.programs.set_flood_guard(Some(guard(1, 2))).unwrap();
+    let (recs, d) = h.xdp_repeat(&frame_from(&macs[2]), 10);
+    let suppressed = c(&d, counter::FLOOD_SUPPRESSED);
+    assert_eq!(recs.len() as u64 + suppressed, 10);
+    assert!(suppressed >= 8, "{suppressed}");
+    assert_eq!(c(&d, counter::FLOOD_UNTRACKED), suppressed);
+}
+
 #[test]
 #[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
 fn without_frame_counting_other_traffic_touches_no_counter() {

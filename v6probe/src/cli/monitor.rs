@@ -776,7 +776,7 @@ const FLOOD_REPORT_EVERY: Duration = Duration::from_secs(1);
 /// Source MACs named per flood alert and in the `stats` line.
 const FLOOD_SOURCES_LISTED: usize = 8;
 
-/// Turns the kernel flood guard's counts (per class in the counters, per source MAC in its LRU
+/// Turns the kernel flood guard's counts (per class in the counters, per source MAC in its
 /// table) into `flood` alerts, once per [`FLOOD_REPORT_EVERY`]: what was counted since the
 /// last report.
 struct FloodWatch {
@@ -833,7 +833,7 @@ impl FloodWatch {
         // re-created counts from zero again). The table is walked only when the kernel
         // attributed suppressions to a MAC in it since the last report: under a flood with a
         // new source MAC per frame every suppression is untracked, and a walk of a full table
-        // (a syscall or two per entry) would be most of the monitor's work.
+        // (a syscall per slot) would be most of the monitor's work.
         let tracked = counters[counter::FLOOD_SUPPRESSED as usize]
             .saturating_sub(counters[counter::FLOOD_UNTRACKED as usize]);
         let walk = tracked != self.tracked_seen;

@@ -12,7 +12,7 @@ use std::{
 };
 
 use aya::{
-    maps::{Array, MapData, PerCpuArray, PerCpuHashMap, RingBuf},
+    maps::{Array, MapData, PerCpuArray, RingBuf},
     programs::{
         tc::{SchedClassifierLinkId, TcAttachType},
         xdp::XdpLinkId,
@@ -399,31 +399,42 @@ impl Programs {
     }
 
     /// Source MACs the flood guard counted frames from, with how many (summed over CPUs),
-    /// most first. MACs evicted from the kernel's LRU table since are not listed, nor frames
-    /// from MACs the table did not hold when they came (only a recorded frame makes an entry:
-    /// counter `flood_untracked`); the per-class counters count them all.
+    /// most first. The kernel's table has [`abi::GUARD_MACS`] slots per CPU, two possible per
+    /// MAC (by a hash of it): a MAC gets one when one of its frames is recorded and one of its
+    /// two is free, and keeps it while it floods. Not listed: frames from MACs that held no
+    /// slot when they came (counter `flood_untracked`: a new source MAC per frame, or two
+    /// flooding MACs already in both slots), and a MAC's counts from before another MAC took
+    /// its slot (a slot is kept [`abi::GUARD_MAC_KEEP_NS`] after its MAC's last counted frame
+    /// and bucket refill, longer than user space takes to read it). The per-class counters
+    /// count every frame.
     pub fn flood_sources(&self) -> Result<Vec<FloodSource>, ObserveError> {
         let map = self
             .ebpf
             .map(abi::MAP_GUARD_MAC)
             .ok_or(ObserveError::MissingMap(abi::MAP_GUARD_MAC))?;
-        let table: PerCpuHashMap<_, u64, MacGuard> =
-            PerCpuHashMap::try_from(map).map_err(|source| ObserveError::Map {
+        let table: PerCpuArray<_, MacGuard> =
+            PerCpuArray::try_from(map).map_err(|source| ObserveError::Map {
                 name: abi::MAP_GUARD_MAC,
                 source,
             })?;
-        let mut out = Vec::new();
-        for entry in table.iter() {
-            // An entry evicted while we iterate is skipped, not an error.
-            let Ok((key, per_cpu)) = entry else { continue };
-            let suppressed: u64 = per_cpu.iter().map(|m| m.suppressed).sum();
-            if suppressed > 0 {
-                out.push(FloodSource {
-                    mac: EthernetAddress(abi::key_mac(key)),
-                    suppressed,
-                });
+        // A MAC may hold a slot on several CPUs (each has its own table): summed per MAC.
+        let mut per_mac: HashMap<u64, u64> = HashMap::new();
+        for slot in table.iter() {
+            let per_cpu = slot.map_err(|source| ObserveError::Map {
+                name: abi::MAP_GUARD_MAC,
+                source,
+            })?;
+            for m in per_cpu.iter().filter(|m| m.used() && m.suppressed > 0) {
+                *per_mac.entry(m.key).or_default() += m.suppressed;
             }
         }
+        let mut out: Vec<FloodSource> = per_mac
+            .into_iter()
+            .map(|(key, suppressed)| FloodSource {
+                mac: EthernetAddress(abi::key_mac(key)),
+                suppressed,
+            })
+            .collect();
         out.sort_by(|a, b| b.suppressed.cmp(&a.suppressed).then(a.mac.0.cmp(&b.mac.0)));
         Ok(out)
     }
