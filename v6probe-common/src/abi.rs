@@ -398,7 +398,10 @@ const _: () = assert!(guard::SLOTS.is_power_of_two() && guard::COUNT as usize <=
 /// only in a slot that is free (never used, or its MAC's bucket full again, and
 /// [`GUARD_MAC_KEEP_NS`] past that when it has counted frames); otherwise the MAC is not
 /// tracked (its frames are limited per class only, and counted as untracked). Buckets are per
-/// CPU.
+/// CPU. Their clock is the kernel's coarse monotonic clock (the time at the last tick, 1 to 10
+/// ms steps by the kernel's HZ), which costs a memory load to read where the precise clock
+/// reads the TSC: over a second the rates hold, within a tick the records a bucket lets
+/// through can run ahead of the rate by up to a tick's worth.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Config {
