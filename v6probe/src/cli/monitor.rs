@@ -493,12 +493,14 @@ enum Wake {
 }
 
 /// While records keep coming, the lines are handed to the sinks once this much is pending
-/// (or [`HANDOVER_DELAY`] after the oldest), not after every read of the ring buffer: a reader
-/// that keeps up with a flood reads a few dozen records at a time, and a hand-over per read
-/// woke the sink threads (a context switch and a `write` each) thousands of times a second.
+/// (or [`HANDOVER_DELAY`] after the previous hand-over), not after every read of the ring
+/// buffer: a reader that keeps up with a flood reads a few dozen records at a time, and a
+/// hand-over per read woke the sink threads (a context switch and a `write` each) thousands
+/// of times a second. Reads further apart than the delay hand over at once.
 const HANDOVER_BYTES: usize = 256 * 1024;
 
-/// The longest a line waits in the reader before the sinks get it.
+/// The longest a line waits in the reader before the sinks get it (a timer hands over what
+/// is left when the records stop).
 const HANDOVER_DELAY: Duration = Duration::from_millis(5);
 
 /// How long the sinks get at exit to write what they hold.
@@ -615,6 +617,7 @@ async fn run(args: Args) -> Result<ExitCode> {
     let mut batch = Records::default();
     // Set while lines wait for their hand-over (HANDOVER_BYTES, HANDOVER_DELAY).
     let mut holding = false;
+    let mut handed_at = tokio::time::Instant::now();
     let handover = tokio::time::sleep(HANDOVER_DELAY);
     tokio::pin!(handover);
     loop {
@@ -640,21 +643,24 @@ async fn run(args: Args) -> Result<ExitCode> {
                     &mut out,
                     &mut tally,
                 )?;
-                if out.pending_bytes() >= HANDOVER_BYTES {
+                // Records far apart (the reader slept in between) go at once, as do a full
+                // hand-over's worth; reads in quick succession wait for the next hand-over.
+                let now = tokio::time::Instant::now();
+                if out.pending_bytes() >= HANDOVER_BYTES || now >= handed_at + HANDOVER_DELAY {
                     out.flush();
                     telemetry.add(&mut tally, |i| observer.iface_name(i));
                     holding = false;
+                    handed_at = now;
                 } else if !holding && out.pending_bytes() > 0 {
                     holding = true;
-                    handover
-                        .as_mut()
-                        .reset(tokio::time::Instant::now() + HANDOVER_DELAY);
+                    handover.as_mut().reset(handed_at + HANDOVER_DELAY);
                 }
             }
             Wake::Handover => {
                 out.flush();
                 telemetry.add(&mut tally, |i| observer.iface_name(i));
                 holding = false;
+                handed_at = tokio::time::Instant::now();
             }
             Wake::Links => {
                 watched.reconcile(&mut observer, &telemetry, &mut out, &mut tally)?;
