@@ -91,6 +91,16 @@ pub fn read_regular(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
 /// Replaces `path` with `bytes` atomically; see the module documentation. `mode` is the new
 /// file's permission bits (less the umask).
 pub fn write_atomic(path: &Path, mode: u32, bytes: &[u8]) -> Result<(), WriteError> {
+    write_atomic_with(path, mode, |w| w.write_all(bytes))
+}
+
+/// [`write_atomic`] with the contents written by `write`, through a 64 KiB buffer: a large
+/// file (a state of many thousand bindings) is streamed, never held whole in memory.
+pub fn write_atomic_with(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), WriteError> {
     let err = |op: &'static str, p: &Path| {
         let path = p.to_path_buf();
         move |error| WriteError { op, path, error }
@@ -110,7 +120,12 @@ pub fn write_atomic(path: &Path, mode: u32, bytes: &[u8]) -> Result<(), WriteErr
         .tempfile_in(&dir)
         .map_err(err("creating a temporary file in", &dir))?;
     let tmp_path = tmp.path().to_path_buf();
-    tmp.write_all(bytes).map_err(err("writing", &tmp_path))?;
+    {
+        let mut w = io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
+        write(&mut w)
+            .and_then(|()| w.flush())
+            .map_err(err("writing", &tmp_path))?;
+    }
     tmp.as_file()
         .sync_all()
         .map_err(err("syncing", &tmp_path))?;

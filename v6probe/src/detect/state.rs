@@ -147,16 +147,15 @@ impl State {
         })
     }
 
-    /// Writes the state atomically, mode 0600 (see the module documentation).
+    /// Writes the state atomically, mode 0600 (see the module documentation). The JSON is
+    /// streamed to the file: a state of 20,000 bindings is megabytes of text, and a buffer
+    /// that large, built at every periodic save, left the monitor's heap that much larger.
     pub fn save(&self, path: &Path) -> Result<(), DetectError> {
-        let mut json = serde_json::to_vec_pretty(self).map_err(|e| DetectError::State {
-            path: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            message: e.to_string(),
-        })?;
-        json.push(b'\n');
-        crate::files::write_atomic(path, 0o600, &json).map_err(|e| DetectError::Io {
+        crate::files::write_atomic_with(path, 0o600, |w| {
+            serde_json::to_writer_pretty(&mut *w, self)?;
+            w.write_all(b"\n")
+        })
+        .map_err(|e| DetectError::Io {
             op: e.op,
             path: e.path,
             error: e.error,
