@@ -5,6 +5,10 @@
 //! RSS and CPU time from /proc; after the run it says whether both stayed flat after the first
 //! minute. Figures in `target/bench/soak.json`, with `meta`.
 //!
+//! `V6PROBE_SOAK_WRAP=PROGRAM` starts the monitor as `PROGRAM v6probe monitor ...`, for a
+//! wrapper that sets up a heap profiler (heaptrack's preload library, say) and then execs its
+//! arguments, so the pid, RSS and signals stay the monitor's.
+//!
 //! Not a test: it prints and records figures. It needs root (namespaces, BPF) and exits
 //! non-zero, without figures, when it cannot run.
 fn main() -> std::process::ExitCode {
@@ -223,8 +227,15 @@ mod linux {
 
         let events = dir.path().join("events.json");
         let state = dir.path().join("state.json");
-        let mut child = host
-            .command(BIN)
+        let mut child = match std::env::var("V6PROBE_SOAK_WRAP") {
+            Ok(w) => {
+                let mut c = host.command(&w);
+                c.arg(BIN);
+                c
+            }
+            Err(_) => host.command(BIN),
+        };
+        child
             .args([
                 "monitor", "-i", "v6p-s0", "--events", "all", "--output", "stdout",
             ])
@@ -248,9 +259,8 @@ mod linux {
             .arg(&state)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(e("starting the monitor"))?;
+            .stderr(Stdio::piped());
+        let mut child = child.spawn().map_err(e("starting the monitor"))?;
         let pid = child.id();
         let lines = Arc::new(AtomicU64::new(0));
         let last_line = Arc::new(std::sync::Mutex::new(String::new()));
