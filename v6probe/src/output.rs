@@ -80,6 +80,17 @@ pub mod json {
         }
     }
 
+    /// A JSON string from the program's own names (hook, direction, message names): copied
+    /// between quotes without [`str`]'s scan for characters to escape, which they never have.
+    #[inline]
+    pub fn name(out: &mut Vec<u8>, s: &'static str) {
+        debug_assert!(s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'));
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
+
     /// `null` or [`str`].
     #[inline]
     pub fn opt_str(out: &mut Vec<u8>, s: Option<&str>) {

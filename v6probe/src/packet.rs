@@ -218,9 +218,12 @@ impl Packet {
         out.extend_from_slice(b",\"iface\":");
         json::opt_str(out, self.seen.iface.as_deref());
         out.extend_from_slice(b",\"dir\":");
-        json::opt_str(out, self.seen.dir);
+        match self.seen.dir {
+            Some(d) => json::name(out, d),
+            None => out.extend_from_slice(b"null"),
+        }
         out.extend_from_slice(b",\"hook\":");
-        json::str(out, self.seen.hook);
+        json::name(out, self.seen.hook);
 
         out.extend_from_slice(b",\"eth\":{\"src\":");
         json::mac(out, &f.eth.src.0);
@@ -286,7 +289,7 @@ impl Packet {
                 out.extend_from_slice(b",\"code\":");
                 json::uint(out, u64::from(m.code));
                 out.extend_from_slice(b",\"name\":");
-                json::str(out, m.msg_type.name());
+                json::name(out, m.msg_type.name());
                 out.extend_from_slice(b",\"checksum_ok\":");
                 json::opt_bool(out, f.checksum_ok);
                 write_message(out, &m.message)?;
