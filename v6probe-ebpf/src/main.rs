@@ -771,20 +771,25 @@ const LEAVE_NON_IPV6: u8 = 1;
 const LEAVE_IPV6: u8 = 2;
 
 /// Whether an untagged frame of at least Ethernet + IPv6 headers is other traffic. A `u8`, not
-/// an enum or a struct: LLVM then computes nothing else before the program leaves.
+/// an enum or a struct: LLVM then computes nothing else before the program leaves. Written for
+/// the fewest instructions on the common path: the EtherType's two bytes compared one by one
+/// (no 16-bit value assembled from them, no byte swap), IPv6 first.
 #[inline(always)]
 fn first_look(f: &[u8; 54]) -> u8 {
-    let et = u16::from_be_bytes([f[12], f[13]]);
-    if et == ethertype::IPV6 {
+    let [hi, lo] = ethertype::IPV6.to_be_bytes();
+    if f[12] == hi && f[13] == lo {
         if f[14] >> 4 == 6 && !walks(f[20]) {
             LEAVE_IPV6
         } else {
             WALK_ON
         }
-    } else if et == ethertype::VLAN || et == ethertype::QINQ {
-        WALK_ON
     } else {
-        LEAVE_NON_IPV6
+        let et = u16::from_be_bytes([f[12], f[13]]);
+        if et == ethertype::VLAN || et == ethertype::QINQ {
+            WALK_ON
+        } else {
+            LEAVE_NON_IPV6
+        }
     }
 }
 
