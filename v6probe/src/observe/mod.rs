@@ -162,6 +162,30 @@ pub struct LoadOptions {
     /// Count every frame (`non_ipv6`, `ipv6`). Off by default: other traffic then leaves the
     /// programs before any map is touched, and those two counters stay 0.
     pub count_frames: bool,
+    /// The programs to load (and verify): [`ALL_PROGRAMS`] by default. The verifier takes
+    /// most of the start-up time, so the monitor loads only what its hook attaches.
+    pub programs: &'static [&'static str],
+}
+
+/// Every program in the object: the three the monitor attaches, and the bare and floor
+/// programs the benchmarks compare them with.
+pub const ALL_PROGRAMS: &[&str] = &[
+    abi::PROG_XDP,
+    abi::PROG_XDP_BARE,
+    abi::PROG_XDP_FLOOR,
+    abi::PROG_TC_INGRESS,
+    abi::PROG_TC_EGRESS,
+];
+
+impl HookSel {
+    /// The programs this choice attaches.
+    pub fn programs(self) -> &'static [&'static str] {
+        match self {
+            HookSel::Xdp => &[abi::PROG_XDP],
+            HookSel::Tc => &[abi::PROG_TC_INGRESS, abi::PROG_TC_EGRESS],
+            HookSel::Both => &[abi::PROG_XDP, abi::PROG_TC_EGRESS],
+        }
+    }
 }
 
 impl Default for LoadOptions {
@@ -173,6 +197,7 @@ impl Default for LoadOptions {
             kernel_log: KernelLog::Off,
             log_sink: KernelLogSink::default(),
             count_frames: false,
+            programs: ALL_PROGRAMS,
         }
     }
 }
@@ -307,13 +332,7 @@ impl Programs {
             .override_global(abi::GLOBAL_COUNT_FRAMES, &u8::from(opts.count_frames), true)
             .load(EBPF_OBJECT)
             .map_err(map_load_error)?;
-        for name in [
-            abi::PROG_XDP,
-            abi::PROG_XDP_BARE,
-            abi::PROG_XDP_FLOOR,
-            abi::PROG_TC_INGRESS,
-            abi::PROG_TC_EGRESS,
-        ] {
+        for &name in opts.programs {
             let prog = ebpf.program_mut(name).ok_or(ObserveError::Program {
                 name,
                 source: ProgramError::NotLoaded,
@@ -541,6 +560,7 @@ impl Observer {
             log_sink: config.log_sink.clone(),
             flood_guard: config.flood_guard,
             count_frames: config.count_frames,
+            programs: config.hook.programs(),
             ..LoadOptions::default()
         })?;
         let ring = register_ring(programs.take_ring()?)?;
