@@ -178,7 +178,8 @@ pub const ALL_PROGRAMS: &[&str] = &[
 ];
 
 impl HookSel {
-    /// The programs this choice attaches.
+    /// The programs this choice loads and attaches (in that order on each interface), and
+    /// the only names `Observer::attach` knows: XDP, TC ingress, TC egress.
     pub fn programs(self) -> &'static [&'static str] {
         match self {
             HookSel::Xdp => &[abi::PROG_XDP],
@@ -603,32 +604,38 @@ impl Observer {
         let mut links = IfaceLinks::default();
         let mut made = Vec::new();
         let res = (|| {
-            if matches!(self.hook, HookSel::Xdp | HookSel::Both) {
-                links.xdp = Some(
-                    self.programs
-                        .xdp(abi::PROG_XDP)?
-                        .attach(iface, self.xdp_mode.mode())
-                        .map_err(|e| attach_error(iface, "xdp", "tc", e))?,
-                );
-                made.push("xdp");
-            }
-            if matches!(self.hook, HookSel::Tc) {
-                links.tc_ingress = Some(
-                    self.programs
-                        .classifier(abi::PROG_TC_INGRESS)?
-                        .attach(iface, TcAttachType::Ingress)
-                        .map_err(|e| attach_error(iface, "tc ingress", "xdp", e))?,
-                );
-                made.push("tc_ingress");
-            }
-            if matches!(self.hook, HookSel::Tc | HookSel::Both) {
-                links.tc_egress = Some(
-                    self.programs
-                        .classifier(abi::PROG_TC_EGRESS)?
-                        .attach(iface, TcAttachType::Egress)
-                        .map_err(|e| attach_error(iface, "tc egress", "xdp", e))?,
-                );
-                made.push("tc_egress");
+            // The same list Observer::start loaded: what is attached is what was verified.
+            for &name in self.hook.programs() {
+                match name {
+                    abi::PROG_XDP => {
+                        links.xdp = Some(
+                            self.programs
+                                .xdp(name)?
+                                .attach(iface, self.xdp_mode.mode())
+                                .map_err(|e| attach_error(iface, "xdp", "tc", e))?,
+                        );
+                        made.push("xdp");
+                    }
+                    abi::PROG_TC_INGRESS => {
+                        links.tc_ingress = Some(
+                            self.programs
+                                .classifier(name)?
+                                .attach(iface, TcAttachType::Ingress)
+                                .map_err(|e| attach_error(iface, "tc ingress", "xdp", e))?,
+                        );
+                        made.push("tc_ingress");
+                    }
+                    // PROG_TC_EGRESS: the only other name HookSel::programs gives.
+                    _ => {
+                        links.tc_egress = Some(
+                            self.programs
+                                .classifier(name)?
+                                .attach(iface, TcAttachType::Egress)
+                                .map_err(|e| attach_error(iface, "tc egress", "xdp", e))?,
+                        );
+                        made.push("tc_egress");
+                    }
+                }
             }
             Ok(())
         })();
