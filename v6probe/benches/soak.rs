@@ -39,12 +39,9 @@ mod linux {
     use v6probe::{
         metrics::process::Figures,
         netio::{Capture, PacketSocket},
-        wire::{
-            addr, icmpv6::msg_type as mt, EthernetAddress, Frame, Icmpv6Repr, Message, NdpOption,
-            Options,
-        },
+        wire::EthernetAddress,
     };
-    use v6probe_lab::{in_netns, veth, Netns, TempDir};
+    use v6probe_lab::{in_netns, ndp, veth, Netns, TempDir};
 
     const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
     /// Churn: NS and NA frames per second, from a pool of neighbours larger than the detector's
@@ -101,40 +98,13 @@ mod linux {
         let n = i % POOL;
         let mac = EthernetAddress([0x02, 0x5a, 0, (n >> 16) as u8, (n >> 8) as u8, n as u8]);
         let ip = Ipv6Addr::new(0xfd00, 0x50a, 0, 0, 0, 0, (n >> 16) as u16, n as u16);
-        let (dst, ty, m) = if i.is_multiple_of(2) {
+        let frame = if i.is_multiple_of(2) {
             let target = Ipv6Addr::new(0xfd00, 0x50a, 0, 0, 0, 0, 0, 1);
-            (
-                addr::solicited_node(&target),
-                mt::NEIGHBOR_SOLICIT,
-                Message::NeighborSolicit {
-                    reserved: 0,
-                    target,
-                    options: Options::from(vec![NdpOption::SourceLlAddr { addr: mac }]),
-                },
-            )
+            ndp::ns(mac, ip, target, Some(mac))
         } else {
-            (
-                Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
-                mt::NEIGHBOR_ADVERT,
-                Message::NeighborAdvert {
-                    router: false,
-                    solicited: false,
-                    override_: true,
-                    reserved: 0,
-                    target: ip,
-                    options: Options::from(vec![NdpOption::TargetLlAddr { addr: mac }]),
-                },
-            )
+            ndp::unsolicited_na(mac, ip)
         };
-        Frame::new(
-            mac,
-            EthernetAddress(addr::multicast_mac(&dst)),
-            ip,
-            dst,
-            255,
-            Icmpv6Repr::new(ty, 0, m),
-        )
-        .to_bytes()
+        frame.to_bytes()
     }
 
     fn http_get(ns: &str, path: &'static str) -> Option<String> {

@@ -29,7 +29,8 @@ use v6probe::{
     },
 };
 use v6probe_lab::{
-    in_netns, json_line, start_monitor, stop_monitor, Daemon, LineReader, Netns, Switch, TempDir,
+    in_netns, json_line, ndp, start_monitor, stop_monitor, Daemon, LineReader, Netns, Switch,
+    TempDir,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
@@ -137,36 +138,18 @@ fn frame(
 }
 
 fn na(eth: EthernetAddress, src: Ipv6Addr, target: Ipv6Addr, solicited: bool) -> Frame {
-    frame(
+    ndp::na(
         eth,
-        None,
         src,
         ALL_NODES,
-        mt::NEIGHBOR_ADVERT,
-        Message::NeighborAdvert {
-            router: false,
-            solicited,
-            override_: true,
-            reserved: 0,
-            target,
-            options: Options::from(vec![NdpOption::TargetLlAddr { addr: eth }]),
-        },
+        target,
+        (false, solicited, true),
+        Some(eth),
     )
 }
 
 fn ns_frame(eth: EthernetAddress, src: Ipv6Addr, target: Ipv6Addr) -> Frame {
-    frame(
-        eth,
-        None,
-        src,
-        addr::solicited_node(&target),
-        mt::NEIGHBOR_SOLICIT,
-        Message::NeighborSolicit {
-            reserved: 0,
-            target,
-            options: Options::from(vec![NdpOption::SourceLlAddr { addr: eth }]),
-        },
-    )
+    ndp::ns(eth, src, target, Some(eth))
 }
 
 fn ra(eth: EthernetAddress, src: Ipv6Addr, lifetime: u16, prefix: Ipv6Addr) -> Frame {

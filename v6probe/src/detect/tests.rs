@@ -10,8 +10,8 @@ use std::{
 use v6probe_common::{
     abi::next_header as nh,
     wire::{
-        addr, icmpv6::Quoted, ndisc_option::Preference, EthernetAddress, FragmentInfo, Frame,
-        Icmpv6Repr, Icmpv6Type, Message, NdpOption, Options, Prefix,
+        icmpv6::Quoted, ndisc_option::Preference, EthernetAddress, FragmentInfo, Frame, Icmpv6Type,
+        Message, NdpOption, Options, Prefix,
     },
 };
 
@@ -58,76 +58,24 @@ fn packet(frame: Frame) -> Packet {
     )
 }
 
-fn frame(
-    eth_src: EthernetAddress,
-    src: Ipv6Addr,
-    dst: Ipv6Addr,
-    ty: Icmpv6Type,
-    m: Message,
-) -> Frame {
-    Frame::new(
-        eth_src,
-        EthernetAddress(addr::multicast_mac(&dst)),
-        src,
-        dst,
-        255,
-        Icmpv6Repr::new(ty, 0, m),
-    )
-}
+use v6probe_lab::ndp::icmp as frame;
+use v6probe_lab::ndp::ns as ns_frame;
 
+/// An NA; a solicited one goes to the soliciting host (ll(99)), an unsolicited one to all nodes.
 pub(super) fn na_frame(
     eth_src: EthernetAddress,
     src: Ipv6Addr,
     target: Ipv6Addr,
-    (r, s, o): (bool, bool, bool),
+    rso: (bool, bool, bool),
     tlla: Option<EthernetAddress>,
 ) -> Frame {
-    let options: Vec<NdpOption> = tlla
-        .map(|a| NdpOption::TargetLlAddr { addr: a })
-        .into_iter()
-        .collect();
-    frame(
-        eth_src,
-        src,
-        if s { ll(99) } else { ALL_NODES },
-        Icmpv6Type::NeighborAdvert,
-        Message::NeighborAdvert {
-            router: r,
-            solicited: s,
-            override_: o,
-            reserved: 0,
-            target,
-            options: Options::from(options),
-        },
-    )
+    let dst = if rso.1 { ll(99) } else { ALL_NODES };
+    v6probe_lab::ndp::na(eth_src, src, dst, target, rso, tlla)
 }
 
 /// An NA from the owner: TLLA = Ethernet source, source address = target.
 fn na(m: EthernetAddress, target: Ipv6Addr, rso: (bool, bool, bool)) -> Packet {
     packet(na_frame(m, target, target, rso, Some(m)))
-}
-
-fn ns_frame(
-    eth_src: EthernetAddress,
-    src: Ipv6Addr,
-    target: Ipv6Addr,
-    slla: Option<EthernetAddress>,
-) -> Frame {
-    let options: Vec<NdpOption> = slla
-        .map(|a| NdpOption::SourceLlAddr { addr: a })
-        .into_iter()
-        .collect();
-    frame(
-        eth_src,
-        src,
-        addr::solicited_node(&target),
-        Icmpv6Type::NeighborSolicit,
-        Message::NeighborSolicit {
-            reserved: 0,
-            target,
-            options: Options::from(options),
-        },
-    )
 }
 
 fn ns(m: EthernetAddress, src: Ipv6Addr, target: Ipv6Addr) -> Packet {

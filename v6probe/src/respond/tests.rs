@@ -11,9 +11,7 @@ use super::*;
 use crate::{
     detect::{self, Engine},
     packet::Seen,
-    wire::{
-        addr, icmpv6::msg_type as mt, ndisc_option::Preference, Icmpv6Repr, NdpOption, Options,
-    },
+    wire::{icmpv6::msg_type as mt, ndisc_option::Preference, NdpOption, Options},
 };
 
 const T0: u64 = 1_800_000_000;
@@ -51,15 +49,9 @@ fn packet(frame: Frame) -> Packet {
     )
 }
 
+/// An NDP frame from `eth_src` to all nodes.
 fn frame(eth_src: Mac, src: Ipv6Addr, ty: u8, m: Message) -> Frame {
-    Frame::new(
-        eth_src,
-        EthernetAddress(addr::multicast_mac(&ALL_NODES)),
-        src,
-        ALL_NODES,
-        255,
-        Icmpv6Repr::new(ty, 0, m),
-    )
+    v6probe_lab::ndp::icmp(eth_src, src, ALL_NODES, ty, m)
 }
 
 fn ra_frame(m: Mac, src: Ipv6Addr, lifetime: u16, route: Option<&str>) -> Frame {
