@@ -615,8 +615,8 @@ async fn run(args: Args) -> Result<ExitCode> {
     let mut prev = (Totals::default(), Instant::now());
     let mut flood = FloodWatch::new(args.flood_guard.0);
     let mut batch = Records::default();
-    // Set while lines wait for their hand-over (HANDOVER_BYTES, HANDOVER_DELAY).
-    let mut holding = false;
+    // Lines wait for their hand-over (HANDOVER_BYTES, HANDOVER_DELAY): `handover` is due
+    // HANDOVER_DELAY after the last one, and wakes the loop only while lines are pending.
     let mut handed_at = tokio::time::Instant::now();
     let handover = tokio::time::sleep(HANDOVER_DELAY);
     tokio::pin!(handover);
@@ -624,7 +624,7 @@ async fn run(args: Args) -> Result<ExitCode> {
         batch.clear();
         let wake = tokio::select! {
             r = observer.next_batch(|rec| batch.push(&rec)) => { r?; Wake::Batch }
-            () = &mut handover, if holding => Wake::Handover,
+            () = &mut handover, if out.pending_bytes() > 0 => Wake::Handover,
             _ = tick.tick() => Wake::Tick,
             Some(()) = links.changed() => Wake::Links,
             _ = sighup.recv() => Wake::Reopen,
@@ -649,18 +649,15 @@ async fn run(args: Args) -> Result<ExitCode> {
                 if out.pending_bytes() >= HANDOVER_BYTES || now >= handed_at + HANDOVER_DELAY {
                     out.flush();
                     telemetry.add(&mut tally, |i| observer.iface_name(i));
-                    holding = false;
                     handed_at = now;
-                } else if !holding && out.pending_bytes() > 0 {
-                    holding = true;
-                    handover.as_mut().reset(handed_at + HANDOVER_DELAY);
+                    handover.as_mut().reset(now + HANDOVER_DELAY);
                 }
             }
             Wake::Handover => {
                 out.flush();
                 telemetry.add(&mut tally, |i| observer.iface_name(i));
-                holding = false;
                 handed_at = tokio::time::Instant::now();
+                handover.as_mut().reset(handed_at + HANDOVER_DELAY);
             }
             Wake::Links => {
                 watched.reconcile(&mut observer, &telemetry, &mut out, &mut tally)?;
