@@ -368,3 +368,79 @@ fn monitor_errors_are_clear_and_leave_nothing_behind() {
     let left = attached_program_ids(&host, "v6p-e0");
     assert!(left.is_empty(), "programs left attached: {left:?}");
 }
+
+/// `--hook tc`: both TC programs attached (and only they were loaded: attaching one that was
+/// not would fail), NDP seen in both directions through them.
+#[test]
+#[ignore = "needs root: network namespaces and the kernel programs (BPF)"]
+fn monitor_with_tc_hooks_sees_both_directions() {
+    v6probe_lab::require_privileges();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let host = Netns::new("mon-tc").unwrap();
+    let peer = Netns::new("mon-tc-peer").unwrap();
+    veth(&host, "v6p-t0", &peer, "v6p-t1").unwrap();
+    peer.ip(&[
+        "-6",
+        "addr",
+        "add",
+        "fd00:b::2/64",
+        "dev",
+        "v6p-t1",
+        "nodad",
+    ])
+    .unwrap();
+    let child = host
+        .command(BIN)
+        .args([
+            "monitor",
+            "-i",
+            "v6p-t0",
+            "--hook",
+            "tc",
+            "--duration",
+            "20",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut mon = LineReader::new(child);
+    let start = mon
+        .wait_for(Duration::from_secs(10), |l| {
+            l.contains("\"kind\":\"start\"")
+        })
+        .expect("monitor start line");
+    let start = json_line(&start);
+    let hooks: Vec<&str> = start["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["hook"].as_str().unwrap())
+        .collect();
+    assert_eq!(hooks, ["tc_ingress", "tc_egress"]);
+    // Our DAD NS goes out; the peer resolving us sends an NS in and gets our NA out.
+    host.ip(&["-6", "addr", "add", "fd00:b::1/64", "dev", "v6p-t0"])
+        .unwrap();
+    host.wait_dad(Duration::from_secs(5)).unwrap();
+    peer.exec(
+        "ping",
+        &["-6", "-c", "1", "-W", "2", "-w", "10", "fd00:b::1"],
+    )
+    .unwrap();
+    mon.wait_for(Duration::from_secs(5), |l| {
+        l.contains("neighbor_advert") && l.contains("\"dir\":\"egress\"")
+    })
+    .expect("our NA out");
+    mon.signal(libc::SIGINT);
+    let (status, out, err) = mon.finish(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "monitor failed: {status} {err}");
+    let v: Vec<Value> = out.iter().map(|l| json_line(l)).collect();
+    let ns_in = packets(&v, "neighbor_solicit", "ingress");
+    assert!(!ns_in.is_empty(), "the peer's NS, in");
+    assert!(ns_in.iter().all(|p| p["hook"] == "tc"), "{ns_in:?}");
+    assert!(
+        !packets(&v, "neighbor_solicit", "egress").is_empty(),
+        "our DAD NS, out"
+    );
+}
