@@ -23,7 +23,7 @@ use super::{
     policy::Policy,
     routers::Routers,
     sink::{ns, Cx, Sink, Subject},
-    state::{State, STATE_VERSION},
+    state::{SavedLinks, State, StateView, STATE_VERSION},
     vendors::Vendors,
 };
 use crate::{
@@ -492,6 +492,21 @@ impl Engine {
         s.router_macs
             .sort_by(|a, b| (&a.iface, a.vlan, a.mac).cmp(&(&b.iface, b.vlan, b.mac)));
         s
+    }
+
+    /// Writes the learned baseline to `path` as [`Engine::snapshot`] followed by
+    /// [`State::save`] would, byte for byte, but serialized from the tables as it is written:
+    /// no owned copy of them is built (see [`StateView`]).
+    pub fn save_state(&self, path: &std::path::Path) -> Result<(), super::DetectError> {
+        let links = SavedLinks::new(&self.links);
+        let (neighbors, router_macs) = self.neighbors.saved(&links);
+        let view = StateView {
+            version: STATE_VERSION,
+            neighbors,
+            routers: self.routers.saved(&links),
+            router_macs,
+        };
+        super::state::save_json(path, &view)
     }
 
     /// Loads a saved baseline: afterwards unknown routers are judged as rogue.

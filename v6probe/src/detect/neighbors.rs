@@ -13,7 +13,7 @@ use super::{
     dad::DadWatch,
     packet_checks::ll_mismatch,
     sink::{ns, Cx, Key, Mac, Sink, Subject, Target},
-    state::{NeighborState, RouterMacState},
+    state::{Listed, NeighborRef, NeighborState, RouterMacRef, RouterMacState, SavedLinks},
     table::BoundedMap,
     vendors::Vendors,
 };
@@ -712,6 +712,39 @@ impl Neighbors {
                 }
             })
             .collect();
+        (neighbors, router_macs)
+    }
+
+    /// The bindings and router MACs for [`super::state::StateView`]: sorted references into
+    /// the tables (16 bytes an entry), each written from the table when its turn comes.
+    pub fn saved<'a>(
+        &'a self,
+        links: &'a SavedLinks<'a>,
+    ) -> (impl serde::Serialize + 'a, impl serde::Serialize + 'a) {
+        let mut bindings: Vec<_> = self.bindings.iter().collect();
+        bindings.sort_unstable_by_key(|((l, a), _)| (links.rank(*l), *a));
+        let neighbors = Listed::new(bindings, |((l, a), b): &(&Key, &'a Binding)| {
+            let (iface, vlan) = links.name(*l);
+            NeighborRef {
+                iface,
+                vlan,
+                address: *a,
+                mac: b.mac,
+                prev_macs: b.prev(),
+                first_seen_ns: b.first_seen,
+                last_seen_ns: b.last_seen,
+            }
+        });
+        let mut macs: Vec<_> = self.router_macs.iter().map(|(k, ())| k).collect();
+        macs.sort_unstable_by_key(|(l, mac)| (links.rank(*l), *mac));
+        let router_macs = Listed::new(macs, |(l, mac): &&(u16, Mac)| {
+            let (iface, vlan) = links.name(*l);
+            RouterMacRef {
+                iface,
+                vlan,
+                mac: *mac,
+            }
+        });
         (neighbors, router_macs)
     }
 

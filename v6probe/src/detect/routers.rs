@@ -13,7 +13,7 @@ use super::{
     neighbors::Neighbors,
     packet_checks::ll_mismatch,
     sink::{Cx, Key, Mac, Sink, Subject, Target},
-    state::RouterState,
+    state::{Listed, RouterRef, RouterState, SavedLinks},
     table::BoundedMap,
 };
 
@@ -345,6 +345,22 @@ impl Routers {
                 }
             })
             .collect()
+    }
+
+    /// The routers for [`super::state::StateView`]: sorted references into the table.
+    pub fn saved<'a>(&'a self, links: &'a SavedLinks<'a>) -> impl serde::Serialize + 'a {
+        let mut routers: Vec<_> = self.routers.iter().collect();
+        routers.sort_unstable_by_key(|((l, ll), _)| (links.rank(*l), *ll));
+        Listed::new(routers, |((l, ll), r): &(&Key, &'a Router)| {
+            let (iface, vlan) = links.name(*l);
+            RouterRef {
+                iface,
+                vlan,
+                link_local: *ll,
+                mac: r.mac,
+                params: r.params.as_ref(),
+            }
+        })
     }
 
     /// Restores a saved router on link `link`.

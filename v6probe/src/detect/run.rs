@@ -225,7 +225,7 @@ impl Detector {
     /// Saves the state file, if one was given.
     pub fn save(&self) -> Result<(), DetectError> {
         match &self.state_path {
-            Some(p) => self.engine.snapshot().save(p),
+            Some(p) => self.engine.save_state(p),
             None => Ok(()),
         }
     }

@@ -9,10 +9,10 @@
 //! length) is an error naming `file:line:column`.
 use std::{net::Ipv6Addr, path::Path};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 use v6probe_common::wire::EthernetAddress;
 
-use super::{baseline::RaParams, error::DetectError};
+use super::{baseline::RaParams, error::DetectError, links::Links};
 
 pub const STATE_VERSION: u32 = 1;
 
@@ -151,15 +151,125 @@ impl State {
     /// streamed to the file: a state of 20,000 bindings is megabytes of text, and a buffer
     /// that large, built at every periodic save, left the monitor's heap that much larger.
     pub fn save(&self, path: &Path) -> Result<(), DetectError> {
-        crate::files::write_atomic_with(path, 0o600, |w| {
-            serde_json::to_writer_pretty(&mut *w, self)?;
-            w.write_all(b"\n")
-        })
-        .map_err(|e| DetectError::Io {
-            op: e.op,
-            path: e.path,
-            error: e.error,
-        })
+        save_json(path, self)
+    }
+}
+
+/// Writes `state` (a [`State`] or a [`StateView`]) as the state file: pretty JSON and a
+/// newline, streamed into the atomic write.
+pub(crate) fn save_json(path: &Path, state: &impl Serialize) -> Result<(), DetectError> {
+    crate::files::write_atomic_with(path, 0o600, |w| {
+        serde_json::to_writer_pretty(&mut *w, state)?;
+        w.write_all(b"\n")
+    })
+    .map_err(|e| DetectError::Io {
+        op: e.op,
+        path: e.path,
+        error: e.error,
+    })
+}
+
+/// A [`State`] serialized from the detector's own tables (the same JSON, field for field):
+/// a periodic save of a full neighbour table then copies no binding (an owned list of
+/// 20,000 bindings is about 2 MB, built every five minutes). Each list is a [`Listed`].
+#[derive(Serialize)]
+pub struct StateView<N, R, M> {
+    pub version: u32,
+    pub neighbors: N,
+    pub routers: R,
+    pub router_macs: M,
+}
+
+/// A [`NeighborState`] borrowed from the neighbour table.
+#[derive(Serialize)]
+pub struct NeighborRef<'a> {
+    pub iface: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
+    pub address: Ipv6Addr,
+    pub mac: EthernetAddress,
+    pub prev_macs: &'a [EthernetAddress],
+    pub first_seen_ns: u64,
+    pub last_seen_ns: u64,
+}
+
+/// A [`RouterState`] borrowed from the router table.
+#[derive(Serialize)]
+pub struct RouterRef<'a> {
+    pub iface: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
+    pub link_local: Ipv6Addr,
+    pub mac: EthernetAddress,
+    pub params: Option<&'a RaParams>,
+}
+
+/// A [`RouterMacState`] borrowed from the neighbour table.
+#[derive(Serialize)]
+pub struct RouterMacRef<'a> {
+    pub iface: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
+    pub mac: EthernetAddress,
+}
+
+/// A JSON array of `entries` (references into a table, in file order), each written as
+/// `show` makes it when its turn comes: what is held is the references, not the entries.
+pub struct Listed<T, F> {
+    entries: Vec<T>,
+    show: F,
+}
+
+impl<T, F> Listed<T, F> {
+    pub fn new(entries: Vec<T>, show: F) -> Self {
+        Self { entries, show }
+    }
+}
+
+impl<T, F, R> Serialize for Listed<T, F>
+where
+    F: Fn(&T) -> R,
+    R: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.entries.iter().map(&self.show))
+    }
+}
+
+/// The links' names for a save, and their order in the file: by interface name (empty when
+/// the packets did not say), then VLAN (untagged first), as [`State`]'s lists are sorted.
+pub struct SavedLinks<'a> {
+    /// Per link id: interface name, VLAN, place in the file order.
+    links: Vec<(&'a str, Option<u16>, u32)>,
+}
+
+impl<'a> SavedLinks<'a> {
+    pub fn new(links: &'a Links) -> Self {
+        let mut named: Vec<(&str, Option<u16>, u32)> = (0..links.len())
+            .map(|id| {
+                let id = id as u16;
+                (links.name(id).unwrap_or_default(), links.vlan(id), 0)
+            })
+            .collect();
+        let mut order: Vec<u16> = (0..named.len() as u16).collect();
+        // The link id breaks a tie (an unnamed link and one named ""), so the order is total.
+        order.sort_unstable_by_key(|&id| (named[id as usize].0, named[id as usize].1, id));
+        for (rank, id) in order.into_iter().enumerate() {
+            named[id as usize].2 = rank as u32;
+        }
+        Self { links: named }
+    }
+
+    /// Interface name (empty when unknown) and VLAN of link `id`.
+    pub fn name(&self, id: u16) -> (&'a str, Option<u16>) {
+        self.links
+            .get(id as usize)
+            .map_or(("", None), |l| (l.0, l.1))
+    }
+
+    /// Link `id`'s place in the file order.
+    pub fn rank(&self, id: u16) -> u32 {
+        self.links.get(id as usize).map_or(u32::MAX, |l| l.2)
     }
 }
 

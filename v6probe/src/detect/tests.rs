@@ -1294,6 +1294,73 @@ fn state_round_trip_restores_the_baseline() {
     assert!(State::load(&dir.join("missing.json")).unwrap().is_none());
 }
 
+/// The periodic save writes from the tables ([`Engine::save_state`]): the same bytes as the
+/// owned [`Engine::snapshot`] serialized, for thousands of bindings on named, unnamed and
+/// tagged links, routers with their RA values and router MACs.
+#[test]
+fn state_saved_from_the_tables_is_the_snapshot_byte_for_byte() {
+    let scratch = v6probe_lab::TempDir::new("detect-state-view").unwrap();
+    let path = scratch.path().join("baseline.json");
+    let mut h = learned();
+    h.feed(&na(mac(1), g(1), SOLICITED), 11_000); // ends learning
+    let learned_bindings = h.e.snapshot().neighbors.len();
+    let links: [(&str, Option<u16>); 5] = [
+        ("eth1", None),
+        ("eth0", Some(20)),
+        ("", None),
+        ("eth0", None),
+        ("", Some(7)),
+    ];
+    let neighbors = (0..4000u32)
+        .map(|i| {
+            let (iface, vlan) = links[i as usize % links.len()];
+            let b = i.to_be_bytes();
+            state::NeighborState {
+                iface: iface.into(),
+                vlan,
+                address: Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, (i >> 8) as u16, i as u16 ^ 0x5a5a),
+                mac: EthernetAddress([2, 0, b[0], b[1], b[2], b[3]]),
+                prev_macs: (0..i % 5)
+                    .map(|k| EthernetAddress([2, 1, k as u8, b[1], b[2], b[3]]))
+                    .collect(),
+                first_seen_ns: u64::from(i) * 1_000,
+                last_seen_ns: u64::from(i) * 2_000 + 7,
+            }
+        })
+        .collect();
+    let router_macs = (0..40u8)
+        .map(|i| {
+            let (iface, vlan) = links[usize::from(i) % links.len()];
+            state::RouterMacState {
+                iface: iface.into(),
+                vlan,
+                mac: mac(100 + i),
+            }
+        })
+        .collect();
+    h.e.restore(&State {
+        version: state::STATE_VERSION,
+        neighbors,
+        routers: Vec::new(),
+        router_macs,
+    });
+    let snap = h.e.snapshot();
+    assert_eq!(snap.neighbors.len(), learned_bindings + 4000);
+    assert_eq!(snap.routers.len(), 2);
+    assert!(snap.routers.iter().all(|r| r.params.is_some()));
+    assert!(snap.router_macs.len() >= 40);
+    let expected = format!("{}\n", serde_json::to_string_pretty(&snap).unwrap());
+
+    h.e.save_state(&path).unwrap();
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(written.len(), expected.len());
+    assert!(
+        written == expected,
+        "the streamed state differs from the snapshot"
+    );
+    assert_eq!(State::load(&path).unwrap(), Some(snap));
+}
+
 #[test]
 fn events_select_packet_lines_and_alerts_print_as_text() {
     let echo_like = ptb(mac(1), 1400);
