@@ -3,7 +3,8 @@
 //! stdout (read and discarded), a rotating gzip'd file, syslog over UDP and TCP (to listeners
 //! in the lab), `/metrics` scraped every 5 s, a state file. Each minute it reads the monitor's
 //! RSS and CPU time from /proc; after the run it says whether both stayed flat after the first
-//! minute. Figures in `target/bench/soak.json`, with `meta`.
+//! minute. Figures in `target/bench/soak.json`, with `meta`. The syslog listeners stop after
+//! the monitor has exited; the figures compare what each syslog sink sent with what arrived.
 //!
 //! `V6PROBE_SOAK_WRAP=PROGRAM` starts the monitor as `PROGRAM v6probe monitor ...`, for a
 //! wrapper that sets up a heap profiler (heaptrack's preload library, say) and then execs its
@@ -76,7 +77,40 @@ mod linux {
         cpu_spread_after_first_minute: Option<(f64, f64)>,
         rss_flat: Option<bool>,
         cpu_flat: Option<bool>,
+        syslog: Syslog,
+        /// What the monitor wrote to stderr (warnings: a sink's failures say why here).
+        monitor_stderr: Vec<String>,
         final_stats: serde_json::Value,
+    }
+
+    /// The syslog sinks' own counts (final `stats` line) beside what the listeners received,
+    /// counted after the monitor exited: on loopback every message sent should arrive.
+    #[derive(Serialize)]
+    struct Syslog {
+        udp_sent: u64,
+        udp_dropped: u64,
+        udp_errors: u64,
+        udp_received: u64,
+        tcp_sent_bytes: u64,
+        tcp_received_bytes: u64,
+    }
+
+    impl Syslog {
+        fn check(stats: &serde_json::Value, udp_received: u64, tcp_received_bytes: u64) -> Self {
+            let sink = |name: &str, what: &str| {
+                stats["sinks"][format!("syslog:{name}://127.0.0.1:5514")][what]
+                    .as_u64()
+                    .unwrap_or(0)
+            };
+            Self {
+                udp_sent: sink("udp", "lines"),
+                udp_dropped: sink("udp", "dropped"),
+                udp_errors: sink("udp", "errors"),
+                udp_received,
+                tcp_sent_bytes: sink("tcp", "bytes"),
+                tcp_received_bytes,
+            }
+        }
     }
 
     fn minutes() -> u64 {
@@ -155,8 +189,12 @@ mod linux {
         let stop = Arc::new(AtomicBool::new(false));
 
         // Syslog listeners in the monitor's namespace: UDP datagrams and a TCP stream, counted.
+        // They stop only after the monitor has exited (`stop_listeners`), so every message
+        // the monitor sent is counted, and its UDP sink never writes to a closed port.
+        let stop_listeners = Arc::new(AtomicBool::new(false));
         let udp_msgs = Arc::new(AtomicU64::new(0));
         let tcp_bytes = Arc::new(AtomicU64::new(0));
+        let tcp_open = Arc::new(AtomicU64::new(0));
         let udp = in_netns(host.name(), || std::net::UdpSocket::bind("127.0.0.1:5514"))
             .map_err(e("netns"))?
             .map_err(e("udp listener"))?;
@@ -167,21 +205,29 @@ mod linux {
         })
         .map_err(e("netns"))?
         .map_err(e("tcp listener"))?;
-        {
-            let (stop, n) = (stop.clone(), udp_msgs.clone());
+        let udp_listener = {
+            let (stop, n) = (stop_listeners.clone(), udp_msgs.clone());
+            // Ends at the first read timeout after the stop: what was queued is counted.
             thread::spawn(move || {
                 let mut buf = vec![0u8; 65536];
-                while !stop.load(Ordering::Relaxed) {
-                    if udp.recv(&mut buf).is_ok() {
-                        n.fetch_add(1, Ordering::Relaxed);
+                loop {
+                    match udp.recv(&mut buf) {
+                        Ok(_) => {
+                            n.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(_) if stop.load(Ordering::Relaxed) => break,
+                        Err(_) => {}
                     }
                 }
-            });
-            let n = tcp_bytes.clone();
+            })
+        };
+        {
+            let (n, open) = (tcp_bytes.clone(), tcp_open.clone());
             thread::spawn(move || {
                 for conn in tcp.incoming() {
                     let Ok(mut c) = conn else { break };
-                    let n = n.clone();
+                    let (n, open) = (n.clone(), open.clone());
+                    open.fetch_add(1, Ordering::Relaxed);
                     thread::spawn(move || {
                         let mut buf = vec![0u8; 65536];
                         while let Ok(k) = c.read(&mut buf) {
@@ -190,6 +236,7 @@ mod linux {
                             }
                             n.fetch_add(k as u64, Ordering::Relaxed);
                         }
+                        open.fetch_sub(1, Ordering::Relaxed);
                     });
                 }
             });
@@ -343,6 +390,13 @@ mod linux {
             thread::sleep(Duration::from_millis(50));
         };
         let _ = reader.join();
+        // The monitor is gone: what it sent is in the listeners' sockets.
+        stop_listeners.store(true, Ordering::Relaxed);
+        let _ = udp_listener.join();
+        let tcp_deadline = Instant::now() + Duration::from_secs(5);
+        while tcp_open.load(Ordering::Relaxed) > 0 && Instant::now() < tcp_deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
         let mut err = String::new();
         if let Some(mut e) = child.stderr.take() {
             let _ = e.read_to_string(&mut err);
@@ -353,6 +407,25 @@ mod linux {
         let final_stats: serde_json::Value =
             serde_json::from_str(&last_line.lock().unwrap_or_else(|e| e.into_inner()))
                 .unwrap_or(serde_json::Value::Null);
+        let syslog = Syslog::check(
+            &final_stats,
+            udp_msgs.load(Ordering::Relaxed),
+            tcp_bytes.load(Ordering::Relaxed),
+        );
+        println!(
+            "soak: syslog udp: the sink sent {} messages ({} dropped, {} errors), the listener \
+             received {}; tcp: the sink sent {} bytes, the listener received {}",
+            syslog.udp_sent,
+            syslog.udp_dropped,
+            syslog.udp_errors,
+            syslog.udp_received,
+            syslog.tcp_sent_bytes,
+            syslog.tcp_received_bytes
+        );
+        let monitor_stderr: Vec<String> = err.lines().map(str::to_owned).collect();
+        for l in &monitor_stderr {
+            println!("soak: monitor stderr: {l}");
+        }
 
         let (rss_growth, cpu_spread) = if samples.len() >= 3 {
             let base = samples[0].rss_mib;
@@ -399,6 +472,8 @@ mod linux {
             cpu_spread_after_first_minute: cpu_spread,
             rss_flat,
             cpu_flat,
+            syslog,
+            monitor_stderr,
             final_stats,
         })
     }
