@@ -15,7 +15,11 @@
 //! sender's CPU and shows as the rate it keeps; the capturer's own CPU time is its process's.
 //! Every capturer runs under the same flood, one after the other, for several rounds
 //! (interleaved, so drift of the machine's load spreads over all of them); figures are the
-//! medians over the rounds, the unreported loss the worst round.
+//! medians over the rounds, the unreported loss the worst round. A ratio to a baseline
+//! (tcpdump, nothing attached, the bare XDP program) is the median of the per-round ratios,
+//! each taken between two runs of the same round under the same flood (minutes apart at
+//! most), as the xdp and codec benchmarks take theirs; the ratio of the two medians is kept
+//! beside it in the JSON (`*_of_medians`), and the per-round ratios themselves.
 //!
 //! Per capturer: frames offered (the capturing veth's rx + tx counters over the capturer's
 //! life), events kept (records the monitor read, packets tcpdump wrote), drops reported (ring
@@ -39,7 +43,7 @@
 //! process).
 //!
 //! `V6PROBE_FLOOD_SECS` (default 4) sets each flood's measured window, `V6PROBE_FLOOD_ROUNDS`
-//! (default 3) the rounds, `V6PROBE_FLOODS` (default all: `thc-na,thc-ra,raw-na`) the floods,
+//! (default 5) the rounds, `V6PROBE_FLOODS` (default all: `thc-na,thc-ra,raw-na`) the floods,
 //! `V6PROBE_FLOOD_CAPTURERS` (default all: `none,none-guard-off,none-tc,all,all-guard-off,
 //! sinks`) the monitor's modes (nothing attached, the bare XDP program and tcpdump always run:
 //! they are the baselines), and `V6PROBE_FLOOD_BIN` the v6probe binary the monitor runs from
@@ -262,11 +266,16 @@ mod imp {
         command: String,
         rounds: usize,
         sender_rate: f64,
-        /// sender_rate / its median with nothing attached.
+        /// sender_rate / the rate with nothing attached (median of per-round ratios).
         sender_share_of_nothing: f64,
-        /// sender_rate / its median under tcpdump.
+        /// sender_rate / the rate under tcpdump (median of per-round ratios).
         sender_share_of_tcpdump: f64,
-        /// sender_rate / its median with the bare XDP_PASS program attached.
+        /// The per-round ratios behind `sender_share_of_tcpdump`, in round order.
+        sender_share_of_tcpdump_rounds: Vec<f64>,
+        /// The median sender_rate / tcpdump's median sender_rate.
+        sender_share_of_tcpdump_of_medians: f64,
+        /// sender_rate / the rate with the bare XDP_PASS program attached (median of per-round
+        /// ratios).
         sender_share_of_xdp_bare: f64,
         sender_cpu_ns_per_frame: Option<f64>,
         /// tcpdump's sender_cpu_ns_per_frame / this one: the sender's rate relative to under
@@ -285,10 +294,16 @@ mod imp {
         sink_dropped: Option<f64>,
         cpu_per_kept_us: Option<f64>,
         cpu_per_offered_us: Option<f64>,
-        /// cpu_per_kept_us / tcpdump's.
+        /// cpu_per_kept_us / tcpdump's (median of per-round ratios).
         cpu_per_kept_x_tcpdump: Option<f64>,
-        /// cpu_per_offered_us / tcpdump's.
+        /// The per-round ratios behind `cpu_per_kept_x_tcpdump`, in round order.
+        cpu_per_kept_x_tcpdump_rounds: Vec<f64>,
+        /// The median cpu_per_kept_us / tcpdump's median.
+        cpu_per_kept_x_tcpdump_of_medians: Option<f64>,
+        /// cpu_per_offered_us / tcpdump's (median of per-round ratios).
         cpu_per_offered_x_tcpdump: Option<f64>,
+        /// The median cpu_per_offered_us / tcpdump's median.
+        cpu_per_offered_x_tcpdump_of_medians: Option<f64>,
         peak_rss_kib: Option<f64>,
     }
 
@@ -313,7 +328,7 @@ mod imp {
             bench.fail("needs 2 CPUs: the flooder and the capturer each on its own");
         }
         let secs: f64 = env_num(&bench, "V6PROBE_FLOOD_SECS", 4.0);
-        let rounds: usize = env_num(&bench, "V6PROBE_FLOOD_ROUNDS", 3);
+        let rounds: usize = env_num(&bench, "V6PROBE_FLOOD_ROUNDS", 5);
         if !(0.5..=60.0).contains(&secs) || !(1..=20).contains(&rounds) {
             bench.fail("V6PROBE_FLOOD_SECS must be 0.5..60 and V6PROBE_FLOOD_ROUNDS 1..20");
         }
@@ -992,6 +1007,8 @@ mod imp {
                 sender_rate: med(g, &|r| Some(r.sender_rate)).unwrap_or(f64::NAN),
                 sender_share_of_nothing: f64::NAN,
                 sender_share_of_tcpdump: f64::NAN,
+                sender_share_of_tcpdump_rounds: Vec::new(),
+                sender_share_of_tcpdump_of_medians: f64::NAN,
                 sender_share_of_xdp_bare: f64::NAN,
                 sender_cpu_ns_per_frame: med(g, &|r| r.sender_cpu_ns_per_frame),
                 sender_cpu_share_of_tcpdump: None,
@@ -1007,7 +1024,10 @@ mod imp {
                 cpu_per_kept_us: med(g, &|r| r.cpu_per_kept_us),
                 cpu_per_offered_us: med(g, &|r| r.cpu_per_offered_us),
                 cpu_per_kept_x_tcpdump: None,
+                cpu_per_kept_x_tcpdump_rounds: Vec::new(),
+                cpu_per_kept_x_tcpdump_of_medians: None,
                 cpu_per_offered_x_tcpdump: None,
+                cpu_per_offered_x_tcpdump_of_medians: None,
                 peak_rss_kib: med(g, &|r| r.peak_rss_kib.map(|k| k as f64)),
             })
             .collect();
@@ -1015,28 +1035,62 @@ mod imp {
             .iter()
             .map(|r| ((r.flooder, r.capturer), r.clone()))
             .collect();
+        // Per-round ratios of this row's runs to the baseline's run in the same round, in
+        // round order: `ratio(x, base)` of the two runs' figures where both have one.
+        let paired = |row: &Row,
+                      base: Capturer,
+                      fig: &dyn Fn(&Run) -> Option<f64>,
+                      ratio: &dyn Fn(f64, f64) -> f64|
+         -> Vec<f64> {
+            let mut mine: Vec<&Run> = groups
+                .get(&(row.flooder, row.capturer))
+                .map_or(Vec::new(), |g| g.clone());
+            mine.sort_by_key(|r| r.round);
+            let theirs = groups
+                .get(&(row.flooder, base))
+                .map_or(&[][..], |g| g.as_slice());
+            mine.iter()
+                .filter_map(|r| {
+                    let b = theirs.iter().find(|b| b.round == r.round)?;
+                    let (x, y) = (fig(r)?, fig(b)?);
+                    (x > 0.0 && y > 0.0).then(|| ratio(x, y))
+                })
+                .collect()
+        };
+        let med_of = |v: &[f64]| (!v.is_empty()).then(|| median(v.to_vec()));
+        let share = |x: f64, base: f64| x / base;
+        let cost_share = |x: f64, base: f64| base / x;
+        let rate = |r: &Run| Some(r.sender_rate);
+        let sender_ns = |r: &Run| r.sender_cpu_ns_per_frame;
+        let per_kept = |r: &Run| r.cpu_per_kept_us;
+        let per_offered = |r: &Run| r.cpu_per_offered_us;
         for r in &mut rows {
             let nothing = lookup.get(&(r.flooder, Capturer::Nothing));
             let tcpdump = lookup.get(&(r.flooder, Capturer::Tcpdump));
-            if let Some(n) = nothing {
-                r.sender_share_of_nothing = r.sender_rate / n.sender_rate;
+            if nothing.is_some() {
+                r.sender_share_of_nothing =
+                    med_of(&paired(r, Capturer::Nothing, &rate, &share)).unwrap_or(f64::NAN);
             }
-            if let Some(b) = lookup.get(&(r.flooder, Capturer::XdpBare)) {
-                r.sender_share_of_xdp_bare = r.sender_rate / b.sender_rate;
-                r.sender_cpu_share_of_xdp_bare = b
-                    .sender_cpu_ns_per_frame
-                    .zip(r.sender_cpu_ns_per_frame)
-                    .map(|(b, x)| b / x);
+            if lookup.contains_key(&(r.flooder, Capturer::XdpBare)) {
+                r.sender_share_of_xdp_bare =
+                    med_of(&paired(r, Capturer::XdpBare, &rate, &share)).unwrap_or(f64::NAN);
+                r.sender_cpu_share_of_xdp_bare =
+                    med_of(&paired(r, Capturer::XdpBare, &sender_ns, &cost_share));
             }
             if let Some(t) = tcpdump {
-                r.sender_share_of_tcpdump = r.sender_rate / t.sender_rate;
-                r.sender_cpu_share_of_tcpdump = t
-                    .sender_cpu_ns_per_frame
-                    .zip(r.sender_cpu_ns_per_frame)
-                    .map(|(t, x)| t / x);
-                r.cpu_per_kept_x_tcpdump =
+                r.sender_share_of_tcpdump_rounds = paired(r, Capturer::Tcpdump, &rate, &share);
+                r.sender_share_of_tcpdump =
+                    med_of(&r.sender_share_of_tcpdump_rounds).unwrap_or(f64::NAN);
+                r.sender_share_of_tcpdump_of_medians = r.sender_rate / t.sender_rate;
+                r.sender_cpu_share_of_tcpdump =
+                    med_of(&paired(r, Capturer::Tcpdump, &sender_ns, &cost_share));
+                r.cpu_per_kept_x_tcpdump_rounds = paired(r, Capturer::Tcpdump, &per_kept, &share);
+                r.cpu_per_kept_x_tcpdump = med_of(&r.cpu_per_kept_x_tcpdump_rounds);
+                r.cpu_per_kept_x_tcpdump_of_medians =
                     r.cpu_per_kept_us.zip(t.cpu_per_kept_us).map(|(a, b)| a / b);
-                r.cpu_per_offered_x_tcpdump = r
+                r.cpu_per_offered_x_tcpdump =
+                    med_of(&paired(r, Capturer::Tcpdump, &per_offered, &share));
+                r.cpu_per_offered_x_tcpdump_of_medians = r
                     .cpu_per_offered_us
                     .zip(t.cpu_per_offered_us)
                     .map(|(a, b)| a / b);
@@ -1073,7 +1127,10 @@ mod imp {
             if !rows.iter().any(|r| r.flooder == flooder) {
                 continue;
             }
-            println!("\n{} (medians; loss: worst round)", flooder.name());
+            println!(
+                "\n{} (medians; ratios: medians of per-round ratios; loss: worst round)",
+                flooder.name()
+            );
             println!(
                 "{:<48} {:>10} {:>6} {:>6} {:>6} {:>8} {:>6} {:>6} {:>10} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8}",
                 "capturer",
