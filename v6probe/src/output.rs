@@ -136,44 +136,42 @@ pub mod json {
         put(out, &buf, n);
     }
 
-    /// Writes `a` between quotes into `buf` (from 0) as `Ipv6Addr`'s `Display` does (RFC 5952:
+    /// An IPv6 address as a string, as `Ipv6Addr`'s `Display` writes it (RFC 5952:
     /// lowercase, no leading zeros, the longest run of two or more zero groups as `::`, the
-    /// first of equal runs; IPv4-mapped as `::ffff:a.b.c.d`); returns the length.
-    #[inline]
-    fn ipv6_text(buf: &mut [u8; 48], a: &Ipv6Addr) -> usize {
-        let t = Ipv6Text::new(a);
-        let (text, n) = t.padded();
-        buf[0] = b'"';
-        buf[1..46].copy_from_slice(text);
-        buf[n + 1] = b'"';
-        n + 2
-    }
-
-    /// An IPv6 address as a string, as `Ipv6Addr`'s `Display` writes it.
+    /// first of equal runs; IPv4-mapped as `::ffff:a.b.c.d`). The text's fixed-size buffer is
+    /// copied straight into `out` (not through a second buffer on the stack, whose unaligned
+    /// reload waited for the stores before it).
     #[inline]
     pub fn ipv6(out: &mut Vec<u8>, a: &Ipv6Addr) {
-        let mut buf = [0u8; 48];
-        let n = ipv6_text(&mut buf, a);
-        put(out, &buf, n);
+        let t = Ipv6Text::new(a);
+        let (text, n) = t.padded();
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        put(out, text, n);
+        out.push(b'"');
     }
 
     /// A prefix as a string, `ADDR/LEN` (the address as given, not truncated).
     #[inline]
     pub fn prefix(out: &mut Vec<u8>, addr: &Ipv6Addr, len: u8) {
-        let mut buf = [0u8; 48];
-        let mut n = ipv6_text(&mut buf, addr) - 1;
-        buf[n] = b'/';
+        let t = Ipv6Text::new(addr);
+        let (text, n) = t.padded();
+        out.reserve(text.len() + 8);
+        out.push(b'"');
+        put(out, text, n);
+        let mut tail = [b'/', 0, 0, 0, b'"'];
+        let mut k = 1;
         if len >= 100 {
-            buf[n + 1] = b'0' + len / 100;
-            n += 1;
+            tail[k] = b'0' + len / 100;
+            k += 1;
         }
         if len >= 10 {
-            buf[n + 1] = b'0' + len / 10 % 10;
-            n += 1;
+            tail[k] = b'0' + len / 10 % 10;
+            k += 1;
         }
-        buf[n + 1] = b'0' + len % 10;
-        buf[n + 2] = b'"';
-        put(out, &buf, n + 3);
+        tail[k] = b'0' + len % 10;
+        tail[k + 1] = b'"';
+        put(out, &tail, k + 2);
     }
 
     /// A time as a string, [`super::Rfc3339`] text. Frames of a flood share their second: the

@@ -88,44 +88,47 @@ pub struct Ipv6Text {
 
 impl Ipv6Text {
     pub fn new(a: &core::net::Ipv6Addr) -> Self {
-        let mut t = Self {
-            buf: [0; 45],
-            len: 0,
-        };
-        if let Some(v4) = a.to_ipv4_mapped() {
-            t.push_str(b"::ffff:");
+        // Written with a cursor in a local, not through `self.len` (a store and a reload per
+        // piece), and the zero run found from a bit mask instead of a loop with branches.
+        let mut buf = [0u8; 45];
+        let n = if let Some(v4) = a.to_ipv4_mapped() {
+            buf[..7].copy_from_slice(b"::ffff:");
+            let mut n = 7;
             for (i, o) in v4.octets().iter().enumerate() {
                 if i > 0 {
-                    t.push(b'.');
+                    buf[n] = b'.';
+                    n += 1;
                 }
-                t.dec(*o);
+                n = dec(&mut buf, n, *o);
             }
-            return t;
-        }
-        let seg = a.segments();
-        // The longest run of zero groups (the first of equal ones), if longer than one.
-        let (mut best, mut best_len, mut cur, mut cur_len) = (0, 0, 0, 0);
-        for (i, &s) in seg.iter().enumerate() {
-            if s == 0 {
-                if cur_len == 0 {
-                    cur = i;
-                }
-                cur_len += 1;
-                if cur_len > best_len {
-                    (best, best_len) = (cur, cur_len);
-                }
-            } else {
-                cur_len = 0;
-            }
-        }
-        if best_len > 1 {
-            t.groups(&seg[..best]);
-            t.push_str(b"::");
-            t.groups(&seg[best + best_len..]);
+            n
         } else {
-            t.groups(&seg);
-        }
-        t
+            let seg = a.segments();
+            // Bit i: group i is zero. After k rounds of `run &= run >> 1`, bit i says groups
+            // i..=i+k are zero: the rounds until none is left give the longest run's length,
+            // the lowest bit of the last mask left its first (the first of equal runs).
+            let mut zeros = 0u32;
+            for (i, &s) in seg.iter().enumerate() {
+                zeros |= u32::from(s == 0) << i;
+            }
+            let (mut run, mut last, mut best_len) = (zeros, 0u32, 0usize);
+            while run != 0 {
+                last = run;
+                run &= run >> 1;
+                best_len += 1;
+            }
+            if best_len > 1 {
+                let best = last.trailing_zeros() as usize;
+                let mut n = groups(&mut buf, 0, &seg[..best]);
+                buf[n] = b':';
+                buf[n + 1] = b':';
+                n += 2;
+                groups(&mut buf, n, &seg[best + best_len..])
+            } else {
+                groups(&mut buf, 0, &seg)
+            }
+        };
+        Self { buf, len: n as u8 }
     }
 
     pub fn as_str(&self) -> &str {
@@ -145,48 +148,44 @@ impl Ipv6Text {
     pub fn padded(&self) -> (&[u8; 45], usize) {
         (&self.buf, usize::from(self.len))
     }
+}
 
-    fn push(&mut self, b: u8) {
-        self.buf[usize::from(self.len)] = b;
-        self.len += 1;
-    }
-
-    fn push_str(&mut self, s: &[u8]) {
-        let at = usize::from(self.len);
-        self.buf[at..at + s.len()].copy_from_slice(s);
-        self.len += s.len() as u8;
-    }
-
-    fn groups(&mut self, g: &[u16]) {
-        for (i, &s) in g.iter().enumerate() {
-            if i > 0 {
-                self.push(b':');
-            }
-            // Lowercase hex without leading zeros: all four digits as one little-endian
-            // word, the leading zeros shifted out, stored whole (the buffer has room past the
-            // longest text, 39 bytes) and the length moved by the digits.
-            let n = (16 - s.leading_zeros()).div_ceil(4).max(1) as usize;
-            let word = u32::from_le_bytes([
-                HEX_DIGITS[usize::from(s >> 12)],
-                HEX_DIGITS[usize::from((s >> 8) & 0xf)],
-                HEX_DIGITS[usize::from((s >> 4) & 0xf)],
-                HEX_DIGITS[usize::from(s & 0xf)],
-            ]) >> (8 * (4 - n));
-            let at = usize::from(self.len);
-            self.buf[at..at + 4].copy_from_slice(&word.to_le_bytes());
-            self.len += n as u8;
+/// Writes groups `g` from `at`, `:` between them; returns the end. Each group is lowercase hex
+/// without leading zeros: all four digits as one little-endian word, the leading zeros
+/// shifted out, stored whole (the buffer has room past the longest text, 39 bytes) and the
+/// end moved by the digits.
+#[inline(always)]
+fn groups(buf: &mut [u8; 45], mut at: usize, g: &[u16]) -> usize {
+    for (i, &s) in g.iter().enumerate() {
+        if i > 0 {
+            buf[at] = b':';
+            at += 1;
         }
+        let n = (16 - s.leading_zeros()).div_ceil(4).max(1) as usize;
+        let word = u32::from_le_bytes([
+            HEX_DIGITS[usize::from(s >> 12)],
+            HEX_DIGITS[usize::from((s >> 8) & 0xf)],
+            HEX_DIGITS[usize::from((s >> 4) & 0xf)],
+            HEX_DIGITS[usize::from(s & 0xf)],
+        ]) >> (8 * (4 - n));
+        buf[at..at + 4].copy_from_slice(&word.to_le_bytes());
+        at += n;
     }
+    at
+}
 
-    fn dec(&mut self, v: u8) {
-        if v >= 100 {
-            self.push(b'0' + v / 100);
-        }
-        if v >= 10 {
-            self.push(b'0' + v / 10 % 10);
-        }
-        self.push(b'0' + v % 10);
+/// Writes `v` in decimal from `at`; returns the end.
+fn dec(buf: &mut [u8; 45], mut at: usize, v: u8) -> usize {
+    if v >= 100 {
+        buf[at] = b'0' + v / 100;
+        at += 1;
     }
+    if v >= 10 {
+        buf[at] = b'0' + v / 10 % 10;
+        at += 1;
+    }
+    buf[at] = b'0' + v % 10;
+    at + 1
 }
 
 impl fmt::Display for Ipv6Text {
