@@ -114,12 +114,15 @@ pub mod json {
         }
     }
 
-    /// Appends `buf[..n]` by copying all of `buf` (a fixed size, so the compiler writes it
-    /// with a few moves instead of calling `memcpy`) and cutting the rest off.
+    /// Appends `N` bytes, lets `write` put text in them from the start, and keeps the length
+    /// it returns. The text is written in place: built on the stack and then copied, it was
+    /// reloaded with wider moves than it was stored with, and such a load waits until the
+    /// stores are done (most of the cost of a number or an address).
     #[inline(always)]
-    fn put<const N: usize>(out: &mut Vec<u8>, buf: &[u8; N], n: usize) {
+    fn place<const N: usize>(out: &mut Vec<u8>, write: impl FnOnce(&mut [u8; N]) -> usize) {
         let len = out.len();
-        out.extend_from_slice(buf);
+        out.resize(len + N, 0);
+        let n = out[len..].first_chunk_mut::<N>().map_or(0, write);
         out.truncate(len + n);
     }
 
@@ -127,51 +130,52 @@ pub mod json {
     #[inline]
     pub fn uint(out: &mut Vec<u8>, v: u64) {
         let n = v.checked_ilog10().map_or(1, |l| l as usize + 1);
-        let mut buf = [0u8; 20];
-        let mut v = v;
-        for i in (0..n).rev() {
-            buf[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-        put(out, &buf, n);
+        place::<20>(out, |buf| {
+            let mut v = v;
+            for i in (0..n).rev() {
+                buf[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            n
+        });
     }
 
     /// An IPv6 address as a string, as `Ipv6Addr`'s `Display` writes it (RFC 5952:
     /// lowercase, no leading zeros, the longest run of two or more zero groups as `::`, the
-    /// first of equal runs; IPv4-mapped as `::ffff:a.b.c.d`). The text's fixed-size buffer is
-    /// copied straight into `out` (not through a second buffer on the stack, whose unaligned
-    /// reload waited for the stores before it).
+    /// first of equal runs; IPv4-mapped as `::ffff:a.b.c.d`), written in place.
     #[inline]
     pub fn ipv6(out: &mut Vec<u8>, a: &Ipv6Addr) {
-        let t = Ipv6Text::new(a);
-        let (text, n) = t.padded();
-        out.reserve(text.len() + 2);
-        out.push(b'"');
-        put(out, text, n);
-        out.push(b'"');
+        place::<47>(out, |buf| {
+            buf[0] = b'"';
+            let n = buf[1..]
+                .first_chunk_mut::<45>()
+                .map_or(0, |t| Ipv6Text::write(a, t));
+            buf[n + 1] = b'"';
+            n + 2
+        });
     }
 
     /// A prefix as a string, `ADDR/LEN` (the address as given, not truncated).
     #[inline]
     pub fn prefix(out: &mut Vec<u8>, addr: &Ipv6Addr, len: u8) {
-        let t = Ipv6Text::new(addr);
-        let (text, n) = t.padded();
-        out.reserve(text.len() + 8);
-        out.push(b'"');
-        put(out, text, n);
-        let mut tail = [b'/', 0, 0, 0, b'"'];
-        let mut k = 1;
-        if len >= 100 {
-            tail[k] = b'0' + len / 100;
-            k += 1;
-        }
-        if len >= 10 {
-            tail[k] = b'0' + len / 10 % 10;
-            k += 1;
-        }
-        tail[k] = b'0' + len % 10;
-        tail[k + 1] = b'"';
-        put(out, &tail, k + 2);
+        place::<51>(out, |buf| {
+            buf[0] = b'"';
+            let mut n = 1 + buf[1..]
+                .first_chunk_mut::<45>()
+                .map_or(0, |t| Ipv6Text::write(addr, t));
+            buf[n] = b'/';
+            if len >= 100 {
+                buf[n + 1] = b'0' + len / 100;
+                n += 1;
+            }
+            if len >= 10 {
+                buf[n + 1] = b'0' + len / 10 % 10;
+                n += 1;
+            }
+            buf[n + 1] = b'0' + len % 10;
+            buf[n + 2] = b'"';
+            n + 3
+        });
     }
 
     /// A time as a string, [`super::Rfc3339`] text. Frames of a flood share their second: the
@@ -204,17 +208,18 @@ pub mod json {
             c.set((secs, head));
             head
         });
-        let mut buf = [0u8; 32];
-        buf[0] = b'"';
-        buf[1..21].copy_from_slice(&head);
-        let mut nanos = d.subsec_nanos();
-        for i in (21..30).rev() {
-            buf[i] = b'0' + (nanos % 10) as u8;
-            nanos /= 10;
-        }
-        buf[30] = b'Z';
-        buf[31] = b'"';
-        out.extend_from_slice(&buf);
+        place::<32>(out, |buf| {
+            buf[0] = b'"';
+            buf[1..21].copy_from_slice(&head);
+            let mut nanos = d.subsec_nanos();
+            for i in (21..30).rev() {
+                buf[i] = b'0' + (nanos % 10) as u8;
+                nanos /= 10;
+            }
+            buf[30] = b'Z';
+            buf[31] = b'"';
+            32
+        });
     }
 
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -222,14 +227,16 @@ pub mod json {
     /// A MAC address as a string, `02:00:00:00:00:01`.
     #[inline]
     pub fn mac(out: &mut Vec<u8>, m: &[u8; 6]) {
-        let mut buf = [b':'; 19];
-        buf[0] = b'"';
-        buf[18] = b'"';
-        for (i, b) in m.iter().enumerate() {
-            buf[1 + 3 * i] = HEX[usize::from(b >> 4)];
-            buf[2 + 3 * i] = HEX[usize::from(b & 0xf)];
-        }
-        out.extend_from_slice(&buf);
+        place::<19>(out, |buf| {
+            buf[0] = b'"';
+            for (i, b) in m.iter().enumerate() {
+                buf[1 + 3 * i] = HEX[usize::from(b >> 4)];
+                buf[2 + 3 * i] = HEX[usize::from(b & 0xf)];
+                buf[3 + 3 * i] = b':';
+            }
+            buf[18] = b'"';
+            19
+        });
     }
 
     /// Bytes as a string of lowercase hex digits.

@@ -88,10 +88,20 @@ pub struct Ipv6Text {
 
 impl Ipv6Text {
     pub fn new(a: &core::net::Ipv6Addr) -> Self {
-        // Written with a cursor in a local, not through `self.len` (a store and a reload per
-        // piece), and the zero run found from a bit mask instead of a loop with branches.
         let mut buf = [0u8; 45];
-        let n = if let Some(v4) = a.to_ipv4_mapped() {
+        let n = Self::write(a, &mut buf);
+        Self { buf, len: n as u8 }
+    }
+
+    /// Writes the text of `a` into `buf` from its start; returns its length (at most 39;
+    /// the rest of `buf` is scratch). For a writer that has room for it in its own buffer:
+    /// text built here and then copied elsewhere is reloaded wider than it was stored,
+    /// which waits for the stores.
+    #[inline]
+    pub fn write(a: &core::net::Ipv6Addr, buf: &mut [u8; 45]) -> usize {
+        // Written with a cursor in a local, not through a length field (a store and a reload
+        // per piece), and the zero run found from a bit mask instead of a loop with branches.
+        if let Some(v4) = a.to_ipv4_mapped() {
             buf[..7].copy_from_slice(b"::ffff:");
             let mut n = 7;
             for (i, o) in v4.octets().iter().enumerate() {
@@ -99,7 +109,7 @@ impl Ipv6Text {
                     buf[n] = b'.';
                     n += 1;
                 }
-                n = dec(&mut buf, n, *o);
+                n = dec(buf, n, *o);
             }
             n
         } else {
@@ -119,16 +129,15 @@ impl Ipv6Text {
             }
             if best_len > 1 {
                 let best = last.trailing_zeros() as usize;
-                let mut n = groups(&mut buf, 0, &seg[..best]);
+                let mut n = groups(buf, 0, &seg[..best]);
                 buf[n] = b':';
                 buf[n + 1] = b':';
                 n += 2;
-                groups(&mut buf, n, &seg[best + best_len..])
+                groups(buf, n, &seg[best + best_len..])
             } else {
-                groups(&mut buf, 0, &seg)
+                groups(buf, 0, &seg)
             }
-        };
-        Self { buf, len: n as u8 }
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -140,13 +149,6 @@ impl Ipv6Text {
     /// writers that copy it into a byte buffer.
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..usize::from(self.len)]
-    }
-
-    /// The whole buffer, the text in its first `.1` bytes (what follows is unspecified): a
-    /// writer can copy the fixed 45 bytes with a few moves, where the text's own length
-    /// would take a call to `memcpy`, and then keep only the text.
-    pub fn padded(&self) -> (&[u8; 45], usize) {
-        (&self.buf, usize::from(self.len))
     }
 }
 
