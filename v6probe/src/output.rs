@@ -114,68 +114,125 @@ pub mod json {
         }
     }
 
-    /// Appends `N` bytes, lets `write` put text in them from the start, and keeps the length
-    /// it returns. The text is written in place: built on the stack and then copied, it was
-    /// reloaded with wider moves than it was stored with, and such a load waits until the
-    /// stores are done (most of the cost of a number or an address).
+    /// Makes room for `N` bytes at the end of `out` and lets `write` fill it through a
+    /// [`Cur`], then keeps what was written. Pieces go in place, with the position in a
+    /// register: built on the stack and then copied, a piece was reloaded with wider moves than
+    /// it was stored with (a load that waits for the stores), and appended piece by piece, the
+    /// line's length and capacity were stored and reloaded around every byte written. `N` is
+    /// the most the writer can put (a longer write panics: the sizes are bounded by the
+    /// types written, see the callers).
     #[inline(always)]
-    fn place<const N: usize>(out: &mut Vec<u8>, write: impl FnOnce(&mut [u8; N]) -> usize) {
+    pub fn fixed<const N: usize>(out: &mut Vec<u8>, write: impl FnOnce(&mut Cur<'_, N>)) {
         let len = out.len();
         out.resize(len + N, 0);
-        let n = out[len..].first_chunk_mut::<N>().map_or(0, write);
+        let n = match out[len..].first_chunk_mut::<N>() {
+            Some(buf) => {
+                let mut c = Cur { buf, n: 0 };
+                write(&mut c);
+                c.n
+            }
+            None => 0,
+        };
         out.truncate(len + n);
+    }
+
+    /// A write position in room made by [`fixed`].
+    pub struct Cur<'a, const N: usize> {
+        buf: &'a mut [u8; N],
+        n: usize,
+    }
+
+    impl<const N: usize> Cur<'_, N> {
+        /// Bytes as they are (literal JSON).
+        #[inline(always)]
+        pub fn lit(&mut self, s: &[u8]) {
+            let end = self.n + s.len();
+            self.buf[self.n..end].copy_from_slice(s);
+            self.n = end;
+        }
+
+        /// `key` (a literal such as `,"on_link":`) and `true` or `false`, as one literal.
+        #[inline(always)]
+        pub fn flag(&mut self, yes: &[u8], no: &[u8], v: bool) {
+            self.lit(if v { yes } else { no });
+        }
+
+        /// A decimal number (at most 20 bytes).
+        #[inline]
+        pub fn uint(&mut self, v: u64) {
+            let n = v.checked_ilog10().map_or(1, |l| l as usize + 1);
+            let digits = &mut self.buf[self.n..self.n + n];
+            let mut v = v;
+            for d in digits.iter_mut().rev() {
+                *d = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            self.n += n;
+        }
+
+        /// The text of `a` without quotes (at most 39 bytes; needs 45 of room).
+        #[inline]
+        fn ipv6_text(&mut self, a: &Ipv6Addr) {
+            if let Some(t) = self.buf[self.n..].first_chunk_mut::<45>() {
+                self.n += Ipv6Text::write(a, t);
+            } else {
+                // Not enough room for the scratch space: a caller's `N` is too small.
+                self.lit(Ipv6Text::new(a).as_bytes());
+            }
+        }
+
+        /// An IPv6 address as a string, as `Ipv6Addr`'s `Display` writes it (RFC 5952:
+        /// lowercase, no leading zeros, the longest run of two or more zero groups as `::`,
+        /// the first of equal runs; IPv4-mapped as `::ffff:a.b.c.d`). Needs 47 bytes of room.
+        #[inline]
+        pub fn ipv6(&mut self, a: &Ipv6Addr) {
+            self.lit(b"\"");
+            self.ipv6_text(a);
+            self.lit(b"\"");
+        }
+
+        /// A prefix as a string, `ADDR/LEN` (the address as given, not truncated). Needs 51
+        /// bytes of room.
+        #[inline]
+        pub fn prefix(&mut self, addr: &Ipv6Addr, len: u8) {
+            self.lit(b"\"");
+            self.ipv6_text(addr);
+            self.lit(b"/");
+            self.uint(u64::from(len));
+            self.lit(b"\"");
+        }
+
+        /// A MAC address as a string, `02:00:00:00:00:01` (19 bytes).
+        #[inline]
+        pub fn mac(&mut self, m: &[u8; 6]) {
+            let buf = &mut self.buf[self.n..self.n + 19];
+            buf[0] = b'"';
+            for (i, b) in m.iter().enumerate() {
+                buf[1 + 3 * i] = HEX[usize::from(b >> 4)];
+                buf[2 + 3 * i] = HEX[usize::from(b & 0xf)];
+                buf[3 + 3 * i] = b':';
+            }
+            buf[18] = b'"';
+            self.n += 19;
+        }
     }
 
     /// A decimal number.
     #[inline]
     pub fn uint(out: &mut Vec<u8>, v: u64) {
-        let n = v.checked_ilog10().map_or(1, |l| l as usize + 1);
-        place::<20>(out, |buf| {
-            let mut v = v;
-            for i in (0..n).rev() {
-                buf[i] = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
-            n
-        });
+        fixed::<20>(out, |c| c.uint(v));
     }
 
-    /// An IPv6 address as a string, as `Ipv6Addr`'s `Display` writes it (RFC 5952:
-    /// lowercase, no leading zeros, the longest run of two or more zero groups as `::`, the
-    /// first of equal runs; IPv4-mapped as `::ffff:a.b.c.d`), written in place.
+    /// An IPv6 address as a string ([`Cur::ipv6`]).
     #[inline]
     pub fn ipv6(out: &mut Vec<u8>, a: &Ipv6Addr) {
-        place::<47>(out, |buf| {
-            buf[0] = b'"';
-            let n = buf[1..]
-                .first_chunk_mut::<45>()
-                .map_or(0, |t| Ipv6Text::write(a, t));
-            buf[n + 1] = b'"';
-            n + 2
-        });
+        fixed::<47>(out, |c| c.ipv6(a));
     }
 
-    /// A prefix as a string, `ADDR/LEN` (the address as given, not truncated).
+    /// A prefix as a string ([`Cur::prefix`]).
     #[inline]
     pub fn prefix(out: &mut Vec<u8>, addr: &Ipv6Addr, len: u8) {
-        place::<51>(out, |buf| {
-            buf[0] = b'"';
-            let mut n = 1 + buf[1..]
-                .first_chunk_mut::<45>()
-                .map_or(0, |t| Ipv6Text::write(addr, t));
-            buf[n] = b'/';
-            if len >= 100 {
-                buf[n + 1] = b'0' + len / 100;
-                n += 1;
-            }
-            if len >= 10 {
-                buf[n + 1] = b'0' + len / 10 % 10;
-                n += 1;
-            }
-            buf[n + 1] = b'0' + len % 10;
-            buf[n + 2] = b'"';
-            n + 3
-        });
+        fixed::<51>(out, |c| c.prefix(addr, len));
     }
 
     /// A time as a string, [`super::Rfc3339`] text. Frames of a flood share their second: the
@@ -208,7 +265,8 @@ pub mod json {
             c.set((secs, head));
             head
         });
-        place::<32>(out, |buf| {
+        fixed::<32>(out, |c| {
+            let buf = &mut c.buf;
             buf[0] = b'"';
             buf[1..21].copy_from_slice(&head);
             let mut nanos = d.subsec_nanos();
@@ -218,25 +276,16 @@ pub mod json {
             }
             buf[30] = b'Z';
             buf[31] = b'"';
-            32
+            c.n = 32;
         });
     }
 
     const HEX: &[u8; 16] = b"0123456789abcdef";
 
-    /// A MAC address as a string, `02:00:00:00:00:01`.
+    /// A MAC address as a string ([`Cur::mac`]).
     #[inline]
     pub fn mac(out: &mut Vec<u8>, m: &[u8; 6]) {
-        place::<19>(out, |buf| {
-            buf[0] = b'"';
-            for (i, b) in m.iter().enumerate() {
-                buf[1 + 3 * i] = HEX[usize::from(b >> 4)];
-                buf[2 + 3 * i] = HEX[usize::from(b & 0xf)];
-                buf[3 + 3 * i] = b':';
-            }
-            buf[18] = b'"';
-            19
-        });
+        fixed::<19>(out, |c| c.mac(m));
     }
 
     /// Bytes as a string of lowercase hex digits.

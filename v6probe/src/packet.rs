@@ -198,6 +198,17 @@ macro_rules! bool_field {
     };
 }
 
+/// [`bool_field!`] into a [`json::Cur`].
+macro_rules! flag {
+    ($c:expr, $key:literal, $v:expr) => {
+        $c.flag(
+            concat!(",\"", $key, "\":true").as_bytes(),
+            concat!(",\"", $key, "\":false").as_bytes(),
+            $v,
+        )
+    };
+}
+
 impl Packet {
     /// Appends the packet's JSON line, `{"kind":"packet","v":1,...}` without the newline: the
     /// same bytes as serializing `Line { kind: "packet", v, body: self }` with `serde_json`
@@ -225,11 +236,13 @@ impl Packet {
         out.extend_from_slice(b",\"hook\":");
         json::name(out, self.seen.hook);
 
-        out.extend_from_slice(b",\"eth\":{\"src\":");
-        json::mac(out, &f.eth.src.0);
-        out.extend_from_slice(b",\"dst\":");
-        json::mac(out, &f.eth.dst.0);
-        out.extend_from_slice(b",\"vlan\":[");
+        json::fixed::<96>(out, |c| {
+            c.lit(b",\"eth\":{\"src\":");
+            c.mac(&f.eth.src.0);
+            c.lit(b",\"dst\":");
+            c.mac(&f.eth.dst.0);
+            c.lit(b",\"vlan\":[");
+        });
         for (i, t) in f.eth.vlans().iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -247,15 +260,18 @@ impl Packet {
         }
 
         let ip = &f.ip6;
-        out.extend_from_slice(b"]},\"ip6\":{\"src\":");
-        json::ipv6(out, &ip.src);
-        out.extend_from_slice(b",\"dst\":");
-        json::ipv6(out, &ip.dst);
-        out.extend_from_slice(b",\"hop_limit\":");
-        json::uint(out, u64::from(ip.hop_limit));
-        out.extend_from_slice(b",\"payload_len\":");
-        json::uint(out, u64::from(ip.payload_len));
-        out.extend_from_slice(b",\"ext\":[");
+        // 18 + 47 + 7 + 47 + 13 + 3 + 15 + 5 + 8 bytes at most.
+        json::fixed::<224>(out, |c| {
+            c.lit(b"]},\"ip6\":{\"src\":");
+            c.ipv6(&ip.src);
+            c.lit(b",\"dst\":");
+            c.ipv6(&ip.dst);
+            c.lit(b",\"hop_limit\":");
+            c.uint(u64::from(ip.hop_limit));
+            c.lit(b",\"payload_len\":");
+            c.uint(u64::from(ip.payload_len));
+            c.lit(b",\"ext\":[");
+        });
         for (i, h) in ip.ext.headers().iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -353,8 +369,10 @@ fn write_message(out: &mut Vec<u8>, m: &Message) -> serde_json::Result<()> {
         Message::NeighborSolicit {
             target, options, ..
         } => {
-            out.extend_from_slice(b",\"target\":");
-            json::ipv6(out, target);
+            json::fixed::<112>(out, |c| {
+                c.lit(b",\"target\":");
+                c.ipv6(target);
+            });
             options
         }
         Message::NeighborAdvert {
@@ -365,11 +383,14 @@ fn write_message(out: &mut Vec<u8>, m: &Message) -> serde_json::Result<()> {
             options,
             ..
         } => {
-            bool_field!(out, "router", *router);
-            bool_field!(out, "solicited", *solicited);
-            bool_field!(out, "override", *override_);
-            out.extend_from_slice(b",\"target\":");
-            json::ipv6(out, target);
+            // 15 + 18 + 17 + 10 + 47 bytes at most.
+            json::fixed::<160>(out, |c| {
+                flag!(c, "router", *router);
+                flag!(c, "solicited", *solicited);
+                flag!(c, "override", *override_);
+                c.lit(b",\"target\":");
+                c.ipv6(target);
+            });
             options
         }
         Message::Redirect {
@@ -421,14 +442,24 @@ fn preference_json(p: Preference) -> &'static [u8] {
 
 /// One option object, `{"type":N,"name":"..",...}`.
 fn write_option(out: &mut Vec<u8>, o: &NdpOption) -> serde_json::Result<()> {
+    // The common kinds are written whole in room made once ([`json::fixed`]); sizes: the
+    // literals, 51 bytes for a prefix, 20 for a number.
     match o {
         NdpOption::SourceLlAddr { addr } => {
-            out.extend_from_slice(b"{\"type\":1,\"name\":\"source_ll_addr\",\"addr\":");
-            json::mac(out, &addr.0);
+            json::fixed::<80>(out, |c| {
+                c.lit(b"{\"type\":1,\"name\":\"source_ll_addr\",\"addr\":");
+                c.mac(&addr.0);
+                c.lit(b"}");
+            });
+            return Ok(());
         }
         NdpOption::TargetLlAddr { addr } => {
-            out.extend_from_slice(b"{\"type\":2,\"name\":\"target_ll_addr\",\"addr\":");
-            json::mac(out, &addr.0);
+            json::fixed::<80>(out, |c| {
+                c.lit(b"{\"type\":2,\"name\":\"target_ll_addr\",\"addr\":");
+                c.mac(&addr.0);
+                c.lit(b"}");
+            });
+            return Ok(());
         }
         NdpOption::PrefixInfo {
             prefix,
@@ -440,20 +471,28 @@ fn write_option(out: &mut Vec<u8>, o: &NdpOption) -> serde_json::Result<()> {
             preferred_lifetime,
             ..
         } => {
-            out.extend_from_slice(b"{\"type\":3,\"name\":\"prefix_info\",\"prefix\":");
-            json::prefix(out, &prefix.addr, prefix.len);
-            bool_field!(out, "on_link", *on_link);
-            bool_field!(out, "autonomous", *autonomous);
-            bool_field!(out, "router_addr", *router_addr);
-            bool_field!(out, "dhcpv6_pd", *dhcpv6_pd);
-            out.extend_from_slice(b",\"valid_lifetime\":");
-            json::uint(out, u64::from(*valid_lifetime));
-            out.extend_from_slice(b",\"preferred_lifetime\":");
-            json::uint(out, u64::from(*preferred_lifetime));
+            json::fixed::<256>(out, |c| {
+                c.lit(b"{\"type\":3,\"name\":\"prefix_info\",\"prefix\":");
+                c.prefix(&prefix.addr, prefix.len);
+                flag!(c, "on_link", *on_link);
+                flag!(c, "autonomous", *autonomous);
+                flag!(c, "router_addr", *router_addr);
+                flag!(c, "dhcpv6_pd", *dhcpv6_pd);
+                c.lit(b",\"valid_lifetime\":");
+                c.uint(u64::from(*valid_lifetime));
+                c.lit(b",\"preferred_lifetime\":");
+                c.uint(u64::from(*preferred_lifetime));
+                c.lit(b"}");
+            });
+            return Ok(());
         }
         NdpOption::Mtu { mtu } => {
-            out.extend_from_slice(b"{\"type\":5,\"name\":\"mtu\",\"mtu\":");
-            json::uint(out, u64::from(*mtu));
+            json::fixed::<64>(out, |c| {
+                c.lit(b"{\"type\":5,\"name\":\"mtu\",\"mtu\":");
+                c.uint(u64::from(*mtu));
+                c.lit(b"}");
+            });
+            return Ok(());
         }
         NdpOption::Nonce { nonce } => {
             out.extend_from_slice(b"{\"type\":14,\"name\":\"nonce\",\"nonce\":");
@@ -465,12 +504,16 @@ fn write_option(out: &mut Vec<u8>, o: &NdpOption) -> serde_json::Result<()> {
             route_lifetime,
             ..
         } => {
-            out.extend_from_slice(b"{\"type\":24,\"name\":\"route_info\",\"prefix\":");
-            json::prefix(out, &prefix.addr, prefix.len);
-            out.extend_from_slice(b",\"preference\":");
-            out.extend_from_slice(preference_json(*preference));
-            out.extend_from_slice(b",\"route_lifetime\":");
-            json::uint(out, u64::from(*route_lifetime));
+            json::fixed::<192>(out, |c| {
+                c.lit(b"{\"type\":24,\"name\":\"route_info\",\"prefix\":");
+                c.prefix(&prefix.addr, prefix.len);
+                c.lit(b",\"preference\":");
+                c.lit(preference_json(*preference));
+                c.lit(b",\"route_lifetime\":");
+                c.uint(u64::from(*route_lifetime));
+                c.lit(b"}");
+            });
+            return Ok(());
         }
         NdpOption::Rdnss { lifetime, servers } => {
             out.extend_from_slice(b"{\"type\":25,\"name\":\"rdnss\",\"lifetime\":");
