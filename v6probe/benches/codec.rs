@@ -308,16 +308,9 @@ fn smol_repr(b: &[u8]) -> usize {
     }
 }
 
-/// The calling thread's CPU time in seconds (it advances only while the thread runs).
+/// The calling thread's CPU time in seconds.
 fn thread_cpu_s() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a valid timespec to write; the clock id is a constant the OS knows.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+    v6probe_lab::bench::thread_cpu_ns() as f64 * 1e-9
 }
 
 /// Messages per second of the thread's CPU time in one round of `iters` messages.
@@ -381,14 +374,7 @@ struct Report {
     ns_target_met: bool,
 }
 
-/// The q-quantile (0..=1) of `v`, by linear interpolation between the sorted values.
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let pos = q * (s.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
-}
+use v6probe_lab::bench::quantile;
 
 fn median(v: &[f64]) -> f64 {
     quantile(v, 0.5)

@@ -979,13 +979,8 @@ mod imp {
         }
     }
 
-    fn median(mut v: Vec<f64>) -> f64 {
-        v.sort_by(f64::total_cmp);
-        match v.len() {
-            0 => f64::NAN,
-            n if n % 2 == 1 => v[n / 2],
-            n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-        }
+    fn median(v: Vec<f64>) -> f64 {
+        v6probe_lab::bench::quantile(&v, 0.5)
     }
 
     fn summarize(runs: &[Run], tools: &Tools) -> Vec<Row> {
@@ -1065,19 +1060,14 @@ mod imp {
         let per_kept = |r: &Run| r.cpu_per_kept_us;
         let per_offered = |r: &Run| r.cpu_per_offered_us;
         for r in &mut rows {
-            let nothing = lookup.get(&(r.flooder, Capturer::Nothing));
-            let tcpdump = lookup.get(&(r.flooder, Capturer::Tcpdump));
-            if nothing.is_some() {
-                r.sender_share_of_nothing =
-                    med_of(&paired(r, Capturer::Nothing, &rate, &share)).unwrap_or(f64::NAN);
-            }
-            if lookup.contains_key(&(r.flooder, Capturer::XdpBare)) {
-                r.sender_share_of_xdp_bare =
-                    med_of(&paired(r, Capturer::XdpBare, &rate, &share)).unwrap_or(f64::NAN);
-                r.sender_cpu_share_of_xdp_bare =
-                    med_of(&paired(r, Capturer::XdpBare, &sender_ns, &cost_share));
-            }
-            if let Some(t) = tcpdump {
+            // No baseline run: no pairs, so NaN / None.
+            r.sender_share_of_nothing =
+                med_of(&paired(r, Capturer::Nothing, &rate, &share)).unwrap_or(f64::NAN);
+            r.sender_share_of_xdp_bare =
+                med_of(&paired(r, Capturer::XdpBare, &rate, &share)).unwrap_or(f64::NAN);
+            r.sender_cpu_share_of_xdp_bare =
+                med_of(&paired(r, Capturer::XdpBare, &sender_ns, &cost_share));
+            if let Some(t) = lookup.get(&(r.flooder, Capturer::Tcpdump)) {
                 r.sender_share_of_tcpdump_rounds = paired(r, Capturer::Tcpdump, &rate, &share);
                 r.sender_share_of_tcpdump =
                     med_of(&r.sender_share_of_tcpdump_rounds).unwrap_or(f64::NAN);

@@ -71,6 +71,7 @@ mod imp {
         abi::{self, class, counter, FloodGuard, Rate},
         observe::{KernelLog, LoadOptions, Programs},
     };
+    use v6probe_lab::bench::{quantile, thread_cpu_ns};
     use v6probe_lab::frame::{ns_body, ra_body, FrameSpec};
 
     /// Packets per configuration per round.
@@ -430,27 +431,6 @@ mod imp {
                 let _ = c.join();
             }
         }
-    }
-
-    /// The calling thread's CPU time in nanoseconds (runs only while the thread runs).
-    fn thread_cpu_ns() -> u64 {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: ts is a valid timespec to write; the clock id is a constant Linux knows.
-        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-        assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-    }
-
-    /// The q-quantile (0..=1) of `v`, by linear interpolation between the sorted values.
-    fn quantile(v: &[f64], q: f64) -> f64 {
-        let mut s = v.to_vec();
-        s.sort_by(f64::total_cmp);
-        let pos = q * (s.len() - 1) as f64;
-        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-        s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
     }
 
     fn round3(x: f64) -> f64 {
