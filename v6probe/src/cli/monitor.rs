@@ -60,7 +60,9 @@ pub struct Args {
     /// timestamps, instead of watching interfaces (offline; no privileges needed).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["interfaces", "duration"])]
     pub pcap: Option<std::path::PathBuf>,
-    /// Hooks: `xdp` (ingress), `tc` (ingress and egress), `both` (XDP ingress + TC egress).
+    /// Hooks: `auto` (per interface: `tc` on a veth, whose XDP native mode costs the sending
+    /// side; `both` on any other link), `xdp` (ingress), `tc` (ingress and egress), `both` (XDP
+    /// ingress + TC egress, also on a veth).
     #[arg(long, value_enum, default_value_t)]
     pub hook: HookSel,
     /// XDP attach mode.

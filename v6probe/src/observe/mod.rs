@@ -28,6 +28,8 @@ use v6probe_common::{
     wire::EthernetAddress,
 };
 
+pub mod link;
+
 /// Records handed out per [`Observer::next_batch`] call at most.
 pub const DRAIN_BATCH: usize = 4096;
 
@@ -37,12 +39,15 @@ pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DI
 /// Which hooks to attach.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum HookSel {
+    /// Per interface, when it is attached: `tc` on a veth (XDP's native mode on a veth costs
+    /// the sending side), `both` on any other link ([`link::auto_hooks`]).
+    #[default]
+    Auto,
     /// XDP on ingress only (earliest point, lowest cost; no egress).
     Xdp,
     /// TC clsact on ingress and egress.
     Tc,
     /// XDP on ingress and TC on egress: every frame seen once, in both directions.
-    #[default]
     Both,
 }
 
@@ -163,8 +168,8 @@ pub struct LoadOptions {
     /// programs before any map is touched, and those two counters stay 0.
     pub count_frames: bool,
     /// The programs to load (and verify): [`ALL_PROGRAMS`] by default. The verifier takes
-    /// most of the start-up time, so the monitor loads only what its hook attaches.
-    pub programs: &'static [&'static str],
+    /// most of the start-up time, so the monitor loads only what its hooks attach.
+    pub programs: Vec<&'static str>,
 }
 
 /// Every program in the object: the three the monitor attaches, and the bare and floor
@@ -178,13 +183,44 @@ pub const ALL_PROGRAMS: &[&str] = &[
 ];
 
 impl HookSel {
-    /// The programs this choice loads and attaches (in that order on each interface), and
-    /// the only names `Observer::attach` knows: XDP, TC ingress, TC egress.
+    /// The programs this choice attaches (in that order on each interface), and the only
+    /// names `Observer::attach` knows: XDP, TC ingress, TC egress. For `Auto`, every program
+    /// it may attach (an interface gets those of `tc` or of `both`).
     pub fn programs(self) -> &'static [&'static str] {
         match self {
+            HookSel::Auto => &[abi::PROG_XDP, abi::PROG_TC_INGRESS, abi::PROG_TC_EGRESS],
             HookSel::Xdp => &[abi::PROG_XDP],
             HookSel::Tc => &[abi::PROG_TC_INGRESS, abi::PROG_TC_EGRESS],
             HookSel::Both => &[abi::PROG_XDP, abi::PROG_TC_EGRESS],
+        }
+    }
+
+    /// The hooks for interface `iface` (index `ifindex`): this choice, or for `Auto` what
+    /// [`link::auto_hooks`] gives for its link kind (`both` when the kind cannot be read).
+    /// Never `Auto`.
+    pub fn resolve(self, iface: &str, ifindex: u32) -> HookSel {
+        if self != HookSel::Auto {
+            return self;
+        }
+        match link::link_kind(ifindex) {
+            Ok(kind) => {
+                let hooks = link::auto_hooks(kind.as_deref());
+                tracing::debug!(
+                    iface,
+                    ?kind,
+                    ?hooks,
+                    "--hook auto: hooks from the link kind"
+                );
+                hooks
+            }
+            Err(e) => {
+                tracing::debug!(
+                    iface,
+                    error = %e,
+                    "--hook auto: the link kind is unknown; attaching XDP ingress and TC egress"
+                );
+                HookSel::Both
+            }
         }
     }
 }
@@ -198,7 +234,7 @@ impl Default for LoadOptions {
             kernel_log: KernelLog::Off,
             log_sink: KernelLogSink::default(),
             count_frames: false,
-            programs: ALL_PROGRAMS,
+            programs: ALL_PROGRAMS.to_vec(),
         }
     }
 }
@@ -333,29 +369,8 @@ impl Programs {
             .override_global(abi::GLOBAL_COUNT_FRAMES, &u8::from(opts.count_frames), true)
             .load(EBPF_OBJECT)
             .map_err(map_load_error)?;
-        for &name in opts.programs {
-            let prog = ebpf.program_mut(name).ok_or(ObserveError::Program {
-                name,
-                source: ProgramError::NotLoaded,
-            })?;
-            // The verifier gives up with EAGAIN when a signal arrives mid-verification: retry
-            // that (bounded); every other error is final.
-            let mut attempt = 0;
-            loop {
-                let res = match &mut *prog {
-                    aya::programs::Program::Xdp(p) => p.load(),
-                    aya::programs::Program::SchedClassifier(p) => p.load(),
-                    _ => Err(ProgramError::NotLoaded),
-                };
-                match res {
-                    Ok(()) => break,
-                    Err(e) if attempt < 3 && os_error(&e) == Some(libc::EAGAIN) => {
-                        attempt += 1;
-                        tracing::debug!(name, attempt, "verifier interrupted (EAGAIN), retrying");
-                    }
-                    Err(e) => return Err(map_program_error(name, e)),
-                }
-            }
+        for &name in &opts.programs {
+            load_program(&mut ebpf, name)?;
         }
         // After the programs are loaded (they refer to the log map by descriptor).
         let logger = if opts.kernel_log == KernelLog::Off {
@@ -375,6 +390,12 @@ impl Programs {
         };
         programs.write_config()?;
         Ok(programs)
+    }
+
+    /// Loads (verifies) program `name` unless it is loaded already: `--hook auto` loads a
+    /// program when an interface that needs it is attached, and not before.
+    pub fn ensure_loaded(&mut self, name: &'static str) -> Result<(), ObserveError> {
+        load_program(&mut self.ebpf, name)
     }
 
     /// Hands the kernel log lines written so far to the sink (with `--kernel-log`).
@@ -548,20 +569,29 @@ impl Observer {
     /// Loads the programs and attaches them to every interface. On any failure everything
     /// attached so far is detached (dropped) before the error is returned.
     pub fn start(config: &ObserverConfig) -> Result<Self, ObserveError> {
+        // The programs the interfaces there now need: only those are verified here (most of
+        // the start-up time). An interface that appears later with `--hook auto` may need
+        // another: `attach` loads it then.
+        let mut needed: Vec<&'static str> = Vec::new();
         for iface in &config.interfaces {
             match ifindex(iface) {
-                Ok(_) => {}
+                Ok(idx) => needed.extend(config.hook.resolve(iface, idx).programs()),
                 Err(_) if config.wait_for_interfaces => {}
                 Err(e) => return Err(e),
             }
         }
+        let programs_to_load: Vec<&'static str> = ALL_PROGRAMS
+            .iter()
+            .copied()
+            .filter(|p| needed.contains(p))
+            .collect();
         let mut programs = Programs::load_with(&LoadOptions {
             report_mask: config.report_mask,
             kernel_log: config.kernel_log,
             log_sink: config.log_sink.clone(),
             flood_guard: config.flood_guard,
             count_frames: config.count_frames,
-            programs: config.hook.programs(),
+            programs: programs_to_load,
             ..LoadOptions::default()
         })?;
         let ring = register_ring(programs.take_ring()?)?;
@@ -597,15 +627,19 @@ impl Observer {
     }
 
     /// Attaches the programs to `iface` (one more interface, or one that came back); returns
-    /// its attachments. On a failure, what was attached to it is detached again.
+    /// its attachments. With `--hook auto` the hooks are chosen from the link's kind now, so
+    /// an interface that comes back as another kind of link gets the hooks of that kind. On a
+    /// failure, what was attached to it is detached again.
     pub fn attach(&mut self, iface: &str) -> Result<Vec<Attachment>, ObserveError> {
         self.detach(iface);
         let idx = ifindex(iface)?;
+        let hooks = self.hook.resolve(iface, idx);
         let mut links = IfaceLinks::default();
         let mut made = Vec::new();
         let res = (|| {
-            // The same list Observer::start loaded: what is attached is what was verified.
-            for &name in self.hook.programs() {
+            for &name in hooks.programs() {
+                // Loaded by Observer::start unless `auto` chose hooks no interface needed then.
+                self.programs.ensure_loaded(name)?;
                 match name {
                     abi::PROG_XDP => {
                         links.xdp = Some(
@@ -794,6 +828,35 @@ pub fn drain_ring(
         n += 1;
     }
     n
+}
+
+/// Loads (verifies) program `name` of `ebpf` unless it is loaded already.
+fn load_program(ebpf: &mut Ebpf, name: &'static str) -> Result<(), ObserveError> {
+    let prog = ebpf.program_mut(name).ok_or(ObserveError::Program {
+        name,
+        source: ProgramError::NotLoaded,
+    })?;
+    if prog.fd().is_ok() {
+        return Ok(());
+    }
+    // The verifier gives up with EAGAIN when a signal arrives mid-verification: retry that
+    // (bounded); every other error is final.
+    let mut attempt = 0;
+    loop {
+        let res = match &mut *prog {
+            aya::programs::Program::Xdp(p) => p.load(),
+            aya::programs::Program::SchedClassifier(p) => p.load(),
+            _ => Err(ProgramError::NotLoaded),
+        };
+        match res {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 3 && os_error(&e) == Some(libc::EAGAIN) => {
+                attempt += 1;
+                tracing::debug!(name, attempt, "verifier interrupted (EAGAIN), retrying");
+            }
+            Err(e) => return Err(map_program_error(name, e)),
+        }
+    }
 }
 
 /// Registers the ring buffer with the runtime for readability.
