@@ -87,10 +87,20 @@ fn monitor_as_nobody_with_three_capabilities_sees_ndp() {
     let (host, peer) = lab();
     let (_dir, bin) = public_binary();
     let mut args = as_nobody_with(&CAPS);
+    // XDP forced on the veth (the default there is TC): the hooks the service gets on a NIC.
     args.extend(
-        [&bin, "monitor", "-i", "v6p-h0", "--duration", "20"]
-            .iter()
-            .map(|s| s.to_string()),
+        [
+            &bin,
+            "monitor",
+            "-i",
+            "v6p-h0",
+            "--hook",
+            "both",
+            "--duration",
+            "20",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
     );
     let child = host
         .command("setpriv")

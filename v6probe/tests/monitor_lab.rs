@@ -93,9 +93,18 @@ fn monitor_sees_real_ndp_and_detaches() {
     let host_mac = host.mac("v6p-h0").unwrap();
     let peer_mac = peer.mac("v6p-p0").unwrap();
 
+    // XDP forced on the veth (the default there is TC): the XDP path and its detach.
     let child = host
         .command(BIN)
-        .args(["monitor", "-i", "v6p-h0", "--duration", "20"])
+        .args([
+            "monitor",
+            "-i",
+            "v6p-h0",
+            "--hook",
+            "both",
+            "--duration",
+            "20",
+        ])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -348,7 +357,8 @@ fn monitor_errors_are_clear_and_leave_nothing_behind() {
     let link = host.ip(&["link", "show", "v6p-e0"]).unwrap();
     assert!(!link.contains("xdp"), "{link}");
 
-    // A missing second interface is caught before anything is loaded.
+    // A missing second interface is caught before anything is loaded (XDP asked for, so the
+    // link shows it if it were).
     let out = host
         .command(BIN)
         .args([
@@ -357,6 +367,8 @@ fn monitor_errors_are_clear_and_leave_nothing_behind() {
             "v6p-e0",
             "-i",
             "v6p-missing",
+            "--hook",
+            "both",
             "--duration",
             "1",
         ])
@@ -443,4 +455,118 @@ fn monitor_with_tc_hooks_sees_both_directions() {
         !packets(&v, "neighbor_solicit", "egress").is_empty(),
         "our DAD NS, out"
     );
+}
+
+/// The hooks of the `start` line, per interface, in order.
+fn start_hooks(start: &Value, iface: &str) -> Vec<String> {
+    start["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["iface"] == iface)
+        .map(|a| a["hook"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// No `--hook` (auto): TC on ingress and egress on a veth, XDP on ingress and TC on egress on
+/// a bridge (not a veth), in one monitor; NDP still recorded on the veth, through TC.
+#[test]
+#[ignore = "needs root: network namespaces and the kernel programs (BPF)"]
+fn monitor_default_hooks_are_tc_on_a_veth_and_xdp_elsewhere() {
+    v6probe_lab::require_privileges();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let host = Netns::new("mon-auto").unwrap();
+    let peer = Netns::new("mon-auto-peer").unwrap();
+    veth(&host, "v6p-a0", &peer, "v6p-a1").unwrap();
+    host.ip(&["link", "add", "v6p-abr", "type", "bridge"])
+        .unwrap();
+    host.ip(&["link", "set", "v6p-abr", "up"]).unwrap();
+    peer.ip(&[
+        "-6",
+        "addr",
+        "add",
+        "fd00:c::2/64",
+        "dev",
+        "v6p-a1",
+        "nodad",
+    ])
+    .unwrap();
+    let child = host
+        .command(BIN)
+        .args([
+            "monitor",
+            "-i",
+            "v6p-a0",
+            "-i",
+            "v6p-abr",
+            "--duration",
+            "20",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut mon = LineReader::new(child);
+    let start = mon
+        .wait_for(Duration::from_secs(10), |l| {
+            l.contains("\"kind\":\"start\"")
+        })
+        .expect("monitor start line");
+    let start = json_line(&start);
+    assert_eq!(
+        start_hooks(&start, "v6p-a0"),
+        ["tc_ingress", "tc_egress"],
+        "{start}"
+    );
+    assert_eq!(
+        start_hooks(&start, "v6p-abr"),
+        ["xdp", "tc_egress"],
+        "{start}"
+    );
+    // What the kernel holds agrees: no XDP program on the veth, ours on the bridge.
+    let link = host.ip(&["link", "show", "v6p-a0"]).unwrap();
+    assert!(!link.contains("xdp"), "XDP on the veth: {link}");
+    let link = host.ip(&["link", "show", "v6p-abr"]).unwrap();
+    assert!(link.contains("xdp"), "no XDP on the bridge: {link}");
+    let ours = attached_program_ids(&host, "v6p-abr");
+
+    // The peer resolves us: its NS in, our NA out, both through TC.
+    host.ip(&["-6", "addr", "add", "fd00:c::1/64", "dev", "v6p-a0"])
+        .unwrap();
+    host.wait_dad(Duration::from_secs(5)).unwrap();
+    peer.exec(
+        "ping",
+        &["-6", "-c", "1", "-W", "2", "-w", "10", "fd00:c::1"],
+    )
+    .unwrap();
+    mon.wait_for(Duration::from_secs(5), |l| {
+        l.contains("neighbor_advert") && l.contains("\"dir\":\"egress\"")
+    })
+    .expect("our NA out");
+    mon.signal(libc::SIGINT);
+    let (status, out, err) = mon.finish(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "monitor failed: {status} {err}");
+    let v: Vec<Value> = out.iter().map(|l| json_line(l)).collect();
+    let ns_in: Vec<&Value> = packets(&v, "neighbor_solicit", "ingress")
+        .into_iter()
+        .filter(|p| p["iface"] == "v6p-a0" && p["ip6"]["src"] == "fd00:c::2")
+        .collect();
+    assert!(!ns_in.is_empty(), "the peer's NS, in: {v:?}");
+    assert!(ns_in.iter().all(|p| p["hook"] == "tc"), "{ns_in:?}");
+    let na_out = packets(&v, "neighbor_advert", "egress");
+    assert!(
+        na_out
+            .iter()
+            .any(|p| p["iface"] == "v6p-a0" && p["hook"] == "tc"),
+        "{na_out:?}"
+    );
+    let stats = v.iter().find(|l| l["kind"] == "stats").expect("stats line");
+    assert_eq!(stats["kernel"]["ringbuf_drops"], 0);
+
+    // Nothing left attached.
+    let link = host.ip(&["link", "show", "v6p-abr"]).unwrap();
+    assert!(!link.contains("xdp"), "XDP still attached: {link}");
+    let left = wait_unloaded(&ours);
+    assert!(left.is_empty(), "programs still loaded: {left:?}");
 }

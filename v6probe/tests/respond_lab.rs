@@ -469,7 +469,17 @@ fn respond_without_cap_net_raw_names_it_and_attaches_nothing() {
             "--",
         ])
         .arg(&bin)
-        .args(["monitor", "-i", "v6p-h0", "--duration", "5", "--respond"])
+        // XDP asked for, so the link would show it had anything been attached.
+        .args([
+            "monitor",
+            "-i",
+            "v6p-h0",
+            "--hook",
+            "both",
+            "--duration",
+            "5",
+            "--respond",
+        ])
         .arg("--policy")
         .arg(&policy)
         .stdin(Stdio::null())
