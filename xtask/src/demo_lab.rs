@@ -117,6 +117,10 @@ fn run(bin: &str) -> Result<(), String> {
         .map_err(e("starting radvd (apt-get install radvd)"))?;
 
     step("starting `v6probe monitor -i v6p-h0 --format text --duration 10` in the host");
+    // Its stderr goes to a file: text mode says there which hooks it attached, once they are.
+    let stderr_path = scratch.path().join("monitor.stderr");
+    let stderr_file = std::fs::File::create(&stderr_path).map_err(e("monitor stderr file"))?;
+    let monitor_stderr = || std::fs::read_to_string(&stderr_path).unwrap_or_default();
     let child = host
         .command(bin)
         .args([
@@ -130,21 +134,28 @@ fn run(bin: &str) -> Result<(), String> {
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(stderr_file)
         .spawn()
         .map_err(e("starting the monitor"))?;
     let mut mon = LineReader::new(child);
-    // Text mode announces the attachments on stderr; wait for the programs to be in place by
-    // probing the link for the XDP program (bounded).
+    // Wait (bounded) for the programs to be in place: text mode announces the attachments on
+    // stderr, `v6probe: watching v6p-h0:HOOK, ...` (on a veth the default hooks are TC).
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let link = host.ip(&["link", "show", "v6p-h0"]).map_err(e("link"))?;
-        if link.contains("xdp") {
+        let err = monitor_stderr();
+        if let Some(l) = err.lines().find(|l| l.starts_with("v6probe: watching ")) {
+            step(&format!(
+                "the monitor attached: {}",
+                l.trim_start_matches("v6probe: watching ")
+            ));
             break;
         }
         if Instant::now() > deadline || STOP.load(Ordering::SeqCst) {
-            let (_, _, err) = mon.finish(Duration::from_secs(5)).map_err(e("monitor"))?;
-            return Err(format!("the monitor did not attach: {}", err.trim()));
+            let _ = mon.finish(Duration::from_secs(5));
+            return Err(format!(
+                "the monitor did not attach: {}",
+                monitor_stderr().trim()
+            ));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -237,7 +248,7 @@ fn run(bin: &str) -> Result<(), String> {
     if STOP.load(Ordering::SeqCst) {
         mon.signal(libc::SIGINT);
     }
-    let (status, lines, err) = mon.finish(Duration::from_secs(15)).map_err(e("monitor"))?;
+    let (status, lines, _) = mon.finish(Duration::from_secs(15)).map_err(e("monitor"))?;
     println!();
     println!("---- what v6probe monitor saw on v6p-h0 ----");
     let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
@@ -259,7 +270,10 @@ fn run(bin: &str) -> Result<(), String> {
         println!("{n:>5}  {k}");
     }
     if !status.success() {
-        return Err(format!("monitor exited with {status}: {}", err.trim()));
+        return Err(format!(
+            "monitor exited with {status}: {}",
+            monitor_stderr().trim()
+        ));
     }
     let expected = [
         "neighbor_solicit",
