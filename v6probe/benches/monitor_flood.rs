@@ -9,8 +9,10 @@
 //! nothing (the baseline), a bare `XDP_PASS` program (what XDP on a veth costs the sender by
 //! itself: the floor of the monitor's XDP hook), `tcpdump -w FILE icmp6`, and `v6probe
 //! monitor` with `--events none` and `--events all` (its output to a file), each with the
-//! kernel flood guard at its default and off, `--events none --hook tc` (no XDP), and with the
-//! service sinks (`--output file:FILE --metrics-listen`). The flooder runs on CPU 0 and the capturer on CPU 1: a veth delivers in the
+//! kernel flood guard at its default and off, and with the service sinks (`--output file:FILE
+//! --metrics-listen`), all with the default hooks (`--hook auto`: TC on ingress and egress on
+//! this veth); and `--events none --hook both`, XDP forced on ingress (TC on egress), as on a
+//! NIC where native XDP is cheap. Each monitor row names the hooks its `start` line listed. The flooder runs on CPU 0 and the capturer on CPU 1: a veth delivers in the
 //! sender's context, so the kernel programs' and the packet socket's cost lands on the
 //! sender's CPU and shows as the rate it keeps; the capturer's own CPU time is its process's.
 //! Every capturer runs under the same flood, one after the other, for several rounds
@@ -44,8 +46,8 @@
 //!
 //! `V6PROBE_FLOOD_SECS` (default 4) sets each flood's measured window, `V6PROBE_FLOOD_ROUNDS`
 //! (default 5) the rounds, `V6PROBE_FLOODS` (default all: `thc-na,thc-ra,raw-na`) the floods,
-//! `V6PROBE_FLOOD_CAPTURERS` (default all: `none,none-guard-off,none-tc,all,all-guard-off,
-//! sinks`) the monitor's modes (nothing attached, the bare XDP program and tcpdump always run:
+//! `V6PROBE_FLOOD_CAPTURERS` (default all: `none,none-guard-off,none-hook-both,all,
+//! all-guard-off,sinks`) the monitor's modes (nothing attached, the bare XDP program and tcpdump always run:
 //! they are the baselines), and `V6PROBE_FLOOD_BIN` the v6probe binary the monitor runs from
 //! (default: the one built with the benchmark), to compare two builds.
 
@@ -141,8 +143,8 @@ mod imp {
         MonNone,
         /// `monitor --events none --flood-guard off`.
         MonNoneGuardOff,
-        /// `monitor --events none --hook tc` (TC ingress and egress, no XDP).
-        MonNoneTc,
+        /// `monitor --events none --hook both` (XDP ingress forced on the veth, TC egress).
+        MonNoneHookBoth,
         /// `monitor --events all` to a file (flood guard at its default).
         MonAll,
         /// `monitor --events all --flood-guard off` to a file.
@@ -159,7 +161,7 @@ mod imp {
             Capturer::Tcpdump,
             Capturer::MonNone,
             Capturer::MonNoneGuardOff,
-            Capturer::MonNoneTc,
+            Capturer::MonNoneHookBoth,
             Capturer::MonAll,
             Capturer::MonAllGuardOff,
             Capturer::MonSinksGuardOff,
@@ -170,7 +172,7 @@ mod imp {
             Some(match self {
                 Capturer::MonNone => "none",
                 Capturer::MonNoneGuardOff => "none-guard-off",
-                Capturer::MonNoneTc => "none-tc",
+                Capturer::MonNoneHookBoth => "none-hook-both",
                 Capturer::MonAll => "all",
                 Capturer::MonAllGuardOff => "all-guard-off",
                 Capturer::MonSinksGuardOff => "sinks",
@@ -185,7 +187,7 @@ mod imp {
                 Capturer::Tcpdump => "tcpdump -w FILE icmp6",
                 Capturer::MonNone => "monitor --events none",
                 Capturer::MonNoneGuardOff => "monitor --events none --flood-guard off",
-                Capturer::MonNoneTc => "monitor --events none --hook tc",
+                Capturer::MonNoneHookBoth => "monitor --events none --hook both",
                 Capturer::MonAll => "monitor --events all > FILE",
                 Capturer::MonAllGuardOff => "monitor --events all --flood-guard off > FILE",
                 Capturer::MonSinksGuardOff => "monitor all, guard off, sinks: file + metrics",
@@ -196,7 +198,7 @@ mod imp {
             Some(match self {
                 Capturer::MonNone => &["--events", "none"],
                 Capturer::MonNoneGuardOff => &["--events", "none", "--flood-guard", "off"],
-                Capturer::MonNoneTc => &["--events", "none", "--hook", "tc"],
+                Capturer::MonNoneHookBoth => &["--events", "none", "--hook", "both"],
                 Capturer::MonAll => &["--events", "all"],
                 Capturer::MonAllGuardOff => &["--events", "all", "--flood-guard", "off"],
                 Capturer::MonSinksGuardOff => &[
@@ -218,6 +220,8 @@ mod imp {
         flooder: Flooder,
         capturer: Capturer,
         round: usize,
+        /// The hooks the monitor's `start` line listed, in order (`xdp+tc_egress`).
+        hooks: Option<String>,
         /// The measured window of the flood (after its warm-up).
         window_s: f64,
         /// Frames the flooder's veth sent in the window, per second.
@@ -263,6 +267,8 @@ mod imp {
     struct Row {
         flooder: Flooder,
         capturer: Capturer,
+        /// The hooks the monitor attached (its runs' `hooks`; distinct ones joined by ` / `).
+        hooks: Option<String>,
         command: String,
         rounds: usize,
         sender_rate: f64,
@@ -345,7 +351,7 @@ mod imp {
                     if !Capturer::ALL.iter().any(|c| c.key() == Some(*k)) {
                         bench.fail(format_args!(
                             "V6PROBE_FLOOD_CAPTURERS: unknown mode {k:?} (none, none-guard-off, \
-                             none-tc, all, all-guard-off, sinks)"
+                             none-hook-both, all, all-guard-off, sinks)"
                         ));
                     }
                 }
@@ -453,16 +459,18 @@ mod imp {
             if let Some(none) = row(Capturer::MonNone) {
                 bench.target(
                     format!(
-                        "{}: monitor --events none CPU per offered frame / tcpdump's",
-                        flooder.name()
+                        "{}: {} CPU per offered frame / tcpdump's",
+                        flooder.name(),
+                        row_label(none)
                     ),
                     none.cpu_per_offered_x_tcpdump.unwrap_or(f64::NAN),
                     Bound::AtMost(1.0),
                 );
                 bench.target(
                     format!(
-                        "{}: sender rate under monitor --events none / under tcpdump",
-                        flooder.name()
+                        "{}: sender rate under {} / under tcpdump",
+                        flooder.name(),
+                        row_label(none)
                     ),
                     none.sender_share_of_tcpdump,
                     Bound::AtLeast(0.95),
@@ -564,6 +572,22 @@ mod imp {
         /// CPU seconds it had used when it was ready (start-up: loading and attaching the
         /// programs, opening the capture).
         ready_cpu_s: f64,
+        /// The monitor's hooks, from its `start` line.
+        hooks: Option<String>,
+    }
+
+    /// The hooks of a monitor's `start` line in `text` (`xdp+tc_egress`).
+    fn start_hooks(text: &str) -> Option<String> {
+        let start: Value = text
+            .lines()
+            .find(|l| l.contains("\"kind\":\"start\""))
+            .and_then(|l| serde_json::from_str(l).ok())?;
+        let hooks: Vec<&str> = start["attachments"]
+            .as_array()?
+            .iter()
+            .filter_map(|a| a["hook"].as_str())
+            .collect();
+        Some(hooks.join("+"))
     }
 
     /// CPU seconds process `pid` has used so far: the sum over its threads of the time on a
@@ -653,6 +677,7 @@ mod imp {
             out,
             err,
             ready_cpu_s: 0.0,
+            hooks: None,
         };
         // Ready: tcpdump says it is listening; the monitor prints its `start` line.
         let (file, needle) = match capturer {
@@ -661,8 +686,19 @@ mod imp {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if std::fs::read_to_string(&file).is_ok_and(|s| s.contains(needle)) {
+            if let Some(s) = std::fs::read_to_string(&file)
+                .ok()
+                .filter(|s| s.contains(needle))
+            {
                 started.ready_cpu_s = cpu_so_far(started.child.id())?;
+                if capturer != Capturer::Tcpdump {
+                    started.hooks = Some(start_hooks(&s).ok_or_else(|| {
+                        io::Error::other(format!(
+                            "{}: no hooks in its start line: {s}",
+                            capturer.name()
+                        ))
+                    })?);
+                }
                 return Ok(Some(started));
             }
             let why = std::fs::read_to_string(&started.err).unwrap_or_default();
@@ -830,6 +866,7 @@ mod imp {
             flooder,
             capturer,
             round,
+            hooks: None,
             window_s,
             sender_rate: (b.tx - a.tx) as f64 / window_s,
             sender_tx_dropped: flood1.tx_dropped - flood0.tx_dropped,
@@ -859,6 +896,7 @@ mod imp {
             run.host_rx_dropped = host1.rx_dropped - host0.rx_dropped;
             return Ok(run);
         };
+        run.hooks = started.hooks.clone();
         let ended = stop(started.child.id(), libc::SIGINT, Duration::from_secs(60))?;
         let host1 = counters(&lab.host, HOST_IF)?;
         run.offered_frames = (host1.rx + host1.tx) - (host0.rx + host0.tx);
@@ -997,6 +1035,12 @@ mod imp {
             .map(|((flooder, capturer), g)| Row {
                 flooder: *flooder,
                 capturer: *capturer,
+                hooks: {
+                    let mut h: Vec<&str> = g.iter().filter_map(|r| r.hooks.as_deref()).collect();
+                    h.sort_unstable();
+                    h.dedup();
+                    (!h.is_empty()).then(|| h.join(" / "))
+                },
                 command: command_line(*flooder, *capturer, tools),
                 rounds: g.len(),
                 sender_rate: med(g, &|r| Some(r.sender_rate)).unwrap_or(f64::NAN),
@@ -1111,6 +1155,15 @@ mod imp {
         format!("flood: taskset -c {SENDER_CPU} {flood}; capture: taskset -c {CAPTURER_CPU} {cap}")
     }
 
+    /// A row's capturer, with the hooks a monitor attached: `monitor --events none
+    /// [tc_ingress+tc_egress]`.
+    fn row_label(r: &Row) -> String {
+        match &r.hooks {
+            Some(h) => format!("{} [{h}]", r.capturer.name()),
+            None => r.capturer.name().to_string(),
+        }
+    }
+
     fn print_table(rows: &[Row]) {
         let opt = |v: Option<f64>, prec: usize| v.map_or("-".into(), |x| format!("{x:.prec$}"));
         for flooder in Flooder::ALL {
@@ -1122,7 +1175,7 @@ mod imp {
                 flooder.name()
             );
             println!(
-                "{:<48} {:>10} {:>6} {:>6} {:>6} {:>8} {:>6} {:>6} {:>10} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8}",
+                "{:<70} {:>10} {:>6} {:>6} {:>6} {:>8} {:>6} {:>6} {:>10} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8}",
                 "capturer",
                 "sender/s",
                 "x none",
@@ -1144,8 +1197,8 @@ mod imp {
             );
             for r in rows.iter().filter(|r| r.flooder == flooder) {
                 println!(
-                    "{:<48} {:>10.0} {:>6.2} {:>6.2} {:>6.2} {:>8} {:>6} {:>6} {:>10.0} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8}",
-                    r.capturer.name(),
+                    "{:<70} {:>10.0} {:>6.2} {:>6.2} {:>6.2} {:>8} {:>6} {:>6} {:>10.0} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8}",
+                    row_label(r),
                     r.sender_rate,
                     r.sender_share_of_nothing,
                     r.sender_share_of_tcpdump,
