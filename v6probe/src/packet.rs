@@ -17,7 +17,10 @@ use std::{
 use serde::Serialize;
 use v6probe_common::{
     abi::{direction, hook, RecordRef},
-    wire::{ndisc_option::Preference, validate::Violation, Frame, FrameError, Message, NdpOption},
+    wire::{
+        ndisc_option::Preference, validate::Violation, Frame, FrameError, FrameRef, Message,
+        NdpOption,
+    },
 };
 
 use crate::output::{json, ser_rfc3339, Rfc3339, SCHEMA_VERSION};
@@ -118,6 +121,21 @@ impl Packet {
         Ok(Self::new(
             Seen::from_record(rec, ts, iface),
             Frame::from_record(rec)?,
+        ))
+    }
+
+    /// [`Packet::from_record`] with the option list built in `spare` (emptied first): a
+    /// monitor hands back the list of the packet before ([`Frame::take_option_list`]), so a
+    /// flood of NDP frames allocates nothing for their options.
+    pub fn from_record_reusing(
+        rec: &RecordRef<'_>,
+        ts: SystemTime,
+        iface: Arc<str>,
+        spare: Vec<NdpOption>,
+    ) -> Result<Self, FrameError> {
+        Ok(Self::new(
+            Seen::from_record(rec, ts, iface),
+            FrameRef::from_record(rec)?.to_owned_reusing(spare),
         ))
     }
 

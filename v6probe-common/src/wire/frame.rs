@@ -17,7 +17,7 @@ use core::net::Ipv6Addr;
 use super::{
     icmpv6::{Icmpv6Ref, Icmpv6Repr},
     ipv6::{self, ChainEnd, ExtChain, FragmentInfo},
-    Error, EthernetAddress, EthernetFrame, EthernetRepr, Ipv6Packet, Ipv6Repr, VlanTag,
+    Error, EthernetAddress, EthernetFrame, EthernetRepr, Ipv6Packet, Ipv6Repr, NdpOption, VlanTag,
 };
 use crate::abi::{self, ethertype, next_header as nh, RecordRef};
 
@@ -210,10 +210,17 @@ impl<'a> FrameRef<'a> {
 
     /// The owned decode.
     pub fn to_owned(&self) -> Frame {
+        self.to_owned_reusing(Vec::new())
+    }
+
+    /// The owned decode, its option list built in `spare` (emptied first): a caller decoding
+    /// frame after frame hands back the list of the previous one
+    /// ([`Frame::take_option_list`]) and allocates none for it.
+    pub fn to_owned_reusing(&self, spare: Vec<NdpOption>) -> Frame {
         Frame {
             eth: self.eth,
             ip6: self.ip6,
-            icmp6: self.icmp6.as_ref().map(Icmpv6Ref::to_owned),
+            icmp6: self.icmp6.as_ref().map(|m| m.to_owned_reusing(spare)),
             checksum_ok: self.checksum_ok,
             icmp6_len: self.icmp6_len,
             truncated: self.truncated,
@@ -236,6 +243,15 @@ impl Frame {
     /// Decodes a kernel record ([`FrameRef::from_record`], then owned).
     pub fn from_record(r: &RecordRef<'_>) -> Result<Self, FrameError> {
         FrameRef::from_record(r).map(|f| f.to_owned())
+    }
+
+    /// Empties the message's option list and gives it back (an empty one without options),
+    /// for [`FrameRef::to_owned_reusing`].
+    pub fn take_option_list(&mut self) -> Vec<NdpOption> {
+        self.icmp6
+            .as_mut()
+            .map(Icmpv6Repr::take_option_list)
+            .unwrap_or_default()
     }
 
     /// Why the frame has no ICMPv6 message, in one word: `fragment` (a fragment whose

@@ -457,11 +457,18 @@ impl<'a> Icmpv6Ref<'a> {
     /// The owned form.
     #[cfg(feature = "alloc")]
     pub fn to_owned(&self) -> Icmpv6Repr {
+        self.to_owned_reusing(alloc::vec::Vec::new())
+    }
+
+    /// The owned form, its option list (if it has one) built in `spare`
+    /// ([`Options::parse_reusing`]).
+    #[cfg(feature = "alloc")]
+    pub fn to_owned_reusing(&self, spare: alloc::vec::Vec<super::NdpOption>) -> Icmpv6Repr {
         Icmpv6Repr {
             msg_type: self.msg_type,
             code: self.code,
             checksum: self.checksum,
-            message: Message::from(self.message),
+            message: Message::from_ref_reusing(self.message, spare),
         }
     }
 }
@@ -476,7 +483,10 @@ mod owned {
 
     use super::{field, Icmpv6Packet, Icmpv6Ref, Icmpv6Type, MessageRef};
     pub use crate::wire::quoted::{Quoted, QuotedUpper};
-    use crate::wire::{ndisc_option::Options, ndisc_option::Preference, Error, Result};
+    use crate::wire::{
+        ndisc_option::{NdpOption, Options, Preference},
+        Error, Result,
+    };
 
     /// The body of an ICMPv6 message, by type.
     ///
@@ -642,11 +652,23 @@ mod owned {
 
     impl From<MessageRef<'_>> for Message {
         fn from(m: MessageRef<'_>) -> Self {
+            Self::from_ref_reusing(m, Vec::new())
+        }
+    }
+
+    impl Message {
+        /// The owned message, its option list (NDP types) built in `spare`
+        /// ([`Options::parse_reusing`]); `spare` is dropped by the other types.
+        pub fn from_ref_reusing(m: MessageRef<'_>, spare: Vec<NdpOption>) -> Self {
             let quoted = |d: &[u8]| Box::new(Quoted::parse(d));
+            let mut spare = Some(spare);
+            let mut owned = |o: super::OptionsRef<'_>| {
+                Options::parse_reusing(o.0, spare.take().unwrap_or_default())
+            };
             match m {
                 MessageRef::RouterSolicit { reserved, options } => Message::RouterSolicit {
                     reserved,
-                    options: options.to_owned(),
+                    options: owned(options),
                 },
                 MessageRef::RouterAdvert {
                     cur_hop_limit,
@@ -671,7 +693,7 @@ mod owned {
                     router_lifetime,
                     reachable_time,
                     retrans_timer,
-                    options: options.to_owned(),
+                    options: owned(options),
                 },
                 MessageRef::NeighborSolicit {
                     reserved,
@@ -680,7 +702,7 @@ mod owned {
                 } => Message::NeighborSolicit {
                     reserved,
                     target,
-                    options: options.to_owned(),
+                    options: owned(options),
                 },
                 MessageRef::NeighborAdvert {
                     router,
@@ -695,7 +717,7 @@ mod owned {
                     override_,
                     reserved,
                     target,
-                    options: options.to_owned(),
+                    options: owned(options),
                 },
                 MessageRef::Redirect {
                     reserved,
@@ -706,7 +728,7 @@ mod owned {
                     reserved,
                     target,
                     destination,
-                    options: options.to_owned(),
+                    options: owned(options),
                 },
                 MessageRef::DestUnreachable {
                     reason,
@@ -768,6 +790,23 @@ mod owned {
     }
 
     impl Icmpv6Repr {
+        /// Empties the option list (if the message has one) and gives it back, for
+        /// [`Icmpv6Ref::to_owned_reusing`] to fill with the next message's.
+        pub fn take_option_list(&mut self) -> Vec<NdpOption> {
+            match &mut self.message {
+                Message::RouterSolicit { options, .. }
+                | Message::RouterAdvert { options, .. }
+                | Message::NeighborSolicit { options, .. }
+                | Message::NeighborAdvert { options, .. }
+                | Message::Redirect { options, .. } => {
+                    let mut list = core::mem::take(&mut options.list);
+                    list.clear();
+                    list
+                }
+                _ => Vec::new(),
+            }
+        }
+
         /// A message with type and code; checksum filled on emit.
         pub fn new(msg_type: impl Into<Icmpv6Type>, code: u8, message: Message) -> Self {
             Self {

@@ -859,3 +859,45 @@ fn hardware_address_text() {
     let long = [0xabu8; 40];
     assert_eq!(text::Groups(&long).to_string(), vec!["ab"; 40].join(":"));
 }
+
+/// Decoding into the option list of the message before gives what a fresh decode gives,
+/// whatever that list held (more options, fewer, none, another message type's), and the list
+/// taken back is empty.
+#[test]
+fn decoding_into_a_spare_option_list_is_a_fresh_decode() {
+    let frames: [&[u8]; 11] = [
+        &RA,
+        &NS,
+        &NA,
+        &RS,
+        &NS_DAD,
+        &REDIRECT,
+        &DEST_UNREACH,
+        &ECHO_REQUEST,
+        &NS_VLAN_HBH_FRAG,
+        &RA[..RA.len() - 5],
+        &RA,
+    ];
+    let mut spare = Vec::new();
+    for (i, bytes) in frames.iter().enumerate() {
+        let r = FrameRef::parse(bytes).unwrap();
+        let fresh = r.to_owned();
+        let mut reused = r.to_owned_reusing(core::mem::take(&mut spare));
+        assert_eq!(reused, fresh, "frame {i}");
+        assert_eq!(reused.validate(), fresh.validate(), "frame {i}");
+        spare = reused.take_option_list();
+        assert!(spare.is_empty(), "frame {i}");
+        let listed = fresh
+            .icmp6
+            .as_ref()
+            .and_then(|m| m.options())
+            .map_or(0, |o| o.list.len());
+        assert!(spare.capacity() >= listed, "frame {i}: the list comes back");
+    }
+    assert!(spare.capacity() > 0);
+    // A walk error is kept too.
+    let buf = [1u8, 1, 2, 0, 0, 0, 0, 1, 5, 0];
+    let old = Options::parse(&[1, 1, 2, 0, 0, 0, 0, 1, 1, 1, 2, 0, 0, 0, 0, 2]).list;
+    assert_eq!(Options::parse_reusing(&buf, old), Options::parse(&buf));
+    assert!(Options::parse(&buf).error.is_some());
+}

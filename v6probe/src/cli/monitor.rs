@@ -1154,14 +1154,18 @@ fn judge_batch(
     tally: &mut Tally,
 ) -> Result<()> {
     let mut recs = batch.iter().peekable();
+    // The option list of the packet before, emptied: the next one's is built in it.
+    let mut spare = Vec::new();
     while let Some(rec) = recs.next() {
         if let Some(next) = recs.peek() {
             detector.prefetch(next.frame);
         }
         let ts = observer.wall_time(rec.header.ts_ns);
         let iface = observer.iface_shared(rec.header.ifindex);
-        let comment = match Packet::from_record(&rec, ts, iface.clone()) {
-            Ok(packet) => {
+        let decoded =
+            Packet::from_record_reusing(&rec, ts, iface.clone(), std::mem::take(&mut spare));
+        let comment = match decoded {
+            Ok(mut packet) => {
                 tally.record(
                     rec.header.ifindex,
                     hook_label(&rec.header),
@@ -1171,7 +1175,7 @@ fn judge_batch(
                         .as_ref()
                         .map_or("fragment", |m| m.msg_type.name()),
                 );
-                judge(
+                let comment = judge(
                     detector,
                     respond.as_deref_mut(),
                     rec.frame,
@@ -1179,7 +1183,9 @@ fn judge_batch(
                     ts,
                     out,
                     tally,
-                )?
+                )?;
+                spare = packet.frame.take_option_list();
+                comment
             }
             Err(e) => {
                 tally.undecodable();
@@ -1286,6 +1292,8 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
     };
     let mut damage = None;
     let mut tally = Tally::default();
+    // The option list of the packet before, emptied: the next one's is built in it.
+    let mut spare = Vec::new();
     for item in reader {
         let frame = match item {
             Ok(f) => f,
@@ -1295,17 +1303,19 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
             }
         };
         capture.frames += 1;
-        // Fragments whatever their upper layer, as the kernel records them: reassembled.
-        let decoded = frame.decode().or_else(|skipped| {
-            if !frame.is_ethernet() {
-                return Err(skipped);
-            }
-            crate::wire::Frame::parse_fragment(&frame.data)
-                .map(|f| Packet::new(frame.seen(), f))
-                .map_err(|_| skipped)
-        });
+        // What `CaptureFrame::decode` decodes, and fragments whatever their upper layer, as
+        // the kernel records them: reassembled.
+        let decoded = frame
+            .is_ethernet()
+            .then(|| {
+                crate::wire::FrameRef::parse(&frame.data)
+                    .or_else(|_| crate::wire::FrameRef::parse_fragment(&frame.data))
+                    .ok()
+            })
+            .flatten()
+            .map(|f| Packet::new(frame.seen(), f.to_owned_reusing(std::mem::take(&mut spare))));
         match decoded {
-            Ok(packet) => {
+            Some(mut packet) => {
                 stats.records_read += 1;
                 judge(
                     &mut detector,
@@ -1316,8 +1326,9 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
                     &mut out,
                     &mut tally,
                 )?;
+                spare = packet.frame.take_option_list();
             }
-            Err(_) => capture.skipped += 1,
+            None => capture.skipped += 1,
         }
         if capture.frames.is_multiple_of(1024) {
             out.flush();

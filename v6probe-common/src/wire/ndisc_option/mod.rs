@@ -582,10 +582,20 @@ mod owned {
     impl Options {
         /// Walks `buf` (the options area of a message).
         pub fn parse(buf: &[u8]) -> Self {
-            // Count first (a walk of the length bytes only), so the list is allocated once.
-            let n = OptionIter::new(buf).filter(|i| i.is_ok()).count();
+            Self::parse_reusing(buf, Vec::new())
+        }
+
+        /// [`Options::parse`] into `spare` (emptied first), so a caller decoding message
+        /// after message can hand back the list of the previous one and allocate nothing
+        /// while its capacity suffices.
+        pub fn parse_reusing(buf: &[u8], mut spare: Vec<NdpOption>) -> Self {
+            spare.clear();
+            if spare.capacity() == 0 {
+                // Count first (a walk of the length bytes only), so the list is allocated once.
+                spare.reserve_exact(OptionIter::new(buf).filter(|i| i.is_ok()).count());
+            }
             let mut o = Self {
-                list: Vec::with_capacity(n),
+                list: spare,
                 error: None,
             };
             for item in OptionIter::new(buf) {
