@@ -469,7 +469,9 @@ fn start_hooks(start: &Value, iface: &str) -> Vec<String> {
 }
 
 /// No `--hook` (auto): TC on ingress and egress on a veth, XDP on ingress and TC on egress on
-/// a bridge (not a veth), in one monitor; NDP still recorded on the veth, through TC.
+/// a bridge (not a veth), in one monitor; NDP still recorded on the veth, through TC. The
+/// bridge appears after the start: its hooks are chosen when it is attached, and the XDP
+/// program, which the veth did not need at the start, is loaded then.
 #[test]
 #[ignore = "needs root: network namespaces and the kernel programs (BPF)"]
 fn monitor_default_hooks_are_tc_on_a_veth_and_xdp_elsewhere() {
@@ -478,9 +480,6 @@ fn monitor_default_hooks_are_tc_on_a_veth_and_xdp_elsewhere() {
     let host = Netns::new("mon-auto").unwrap();
     let peer = Netns::new("mon-auto-peer").unwrap();
     veth(&host, "v6p-a0", &peer, "v6p-a1").unwrap();
-    host.ip(&["link", "add", "v6p-abr", "type", "bridge"])
-        .unwrap();
-    host.ip(&["link", "set", "v6p-abr", "up"]).unwrap();
     peer.ip(&[
         "-6",
         "addr",
@@ -499,6 +498,7 @@ fn monitor_default_hooks_are_tc_on_a_veth_and_xdp_elsewhere() {
             "v6p-a0",
             "-i",
             "v6p-abr",
+            "--wait-for-interface",
             "--duration",
             "20",
         ])
@@ -519,10 +519,21 @@ fn monitor_default_hooks_are_tc_on_a_veth_and_xdp_elsewhere() {
         ["tc_ingress", "tc_egress"],
         "{start}"
     );
+    assert!(start_hooks(&start, "v6p-abr").is_empty(), "{start}");
+    host.ip(&["link", "add", "v6p-abr", "type", "bridge"])
+        .unwrap();
+    host.ip(&["link", "set", "v6p-abr", "up"]).unwrap();
+    let back = mon
+        .wait_for(Duration::from_secs(10), |l| {
+            l.contains("\"kind\":\"interface\"") && l.contains("\"back\"")
+        })
+        .expect("the bridge attached when it appeared");
+    let back = json_line(&back);
+    assert_eq!(back["iface"], "v6p-abr", "{back}");
     assert_eq!(
-        start_hooks(&start, "v6p-abr"),
-        ["xdp", "tc_egress"],
-        "{start}"
+        back["hooks"],
+        serde_json::json!(["xdp", "tc_egress"]),
+        "{back}"
     );
     // What the kernel holds agrees: no XDP program on the veth, ours on the bridge.
     let link = host.ip(&["link", "show", "v6p-a0"]).unwrap();
