@@ -147,6 +147,18 @@ pub mod json {
     }
 
     impl<const N: usize> Cur<'_, N> {
+        /// Where the next byte goes (for [`Cur::since`]).
+        #[inline(always)]
+        pub fn pos(&self) -> usize {
+            self.n
+        }
+
+        /// What was written from `at` (a [`Cur::pos`]) on.
+        #[inline(always)]
+        pub fn since(&self, at: usize) -> &[u8] {
+            &self.buf[at.min(self.n)..self.n]
+        }
+
         /// Bytes as they are (literal JSON).
         #[inline(always)]
         pub fn lit(&mut self, s: &[u8]) {

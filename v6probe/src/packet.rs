@@ -285,9 +285,18 @@ impl Packet {
         out.extend_from_slice(b",\"hook\":");
         json::name(out, self.seen.hook);
 
+        // The Ethernet and IPv6 sources as written: the NDP parts usually repeat them (a
+        // link-layer address option, an NA's target) and copy the text instead.
+        let mut again = Again {
+            mac: f.eth.src.0,
+            ip: f.ip6.src,
+            ..Again::default()
+        };
         json::fixed::<96>(out, |c| {
             c.lit(b",\"eth\":{\"src\":");
+            let at = c.pos();
             c.mac(&f.eth.src.0);
+            again.mac_text.copy_from_slice(c.since(at));
             c.lit(b",\"dst\":");
             c.mac(&f.eth.dst.0);
             c.lit(b",\"vlan\":[");
@@ -312,7 +321,11 @@ impl Packet {
         // 18 + 47 + 7 + 47 + 13 + 3 + 15 + 5 + 8 bytes at most.
         json::fixed::<224>(out, |c| {
             c.lit(b"]},\"ip6\":{\"src\":");
+            let at = c.pos();
             c.ipv6(&ip.src);
+            let text = c.since(at);
+            again.ip_len = text.len();
+            again.ip_text[..text.len()].copy_from_slice(text);
             c.lit(b",\"dst\":");
             c.ipv6(&ip.dst);
             c.lit(b",\"hop_limit\":");
@@ -357,7 +370,7 @@ impl Packet {
                 json::name(out, m.msg_type.name());
                 out.extend_from_slice(b",\"checksum_ok\":");
                 json::opt_bool(out, f.checksum_ok);
-                write_message(out, &m.message)?;
+                write_message(out, &m.message, &again)?;
                 out.push(b'}');
             }
             None => out.extend_from_slice(b"null"),
@@ -382,8 +395,51 @@ impl Packet {
     }
 }
 
+/// The text of the frame's Ethernet and IPv6 sources as the line wrote them (with quotes).
+struct Again {
+    mac: [u8; 6],
+    mac_text: [u8; 19],
+    ip: Ipv6Addr,
+    ip_text: [u8; 47],
+    ip_len: usize,
+}
+
+impl Default for Again {
+    fn default() -> Self {
+        Self {
+            mac: [0; 6],
+            mac_text: [0; 19],
+            ip: Ipv6Addr::UNSPECIFIED,
+            ip_text: [0; 47],
+            ip_len: 0,
+        }
+    }
+}
+
+impl Again {
+    /// `a` as a string: the source's text when it is the source.
+    #[inline(always)]
+    fn ipv6<const N: usize>(&self, c: &mut json::Cur<'_, N>, a: &Ipv6Addr) {
+        if *a == self.ip && self.ip_len > 0 {
+            c.lit(&self.ip_text[..self.ip_len]);
+        } else {
+            c.ipv6(a);
+        }
+    }
+
+    /// `m` as a string: the source's text when it is the source.
+    #[inline(always)]
+    fn mac<const N: usize>(&self, c: &mut json::Cur<'_, N>, m: &[u8; 6]) {
+        if *m == self.mac {
+            c.lit(&self.mac_text);
+        } else {
+            c.mac(m);
+        }
+    }
+}
+
 /// The message's members inside the `icmp6` object (each after a comma).
-fn write_message(out: &mut Vec<u8>, m: &Message) -> serde_json::Result<()> {
+fn write_message(out: &mut Vec<u8>, m: &Message, again: &Again) -> serde_json::Result<()> {
     let options = match m {
         Message::RouterSolicit { options, .. } => options,
         Message::RouterAdvert {
@@ -420,7 +476,7 @@ fn write_message(out: &mut Vec<u8>, m: &Message) -> serde_json::Result<()> {
         } => {
             json::fixed::<112>(out, |c| {
                 c.lit(b",\"target\":");
-                c.ipv6(target);
+                again.ipv6(c, target);
             });
             options
         }
@@ -438,7 +494,7 @@ fn write_message(out: &mut Vec<u8>, m: &Message) -> serde_json::Result<()> {
                 flag!(c, "solicited", *solicited);
                 flag!(c, "override", *override_);
                 c.lit(b",\"target\":");
-                c.ipv6(target);
+                again.ipv6(c, target);
             });
             options
         }
@@ -474,7 +530,7 @@ fn write_message(out: &mut Vec<u8>, m: &Message) -> serde_json::Result<()> {
         if i > 0 {
             out.push(b',');
         }
-        write_option(out, o)?;
+        write_option(out, o, again)?;
     }
     out.push(b']');
     Ok(())
@@ -490,14 +546,14 @@ fn preference_json(p: Preference) -> &'static [u8] {
 }
 
 /// One option object, `{"type":N,"name":"..",...}`.
-fn write_option(out: &mut Vec<u8>, o: &NdpOption) -> serde_json::Result<()> {
+fn write_option(out: &mut Vec<u8>, o: &NdpOption, again: &Again) -> serde_json::Result<()> {
     // The common kinds are written whole in room made once ([`json::fixed`]); sizes: the
     // literals, 51 bytes for a prefix, 20 for a number.
     match o {
         NdpOption::SourceLlAddr { addr } => {
             json::fixed::<80>(out, |c| {
                 c.lit(b"{\"type\":1,\"name\":\"source_ll_addr\",\"addr\":");
-                c.mac(&addr.0);
+                again.mac(c, &addr.0);
                 c.lit(b"}");
             });
             return Ok(());
@@ -505,7 +561,7 @@ fn write_option(out: &mut Vec<u8>, o: &NdpOption) -> serde_json::Result<()> {
         NdpOption::TargetLlAddr { addr } => {
             json::fixed::<80>(out, |c| {
                 c.lit(b"{\"type\":2,\"name\":\"target_ll_addr\",\"addr\":");
-                c.mac(&addr.0);
+                again.mac(c, &addr.0);
                 c.lit(b"}");
             });
             return Ok(());
