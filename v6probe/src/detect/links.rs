@@ -22,13 +22,22 @@ pub struct Links {
     list: Vec<(Option<String>, u16)>,
     /// Lookups of a new link made while the table was full (given the shared link).
     over_cap: u64,
+    /// The id found last: frames come in runs from one link, so it is tried first, against
+    /// its entry in `list`, before hashing the name.
+    last: u16,
 }
 
 impl Links {
     /// The id of (name, vid), created when new. Past [`MAX_LINKS`] a new link gets the id of
     /// the unnamed, untagged link (one slot is kept for it), and is counted.
     pub fn id(&mut self, name: Option<&str>, vid: u16) -> u16 {
+        if let Some((n, v)) = self.list.get(usize::from(self.last)) {
+            if *v == vid && n.as_deref() == name {
+                return self.last;
+            }
+        }
         if let Some(id) = self.get(name, vid) {
+            self.last = id;
             return id;
         }
         let shared = name.is_none() && vid == 0;
@@ -38,6 +47,7 @@ impl Links {
         }
         let id = self.list.len() as u16;
         self.list.push((name.map(str::to_owned), vid));
+        self.last = id;
         match name {
             Some(n) => self.named.entry(n.to_owned()).or_default().insert(vid, id),
             None => self.unnamed.insert(vid, id),
@@ -94,6 +104,41 @@ mod tests {
         assert_eq!((l.name(d), l.vlan(d)), (None, None));
         assert_eq!(l.name(999), None);
         assert_eq!(l.over_cap(), 0);
+    }
+
+    /// The last link found, tried first, gives the id the maps give, in runs and interleaved,
+    /// past the cap too.
+    #[test]
+    fn the_last_link_found_is_the_same_id_as_the_maps_give() {
+        let mut l = Links::default();
+        let keys = [
+            (Some("eth0"), 0),
+            (Some("eth0"), 0),
+            (Some("eth0"), 5),
+            (None, 5),
+            (None, 0),
+            (Some("eth1"), 0),
+            (Some("eth0"), 0),
+            (Some("eth"), 0),
+            (Some("eth0"), 5),
+            (Some("eth0"), 5),
+        ];
+        let ids: Vec<u16> = keys.iter().map(|&(n, v)| l.id(n, v)).collect();
+        assert_eq!(ids, [0, 0, 1, 2, 3, 4, 0, 5, 1, 1]);
+        for (&(n, v), &id) in keys.iter().zip(&ids).rev() {
+            assert_eq!(l.id(n, v), id);
+            assert_eq!(l.get(n, v), Some(id));
+        }
+        let mut l = Links::default();
+        let names: Vec<String> = (0..MAX_LINKS + 3).map(|i| format!("if{i}")).collect();
+        for n in &names {
+            l.id(Some(n), 0);
+        }
+        let extra = names.last().unwrap();
+        let shared = l.id(Some(extra), 0);
+        assert_eq!(l.id(Some(extra), 0), shared, "over the cap, twice in a row");
+        assert_eq!((l.name(shared), l.vlan(shared)), (None, None));
+        assert_eq!(l.over_cap(), 6, "each lookup of a link left out is counted");
     }
 
     #[test]
