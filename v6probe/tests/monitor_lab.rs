@@ -94,9 +94,9 @@ fn monitor_sees_real_ndp_and_detaches() {
     let peer_mac = peer.mac("v6p-p0").unwrap();
 
     // XDP forced on the veth (the default there is TC): the XDP path and its detach.
-    let child = host
-        .command(BIN)
-        .args([
+    let (mut mon, start) = start_monitor(
+        &host,
+        &[
             "monitor",
             "-i",
             "v6p-h0",
@@ -104,26 +104,9 @@ fn monitor_sees_real_ndp_and_detaches() {
             "both",
             "--duration",
             "20",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut mon = LineReader::new(child);
-    let start = mon
-        .wait_for(Duration::from_secs(10), |l| {
-            l.contains("\"kind\":\"start\"")
-        })
-        .expect("monitor start line");
-    let start = json_line(&start);
-    let hooks: Vec<&str> = start["attachments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["hook"].as_str().unwrap())
-        .collect();
-    assert_eq!(hooks, ["xdp", "tc_egress"]);
+        ],
+    );
+    assert_eq!(start_hooks(&start, "v6p-h0"), ["xdp", "tc_egress"]);
     let ours = attached_program_ids(&host, "v6p-h0");
     assert!(
         ours.len() >= 2,
@@ -401,9 +384,9 @@ fn monitor_with_tc_hooks_sees_both_directions() {
         "nodad",
     ])
     .unwrap();
-    let child = host
-        .command(BIN)
-        .args([
+    let (mut mon, start) = start_monitor(
+        &host,
+        &[
             "monitor",
             "-i",
             "v6p-t0",
@@ -411,26 +394,9 @@ fn monitor_with_tc_hooks_sees_both_directions() {
             "tc",
             "--duration",
             "20",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut mon = LineReader::new(child);
-    let start = mon
-        .wait_for(Duration::from_secs(10), |l| {
-            l.contains("\"kind\":\"start\"")
-        })
-        .expect("monitor start line");
-    let start = json_line(&start);
-    let hooks: Vec<&str> = start["attachments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["hook"].as_str().unwrap())
-        .collect();
-    assert_eq!(hooks, ["tc_ingress", "tc_egress"]);
+        ],
+    );
+    assert_eq!(start_hooks(&start, "v6p-t0"), ["tc_ingress", "tc_egress"]);
     // Our DAD NS goes out; the peer resolving us sends an NS in and gets our NA out.
     host.ip(&["-6", "addr", "add", "fd00:b::1/64", "dev", "v6p-t0"])
         .unwrap();
@@ -455,6 +421,27 @@ fn monitor_with_tc_hooks_sees_both_directions() {
         !packets(&v, "neighbor_solicit", "egress").is_empty(),
         "our DAD NS, out"
     );
+}
+
+/// Starts `v6probe` with `args` in `ns` (stdout and stderr read by the returned reader) and
+/// waits for its `start` line, which it returns parsed.
+fn start_monitor(ns: &Netns, args: &[&str]) -> (LineReader, Value) {
+    let child = ns
+        .command(BIN)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut mon = LineReader::new(child);
+    let start = mon
+        .wait_for(Duration::from_secs(10), |l| {
+            l.contains("\"kind\":\"start\"")
+        })
+        .expect("monitor start line");
+    let start = json_line(&start);
+    (mon, start)
 }
 
 /// The hooks of the `start` line, per interface, in order.
@@ -490,9 +477,9 @@ fn monitor_default_hooks_are_tc_on_a_veth_and_xdp_elsewhere() {
         "nodad",
     ])
     .unwrap();
-    let child = host
-        .command(BIN)
-        .args([
+    let (mut mon, start) = start_monitor(
+        &host,
+        &[
             "monitor",
             "-i",
             "v6p-a0",
@@ -501,19 +488,8 @@ fn monitor_default_hooks_are_tc_on_a_veth_and_xdp_elsewhere() {
             "--wait-for-interface",
             "--duration",
             "20",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut mon = LineReader::new(child);
-    let start = mon
-        .wait_for(Duration::from_secs(10), |l| {
-            l.contains("\"kind\":\"start\"")
-        })
-        .expect("monitor start line");
-    let start = json_line(&start);
+        ],
+    );
     assert_eq!(
         start_hooks(&start, "v6p-a0"),
         ["tc_ingress", "tc_egress"],
