@@ -61,11 +61,7 @@ impl<W: Write> JsonLines<W> {
 /// [`crate::packet::Packet::write_json_line`]). Strings go through [`json::str`], which escapes
 /// exactly as `serde_json` does.
 pub mod json {
-    use std::{
-        cell::Cell,
-        net::Ipv6Addr,
-        time::{Duration, SystemTime},
-    };
+    use std::{cell::Cell, net::Ipv6Addr, time::SystemTime};
 
     use v6probe_common::wire::text::Ipv6Text;
 
@@ -256,20 +252,13 @@ pub mod json {
     /// per line.
     #[inline]
     pub fn ts(out: &mut Vec<u8>, t: SystemTime) {
-        ts_since(out, t, t.duration_since(SystemTime::UNIX_EPOCH).ok());
-    }
-
-    /// [`ts`] given `t`'s time since the epoch as well (`None` before it), for a caller that
-    /// has it already: the conversion is not done a second time.
-    #[inline]
-    pub fn ts_since(out: &mut Vec<u8>, t: SystemTime, since_epoch: Option<Duration>) {
         // Up to 9999-12-31T23:59:59 the text before the nanoseconds is 20 bytes.
         const LAST: u64 = 253_402_300_800;
         thread_local! {
             static SECOND: Cell<(u64, [u8; 20])> = const { Cell::new((u64::MAX, [0; 20])) };
         }
-        let d = match since_epoch {
-            Some(d) if d.as_secs() < LAST => d,
+        let d = match t.duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(d) if d.as_secs() < LAST => d,
             _ => {
                 out.push(b'"');
                 out.extend_from_slice(super::Rfc3339::new(t).as_bytes());

@@ -7,12 +7,7 @@
 //!  "hook":"xdp","eth":{..},"ip6":{..},"icmp6":{..}|null,"truncated":false,"violations":[..]}
 //! ```
 //! `decode` adds `"frame"` (1-based number in the file). See README, "Output schema".
-use std::{
-    cell::OnceCell,
-    net::Ipv6Addr,
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{cell::OnceCell, net::Ipv6Addr, sync::Arc, time::SystemTime};
 
 use serde::Serialize;
 use v6probe_common::{
@@ -96,9 +91,6 @@ pub struct Packet {
     /// reassembled packet, without its fragment header).
     pub reassembled: Option<Reassembly>,
     violations: OnceCell<Vec<Violation>>,
-    /// `seen.ts` as it was when the packet was made, and its time since the epoch (`None`
-    /// before it): converted once, for the line and the detector both.
-    epoch: (SystemTime, Option<Duration>),
 }
 
 /// The `"reassembled"` member of a packet line: which fragments the packet was built from.
@@ -141,35 +133,12 @@ impl Packet {
 
     /// An already decoded frame.
     pub fn new(seen: Seen, frame: Frame) -> Self {
-        let epoch = (seen.ts, seen.ts.duration_since(UNIX_EPOCH).ok());
         Self {
             seen,
             frame,
             reassembled: None,
             violations: OnceCell::new(),
-            epoch,
         }
-    }
-
-    /// `seen.ts` since the epoch (`None` before it), converted when the packet was made
-    /// (again only if `seen.ts` was changed since).
-    pub fn since_epoch(&self) -> Option<Duration> {
-        if self.epoch.0 == self.seen.ts {
-            self.epoch.1
-        } else {
-            self.seen.ts.duration_since(UNIX_EPOCH).ok()
-        }
-    }
-
-    /// `now` in nanoseconds since the epoch (0 before it, saturated after 2554): the packet's
-    /// own conversion when `now` is its time, as it is for a monitor's detector.
-    pub fn nanos_at(&self, now: SystemTime) -> u64 {
-        let d = if now == self.seen.ts {
-            self.since_epoch()
-        } else {
-            now.duration_since(UNIX_EPOCH).ok()
-        };
-        d.map_or(0, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64)
     }
 
     /// The RFC findings ([`Frame::validate`]), computed once.
@@ -274,7 +243,7 @@ impl Packet {
             json::uint(out, n);
         }
         out.extend_from_slice(b",\"ts\":");
-        json::ts_since(out, self.seen.ts, self.since_epoch());
+        json::ts(out, self.seen.ts);
         out.extend_from_slice(b",\"iface\":");
         json::opt_str(out, self.seen.iface.as_deref());
         out.extend_from_slice(b",\"dir\":");
@@ -795,35 +764,6 @@ mod tests {
             .unwrap()
             .map(|f| f.unwrap().data.to_vec())
             .collect()
-    }
-
-    /// The conversion kept from construction gives what converting again gives, also after
-    /// `seen.ts` was changed, for other times and for times before the epoch.
-    #[test]
-    fn time_since_epoch_is_converted_once_and_kept_right() {
-        let bytes = &crafted()[0];
-        let at = |s: u64, n: u32| SystemTime::UNIX_EPOCH + Duration::new(s, n);
-        let mut p = Packet::new(
-            Seen::from_capture(1, at(1_700_000_000, 123), None, None),
-            Frame::parse(bytes).unwrap(),
-        );
-        let nanos = crate::detect::engine::nanos;
-        assert_eq!(p.since_epoch(), Some(Duration::new(1_700_000_000, 123)));
-        assert_eq!(p.nanos_at(p.seen.ts), nanos(p.seen.ts));
-        assert_eq!(p.nanos_at(at(5, 6)), 5_000_000_006);
-        p.seen.ts = at(1_800_000_000, 7);
-        assert_eq!(p.since_epoch(), Some(Duration::new(1_800_000_000, 7)));
-        assert_eq!(p.nanos_at(p.seen.ts), 1_800_000_000_000_000_007);
-        let before = SystemTime::UNIX_EPOCH - Duration::from_secs(3);
-        p.seen.ts = before;
-        assert_eq!(p.since_epoch(), None);
-        assert_eq!(p.nanos_at(before), 0);
-        let mut line = Vec::new();
-        p.write_json_line(&mut line).unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&line),
-            String::from_utf8_lossy(&reference(&p))
-        );
     }
 
     #[test]

@@ -192,8 +192,9 @@ impl CaptureFrame {
         )
     }
 
-    /// Decodes and validates the frame (the `packet` line of `decode` and `monitor --pcap`),
-    /// or says why it is not an ICMPv6 frame the decoder represents.
+    /// Decodes and validates the frame (the `packet` line of `decode`), or says why it is not
+    /// an ICMPv6 frame the decoder represents. `monitor --pcap` decodes the same frames (and
+    /// fragments whatever their upper layer) into a reused option list, without the reason.
     pub fn decode(&self) -> Result<Packet, Skipped> {
         if !self.is_ethernet() {
             return Err(Skipped {

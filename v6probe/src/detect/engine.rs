@@ -202,7 +202,7 @@ impl Engine {
 
     /// [`Engine::observe`] appending to `out`.
     pub fn observe_into(&mut self, p: &Packet, now: SystemTime, out: &mut Vec<Alert>) {
-        let t = p.nanos_at(now);
+        let t = nanos(now);
         self.observed += 1;
         let link = self.link_of(p);
         self.tick_learning(t);
@@ -322,7 +322,7 @@ impl Engine {
         }
         let r = {
             let link = self.link_of(p);
-            let cx = cx!(self, p, now, p.nanos_at(now), link);
+            let cx = cx!(self, p, now, nanos(now), link);
             let mut sink = Sink::new(&mut self.gate, out);
             self.frags.long_chain(&cx, &mut sink);
             if !fragment {
@@ -340,7 +340,7 @@ impl Engine {
         self.observe_into(&whole, now, out);
         if whole.frame.ip6.ext.longer_than_kernel_walks() {
             let link = self.link_of(&whole);
-            let cx = cx!(self, &whole, now, whole.nanos_at(now), link);
+            let cx = cx!(self, &whole, now, nanos(now), link);
             self.frags
                 .long_chain(&cx, &mut Sink::new(&mut self.gate, out));
         }
