@@ -116,19 +116,31 @@ impl Packet {
         ))
     }
 
-    /// [`Packet::from_record`] with the option list built in `spare` (emptied first): a
-    /// monitor hands back the list of the packet before ([`Frame::take_option_list`]), so a
-    /// flood of NDP frames allocates nothing for their options.
-    pub fn from_record_reusing(
-        rec: &RecordRef<'_>,
-        ts: SystemTime,
-        iface: Arc<str>,
-        spare: Vec<NdpOption>,
-    ) -> Result<Self, FrameError> {
-        Ok(Self::new(
-            Seen::from_record(rec, ts, iface),
-            FrameRef::from_record(rec)?.to_owned_reusing(spare),
-        ))
+    /// Makes this packet the decode of `frame`, seen as `seen`, in place
+    /// ([`Frame::refill_from`]): what was computed for the frame before (its findings, its
+    /// reassembly) is forgotten. A monitor decodes frame after frame into one packet, so a
+    /// flood neither allocates nor moves a packet per frame.
+    pub fn refill(&mut self, seen: Seen, frame: &FrameRef<'_>) {
+        self.seen = seen;
+        self.frame.refill_from(frame);
+        self.reassembled = None;
+        self.violations = OnceCell::new();
+    }
+
+    /// The decode of `frame`, seen as `seen`, in `slot`: refilled in place
+    /// ([`Packet::refill`]) when it holds the packet before, built otherwise.
+    pub fn decode_into<'s>(
+        slot: &'s mut Option<Packet>,
+        seen: Seen,
+        frame: &FrameRef<'_>,
+    ) -> &'s Packet {
+        match slot {
+            Some(p) => {
+                p.refill(seen, frame);
+                p
+            }
+            None => slot.insert(Packet::new(seen, frame.to_owned())),
+        }
     }
 
     /// An already decoded frame.
@@ -764,6 +776,51 @@ mod tests {
             .unwrap()
             .map(|f| f.unwrap().data.to_vec())
             .collect()
+    }
+
+    #[test]
+    fn a_packet_refilled_in_place_is_the_packet_built_anew() {
+        let mut frames = frames_of_the_replay_capture();
+        frames.extend(crafted());
+        let mut slot = None;
+        let (mut refilled, mut found, mut reassembled) = (0, 0, 0);
+        for (i, bytes) in frames.iter().enumerate() {
+            let Ok(r) = FrameRef::parse(bytes).or_else(|_| FrameRef::parse_fragment(bytes)) else {
+                continue;
+            };
+            let seen = Seen::from_capture(
+                i as u64 + 1,
+                SystemTime::UNIX_EPOCH + Duration::new(1_700_000_000 + i as u64, i as u32),
+                (i % 2 == 0).then(|| Arc::from("eth0")),
+                None,
+            );
+            let fresh = Packet::new(seen.clone(), r.to_owned());
+            refilled += usize::from(slot.is_some());
+            let p = Packet::decode_into(&mut slot, seen, &r);
+            assert_eq!(p.frame, fresh.frame, "frame {i}");
+            assert_eq!(
+                p.reassembled, None,
+                "frame {i}: the reassembly before is forgotten"
+            );
+            assert_eq!(p.violations(), fresh.violations(), "frame {i}");
+            assert_eq!(direct(p), direct(&fresh), "frame {i}");
+            found += usize::from(!p.violations().is_empty());
+            // What the next frame must not inherit: findings and a reassembly of this one.
+            if let Some(p) = slot.as_mut() {
+                if i % 3 == 0 {
+                    p.reassembled = Some(Reassembly {
+                        id: i as u32,
+                        fragments: 2,
+                    });
+                    reassembled += 1;
+                }
+            }
+        }
+        assert!(refilled > 1000, "{refilled} frames refilled");
+        assert!(
+            found > 0 && reassembled > 0,
+            "{found} with findings, {reassembled}"
+        );
     }
 
     #[test]

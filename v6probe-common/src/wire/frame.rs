@@ -229,6 +229,19 @@ impl<'a> FrameRef<'a> {
 }
 
 impl Frame {
+    /// Makes this frame the owned decode of `r` in place, as [`FrameRef::to_owned_reusing`]
+    /// with this frame's option list: a caller decoding frame after frame into one `Frame`
+    /// neither allocates the list nor builds a whole frame to move in.
+    pub fn refill_from(&mut self, r: &FrameRef<'_>) {
+        self.eth = r.eth;
+        self.ip6 = r.ip6;
+        self.checksum_ok = r.checksum_ok;
+        self.icmp6_len = r.icmp6_len;
+        self.truncated = r.truncated;
+        let spare = self.take_option_list();
+        self.icmp6 = r.icmp6.as_ref().map(|m| m.to_owned_reusing(spare));
+    }
+
     /// Decodes an Ethernet frame ([`FrameRef::parse`], then owned).
     pub fn parse(frame: &[u8]) -> Result<Self, FrameError> {
         FrameRef::parse(frame).map(|f| f.to_owned())

@@ -879,9 +879,13 @@ fn decoding_into_a_spare_option_list_is_a_fresh_decode() {
         &RA,
     ];
     let mut spare = Vec::new();
+    // Also one frame refilled in place from each in turn.
+    let mut kept = FrameRef::parse(&RA).unwrap().to_owned();
     for (i, bytes) in frames.iter().enumerate() {
         let r = FrameRef::parse(bytes).unwrap();
         let fresh = r.to_owned();
+        kept.refill_from(&r);
+        assert_eq!(kept, fresh, "frame {i} refilled");
         let mut reused = r.to_owned_reusing(core::mem::take(&mut spare));
         assert_eq!(reused, fresh, "frame {i}");
         assert_eq!(reused.validate(), fresh.validate(), "frame {i}");

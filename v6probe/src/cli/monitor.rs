@@ -24,7 +24,7 @@ use crate::{
         FloodSource, HookSel, KernelLog, KernelLogSink, Observer, ObserverConfig, XdpModeSel,
     },
     output::Format,
-    packet::Packet,
+    packet::{Packet, Seen},
     service::{self, links::LinkEvents, Systemd},
     sink::{
         self,
@@ -617,6 +617,8 @@ async fn run(args: Args) -> Result<ExitCode> {
     let mut prev = (Totals::default(), Instant::now());
     let mut flood = FloodWatch::new(args.flood_guard.0);
     let mut batch = Records::default();
+    // The packet of the record before: the next one is decoded into it, in place.
+    let mut slot = None;
     // Lines wait for their hand-over (HANDOVER_BYTES, HANDOVER_DELAY): `handover` is due
     // HANDOVER_DELAY after the last one, and wakes the loop only while lines are pending.
     let mut handed_at = tokio::time::Instant::now();
@@ -642,6 +644,7 @@ async fn run(args: Args) -> Result<ExitCode> {
                     &mut detector,
                     respond.as_mut(),
                     &batch,
+                    &mut slot,
                     &mut out,
                     &mut tally,
                 )?;
@@ -741,6 +744,7 @@ async fn run(args: Args) -> Result<ExitCode> {
             &mut detector,
             respond.as_mut(),
             &rest,
+            &mut slot,
             &mut out,
             &mut tally,
         )?;
@@ -1150,22 +1154,22 @@ fn judge_batch(
     detector: &mut Detector,
     mut respond: Option<&mut Countermeasures>,
     batch: &Records,
+    slot: &mut Option<Packet>,
     out: &mut Emitter,
     tally: &mut Tally,
 ) -> Result<()> {
     let mut recs = batch.iter().peekable();
-    // The option list of the packet before, emptied: the next one's is built in it.
-    let mut spare = Vec::new();
     while let Some(rec) = recs.next() {
         if let Some(next) = recs.peek() {
             detector.prefetch(next.frame);
         }
         let ts = observer.wall_time(rec.header.ts_ns);
         let iface = observer.iface_shared(rec.header.ifindex);
-        let decoded =
-            Packet::from_record_reusing(&rec, ts, iface.clone(), std::mem::take(&mut spare));
+        // Decoded into the packet of the record before (`slot`), in place.
+        let decoded = crate::wire::FrameRef::from_record(&rec)
+            .map(|f| Packet::decode_into(slot, Seen::from_record(&rec, ts, iface.clone()), &f));
         let comment = match decoded {
-            Ok(mut packet) => {
+            Ok(packet) => {
                 tally.record(
                     rec.header.ifindex,
                     hook_label(&rec.header),
@@ -1175,17 +1179,15 @@ fn judge_batch(
                         .as_ref()
                         .map_or("fragment", |m| m.msg_type.name()),
                 );
-                let comment = judge(
+                judge(
                     detector,
                     respond.as_deref_mut(),
                     rec.frame,
-                    &packet,
+                    packet,
                     ts,
                     out,
                     tally,
-                )?;
-                spare = packet.frame.take_option_list();
-                comment
+                )?
             }
             Err(e) => {
                 tally.undecodable();
@@ -1292,8 +1294,8 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
     };
     let mut damage = None;
     let mut tally = Tally::default();
-    // The option list of the packet before, emptied: the next one's is built in it.
-    let mut spare = Vec::new();
+    // The packet of the frame before: the next one is decoded into it, in place.
+    let mut slot = None;
     for item in reader {
         let frame = match item {
             Ok(f) => f,
@@ -1313,20 +1315,19 @@ fn replay(args: &Args, path: &std::path::Path) -> Result<ExitCode> {
                     .ok()
             })
             .flatten()
-            .map(|f| Packet::new(frame.seen(), f.to_owned_reusing(std::mem::take(&mut spare))));
+            .map(|f| Packet::decode_into(&mut slot, frame.seen(), &f));
         match decoded {
-            Some(mut packet) => {
+            Some(packet) => {
                 stats.records_read += 1;
                 judge(
                     &mut detector,
                     None,
                     &frame.data,
-                    &packet,
+                    packet,
                     frame.ts,
                     &mut out,
                     &mut tally,
                 )?;
-                spare = packet.frame.take_option_list();
             }
             None => capture.skipped += 1,
         }
