@@ -31,19 +31,35 @@ pub const GUARD_MAC_KEEP_NS: u64 = 3_000_000_000;
 
 /// The programs' read-only global that says whether every frame is counted
 /// ([`counter::NON_IPV6`], [`counter::IPV6`]): a `u8`, 1 or 0 (the default), set by the loader.
-/// Fixed at load time, so with 0 the verifier removes the counting, and frames that leave at
-/// the first look (other traffic) leave before any map is touched.
+/// Fixed at load time, so with 0 the verifier removes the counting.
 pub const GLOBAL_COUNT_FRAMES: &str = "V6P_COUNT_FRAMES";
 
 /// Program names in the object file.
 pub const PROG_XDP: &str = "v6p_xdp";
 pub const PROG_TC_INGRESS: &str = "v6p_tc_ingress";
 pub const PROG_TC_EGRESS: &str = "v6p_tc_egress";
+/// The same three for every frame counted ([`GLOBAL_COUNT_FRAMES`] 1): every frame goes to the
+/// parser, which counts it. The default three let other traffic leave at a first look that
+/// tests no setting and touches no map.
+pub const PROG_XDP_ALL: &str = "v6p_xdp_all";
+pub const PROG_TC_INGRESS_ALL: &str = "v6p_tc_ingress_all";
+pub const PROG_TC_EGRESS_ALL: &str = "v6p_tc_egress_all";
 /// A bare `XDP_PASS` program, built into the same object as the baseline for benchmarks.
 pub const PROG_XDP_BARE: &str = "v6p_xdp_bare";
 /// Writes a record of every frame without parsing it: the floor of the record path, for the
 /// benchmark (never attached).
 pub const PROG_XDP_FLOOR: &str = "v6p_xdp_floor";
+
+/// The object's program that runs as `name` ([`PROG_XDP`], [`PROG_TC_INGRESS`],
+/// [`PROG_TC_EGRESS`]; any other name is itself) when every frame is counted or not.
+pub fn program_for(name: &'static str, count_frames: bool) -> &'static str {
+    match (name, count_frames) {
+        (PROG_XDP, true) => PROG_XDP_ALL,
+        (PROG_TC_INGRESS, true) => PROG_TC_INGRESS_ALL,
+        (PROG_TC_EGRESS, true) => PROG_TC_EGRESS_ALL,
+        _ => name,
+    }
+}
 
 /// Default ring buffer size in bytes (a power of two, a multiple of the page size).
 pub const RING_BYTES: u32 = 4 << 20;

@@ -2,11 +2,13 @@
 //!
 //! - `v6p_xdp`: XDP, ingress.
 //! - `v6p_tc_ingress` / `v6p_tc_egress`: TC clsact classifiers.
+//! - `v6p_xdp_all`, `v6p_tc_ingress_all`, `v6p_tc_egress_all`: the same with every frame
+//!   counted (`monitor --count-frames`): every frame goes to the parser.
 //! - `v6p_xdp_bare`: `XDP_PASS` and nothing else, the benchmark baseline for other traffic.
 //! - `v6p_xdp_floor`: writes a record of the frame without parsing it, the benchmark baseline
 //!   (floor) for the record path.
 //!
-//! All three observers share one parser ([`parse`]), generic over how packet bytes are read
+//! All the observers share one parser ([`parse`]), generic over how packet bytes are read
 //! ([`Frame`]): direct packet access for XDP, `bpf_skb_load_bytes` for TC (which also reaches
 //! non-linear skb data). A matching frame becomes a record in the ring buffer: a header with the
 //! parse summary, then the frame's bytes from the Ethernet header, in the smallest size class that
@@ -19,6 +21,10 @@
 //! so they cost nothing when off.
 #![no_std]
 #![no_main]
+// Inline assembly for BPF: the one 16-bit packet load of the first look ([`load16`]).
+#![feature(asm_experimental_arch)]
+// `likely`: the first look's IPv6 test laid out first.
+#![feature(likely_unlikely)]
 
 use aya_ebpf::{
     bindings::{
@@ -68,9 +74,9 @@ static GUARD: PerCpuArray<GuardBucket> = PerCpuArray::with_max_entries(guard::SL
 static GUARD_MAC: PerCpuArray<MacGuard> = PerCpuArray::with_max_entries(GUARD_MACS, 0);
 
 /// Whether every frame is counted in `non_ipv6` / `ipv6` (1) or not (0, the default): set by the
-/// loader ([`v6probe_common::abi::GLOBAL_COUNT_FRAMES`]). Read-only: the verifier sees a
-/// constant, so with 0 the counting is removed and other traffic leaves the program before any
-/// map lookup, at little more than a bare `XDP_PASS`.
+/// loader ([`v6probe_common::abi::GLOBAL_COUNT_FRAMES`]), which then attaches the `_all`
+/// programs ([`v6p_xdp_all`]). Read-only: the verifier sees a constant, so with 0 the counting
+/// is removed.
 #[unsafe(no_mangle)]
 static V6P_COUNT_FRAMES: Global<u8> = Global::new(0);
 
@@ -140,6 +146,29 @@ pub fn v6p_tc_egress(ctx: TcContext) -> i32 {
     TC_ACT_UNSPEC
 }
 
+/// [`v6p_xdp`] for every frame counted (`monitor --count-frames`): every frame goes to the
+/// parser, which counts it. A program of its own, so that the default one tests no setting on
+/// the path other traffic takes.
+#[xdp]
+pub fn v6p_xdp_all(ctx: XdpContext) -> u32 {
+    observe_xdp(ctx.ctx);
+    xdp_action::XDP_PASS
+}
+
+/// [`v6p_tc_ingress`] for every frame counted (see [`v6p_xdp_all`]).
+#[classifier]
+pub fn v6p_tc_ingress_all(ctx: TcContext) -> i32 {
+    observe_tc(ctx.skb.skb, direction::INGRESS);
+    TC_ACT_UNSPEC
+}
+
+/// [`v6p_tc_egress`] for every frame counted (see [`v6p_xdp_all`]).
+#[classifier]
+pub fn v6p_tc_egress_all(ctx: TcContext) -> i32 {
+    observe_tc(ctx.skb.skb, direction::EGRESS);
+    TC_ACT_UNSPEC
+}
+
 /// The XDP parser, behind the entry's first look. Takes the context pointer itself (a value
 /// the verifier tracks as the context in the callee), not a reference to the entry's stack.
 #[inline(never)]
@@ -156,27 +185,84 @@ fn observe_tc(skb: *mut __sk_buff, dir: u8) {
 }
 
 /// Other traffic, decided in as few instructions as the decision takes: an untagged frame that
-/// is not IPv6, or IPv6 with neither ICMPv6 nor an extension header next. Only the EtherType,
-/// the version and the next header are loaded, and no map is touched unless every frame is
-/// counted. Tagged frames and frames shorter than Ethernet + IPv6 go on to the parser, which
-/// counts them.
+/// is not IPv6, or IPv6 with neither ICMPv6 nor an extension header next. Read with direct
+/// packet access (for TC too: the headers of the skb's linear part), and only the EtherType
+/// (one 16-bit load), the version and the next header. No map is touched: when every frame is
+/// counted the loader attaches the `_all` programs, which parse every frame. Tagged frames, and
+/// frames whose first 54 bytes (Ethernet + IPv6 headers) are not at hand, go on to the parser,
+/// which decides and counts them.
 #[inline(always)]
 fn other_traffic<F: Frame>(frame: &F) -> bool {
-    match frame.read(0, |f: &[u8; 54]| first_look(f)) {
-        Some(LEAVE_NON_IPV6) => {
-            if counts_frames() {
-                Count::get().inc(counter::NON_IPV6);
-            }
-            true
-        }
-        Some(LEAVE_IPV6) => {
-            if counts_frames() {
-                Count::get().inc(counter::IPV6);
-            }
-            true
-        }
-        _ => false,
+    let (start, end) = frame.direct();
+    if start + 54 > end {
+        return false;
     }
+    let p = start as *const u8;
+    // SAFETY: [start, start + 54) lies inside the packet (checked above); nothing writes the
+    // packet while the program runs.
+    let (et, version, nh) = unsafe { (load16::<12>(p), *p.add(14) >> 4, *p.add(20)) };
+    if core::hint::likely(et == wire16(ethertype::IPV6)) {
+        version == 6 && !may_walk(nh)
+    } else {
+        et != wire16(ethertype::VLAN) && et != wire16(ethertype::QINQ)
+    }
+}
+
+/// The 16 bits at `p + OFF` as the CPU loads them (zero-extended), in one load: LLVM
+/// assembles an unaligned `u16` read from two byte loads, shifts and an or on BPF. Compared
+/// with [`wire16`] of a constant, so that no byte swap is computed per frame. The load is
+/// aligned wherever the kernel assumes packet data is (`NET_IP_ALIGN`, with which the verifier
+/// checks alignment where it is strict) for an even `OFF`.
+///
+/// # Safety
+/// `p + OFF .. p + OFF + 2` must be readable packet memory.
+#[inline(always)]
+unsafe fn load16<const OFF: i16>(p: *const u8) -> u64 {
+    const { assert!(OFF % 2 == 0) };
+    let v: u64;
+    // SAFETY: the caller guarantees the two bytes are readable.
+    unsafe {
+        core::arch::asm!(
+            "{v} = *(u16 *)({p} + {off})",
+            v = out(reg) v,
+            p = in(reg) p,
+            off = const OFF,
+            options(pure, readonly, nostack, preserves_flags),
+        );
+    }
+    v
+}
+
+/// A big-endian 16-bit field's value `x` as [`load16`] gives it.
+const fn wire16(x: u16) -> u64 {
+    u16::from_ne_bytes(x.to_be_bytes()) as u64
+}
+
+/// [`walks`] with false positives, in a shift and a test: whether bit `nh % 64` is set for
+/// one of the next headers the walk goes on after. The parser decides what this lets through
+/// (a next header such as 64 or 122 that shares its bit, all rare).
+#[inline(always)]
+fn may_walk(nh: u8) -> bool {
+    // Bit 63 - (n % 64) for each: shifted left by nh % 64, the bit lands in the sign bit.
+    const MASK: u64 = {
+        let walked = [
+            next_header::ICMPV6,
+            next_header::HOP_BY_HOP,
+            next_header::ROUTING,
+            next_header::FRAGMENT,
+            next_header::DEST_OPTS,
+            next_header::AUTH,
+            next_header::MOBILITY,
+        ];
+        let mut m = 0u64;
+        let mut i = 0;
+        while i < walked.len() {
+            m |= 1 << (63 - walked[i] % 64);
+            i += 1;
+        }
+        m
+    };
+    ((MASK << (nh % 64)) as i64) < 0
 }
 
 /// Bounds-checked access to the frame: every packet read goes through here.
@@ -192,6 +278,9 @@ trait Frame {
     /// Bytes available from the start of the frame.
     fn len(&self) -> usize;
     fn ifindex(&self) -> u32;
+    /// The frame's directly readable bytes, `(start, end)` as packet pointers: the whole frame
+    /// for XDP, the linear part of the skb for TC.
+    fn direct(&self) -> (usize, usize);
 }
 
 struct XdpFrame<'a>(&'a XdpContext);
@@ -236,6 +325,11 @@ impl Frame for XdpFrame<'_> {
     #[inline(always)]
     fn ifindex(&self) -> u32 {
         self.0.ingress_ifindex() as u32
+    }
+
+    #[inline(always)]
+    fn direct(&self) -> (usize, usize) {
+        (self.0.data(), self.0.data_end())
     }
 }
 
@@ -285,6 +379,11 @@ impl Frame for TcFrame<'_> {
     fn ifindex(&self) -> u32 {
         // SAFETY: the context pointer is valid for the program's run.
         unsafe { (*self.skb()).ifindex }
+    }
+
+    #[inline(always)]
+    fn direct(&self) -> (usize, usize) {
+        (self.0.data(), self.0.data_end())
     }
 }
 
@@ -761,36 +860,6 @@ fn parse<F: Frame>(frame: &F, count: &mut Count) -> Option<Parsed> {
         return Some(p);
     }
     None
-}
-
-/// [`first_look`]: walk on (an IPv6 header to read, VLAN tags, or a frame too short to tell).
-const WALK_ON: u8 = 0;
-/// [`first_look`]: not IPv6, untagged.
-const LEAVE_NON_IPV6: u8 = 1;
-/// [`first_look`]: IPv6 with neither ICMPv6 nor an extension header next.
-const LEAVE_IPV6: u8 = 2;
-
-/// Whether an untagged frame of at least Ethernet + IPv6 headers is other traffic. A `u8`, not
-/// an enum or a struct: LLVM then computes nothing else before the program leaves. Written for
-/// the fewest instructions on the common path: the EtherType's two bytes compared one by one
-/// (no 16-bit value assembled from them, no byte swap), IPv6 first.
-#[inline(always)]
-fn first_look(f: &[u8; 54]) -> u8 {
-    let [hi, lo] = ethertype::IPV6.to_be_bytes();
-    if f[12] == hi && f[13] == lo {
-        if f[14] >> 4 == 6 && !walks(f[20]) {
-            LEAVE_IPV6
-        } else {
-            WALK_ON
-        }
-    } else {
-        let et = u16::from_be_bytes([f[12], f[13]]);
-        if et == ethertype::VLAN || et == ethertype::QINQ {
-            WALK_ON
-        } else {
-            LEAVE_NON_IPV6
-        }
-    }
 }
 
 /// Whether the walk goes on after next header `nh`: ICMPv6 or an extension header we walk.

@@ -7,8 +7,9 @@
 //!   (`v6p_xdp_floor`; target <= 1.3x), per size class (128, 256, 512, 2048 bytes of frame);
 //! - the same NS with the flood guard on (under its rate: the guard's own cost; over it: the
 //!   counted, unrecorded path);
-//! - the non-ICMPv6 frames with every frame counted (`monitor --count-frames`: a per-CPU
-//!   counter update per frame, which the default leaves out);
+//! - the non-ICMPv6 frames with every frame counted (`monitor --count-frames`: the `_all`
+//!   program, every frame through the parser and a per-CPU counter update, which the default
+//!   leaves out);
 //! - the same frames with the programs loaded with `--kernel-log debug`, beside the default
 //!   (off): the log calls sit off these paths, and with logging off the verifier removes them
 //!   (the translated program sizes are printed and written too).

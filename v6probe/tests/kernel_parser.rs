@@ -806,6 +806,92 @@ fn without_frame_counting_other_traffic_touches_no_counter() {
     assert_eq!(c(&d, counter::NON_IPV6), 0);
 }
 
+/// Runs `frame` through one hook ("xdp", or a TC program's name); returns the records and the
+/// counter deltas.
+fn run_on(
+    h: &mut Harness,
+    hook: &str,
+    frame: &[u8],
+) -> (Vec<Record>, [u64; counter::COUNT as usize]) {
+    match hook {
+        "xdp" => h.xdp_one(frame),
+        tc => {
+            let name = [abi::PROG_TC_INGRESS, abi::PROG_TC_EGRESS]
+                .into_iter()
+                .find(|n| *n == tc)
+                .expect("a TC program");
+            let before = h.counters();
+            assert_eq!(
+                h.run_tc(name, frame) as i32,
+                -1,
+                "{name} returns TC_ACT_UNSPEC"
+            );
+            let after = h.counters();
+            let mut delta = [0; counter::COUNT as usize];
+            for i in 0..delta.len() {
+                delta[i] = after[i] - before[i];
+            }
+            (h.records(), delta)
+        }
+    }
+}
+
+/// The entry programs' first look lets other traffic leave on a shortcut (a bit per next
+/// header modulo 64, so some other next headers go on to the parser): for every next-header
+/// value, on every hook, with and without frame counting, a frame ends as the parser decides.
+#[test]
+#[ignore = "needs root: loads the kernel programs (BPF_PROG_TEST_RUN)"]
+fn the_first_look_agrees_with_the_parser_on_every_next_header() {
+    v6probe_lab::require_privileges();
+    let walked = [0u8, 43, 44, 51, 58, 60, 135];
+    for counting in [false, true] {
+        let mut h = Harness::with(counting);
+        for hook in ["xdp", abi::PROG_TC_INGRESS, abi::PROG_TC_EGRESS] {
+            for nh in 0..=255u8 {
+                let mut spec = FrameSpec::icmp(0, 0, &[0; 16]);
+                spec.upper = nh;
+                let (recs, d) = run_on(&mut h, hook, &spec.build());
+                if walked.contains(&nh) {
+                    // The parser walked it: the zeros read as ICMPv6 type 0 or as a chain of
+                    // headers that runs out, and say so in a counter.
+                    let others = d.iter().sum::<u64>() - c(&d, counter::IPV6);
+                    assert!(others > 0 || !recs.is_empty(), "{hook} nh {nh}: not walked");
+                    continue;
+                }
+                assert!(recs.is_empty(), "{hook} nh {nh}: recorded");
+                for (i, v) in d.iter().enumerate() {
+                    let want = u64::from(counting && i == counter::IPV6 as usize);
+                    assert_eq!(*v, want, "{hook} nh {nh} counting {counting}: counter {i}");
+                }
+            }
+            // IPv4, and an IPv6 EtherType with another IP version: the latter is a failure
+            // whatever its next header.
+            let mut v4 = FrameSpec::icmp(0, 0, &[]);
+            v4.ethertype = 0x0800;
+            let (recs, d) = run_on(&mut h, hook, &v4.build());
+            assert!(recs.is_empty());
+            assert_eq!(c(&d, counter::NON_IPV6), u64::from(counting), "{hook}");
+            assert_eq!(d.iter().sum::<u64>(), u64::from(counting), "{hook}: {d:?}");
+            let mut tcp = FrameSpec::icmp(0, 0, &[0; 16]);
+            tcp.upper = 6;
+            let mut bad = tcp.build();
+            bad[14] = 0x45;
+            let (recs, d) = run_on(&mut h, hook, &bad);
+            assert!(recs.is_empty());
+            assert_eq!(c(&d, counter::IP_VERSION), 1, "{hook} counting {counting}");
+            assert_eq!(
+                c(&d, counter::PARSE_FAILURES),
+                1,
+                "{hook} counting {counting}"
+            );
+            // NDP still gets past the first look on every hook.
+            let (recs, d) = run_on(&mut h, hook, &FrameSpec::icmp(135, 0, &ns_body()).build());
+            assert_eq!(recs.len(), 1, "{hook} counting {counting}");
+            assert_eq!(c(&d, counter::NEIGHBOR_SOLICIT), 1);
+        }
+    }
+}
+
 /// An options header (hop-by-hop or destination options) of `len` bytes in all (a multiple of
 /// 8, at least 8), as FrameSpec wants it: without its next-header byte, padded with PadN.
 fn opts(len: usize) -> Vec<u8> {

@@ -370,7 +370,7 @@ impl Programs {
             .load(EBPF_OBJECT)
             .map_err(map_load_error)?;
         for &name in &opts.programs {
-            load_program(&mut ebpf, name)?;
+            load_program(&mut ebpf, abi::program_for(name, opts.count_frames))?;
         }
         // After the programs are loaded (they refer to the log map by descriptor).
         let logger = if opts.kernel_log == KernelLog::Off {
@@ -395,7 +395,7 @@ impl Programs {
     /// Loads (verifies) program `name` unless it is loaded already: `--hook auto` loads a
     /// program when an interface that needs it is attached, and not before.
     pub fn ensure_loaded(&mut self, name: &'static str) -> Result<(), ObserveError> {
-        load_program(&mut self.ebpf, name)
+        load_program(&mut self.ebpf, abi::program_for(name, self.count_frames))
     }
 
     /// Hands the kernel log lines written so far to the sink (with `--kernel-log`).
@@ -480,7 +480,10 @@ impl Programs {
         Ok(out)
     }
 
+    /// Program `name`: with every frame counted, [`abi::PROG_XDP`] is the object's
+    /// [`abi::PROG_XDP_ALL`] ([`abi::program_for`]), and so on for the TC programs.
     pub fn xdp(&mut self, name: &'static str) -> Result<&mut Xdp, ObserveError> {
+        let name = abi::program_for(name, self.count_frames);
         self.ebpf
             .program_mut(name)
             .and_then(|p| <&mut Xdp>::try_from(p).ok())
@@ -490,7 +493,9 @@ impl Programs {
             })
     }
 
+    /// Program `name` (see [`Programs::xdp`]).
     pub fn classifier(&mut self, name: &'static str) -> Result<&mut SchedClassifier, ObserveError> {
+        let name = abi::program_for(name, self.count_frames);
         self.ebpf
             .program_mut(name)
             .and_then(|p| <&mut SchedClassifier>::try_from(p).ok())
