@@ -238,8 +238,16 @@ impl Frame {
         self.checksum_ok = r.checksum_ok;
         self.icmp6_len = r.icmp6_len;
         self.truncated = r.truncated;
-        let spare = self.take_option_list();
-        self.icmp6 = r.icmp6.as_ref().map(|m| m.to_owned_reusing(spare));
+        match (&mut self.icmp6, &r.icmp6) {
+            (Some(mine), Some(m)) => mine.refill_from(m),
+            (mine, m) => {
+                let spare = mine
+                    .as_mut()
+                    .map(Icmpv6Repr::take_option_list)
+                    .unwrap_or_default();
+                *mine = m.as_ref().map(|m| m.to_owned_reusing(spare));
+            }
+        }
     }
 
     /// Decodes an Ethernet frame ([`FrameRef::parse`], then owned).

@@ -789,11 +789,10 @@ mod owned {
         }
     }
 
-    impl Icmpv6Repr {
-        /// Empties the option list (if the message has one) and gives it back, for
-        /// [`Icmpv6Ref::to_owned_reusing`] to fill with the next message's.
-        pub fn take_option_list(&mut self) -> Vec<NdpOption> {
-            match &mut self.message {
+    impl Message {
+        /// Empties the option list (if the message has one) and gives it back.
+        fn take_option_list(&mut self) -> Vec<NdpOption> {
+            match self {
                 Message::RouterSolicit { options, .. }
                 | Message::RouterAdvert { options, .. }
                 | Message::NeighborSolicit { options, .. }
@@ -805,6 +804,131 @@ mod owned {
                 }
                 _ => Vec::new(),
             }
+        }
+
+        /// Makes this message the owned form of `m` in place: an NDP message of the same
+        /// type gets the fields assigned and the options parsed into its own list
+        /// ([`Options::refill`]); another is built anew ([`Message::from_ref_reusing`]) with
+        /// this one's option list.
+        pub fn refill_from(&mut self, m: MessageRef<'_>) {
+            match (&mut *self, m) {
+                (
+                    Message::NeighborAdvert {
+                        router,
+                        solicited,
+                        override_,
+                        reserved,
+                        target,
+                        options,
+                    },
+                    MessageRef::NeighborAdvert {
+                        router: r,
+                        solicited: s,
+                        override_: o,
+                        reserved: res,
+                        target: t,
+                        options: opts,
+                    },
+                ) => {
+                    (*router, *solicited, *override_, *reserved, *target) = (r, s, o, res, t);
+                    options.refill(opts.0);
+                }
+                (
+                    Message::NeighborSolicit {
+                        reserved,
+                        target,
+                        options,
+                    },
+                    MessageRef::NeighborSolicit {
+                        reserved: res,
+                        target: t,
+                        options: opts,
+                    },
+                ) => {
+                    (*reserved, *target) = (res, t);
+                    options.refill(opts.0);
+                }
+                (
+                    Message::RouterSolicit { reserved, options },
+                    MessageRef::RouterSolicit {
+                        reserved: res,
+                        options: opts,
+                    },
+                ) => {
+                    *reserved = res;
+                    options.refill(opts.0);
+                }
+                (
+                    Message::RouterAdvert {
+                        cur_hop_limit,
+                        managed,
+                        other,
+                        home_agent,
+                        preference,
+                        proxy,
+                        reserved_flags,
+                        router_lifetime,
+                        reachable_time,
+                        retrans_timer,
+                        options,
+                    },
+                    MessageRef::RouterAdvert {
+                        cur_hop_limit: chl,
+                        managed: m,
+                        other: o,
+                        home_agent: h,
+                        preference: pref,
+                        proxy: p,
+                        reserved_flags: rf,
+                        router_lifetime: rl,
+                        reachable_time: rt,
+                        retrans_timer: rtt,
+                        options: opts,
+                    },
+                ) => {
+                    (*cur_hop_limit, *managed, *other, *home_agent) = (chl, m, o, h);
+                    (*preference, *proxy, *reserved_flags) = (pref, p, rf);
+                    (*router_lifetime, *reachable_time, *retrans_timer) = (rl, rt, rtt);
+                    options.refill(opts.0);
+                }
+                (
+                    Message::Redirect {
+                        reserved,
+                        target,
+                        destination,
+                        options,
+                    },
+                    MessageRef::Redirect {
+                        reserved: res,
+                        target: t,
+                        destination: d,
+                        options: opts,
+                    },
+                ) => {
+                    (*reserved, *target, *destination) = (res, t, d);
+                    options.refill(opts.0);
+                }
+                (this, m) => {
+                    let spare = this.take_option_list();
+                    *this = Message::from_ref_reusing(m, spare);
+                }
+            }
+        }
+    }
+
+    impl Icmpv6Repr {
+        /// Empties the option list (if the message has one) and gives it back, for
+        /// [`Icmpv6Ref::to_owned_reusing`] to fill with the next message's.
+        pub fn take_option_list(&mut self) -> Vec<NdpOption> {
+            self.message.take_option_list()
+        }
+
+        /// Makes this message the owned form of `m` in place ([`Message::refill_from`]).
+        pub fn refill_from(&mut self, m: &Icmpv6Ref<'_>) {
+            self.msg_type = m.msg_type;
+            self.code = m.code;
+            self.checksum = m.checksum;
+            self.message.refill_from(m.message);
         }
 
         /// A message with type and code; checksum filled on emit.

@@ -860,6 +860,34 @@ fn hardware_address_text() {
     assert_eq!(text::Groups(&long).to_string(), vec!["ab"; 40].join(":"));
 }
 
+/// A frame refilled in place from another is that other's fresh decode, for every pair of
+/// messages (same NDP type with other fields and options, another type, no options, an
+/// option walk error, not NDP at all).
+#[test]
+fn a_frame_refilled_from_any_other_is_its_fresh_decode() {
+    let frames: [&[u8]; 11] = [
+        &RA,
+        &NS,
+        &NA,
+        &RS,
+        &NS_DAD,
+        &REDIRECT,
+        &DEST_UNREACH,
+        &ECHO_REQUEST,
+        &NS_VLAN_HBH_FRAG,
+        &RA[..RA.len() - 5],
+        &NA[..NA.len() - 8],
+    ];
+    for (i, a) in frames.iter().enumerate() {
+        for (j, b) in frames.iter().enumerate() {
+            let mut kept = FrameRef::parse(a).unwrap().to_owned();
+            let r = FrameRef::parse(b).unwrap();
+            kept.refill_from(&r);
+            assert_eq!(kept, r.to_owned(), "frame {i} refilled from frame {j}");
+        }
+    }
+}
+
 /// Decoding into the option list of the message before gives what a fresh decode gives,
 /// whatever that list held (more options, fewer, none, another message type's), and the list
 /// taken back is empty.

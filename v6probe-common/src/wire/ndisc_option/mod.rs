@@ -588,23 +588,33 @@ mod owned {
         /// [`Options::parse`] into `spare` (emptied first), so a caller decoding message
         /// after message can hand back the list of the previous one and allocate nothing
         /// while its capacity suffices.
-        pub fn parse_reusing(buf: &[u8], mut spare: Vec<NdpOption>) -> Self {
-            spare.clear();
-            if spare.capacity() == 0 {
-                // Count first (a walk of the length bytes only), so the list is allocated once.
-                spare.reserve_exact(OptionIter::new(buf).filter(|i| i.is_ok()).count());
-            }
+        pub fn parse_reusing(buf: &[u8], spare: Vec<NdpOption>) -> Self {
             let mut o = Self {
                 list: spare,
                 error: None,
             };
+            o.refill(buf);
+            o
+        }
+
+        /// Makes these the options of `buf` in place ([`Options::parse`] into this list,
+        /// emptied first).
+        pub fn refill(&mut self, buf: &[u8]) {
+            self.list.clear();
+            self.error = None;
+            if self.list.capacity() == 0 {
+                // Count first (a walk of the length bytes only), so the list is allocated once.
+                self.list
+                    .reserve_exact(OptionIter::new(buf).filter(|i| i.is_ok()).count());
+            }
             for item in OptionIter::new(buf) {
                 match item {
-                    Ok(v) => o.list.push(NdpOptionRef::parse(v.into_bytes()).to_owned()),
-                    Err(e) => o.error = Some(e),
+                    Ok(v) => self
+                        .list
+                        .push(NdpOptionRef::parse(v.into_bytes()).to_owned()),
+                    Err(e) => self.error = Some(e),
                 }
             }
-            o
         }
         pub fn buffer_len(&self) -> usize {
             self.list.iter().map(NdpOption::buffer_len).sum()
