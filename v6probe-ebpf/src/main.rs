@@ -3,7 +3,7 @@
 //! - `v6p_xdp`: XDP, ingress.
 //! - `v6p_tc_ingress` / `v6p_tc_egress`: TC clsact classifiers.
 //! - `v6p_xdp_all`, `v6p_tc_ingress_all`, `v6p_tc_egress_all`: the same with every frame
-//!   counted (`monitor --count-frames`): every frame goes to the parser.
+//!   counted (`monitor --count-frames`).
 //! - `v6p_xdp_bare`: `XDP_PASS` and nothing else, the benchmark baseline for other traffic.
 //! - `v6p_xdp_floor`: writes a record of the frame without parsing it, the benchmark baseline
 //!   (floor) for the record path.
@@ -146,26 +146,32 @@ pub fn v6p_tc_egress(ctx: TcContext) -> i32 {
     TC_ACT_UNSPEC
 }
 
-/// [`v6p_xdp`] for every frame counted (`monitor --count-frames`): every frame goes to the
-/// parser, which counts it. A program of its own, so that the default one tests no setting on
-/// the path other traffic takes.
+/// [`v6p_xdp`] for every frame counted (`monitor --count-frames`): other traffic is counted at
+/// the first look, everything else by the parser. A program of its own, so that the default
+/// one tests no setting on the path other traffic takes.
 #[xdp]
 pub fn v6p_xdp_all(ctx: XdpContext) -> u32 {
-    observe_xdp(ctx.ctx);
+    if !counted_other_traffic(&XdpFrame(&ctx)) {
+        observe_xdp(ctx.ctx);
+    }
     xdp_action::XDP_PASS
 }
 
 /// [`v6p_tc_ingress`] for every frame counted (see [`v6p_xdp_all`]).
 #[classifier]
 pub fn v6p_tc_ingress_all(ctx: TcContext) -> i32 {
-    observe_tc(ctx.skb.skb, direction::INGRESS);
+    if !counted_other_traffic(&TcFrame(&ctx)) {
+        observe_tc(ctx.skb.skb, direction::INGRESS);
+    }
     TC_ACT_UNSPEC
 }
 
 /// [`v6p_tc_egress`] for every frame counted (see [`v6p_xdp_all`]).
 #[classifier]
 pub fn v6p_tc_egress_all(ctx: TcContext) -> i32 {
-    observe_tc(ctx.skb.skb, direction::EGRESS);
+    if !counted_other_traffic(&TcFrame(&ctx)) {
+        observe_tc(ctx.skb.skb, direction::EGRESS);
+    }
     TC_ACT_UNSPEC
 }
 
@@ -193,19 +199,52 @@ fn observe_tc(skb: *mut __sk_buff, dir: u8) {
 /// which decides and counts them.
 #[inline(always)]
 fn other_traffic<F: Frame>(frame: &F) -> bool {
+    first_look(frame) != WALK_ON
+}
+
+/// [`first_look`]: walk on (the parser decides).
+const WALK_ON: u8 = 0;
+/// [`first_look`]: other traffic, not IPv6.
+const LEAVE_NON_IPV6: u8 = 1;
+/// [`first_look`]: other traffic, IPv6.
+const LEAVE_IPV6: u8 = 2;
+
+/// The decision of [`other_traffic`], saying which counter a frame that leaves belongs to
+/// (for the `_all` programs). A `u8`, not an enum: LLVM then computes nothing else before the
+/// program leaves.
+#[inline(always)]
+fn first_look<F: Frame>(frame: &F) -> u8 {
     let (start, end) = frame.direct();
     if start + 54 > end {
-        return false;
+        return WALK_ON;
     }
     let p = start as *const u8;
     // SAFETY: [start, start + 54) lies inside the packet (checked above); nothing writes the
     // packet while the program runs.
     let (et, version, nh) = unsafe { (load16::<12>(p), *p.add(14) >> 4, *p.add(20)) };
     if core::hint::likely(et == wire16(ethertype::IPV6)) {
-        version == 6 && !may_walk(nh)
+        if version == 6 && !may_walk(nh) {
+            LEAVE_IPV6
+        } else {
+            WALK_ON
+        }
+    } else if et != wire16(ethertype::VLAN) && et != wire16(ethertype::QINQ) {
+        LEAVE_NON_IPV6
     } else {
-        et != wire16(ethertype::VLAN) && et != wire16(ethertype::QINQ)
+        WALK_ON
     }
+}
+
+/// The `_all` programs' first look: other traffic is counted and leaves; the rest goes to the
+/// parser, which counts it. True when the frame left.
+#[inline(always)]
+fn counted_other_traffic<F: Frame>(frame: &F) -> bool {
+    match first_look(frame) {
+        LEAVE_NON_IPV6 => Count::get().inc(counter::NON_IPV6),
+        LEAVE_IPV6 => Count::get().inc(counter::IPV6),
+        _ => return false,
+    }
+    true
 }
 
 /// The 16 bits at `p + OFF` as the CPU loads them (zero-extended), in one load: LLVM
