@@ -526,12 +526,22 @@ fn kernel_log_says_why_a_frame_was_not_walked() {
             }
         })
     };
+    // No program loaded with the object: the log reader takes its map first, and the program
+    // loaded afterwards (as the monitor's attach does) still writes to it.
     let mut programs = Programs::load_with(&LoadOptions {
         kernel_log: KernelLog::Debug,
         log_sink: sink,
+        programs: Vec::new(),
         ..LoadOptions::default()
     })
     .expect("load programs with logging");
+    assert!(
+        programs.xdp(abi::PROG_XDP).unwrap().fd().is_err(),
+        "not loaded yet"
+    );
+    programs
+        .ensure_loaded(abi::PROG_XDP)
+        .expect("load after the logger");
     // An IPv6 EtherType carrying IP version 4 at offset 14.
     let mut bad = FrameSpec::icmp(135, 0, &ns_body()).build();
     bad[14] = 0x45;

@@ -4,6 +4,8 @@
 use std::{sync::Mutex, time::Duration};
 
 use serde_json::Value;
+use v6probe::netio::{Capture, PacketSocket};
+use v6probe_lab::frame::{ns_body, FrameSpec};
 use v6probe_lab::{json_line, veth, LineReader, Netns};
 
 const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
@@ -556,4 +558,60 @@ fn monitor_default_hooks_are_tc_on_a_veth_and_xdp_elsewhere() {
     assert!(!link.contains("xdp"), "XDP still attached: {link}");
     let left = wait_unloaded(&ours);
     assert!(left.is_empty(), "programs still loaded: {left:?}");
+}
+
+/// With `--kernel-log`, the log reader is set up before any program is loaded: an interface
+/// that appears after the start gets its programs verified then, and their log lines still
+/// reach stderr.
+#[test]
+#[ignore = "needs root: network namespaces and the kernel programs (BPF)"]
+fn monitor_kernel_log_covers_programs_loaded_after_the_start() {
+    v6probe_lab::require_privileges();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let host = Netns::new("mon-klog").unwrap();
+    let peer = Netns::new("mon-klog-peer").unwrap();
+    let (mut mon, start) = start_monitor(
+        &host,
+        &[
+            "monitor",
+            "-i",
+            "v6p-k0",
+            "--wait-for-interface",
+            "--kernel-log",
+            "debug",
+            "--duration",
+            "20",
+        ],
+    );
+    assert!(start_hooks(&start, "v6p-k0").is_empty(), "{start}");
+    veth(&host, "v6p-k0", &peer, "v6p-k1").unwrap();
+    let back = mon
+        .wait_for(Duration::from_secs(10), |l| {
+            l.contains("\"kind\":\"interface\"") && l.contains("\"back\"")
+        })
+        .expect("the veth attached when it appeared");
+    assert_eq!(json_line(&back)["iface"], "v6p-k0", "{back}");
+    // From the peer: an IPv6 EtherType carrying IP version 4 (a parse failure the kernel
+    // programs log at debug), then an NS, which shows the frames went through the programs.
+    let mut bad = FrameSpec::icmp(135, 0, &ns_body()).build();
+    bad[14] = 0x45;
+    let ns = FrameSpec::icmp(135, 0, &ns_body()).build();
+    v6probe_lab::in_netns(peer.name(), move || {
+        let sock = PacketSocket::open("v6p-k1", Capture::Nothing).expect("packet socket");
+        sock.send(&bad).expect("send");
+        sock.send(&ns).expect("send");
+    })
+    .unwrap();
+    mon.wait_for(Duration::from_secs(5), |l| {
+        l.contains("neighbor_solicit") && l.contains("v6p-k0")
+    })
+    .expect("the NS recorded");
+    mon.signal(libc::SIGINT);
+    let (status, _out, err) = mon.finish(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "monitor failed: {status} {err}");
+    assert!(
+        err.lines()
+            .any(|l| l.contains("kernel debug") && l.contains("IP version 4")),
+        "no kernel log line on stderr: {err}"
+    );
 }

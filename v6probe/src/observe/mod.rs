@@ -372,7 +372,8 @@ impl Programs {
         for &name in &opts.programs {
             load_program(&mut ebpf, abi::program_for(name, opts.count_frames))?;
         }
-        // After the programs are loaded (they refer to the log map by descriptor).
+        // Takes the log map out of the object; programs loaded before or after refer to it by
+        // descriptor, which the logger keeps open.
         let logger = if opts.kernel_log == KernelLog::Off {
             None
         } else {
@@ -574,29 +575,18 @@ impl Observer {
     /// Loads the programs and attaches them to every interface. On any failure everything
     /// attached so far is detached (dropped) before the error is returned.
     pub fn start(config: &ObserverConfig) -> Result<Self, ObserveError> {
-        // The programs the interfaces there now need: only those are verified here (most of
-        // the start-up time). An interface that appears later with `--hook auto` may need
-        // another: `attach` loads it then.
-        let mut needed: Vec<&'static str> = Vec::new();
-        for iface in &config.interfaces {
-            match ifindex(iface) {
-                Ok(idx) => needed.extend(config.hook.resolve(iface, idx).programs()),
-                Err(_) if config.wait_for_interfaces => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let programs_to_load: Vec<&'static str> = ALL_PROGRAMS
-            .iter()
-            .copied()
-            .filter(|p| needed.contains(p))
-            .collect();
+        // No program is verified here: attaching an interface loads what its hooks need
+        // ([`Programs::ensure_loaded`]), so only those are verified (most of the start-up
+        // time), and `--hook auto` reads each link's kind once, when it attaches. The maps,
+        // the ring and the log reader exist from here on; the programs refer to them by
+        // descriptor whenever they load.
         let mut programs = Programs::load_with(&LoadOptions {
             report_mask: config.report_mask,
             kernel_log: config.kernel_log,
             log_sink: config.log_sink.clone(),
             flood_guard: config.flood_guard,
             count_frames: config.count_frames,
-            programs: programs_to_load,
+            programs: Vec::new(),
             ..LoadOptions::default()
         })?;
         let ring = register_ring(programs.take_ring()?)?;
@@ -643,7 +633,7 @@ impl Observer {
         let mut made = Vec::new();
         let res = (|| {
             for &name in hooks.programs() {
-                // Loaded by Observer::start unless `auto` chose hooks no interface needed then.
+                // Loaded (verified) by the first interface that needs it.
                 self.programs.ensure_loaded(name)?;
                 match name {
                     abi::PROG_XDP => {
