@@ -39,6 +39,24 @@ pub struct Seen {
     pub hook: &'static str,
 }
 
+/// A record's direction, as [`Seen::dir`] says it.
+fn dir_of(rec: &RecordRef<'_>) -> &'static str {
+    if rec.header.direction == direction::EGRESS {
+        "egress"
+    } else {
+        "ingress"
+    }
+}
+
+/// A record's hook, as [`Seen::hook`] says it.
+fn hook_of(rec: &RecordRef<'_>) -> &'static str {
+    if rec.header.hook == hook::TC {
+        "tc"
+    } else {
+        "xdp"
+    }
+}
+
 fn ser_iface<S: serde::Serializer>(v: &Option<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
     v.as_deref().serialize(s)
 }
@@ -50,17 +68,22 @@ impl Seen {
             frame: None,
             ts,
             iface: Some(iface),
-            dir: Some(if rec.header.direction == direction::EGRESS {
-                "egress"
-            } else {
-                "ingress"
-            }),
-            hook: if rec.header.hook == hook::TC {
-                "tc"
-            } else {
-                "xdp"
-            },
+            dir: Some(dir_of(rec)),
+            hook: hook_of(rec),
         }
+    }
+
+    /// Makes this [`Seen::from_record`] in place: the interface name is shared anew only when
+    /// it is not already `iface` (the same `Arc`), as for the records of one interface in a
+    /// row, which then cost no reference count each.
+    pub fn set_from_record(&mut self, rec: &RecordRef<'_>, ts: SystemTime, iface: &Arc<str>) {
+        self.frame = None;
+        self.ts = ts;
+        if !self.iface.as_ref().is_some_and(|i| Arc::ptr_eq(i, iface)) {
+            self.iface = Some(Arc::clone(iface));
+        }
+        self.dir = Some(dir_of(rec));
+        self.hook = hook_of(rec);
     }
 
     /// For a frame read from a capture file.
@@ -122,9 +145,37 @@ impl Packet {
     /// flood neither allocates nor moves a packet per frame.
     pub fn refill(&mut self, seen: Seen, frame: &FrameRef<'_>) {
         self.seen = seen;
+        self.refill_frame(frame);
+    }
+
+    /// [`Packet::refill`] without the [`Seen`].
+    fn refill_frame(&mut self, frame: &FrameRef<'_>) {
         self.frame.refill_from(frame);
         self.reassembled = None;
         self.violations = OnceCell::new();
+    }
+
+    /// The decode of kernel record `rec` (its frame decoded as `frame`) in `slot`, as
+    /// [`Packet::decode_into`] with [`Seen::set_from_record`]: a flood's records from one
+    /// interface share its name without a reference count each.
+    pub fn decode_record_into<'s>(
+        slot: &'s mut Option<Packet>,
+        rec: &RecordRef<'_>,
+        ts: SystemTime,
+        iface: &Arc<str>,
+        frame: &FrameRef<'_>,
+    ) -> &'s Packet {
+        match slot {
+            Some(p) => {
+                p.seen.set_from_record(rec, ts, iface);
+                p.refill_frame(frame);
+                p
+            }
+            None => slot.insert(Packet::new(
+                Seen::from_record(rec, ts, Arc::clone(iface)),
+                frame.to_owned(),
+            )),
+        }
     }
 
     /// The decode of `frame`, seen as `seen`, in `slot`: refilled in place
@@ -821,6 +872,51 @@ mod tests {
             found > 0 && reassembled > 0,
             "{found} with findings, {reassembled}"
         );
+    }
+
+    #[test]
+    fn records_decoded_in_place_are_the_records_decoded_anew() {
+        use v6probe_common::abi::RecordHeader;
+        // Runs of records from one interface, then another, then a third name with the
+        // first's text (another `Arc`).
+        let names: [Arc<str>; 3] = [Arc::from("eth0"), Arc::from("v6p-b"), Arc::from("eth0")];
+        let frames = frames_of_the_replay_capture();
+        let mut slot = None;
+        let mut checked = 0;
+        for (i, bytes) in frames.iter().enumerate() {
+            let rec = RecordRef {
+                header: RecordHeader {
+                    ts_ns: i as u64,
+                    ifindex: (i / 7 % 3) as u32 + 1,
+                    direction: if i % 4 == 0 {
+                        direction::EGRESS
+                    } else {
+                        direction::INGRESS
+                    },
+                    hook: if i % 5 == 0 { hook::TC } else { hook::XDP },
+                    ..RecordHeader::default()
+                },
+                frame: bytes,
+            };
+            let Ok(f) = FrameRef::from_record(&rec) else {
+                continue;
+            };
+            let ts = SystemTime::UNIX_EPOCH + Duration::new(1_700_000_000, i as u32);
+            let iface = &names[i / 7 % 3];
+            let fresh = Packet::from_record(&rec, ts, Arc::clone(iface)).unwrap();
+            let p = Packet::decode_record_into(&mut slot, &rec, ts, iface, &f);
+            assert_eq!(
+                String::from_utf8_lossy(&direct(p)),
+                String::from_utf8_lossy(&direct(&fresh)),
+                "record {i}"
+            );
+            assert!(
+                p.seen.iface.as_ref().is_some_and(|n| Arc::ptr_eq(n, iface)),
+                "record {i}: the name given"
+            );
+            checked += 1;
+        }
+        assert!(checked > 1000, "{checked} records");
     }
 
     #[test]

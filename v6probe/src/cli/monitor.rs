@@ -24,7 +24,7 @@ use crate::{
         FloodSource, HookSel, KernelLog, KernelLogSink, Observer, ObserverConfig, XdpModeSel,
     },
     output::Format,
-    packet::{Packet, Seen},
+    packet::Packet,
     service::{self, links::LinkEvents, Systemd},
     sink::{
         self,
@@ -1159,15 +1159,22 @@ fn judge_batch(
     tally: &mut Tally,
 ) -> Result<()> {
     let mut recs = batch.iter().peekable();
+    // The interface of the record before and its name: the records of a batch mostly share
+    // it, and names change only between batches (link events).
+    let mut named: Option<(u32, std::sync::Arc<str>)> = None;
     while let Some(rec) = recs.next() {
         if let Some(next) = recs.peek() {
             detector.prefetch(next.frame);
         }
         let ts = observer.wall_time(rec.header.ts_ns);
-        let iface = observer.iface_shared(rec.header.ifindex);
+        let ifindex = rec.header.ifindex;
+        let iface = match named.take() {
+            Some((i, name)) if i == ifindex => name,
+            _ => observer.iface_shared(ifindex),
+        };
         // Decoded into the packet of the record before (`slot`), in place.
         let decoded = crate::wire::FrameRef::from_record(&rec)
-            .map(|f| Packet::decode_into(slot, Seen::from_record(&rec, ts, iface.clone()), &f));
+            .map(|f| Packet::decode_record_into(slot, &rec, ts, &iface, &f));
         let comment = match decoded {
             Ok(packet) => {
                 tally.record(
@@ -1208,6 +1215,7 @@ fn judge_batch(
                 },
             );
         }
+        named = Some((ifindex, iface));
     }
     Ok(())
 }
