@@ -46,6 +46,8 @@ pub const PROG_TC_INGRESS_ALL: &str = "v6p_tc_ingress_all";
 pub const PROG_TC_EGRESS_ALL: &str = "v6p_tc_egress_all";
 /// A bare `XDP_PASS` program, built into the same object as the baseline for benchmarks.
 pub const PROG_XDP_BARE: &str = "v6p_xdp_bare";
+/// A bare `TC_ACT_UNSPEC` classifier, the TC baseline for benchmarks.
+pub const PROG_TC_BARE: &str = "v6p_tc_bare";
 /// Writes a record of every frame without parsing it: the floor of the record path, for the
 /// benchmark (never attached).
 pub const PROG_XDP_FLOOR: &str = "v6p_xdp_floor";

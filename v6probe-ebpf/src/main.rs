@@ -4,7 +4,8 @@
 //! - `v6p_tc_ingress` / `v6p_tc_egress`: TC clsact classifiers.
 //! - `v6p_xdp_all`, `v6p_tc_ingress_all`, `v6p_tc_egress_all`: the same with every frame
 //!   counted (`monitor --count-frames`).
-//! - `v6p_xdp_bare`: `XDP_PASS` and nothing else, the benchmark baseline for other traffic.
+//! - `v6p_xdp_bare`: `XDP_PASS` and nothing else, the benchmark baseline for other traffic;
+//!   `v6p_tc_bare` the same for TC.
 //! - `v6p_xdp_floor`: writes a record of the frame without parsing it, the benchmark baseline
 //!   (floor) for the record path.
 //!
@@ -96,6 +97,12 @@ const MAX_OFFSET: usize = 9216;
 #[xdp]
 pub fn v6p_xdp_bare(_ctx: XdpContext) -> u32 {
     xdp_action::XDP_PASS
+}
+
+/// `TC_ACT_UNSPEC` and nothing else: the benchmark baseline for other traffic through TC.
+#[classifier]
+pub fn v6p_tc_bare(_ctx: TcContext) -> i32 {
+    TC_ACT_UNSPEC
 }
 
 /// The floor of the record path, for the benchmark: reserves the size class the frame needs,

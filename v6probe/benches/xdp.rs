@@ -1,7 +1,7 @@
 //! XDP program cost per packet with BPF_PROG_TEST_RUN, as ratios against baselines measured in
 //! the same run (absolute nanoseconds move 3x between machines; ratios do not):
 //! - non-ICMPv6 frames through the observer against a bare `XDP_PASS` program (target: IPv6
-//!   TCP <= 1.2x);
+//!   TCP <= 1.2x), and through the TC ingress classifier against a bare classifier;
 //! - NS and RA record paths against the floor of the record path: a program that only
 //!   reserves, fills and submits a record of the same size class, without parsing
 //!   (`v6p_xdp_floor`; target <= 1.3x), per size class (128, 256, 512, 2048 bytes of frame);
@@ -66,7 +66,9 @@ mod imp {
         time::{Duration, Instant},
     };
 
-    use aya::programs::{TestRun, TestRunOptions};
+    use aya::programs::{
+        ProgramError, SchedClassifier, TestRun, TestRunOptions, TestRunResult, Xdp,
+    };
     use serde::Serialize;
     use v6probe::{
         abi::{self, class, counter, FloodGuard, Rate},
@@ -225,6 +227,21 @@ mod imp {
                 &ipv6_tcp,
                 base("bare_xdp_pass", Some(1.2)),
             ),
+            // The same frames through the TC classifier (the hook `--hook auto` takes on a
+            // veth), against a bare classifier.
+            plain("bare_tc", abi::PROG_TC_BARE, &ipv4_tcp, None),
+            plain(
+                "ipv4_tcp_tc",
+                abi::PROG_TC_INGRESS,
+                &ipv4_tcp,
+                base("bare_tc", None),
+            ),
+            plain(
+                "ipv6_tcp_tc",
+                abi::PROG_TC_INGRESS,
+                &ipv6_tcp,
+                base("bare_tc", None),
+            ),
         ];
         // One NS / RA per size class: 86, 174, ~430 and ~1400 bytes of frame.
         for (label, frame) in [
@@ -288,6 +305,21 @@ mod imp {
         c
     }
 
+    /// An XDP program or a TC classifier, run the same way.
+    enum Prog<'a> {
+        Xdp(&'a mut Xdp),
+        Tc(&'a mut SchedClassifier),
+    }
+
+    impl Prog<'_> {
+        fn test_run(&self, opts: TestRunOptions<'_>) -> Result<TestRunResult, ProgramError> {
+            match self {
+                Prog::Xdp(p) => p.test_run(opts),
+                Prog::Tc(p) => p.test_run(opts),
+            }
+        }
+    }
+
     /// The programs plus a thread draining their ring.
     struct Loaded {
         programs: Programs,
@@ -340,6 +372,14 @@ mod imp {
             }
         }
 
+        fn prog(&mut self, name: &'static str) -> Prog<'_> {
+            if name == abi::PROG_TC_BARE || name == abi::PROG_TC_INGRESS {
+                Prog::Tc(self.programs.classifier(name).expect("program"))
+            } else {
+                Prog::Xdp(self.programs.xdp(name).expect("program"))
+            }
+        }
+
         fn records(&self) -> u64 {
             self.programs.counters().expect("counters")[counter::RECORDS as usize]
         }
@@ -355,7 +395,7 @@ mod imp {
             // machine, 3 ns per packet of a 100,000-packet call): one single-packet call,
             // subtracted from every call below.
             let overhead = {
-                let xdp = self.programs.xdp(prog).expect("program");
+                let xdp = self.prog(prog);
                 let opts = TestRunOptions {
                     data_in: Some(frame),
                     repeat: 1,
@@ -373,7 +413,7 @@ mod imp {
             let mut produced = 0u64;
             while done < PACKETS {
                 let n = chunk.min(PACKETS - done);
-                let xdp = self.programs.xdp(prog).expect("program");
+                let xdp = self.prog(prog);
                 let opts = TestRunOptions {
                     data_in: Some(frame),
                     repeat: n,
@@ -385,7 +425,12 @@ mod imp {
                 let res = res.expect("test_run");
                 cpu_total += (t1 - t0).saturating_sub(overhead) as f64;
                 kernel_total += res.duration.as_nanos() as f64 * f64::from(n);
-                assert_eq!(res.return_value, 2, "XDP_PASS");
+                // XDP_PASS, or TC_ACT_UNSPEC (-1).
+                let pass = match prog {
+                    abi::PROG_TC_BARE | abi::PROG_TC_INGRESS => u32::MAX,
+                    _ => 2,
+                };
+                assert_eq!(res.return_value, pass, "{prog} lets the frame pass");
                 done += n;
                 // The floor program keeps no counters: a record per packet.
                 produced = if prog == abi::PROG_XDP_FLOOR {

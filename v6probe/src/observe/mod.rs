@@ -173,10 +173,12 @@ pub struct LoadOptions {
 }
 
 /// Every program in the object: the three the monitor attaches, and the bare and floor
-/// programs the benchmarks compare them with.
+/// programs the benchmarks compare them with (the `_all` variants stand in for the three
+/// when every frame is counted: [`abi::program_for`]).
 pub const ALL_PROGRAMS: &[&str] = &[
     abi::PROG_XDP,
     abi::PROG_XDP_BARE,
+    abi::PROG_TC_BARE,
     abi::PROG_XDP_FLOOR,
     abi::PROG_TC_INGRESS,
     abi::PROG_TC_EGRESS,
