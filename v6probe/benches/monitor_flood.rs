@@ -66,7 +66,7 @@ mod imp {
     use std::{
         collections::BTreeMap,
         fs::File,
-        io::{self, Read as _},
+        io::{self, Read as _, Write as _},
         os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
         path::{Path, PathBuf},
         process::{Child, Command, Stdio},
@@ -260,6 +260,12 @@ mod imp {
         cpu_per_kept_us: Option<f64>,
         cpu_per_offered_us: Option<f64>,
         peak_rss_kib: Option<u64>,
+        /// Bytes of the capturer's output file (the monitor's lines, tcpdump's pcap).
+        output_bytes: Option<u64>,
+        /// CPU of writing as many bytes as `output_bytes` into a new file in the same folder, in
+        /// 64 KiB writes from a thread on the capturer's CPU, per kept event, in µs: what putting
+        /// that output into the page cache costs at the least, whoever formats it.
+        write_floor_us_per_kept: Option<f64>,
     }
 
     /// Median figures of one capturer under one flood.
@@ -311,6 +317,12 @@ mod imp {
         /// The median cpu_per_offered_us / tcpdump's median.
         cpu_per_offered_x_tcpdump_of_medians: Option<f64>,
         peak_rss_kib: Option<f64>,
+        /// output_bytes / kept (median).
+        output_bytes_per_kept: Option<f64>,
+        write_floor_us_per_kept: Option<f64>,
+        /// write_floor_us_per_kept / tcpdump's cpu_per_kept_us (median of per-round ratios):
+        /// the part of tcpdump's whole cost the bytes alone take.
+        write_floor_x_tcpdump: Option<f64>,
     }
 
     fn env_num<T: std::str::FromStr>(bench: &Bench, name: &str, default: T) -> T {
@@ -888,6 +900,8 @@ mod imp {
             cpu_per_kept_us: None,
             cpu_per_offered_us: None,
             peak_rss_kib: None,
+            output_bytes: None,
+            write_floor_us_per_kept: None,
         };
         drop(bare);
         let Some(started) = started else {
@@ -970,7 +984,66 @@ mod imp {
         if run.offered_frames > 0 {
             run.cpu_per_offered_us = Some(cpu_s / run.offered_frames as f64 * 1e6);
         }
+        let output = if capturer == Capturer::Tcpdump {
+            dir.join("capture.pcap")
+        } else {
+            started.out.clone()
+        };
+        let bytes = std::fs::metadata(&output)?.len();
+        run.output_bytes = Some(bytes);
+        // Its pages freed first, so the floor writes into pages the guest has at hand, as the
+        // capturer did (on this VM, pages not touched for a while cost up to 7x more to fill).
+        std::fs::remove_file(&output)?;
+        if kept > 0 {
+            run.write_floor_us_per_kept = Some(write_floor(dir, bytes)? / kept as f64 * 1e6);
+        }
         Ok(run)
+    }
+
+    /// CPU seconds a thread pinned to the capturer's CPU spends writing `bytes` bytes into a new
+    /// file in `dir` in 64 KiB writes (the file removed afterwards, before its pages are written
+    /// back): the least that putting a capturer's output into the page cache costs.
+    /// One-off figures, not averaged: like the capturers' own writes, they move with the
+    /// machine's page-cache state.
+    fn write_floor(dir: &Path, bytes: u64) -> io::Result<f64> {
+        let path = dir.join("floor.out");
+        let worker = {
+            let path = path.clone();
+            thread::spawn(move || -> io::Result<f64> {
+                // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET stays inside it (the
+                // constant is below CPU_SETSIZE) and the call only reads it.
+                unsafe {
+                    let mut set: libc::cpu_set_t = std::mem::zeroed();
+                    libc::CPU_SET(CAPTURER_CPU, &mut set);
+                    if libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                let thread_cpu = || {
+                    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+                    // SAFETY: a valid clock id and a timespec to fill.
+                    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+                    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+                };
+                let chunk = vec![b'x'; 64 << 10];
+                let mut f = File::create(&path)?;
+                let t0 = thread_cpu();
+                let mut left = bytes;
+                while left > 0 {
+                    let n = left.min(chunk.len() as u64) as usize;
+                    f.write_all(&chunk[..n])?;
+                    left -= n as u64;
+                }
+                let cpu = thread_cpu() - t0;
+                drop(f);
+                Ok(cpu)
+            })
+        };
+        let cpu = worker
+            .join()
+            .map_err(|_| io::Error::other("the write-floor thread panicked"))?;
+        let _ = std::fs::remove_file(&path);
+        cpu
     }
 
     /// `N packets captured` (and the like) from tcpdump's closing lines.
@@ -1068,6 +1141,14 @@ mod imp {
                 cpu_per_offered_x_tcpdump: None,
                 cpu_per_offered_x_tcpdump_of_medians: None,
                 peak_rss_kib: med(g, &|r| r.peak_rss_kib.map(|k| k as f64)),
+                output_bytes_per_kept: med(g, &|r| {
+                    r.output_bytes
+                        .zip(r.kept)
+                        .filter(|(_, k)| *k > 0)
+                        .map(|(b, k)| b as f64 / k as f64)
+                }),
+                write_floor_us_per_kept: med(g, &|r| r.write_floor_us_per_kept),
+                write_floor_x_tcpdump: None,
             })
             .collect();
         let lookup: BTreeMap<(Flooder, Capturer), Row> = rows
@@ -1075,11 +1156,13 @@ mod imp {
             .map(|r| ((r.flooder, r.capturer), r.clone()))
             .collect();
         // Per-round ratios of this row's runs to the baseline's run in the same round, in
-        // round order: `ratio(x, base)` of the two runs' figures where both have one.
-        let paired = |row: &Row,
-                      base: Capturer,
-                      fig: &dyn Fn(&Run) -> Option<f64>,
-                      ratio: &dyn Fn(f64, f64) -> f64|
+        // round order: `ratio(x, base)` of this run's `fig` and the baseline run's `base_fig`
+        // where both have one.
+        let paired_with = |row: &Row,
+                           base: Capturer,
+                           fig: &dyn Fn(&Run) -> Option<f64>,
+                           base_fig: &dyn Fn(&Run) -> Option<f64>,
+                           ratio: &dyn Fn(f64, f64) -> f64|
          -> Vec<f64> {
             let mut mine: Vec<&Run> = groups
                 .get(&(row.flooder, row.capturer))
@@ -1091,11 +1174,17 @@ mod imp {
             mine.iter()
                 .filter_map(|r| {
                     let b = theirs.iter().find(|b| b.round == r.round)?;
-                    let (x, y) = (fig(r)?, fig(b)?);
+                    let (x, y) = (fig(r)?, base_fig(b)?);
                     (x > 0.0 && y > 0.0).then(|| ratio(x, y))
                 })
                 .collect()
         };
+        // The same figure on both sides.
+        let paired = |row: &Row,
+                      base: Capturer,
+                      fig: &dyn Fn(&Run) -> Option<f64>,
+                      ratio: &dyn Fn(f64, f64) -> f64|
+         -> Vec<f64> { paired_with(row, base, fig, fig, ratio) };
         let med_of = |v: &[f64]| (!v.is_empty()).then(|| median(v.to_vec()));
         let share = |x: f64, base: f64| x / base;
         let cost_share = |x: f64, base: f64| base / x;
@@ -1128,6 +1217,14 @@ mod imp {
                     .cpu_per_offered_us
                     .zip(t.cpu_per_offered_us)
                     .map(|(a, b)| a / b);
+                // This run's floor against the same round's tcpdump run's whole cost.
+                r.write_floor_x_tcpdump = med_of(&paired_with(
+                    r,
+                    Capturer::Tcpdump,
+                    &|x: &Run| x.write_floor_us_per_kept,
+                    &per_kept,
+                    &share,
+                ));
             }
         }
         rows
@@ -1175,7 +1272,7 @@ mod imp {
                 flooder.name()
             );
             println!(
-                "{:<70} {:>10} {:>6} {:>6} {:>6} {:>8} {:>6} {:>6} {:>10} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8}",
+                "{:<70} {:>10} {:>6} {:>6} {:>6} {:>8} {:>6} {:>6} {:>10} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8} {:>6} {:>8} {:>6}",
                 "capturer",
                 "sender/s",
                 "x none",
@@ -1193,11 +1290,14 @@ mod imp {
                 "x tcpd",
                 "us/offer",
                 "x tcpd",
-                "RSS MiB"
+                "RSS MiB",
+                "B/kept",
+                "floor us",
+                "x tcpd"
             );
             for r in rows.iter().filter(|r| r.flooder == flooder) {
                 println!(
-                    "{:<70} {:>10.0} {:>6.2} {:>6.2} {:>6.2} {:>8} {:>6} {:>6} {:>10.0} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8}",
+                    "{:<70} {:>10.0} {:>6.2} {:>6.2} {:>6.2} {:>8} {:>6} {:>6} {:>10.0} {:>9} {:>9} {:>9} {:>5} {:>9} {:>6} {:>9} {:>6} {:>8} {:>6} {:>8} {:>6}",
                     row_label(r),
                     r.sender_rate,
                     r.sender_share_of_nothing,
@@ -1216,6 +1316,9 @@ mod imp {
                     opt(r.cpu_per_offered_us, 3),
                     opt(r.cpu_per_offered_x_tcpdump, 2),
                     opt(r.peak_rss_kib.map(|k| k / 1024.0), 1),
+                    opt(r.output_bytes_per_kept, 0),
+                    opt(r.write_floor_us_per_kept, 3),
+                    opt(r.write_floor_x_tcpdump, 2),
                 );
             }
         }
