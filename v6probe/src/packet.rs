@@ -139,16 +139,8 @@ impl Packet {
         ))
     }
 
-    /// Makes this packet the decode of `frame`, seen as `seen`, in place
-    /// ([`Frame::refill_from`]): what was computed for the frame before (its findings, its
-    /// reassembly) is forgotten. A monitor decodes frame after frame into one packet, so a
-    /// flood neither allocates nor moves a packet per frame.
-    pub fn refill(&mut self, seen: Seen, frame: &FrameRef<'_>) {
-        self.seen = seen;
-        self.refill_frame(frame);
-    }
-
-    /// [`Packet::refill`] without the [`Seen`].
+    /// Makes this packet's frame the decode of `frame`, in place ([`Frame::refill_from`]): what
+    /// was computed for the frame before (its findings, its reassembly) is forgotten.
     fn refill_frame(&mut self, frame: &FrameRef<'_>) {
         self.frame.refill_from(frame);
         self.reassembled = None;
@@ -179,7 +171,9 @@ impl Packet {
     }
 
     /// The decode of `frame`, seen as `seen`, in `slot`: refilled in place
-    /// ([`Packet::refill`]) when it holds the packet before, built otherwise.
+    /// ([`Packet::refill_frame`]) when it holds the packet before, built otherwise. A monitor
+    /// decodes frame after frame into one packet, so a flood neither allocates nor moves a
+    /// packet per frame.
     pub fn decode_into<'s>(
         slot: &'s mut Option<Packet>,
         seen: Seen,
@@ -187,7 +181,8 @@ impl Packet {
     ) -> &'s Packet {
         match slot {
             Some(p) => {
-                p.refill(seen, frame);
+                p.seen = seen;
+                p.refill_frame(frame);
                 p
             }
             None => slot.insert(Packet::new(seen, frame.to_owned())),

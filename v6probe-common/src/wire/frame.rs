@@ -17,7 +17,7 @@ use core::net::Ipv6Addr;
 use super::{
     icmpv6::{Icmpv6Ref, Icmpv6Repr},
     ipv6::{self, ChainEnd, ExtChain, FragmentInfo},
-    Error, EthernetAddress, EthernetFrame, EthernetRepr, Ipv6Packet, Ipv6Repr, NdpOption, VlanTag,
+    Error, EthernetAddress, EthernetFrame, EthernetRepr, Ipv6Packet, Ipv6Repr, VlanTag,
 };
 use crate::abi::{self, ethertype, next_header as nh, RecordRef};
 
@@ -210,17 +210,10 @@ impl<'a> FrameRef<'a> {
 
     /// The owned decode.
     pub fn to_owned(&self) -> Frame {
-        self.to_owned_reusing(Vec::new())
-    }
-
-    /// The owned decode, its option list built in `spare` (emptied first): a caller decoding
-    /// frame after frame hands back the list of the previous one
-    /// ([`Frame::take_option_list`]) and allocates none for it.
-    pub fn to_owned_reusing(&self, spare: Vec<NdpOption>) -> Frame {
         Frame {
             eth: self.eth,
             ip6: self.ip6,
-            icmp6: self.icmp6.as_ref().map(|m| m.to_owned_reusing(spare)),
+            icmp6: self.icmp6.as_ref().map(Icmpv6Ref::to_owned),
             checksum_ok: self.checksum_ok,
             icmp6_len: self.icmp6_len,
             truncated: self.truncated,
@@ -229,9 +222,9 @@ impl<'a> FrameRef<'a> {
 }
 
 impl Frame {
-    /// Makes this frame the owned decode of `r` in place, as [`FrameRef::to_owned_reusing`]
-    /// with this frame's option list: a caller decoding frame after frame into one `Frame`
-    /// neither allocates the list nor builds a whole frame to move in.
+    /// Makes this frame the owned decode of `r` in place, the message refilled in place
+    /// ([`Icmpv6Repr::refill_from`]): a caller decoding frame after frame into one `Frame`
+    /// neither allocates an option list nor builds a whole frame to move in.
     pub fn refill_from(&mut self, r: &FrameRef<'_>) {
         self.eth = r.eth;
         self.ip6 = r.ip6;
@@ -240,13 +233,8 @@ impl Frame {
         self.truncated = r.truncated;
         match (&mut self.icmp6, &r.icmp6) {
             (Some(mine), Some(m)) => mine.refill_from(m),
-            (mine, m) => {
-                let spare = mine
-                    .as_mut()
-                    .map(Icmpv6Repr::take_option_list)
-                    .unwrap_or_default();
-                *mine = m.as_ref().map(|m| m.to_owned_reusing(spare));
-            }
+            // One side has no message: there is no list to keep.
+            (mine, m) => *mine = m.as_ref().map(Icmpv6Ref::to_owned),
         }
     }
 
@@ -264,15 +252,6 @@ impl Frame {
     /// Decodes a kernel record ([`FrameRef::from_record`], then owned).
     pub fn from_record(r: &RecordRef<'_>) -> Result<Self, FrameError> {
         FrameRef::from_record(r).map(|f| f.to_owned())
-    }
-
-    /// Empties the message's option list and gives it back (an empty one without options),
-    /// for [`FrameRef::to_owned_reusing`].
-    pub fn take_option_list(&mut self) -> Vec<NdpOption> {
-        self.icmp6
-            .as_mut()
-            .map(Icmpv6Repr::take_option_list)
-            .unwrap_or_default()
     }
 
     /// Why the frame has no ICMPv6 message, in one word: `fragment` (a fragment whose
