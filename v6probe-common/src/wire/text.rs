@@ -153,9 +153,9 @@ impl Ipv6Text {
 }
 
 /// Writes groups `g` from `at`, `:` between them; returns the end. Each group is lowercase hex
-/// without leading zeros: all four digits as one little-endian word, the leading zeros
-/// shifted out, stored whole (the buffer has room past the longest text, 39 bytes) and the
-/// end moved by the digits.
+/// without leading zeros: its four digits as one little-endian word (two [`HEX_PAIRS`]
+/// lookups, one per byte), the leading zeros shifted out, stored whole (the buffer has room
+/// past the longest text, 39 bytes) and the end moved by the digits.
 #[inline(always)]
 fn groups(buf: &mut [u8; 45], mut at: usize, g: &[u16]) -> usize {
     for (i, &s) in g.iter().enumerate() {
@@ -164,17 +164,26 @@ fn groups(buf: &mut [u8; 45], mut at: usize, g: &[u16]) -> usize {
             at += 1;
         }
         let n = (16 - s.leading_zeros()).div_ceil(4).max(1) as usize;
-        let word = u32::from_le_bytes([
-            HEX_DIGITS[usize::from(s >> 12)],
-            HEX_DIGITS[usize::from((s >> 8) & 0xf)],
-            HEX_DIGITS[usize::from((s >> 4) & 0xf)],
-            HEX_DIGITS[usize::from(s & 0xf)],
-        ]) >> (8 * (4 - n));
+        let word = (u32::from(HEX_PAIRS[usize::from(s >> 8)])
+            | (u32::from(HEX_PAIRS[usize::from(s & 0xff)]) << 16))
+            >> (8 * (4 - n));
         buf[at..at + 4].copy_from_slice(&word.to_le_bytes());
         at += n;
     }
     at
 }
+
+/// The two lowercase hex digits of every byte, as a little-endian word (the first digit in the
+/// low byte): one lookup per byte instead of one per digit.
+static HEX_PAIRS: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = u16::from_le_bytes([HEX_DIGITS[b >> 4], HEX_DIGITS[b & 0xf]]);
+        b += 1;
+    }
+    t
+};
 
 /// Writes `v` in decimal from `at`; returns the end.
 fn dec(buf: &mut [u8; 45], mut at: usize, v: u8) -> usize {
