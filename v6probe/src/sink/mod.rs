@@ -465,6 +465,12 @@ pub struct Emitter {
 /// A batch is handed over at the latest when its JSON reaches this size.
 const BATCH_BYTES: usize = 1 << 20;
 
+/// Room a new batch gets beyond [`BATCH_BYTES`]: a batch is handed over after the line that
+/// crosses `BATCH_BYTES`, so it ends up to one line longer. Sized to the previous batch
+/// instead, a batch that ended a few bytes longer reallocated (copying its megabyte) once in
+/// every few batches. An RA line is about 8 KB; a longer line still grows the buffer.
+const BATCH_SLACK: usize = 64 * 1024;
+
 /// Handed-over batches kept for [`Emitter::reuse`].
 const HANDED_KEPT: usize = 3;
 
@@ -601,10 +607,19 @@ impl Emitter {
         if self.batch.lines.is_empty() {
             return;
         }
+        // Room for a whole batch where this one needed it (a JSON or text batch, at most
+        // `BATCH_BYTES` and one line).
+        let room = |len: usize| {
+            if len == 0 {
+                0
+            } else {
+                len.max(BATCH_BYTES) + BATCH_SLACK
+            }
+        };
         let next = self.reuse().unwrap_or_else(|| {
             Batch::with_capacity(
-                self.batch.json.len(),
-                self.batch.text.len(),
+                room(self.batch.json.len()),
+                room(self.batch.text.len()),
                 self.batch.lines.len(),
             )
         });
