@@ -607,13 +607,14 @@ impl Emitter {
         if self.batch.lines.is_empty() {
             return;
         }
-        // Room for a whole batch where this one needed it (a JSON or text batch, at most
-        // `BATCH_BYTES` and one line).
+        // Room for a whole batch where this one was large (handed over for its size: at
+        // most `BATCH_BYTES` and one line); a small batch (handed over by a flush at a low
+        // rate) gets its own length, so a quiet monitor keeps small buffers.
         let room = |len: usize| {
-            if len == 0 {
-                0
+            if len >= BATCH_BYTES / 2 {
+                BATCH_BYTES + BATCH_SLACK
             } else {
-                len.max(BATCH_BYTES) + BATCH_SLACK
+                len
             }
         };
         let next = self.reuse().unwrap_or_else(|| {
