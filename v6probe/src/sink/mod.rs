@@ -465,12 +465,6 @@ pub struct Emitter {
 /// A batch is handed over at the latest when its JSON reaches this size.
 const BATCH_BYTES: usize = 1 << 20;
 
-/// Room a new batch gets beyond [`BATCH_BYTES`]: a batch is handed over after the line that
-/// crosses `BATCH_BYTES`, so it ends up to one line longer. Sized to the previous batch
-/// instead, a batch that ended a few bytes longer reallocated (copying its megabyte) once in
-/// every few batches. An RA line is about 8 KB; a longer line still grows the buffer.
-const BATCH_SLACK: usize = 64 * 1024;
-
 /// Handed-over batches kept for [`Emitter::reuse`].
 const HANDED_KEPT: usize = 3;
 
@@ -607,21 +601,15 @@ impl Emitter {
         if self.batch.lines.is_empty() {
             return;
         }
-        // Room for a whole batch where this one was large (handed over for its size: at
-        // most `BATCH_BYTES` and one line); a small batch (handed over by a flush at a low
-        // rate) gets its own length, so a quiet monitor keeps small buffers.
-        let room = |len: usize| {
-            if len >= BATCH_BYTES / 2 {
-                BATCH_BYTES + BATCH_SLACK
-            } else {
-                len
-            }
-        };
         let next = self.reuse().unwrap_or_else(|| {
+            // The capacity the batch grew to, not its length: batches end up to one line past
+            // `BATCH_BYTES`, and one sized to the length before it reallocated (copying its
+            // megabyte) whenever it ended a few bytes longer. A quiet monitor's batches never
+            // grow past their first capacity.
             Batch::with_capacity(
-                room(self.batch.json.len()),
-                room(self.batch.text.len()),
-                self.batch.lines.len(),
+                self.batch.json.capacity(),
+                self.batch.text.capacity(),
+                self.batch.lines.capacity(),
             )
         });
         let mut batch = std::mem::replace(&mut self.batch, next);
