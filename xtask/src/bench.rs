@@ -37,12 +37,19 @@ pub struct Args {
     /// quick run.
     #[arg(long, value_name = "N")]
     pub minutes: Option<u64>,
+    /// Run no benchmark: copy the JSON of the last full run (target/bench, one commit, a clean
+    /// tree) to bench/results/ and regenerate the README's figures from it.
+    #[arg(long, conflicts_with_all = ["only", "names", "minutes"])]
+    pub readme: bool,
 }
 
 /// The benchmark that is not a bench target of v6probe.
 const DUALSTACK: &str = "dualstack";
 
 pub fn run(args: &Args) -> Result<()> {
+    if args.readme {
+        return crate::bench_readme::update(&v6probe_lab::bench::bench_dir());
+    }
     let root = workspace_root();
     let all = bench_targets(&root.join("v6probe").join("Cargo.toml"))?;
     let mut chosen: Vec<String> = args.only.iter().chain(&args.names).cloned().collect();

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_dualstack;
+mod bench_readme;
 mod demo;
 mod demo_lab;
 mod package;
