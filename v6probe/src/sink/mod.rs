@@ -884,6 +884,73 @@ mod tests {
         assert_eq!(got.lock().unwrap().len(), 5);
     }
 
+    /// A new batch (while the sinks still hold the ones handed over) gets the capacity the last
+    /// one grew to: a flood's batches, which end up to a line past `BATCH_BYTES` and vary in
+    /// length, never reallocate and copy their megabyte; a quiet monitor's small batches keep
+    /// their first, small capacity (the soak's RSS).
+    #[test]
+    fn a_new_batch_has_the_room_the_last_one_grew_to() {
+        let t = Telemetry::new();
+        let (h, got, ready) = recorder(ALL_KINDS, 1 << 20);
+        // Not ready: the sink's queue holds every batch, so none can be reused.
+        ready.store(false, Ordering::Relaxed);
+        let mut e = Emitter::new(vec![h], &t);
+        let line = |e: &mut Emitter, len: usize| {
+            e.line_with(
+                "packet",
+                |out| {
+                    out.extend_from_slice(b"{\"kind\":\"packet\",\"pad\":\"");
+                    out.resize(out.len() + len, b'x');
+                    out.extend_from_slice(b"\"}");
+                    Ok(())
+                },
+                severity::INFO,
+                "packet",
+                |_| {},
+            )
+            .unwrap();
+        };
+        // Quiet: a few lines per batch.
+        let small = e.batch.json.capacity();
+        for _ in 0..3 {
+            for _ in 0..10 {
+                line(&mut e, 100);
+            }
+            e.flush();
+            assert_eq!(e.batch.json.capacity(), small);
+        }
+        // A flood: lines until the batch is handed over by its size (the line that crossed
+        // `BATCH_BYTES` leaves an empty batch behind).
+        let mut n = 0;
+        loop {
+            line(&mut e, 500);
+            n += 1;
+            assert!(n < 10 * BATCH_BYTES / 500, "never handed over");
+            if e.batch.lines.is_empty() {
+                break;
+            }
+        }
+        let grown = e.batch.json.capacity();
+        assert!(grown > BATCH_BYTES, "{grown}");
+        // The next batches' lines are longer: each batch ends longer than the one before it,
+        // and still fits.
+        for len in [501, 530, 600] {
+            let mut n = 0;
+            loop {
+                line(&mut e, len);
+                n += 1;
+                assert!(n < 10 * BATCH_BYTES / len, "never handed over");
+                if e.batch.lines.is_empty() {
+                    break;
+                }
+                assert_eq!(e.batch.json.capacity(), grown, "line length {len}");
+            }
+        }
+        ready.store(true, Ordering::Relaxed);
+        e.close(Duration::from_secs(30));
+        assert!(got.lock().unwrap().len() > 4 * (BATCH_BYTES / 700));
+    }
+
     #[test]
     fn closing_while_unreachable_counts_the_rest_as_dropped() {
         let t = Telemetry::new();
