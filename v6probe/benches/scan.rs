@@ -84,14 +84,26 @@ mod imp {
         scan_s: Option<f64>,
         /// scan_s / bound_s.
         scan_ratio_to_bound: Option<f64>,
+        /// `bound_s` with the rate the lab takes in its place when that is lower (the lab's
+        /// solicited-node multicast rate with `--rate 0`, measured in the same run): what the
+        /// scan could do on this lab. Informational; the targets use `bound_s`.
+        lab_bound_s: Option<f64>,
+        /// wall_s / lab_bound_s.
+        ratio_to_lab_bound: Option<f64>,
+        /// scan_s / lab_bound_s.
+        scan_ratio_to_lab_bound: Option<f64>,
     }
 
     /// The wire's bound for a complete scan of the lab's range (module documentation).
     fn bound_s(rate: u64, timeout_s: f64, retries: u32) -> f64 {
+        bound_at(rate as f64, timeout_s, retries)
+    }
+
+    /// [`bound_s`] at a rate in probes per second that need not be whole.
+    fn bound_at(rate: f64, timeout_s: f64, retries: u32) -> f64 {
         let targets = N as f64;
         let live = LIVE as f64;
         let probes = live + (targets - live) * f64::from(retries + 1);
-        let rate = rate as f64;
         (targets / rate + timeout_s * f64::from(retries + 1)).max(probes / rate + timeout_s)
     }
 
@@ -113,6 +125,19 @@ mod imp {
             self.scan_s = summary["duration_ms"].as_f64().map(|ms| ms / 1e3);
             self.scan_ratio_to_bound = self.scan_s.zip(self.bound_s).map(|(s, b)| s / b);
             self
+        }
+
+        /// The bound with the lab's own rate when it is below the one asked for.
+        fn on_lab(&mut self, lab_rate: f64) {
+            let (Some(rate), Some(timeout_s), Some(retries)) =
+                (self.rate, self.timeout_s, self.retries)
+            else {
+                return;
+            };
+            let b = bound_at((rate as f64).min(lab_rate), timeout_s, retries);
+            self.lab_bound_s = Some(b);
+            self.ratio_to_lab_bound = Some(self.wall_s / b);
+            self.scan_ratio_to_lab_bound = self.scan_s.map(|s| s / b);
         }
     }
 
@@ -192,6 +217,9 @@ mod imp {
             bound_targets_only_s: None,
             scan_s: None,
             scan_ratio_to_bound: None,
+            lab_bound_s: None,
+            ratio_to_lab_bound: None,
+            scan_ratio_to_lab_bound: None,
         }
     }
 
@@ -416,6 +444,19 @@ mod imp {
             loadavg_start.map_or("-".into(), |l| format!("{l:.2}")),
             loadavg().map_or("-".into(), |l| format!("{l:.2}")),
         );
+        if let Some(lab_rate) = rates.first().map(|r| r.probes_per_sec) {
+            for f in figures.iter_mut().filter(|f| f.tool.starts_with("v6probe")) {
+                f.on_lab(lab_rate);
+                if let (Some(b), Some(x)) = (f.lab_bound_s, f.ratio_to_lab_bound) {
+                    println!(
+                        "with the lab's rate in the bound, {:<46} {b:>7.3} s: wall {x:.2}x, scan {}",
+                        f.tool,
+                        f.scan_ratio_to_lab_bound
+                            .map_or("-".into(), |r| format!("{r:.2}x"))
+                    );
+                }
+            }
+        }
         let fastest_peer = figures
             .iter()
             .filter(|f| !f.tool.starts_with("v6probe") && f.finds_every_live)
