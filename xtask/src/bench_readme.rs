@@ -13,6 +13,7 @@ use std::{
 
 use anyhow::{bail, ensure, Context as _, Result};
 use serde_json::Value;
+use v6probe_lab::bench::Target;
 
 use crate::workspace_root;
 
@@ -51,14 +52,13 @@ pub fn update(from: &Path) -> Result<()> {
     }
     let to = results_dir();
     std::fs::create_dir_all(&to).with_context(|| format!("creating {}", to.display()))?;
-    // Copying a file onto itself would empty it.
-    let same = from.canonicalize().ok() == to.canonicalize().ok();
-    for f in run.files.iter().filter(|_| !same) {
+    for f in &run.files {
         let dest = to.join(f.path.file_name().context("a JSON file has a name")?);
         std::fs::copy(&f.path, &dest)
             .with_context(|| format!("copying {} to {}", f.path.display(), dest.display()))?;
     }
-    let text = render(&Run::load(&to)?)?;
+    let copies = Run::load(&to)?;
+    let text = render(&copies)?;
     let readme = workspace_root().join("README.md");
     let old = std::fs::read_to_string(&readme)
         .with_context(|| format!("reading {}", readme.display()))?;
@@ -69,9 +69,9 @@ pub fn update(from: &Path) -> Result<()> {
     std::fs::rename(&tmp, &readme).with_context(|| format!("replacing {}", readme.display()))?;
     println!(
         "README.md: figures of commit {} ({} of {} targets met), from {}",
-        run.short_commit(),
-        run.met(),
-        run.targets().len(),
+        copies.short_commit(),
+        copies.targets().filter(|(_, t)| t.met).count(),
+        copies.targets().count(),
         to.display()
     );
     Ok(())
@@ -113,6 +113,8 @@ pub struct File {
     json: Value,
     commit: String,
     dirty: bool,
+    /// Its `targets` (none when it records none).
+    targets: Vec<Target>,
 }
 
 /// The JSON of every benchmark in [`BENCHES`], from one commit.
@@ -138,12 +140,18 @@ impl Run {
                 .with_context(|| path.display().to_string())?
                 .to_string();
             let dirty = meta.get("dirty").and_then(Value::as_bool).unwrap_or(true);
+            let targets = match json.get("targets") {
+                None => Vec::new(),
+                Some(t) => serde_json::from_value(t.clone())
+                    .with_context(|| format!("{}: targets", path.display()))?,
+            };
             files.push(File {
                 name,
                 path,
                 json,
                 commit,
                 dirty,
+                targets,
             });
         }
         let first = &files[0];
@@ -160,13 +168,11 @@ impl Run {
         Ok(Run { files })
     }
 
-    fn get(&self, name: &str) -> &Value {
-        &self
-            .files
+    fn get(&self, name: &str) -> &File {
+        self.files
             .iter()
             .find(|f| f.name == name)
             .expect("every name of BENCHES is loaded")
-            .json
     }
 
     fn short_commit(&self) -> &str {
@@ -175,42 +181,10 @@ impl Run {
     }
 
     /// Every target of the run with the benchmark it belongs to.
-    fn targets(&self) -> Vec<(&'static str, Target)> {
-        let mut all = Vec::new();
-        for f in &self.files {
-            if let Some(ts) = f.json.get("targets").and_then(Value::as_array) {
-                for t in ts {
-                    all.push((f.name, Target::of(t)));
-                }
-            }
-        }
-        all
-    }
-
-    fn met(&self) -> usize {
-        self.targets().iter().filter(|(_, t)| t.met).count()
-    }
-}
-
-/// A target as a benchmark records it.
-#[derive(Clone)]
-struct Target {
-    what: String,
-    figure: f64,
-    met: bool,
-}
-
-impl Target {
-    fn of(v: &Value) -> Target {
-        Target {
-            what: v
-                .get("what")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string(),
-            figure: v.get("figure").and_then(Value::as_f64).unwrap_or(f64::NAN),
-            met: v.get("met").and_then(Value::as_bool).unwrap_or(false),
-        }
+    fn targets(&self) -> impl Iterator<Item = (&'static str, &Target)> {
+        self.files
+            .iter()
+            .flat_map(|f| f.targets.iter().map(move |t| (f.name, t)))
     }
 }
 
@@ -295,9 +269,9 @@ fn verdict(parts: &[(String, String, bool)]) -> String {
 /// The README's generated part: the run, the summary table and the monitor_flood tables.
 pub fn render(run: &Run) -> Result<String> {
     let mut s = String::new();
-    let meta = field(run.get("xdp"), "meta")?;
-    let all = run.targets();
-    let missed: Vec<_> = all.iter().filter(|(_, t)| !t.met).collect();
+    let meta = field(&run.get("xdp").json, "meta")?;
+    let all = run.targets().count();
+    let missed: Vec<_> = run.targets().filter(|(_, t)| !t.met).collect();
     writeln!(
         s,
         "Figures from one run: `cargo xtask bench --no-setup` at commit {} ({}), Linux {}, {} \
@@ -312,8 +286,8 @@ pub fn render(run: &Run) -> Result<String> {
         } else {
             "a user"
         },
-        all.len() - missed.len(),
-        all.len(),
+        all - missed.len(),
+        all,
         if missed.is_empty() {
             ".".to_string()
         } else {
@@ -346,25 +320,17 @@ pub fn render(run: &Run) -> Result<String> {
         ("soak", soak(run.get("soak"))),
         ("dualstack", dualstack(run.get("dualstack"))),
     ] {
-        let row = row.with_context(|| format!("bench/results/{name}.json"))?;
+        let row = row.with_context(|| format!("{name}.json"))?;
         s.push_str(&row);
     }
     writeln!(s)?;
     s.push_str(FLOOD_NOTE);
-    s.push_str(
-        &flood_tables(run.get("monitor_flood")).context("bench/results/monitor_flood.json")?,
-    );
+    s.push_str(&flood_tables(&run.get("monitor_flood").json).context("monitor_flood.json")?);
     Ok(s)
 }
 
-fn targets_of(v: &Value) -> Vec<Target> {
-    v.get("targets")
-        .and_then(Value::as_array)
-        .map(|ts| ts.iter().map(Target::of).collect())
-        .unwrap_or_default()
-}
-
-fn xdp(x: &Value) -> Result<String> {
+fn xdp(file: &File) -> Result<String> {
+    let (x, ts) = (&file.json, &file.targets);
     let figs = arr(x, "figures")?;
     let fig = |n: &str| find(figs, "name", n);
     let ns = |n: &str| -> Result<f64> { num(fig(n)?, "ns_per_packet") };
@@ -377,7 +343,6 @@ fn xdp(x: &Value) -> Result<String> {
             num(f, "ratio_p75")?
         ))
     };
-    let ts = targets_of(x);
     let t = |n: &str| -> Result<&Target> {
         ts.iter()
             .find(|t| t.what.split(':').next() == Some(n))
@@ -450,7 +415,8 @@ fn xdp(x: &Value) -> Result<String> {
     ))
 }
 
-fn codec(c: &Value) -> Result<String> {
+fn codec(file: &File) -> Result<String> {
+    let (c, ts) = (&file.json, &file.targets);
     let figs = arr(c, "figures")?;
     let fig = |cmp: &str, msg: &str| -> Result<&Value> {
         figs.iter()
@@ -472,10 +438,9 @@ fn codec(c: &Value) -> Result<String> {
         .iter()
         .map(|m| fig("full_decode_validate", m))
         .collect::<Result<Vec<_>>>()?;
-    let ts = targets_of(c);
     let mut like_parts = Vec::new();
     for (m, f) in msgs.iter().zip(&like) {
-        let t = targets_with(&ts, &["like for like", m])
+        let t = targets_with(ts, &["like for like", m])
             .into_iter()
             .find(|t| t.what.starts_with(&format!("like for like, {m}")))
             .with_context(|| format!("no like-for-like target for {m}"))?;
@@ -497,7 +462,7 @@ fn codec(c: &Value) -> Result<String> {
             .collect::<Result<Vec<_>>>()?
             .join(" / "))
     };
-    let full_t = targets_with(&ts, &["full decode"]);
+    let full_t = targets_with(ts, &["full decode"]);
     let full_t = full_t.first().context("no full decode target")?;
     let mut row = format!(
         "| `codec` like for like (both sides parse Ethernet, IPv6, the checksum, the NDP fields \
@@ -533,8 +498,8 @@ fn codec(c: &Value) -> Result<String> {
     Ok(row)
 }
 
-fn detect(d: &Value) -> Result<String> {
-    let ts = targets_of(d);
+fn detect(file: &File) -> Result<String> {
+    let (d, ts) = (&file.json, &file.targets);
     let mut obs = Vec::new();
     for (label, key) in [
         ("benign", "benign observations"),
@@ -542,7 +507,7 @@ fn detect(d: &Value) -> Result<String> {
         ("flood", "flood observations"),
         ("full-table churn", "churn observations"),
     ] {
-        let t = targets_with(&ts, &[key]);
+        let t = targets_with(ts, &[key]);
         let t = t.first().with_context(|| format!("no target `{key}`"))?;
         obs.push((
             label.to_string(),
@@ -550,7 +515,7 @@ fn detect(d: &Value) -> Result<String> {
             t.met,
         ));
     }
-    let heap = targets_with(&ts, &["heap"]);
+    let heap = targets_with(ts, &["heap"]);
     let heap = heap.first().context("no heap target")?;
     Ok(format!(
         "| `detect` (one core) | benign {:.2} M obs/s ({:.2} M with reassembly), forged-MAC flood \
@@ -567,7 +532,8 @@ fn detect(d: &Value) -> Result<String> {
     ))
 }
 
-fn scan(sc: &Value) -> Result<String> {
+fn scan(file: &File) -> Result<String> {
+    let (sc, ts) = (&file.json, &file.targets);
     let figs = arr(sc, "figures")?;
     let tool = |n: &str| find(figs, "tool", n);
     let dflt = tool("v6probe (defaults)")?;
@@ -592,7 +558,6 @@ fn scan(sc: &Value) -> Result<String> {
         f.get("finds_every_live").and_then(Value::as_bool) == Some(true)
             && f.get("false_found").and_then(Value::as_f64) == Some(0.0)
     });
-    let ts = targets_of(sc);
     let mut bound = Vec::new();
     for (label, f) in [
         ("20,000/s defaults", dflt),
@@ -607,7 +572,7 @@ fn scan(sc: &Value) -> Result<String> {
             .with_context(|| format!("no bound target for {name}"))?;
         bound.push((label.to_string(), format!("{:.2}x", t.figure), t.met));
     }
-    let peers = targets_with(&ts, &["scan6 -r"]);
+    let peers = targets_with(ts, &["scan6 -r"]);
     let lab = arr(sc, "send_rates")?;
     let lab_rate = num(
         find(lab, "setup", "lab, solicited-node multicast")?,
@@ -723,8 +688,8 @@ const FLOODS: [(&str, &str, &str, &str); 3] = [
     ),
 ];
 
-fn flood_row(mf: &Value) -> Result<String> {
-    let ts = targets_of(mf);
+fn flood_row(file: &File) -> Result<String> {
+    let (mf, ts) = (&file.json, &file.targets);
     let lab = field(mf, "lab")?;
     let part = |t: &Target, fmt: &dyn Fn(f64) -> String| -> (String, String, bool) {
         let label = FLOODS
@@ -733,11 +698,11 @@ fn flood_row(mf: &Value) -> Result<String> {
             .map_or("?", |f| f.2);
         (label.to_string(), fmt(t.figure), t.met)
     };
-    let loss = targets_with(&ts, &["unreported loss"]);
+    let loss = targets_with(ts, &["unreported loss"]);
     let loss_met = loss.iter().filter(|t| t.met).count();
     let ratio = |v: f64| format!("{v:.2}x");
     let collect = |sel: &[&str]| -> Vec<(String, String, bool)> {
-        targets_with(&ts, sel)
+        targets_with(ts, sel)
             .into_iter()
             .map(|t| part(t, &ratio))
             .collect()
@@ -774,7 +739,8 @@ fn flood_row(mf: &Value) -> Result<String> {
     ))
 }
 
-fn soak(s: &Value) -> Result<String> {
+fn soak(file: &File) -> Result<String> {
+    let s = &file.json;
     let samples = arr(s, "samples")?;
     let col = |k: &str| -> Result<Vec<f64>> { samples.iter().map(|m| num(m, k)).collect() };
     let (cpu, rss) = (col("cpu_s")?, col("rss_mib")?);
@@ -832,12 +798,12 @@ fn soak(s: &Value) -> Result<String> {
     ))
 }
 
-fn dualstack(ds: &Value) -> Result<String> {
+fn dualstack(file: &File) -> Result<String> {
+    let (ds, ts) = (&file.json, &file.targets);
     let r = field(ds, "results")?;
     let ra = field(ds, "ratios")?;
     let dl = field(ds, "delayed_20ms")?;
     let med = |v: &Value, k: &str| -> Result<f64> { num(field(v, k)?, "median_ms") };
-    let ts = targets_of(ds);
     let t = |i: usize| -> Result<&Target> { ts.get(i).context("a dualstack target is missing") };
     let one = |t: &Target, fig: String| verdict(&[(String::new(), fig, t.met)]);
     let mut row =
@@ -1010,11 +976,41 @@ mod tests {
         );
     }
 
+    /// Every target's verdict in the tables comes from that target's own `met`: flipping any
+    /// one of them changes the summary table (not only the list of missed targets above it).
+    #[test]
+    fn each_target_shows_its_own_verdict() {
+        let mut run = Run::load(&results_dir()).unwrap();
+        let table = |r: &Run| {
+            let s = render(r).unwrap();
+            let at = s.find("| bench |").unwrap();
+            s[at..].to_string()
+        };
+        let before = table(&run);
+        let mut flipped = 0;
+        for i in 0..run.files.len() {
+            for j in 0..run.files[i].targets.len() {
+                run.files[i].targets[j].met ^= true;
+                let after = table(&run);
+                run.files[i].targets[j].met ^= true;
+                assert!(
+                    after != before,
+                    "{}: `{}` flipped, the tables stay the same",
+                    run.files[i].name,
+                    run.files[i].targets[j].what
+                );
+                flipped += 1;
+            }
+        }
+        assert!(flipped > 40, "{flipped}");
+        assert_eq!(table(&run), before);
+    }
+
     #[test]
     fn the_committed_run_is_one_clean_commit() {
         let run = Run::load(&results_dir()).unwrap();
         assert!(run.files.iter().all(|f| !f.dirty));
-        assert!(run.targets().len() > 40, "{}", run.targets().len());
+        assert!(run.targets().count() > 40, "{}", run.targets().count());
     }
 
     #[test]
