@@ -94,13 +94,9 @@ mod imp {
         scan_ratio_to_lab_bound: Option<f64>,
     }
 
-    /// The wire's bound for a complete scan of the lab's range (module documentation).
-    fn bound_s(rate: u64, timeout_s: f64, retries: u32) -> f64 {
-        bound_at(rate as f64, timeout_s, retries)
-    }
-
-    /// [`bound_s`] at a rate in probes per second that need not be whole.
-    fn bound_at(rate: f64, timeout_s: f64, retries: u32) -> f64 {
+    /// The wire's bound for a complete scan of the lab's range (module documentation), at
+    /// `rate` probes per second.
+    fn bound_s(rate: f64, timeout_s: f64, retries: u32) -> f64 {
         let targets = N as f64;
         let live = LIVE as f64;
         let probes = live + (targets - live) * f64::from(retries + 1);
@@ -109,7 +105,7 @@ mod imp {
 
     impl Figure {
         fn limited(mut self, rate: u64, timeout_s: f64, retries: u32) -> Self {
-            let b = bound_s(rate, timeout_s, retries);
+            let b = bound_s(rate as f64, timeout_s, retries);
             self.rate = Some(rate);
             self.timeout_s = Some(timeout_s);
             self.retries = Some(retries);
@@ -134,12 +130,15 @@ mod imp {
             else {
                 return;
             };
-            let b = bound_at((rate as f64).min(lab_rate), timeout_s, retries);
+            let b = bound_s((rate as f64).min(lab_rate), timeout_s, retries);
             self.lab_bound_s = Some(b);
             self.ratio_to_lab_bound = Some(self.wall_s / b);
             self.scan_ratio_to_lab_bound = self.scan_s.map(|s| s / b);
         }
     }
+
+    /// The send-rate setup whose rate bounds the lab's scans (`lab_bound_s`).
+    const LAB_MULTICAST: &str = "lab, solicited-node multicast";
 
     #[derive(Serialize)]
     struct Rate {
@@ -385,12 +384,7 @@ mod imp {
         let mut rates = Vec::new();
         let dead = "fd00::9:0-ffff"; // 65,536 addresses, none live
         for (setup, ns, ifname, extra) in [
-            (
-                "lab, solicited-node multicast",
-                &lab.scanner,
-                SCAN_IF,
-                &[][..],
-            ),
+            (LAB_MULTICAST, &lab.scanner, SCAN_IF, &[][..]),
             ("lab, --unicast", &lab.scanner, SCAN_IF, &["--unicast"][..]),
         ] {
             rates.push(rate(ns, ifname, dead, extra, setup));
@@ -444,7 +438,11 @@ mod imp {
             loadavg_start.map_or("-".into(), |l| format!("{l:.2}")),
             loadavg().map_or("-".into(), |l| format!("{l:.2}")),
         );
-        if let Some(lab_rate) = rates.first().map(|r| r.probes_per_sec) {
+        if let Some(lab_rate) = rates
+            .iter()
+            .find(|r| r.setup == LAB_MULTICAST)
+            .map(|r| r.probes_per_sec)
+        {
             for f in figures.iter_mut().filter(|f| f.tool.starts_with("v6probe")) {
                 f.on_lab(lab_rate);
                 if let (Some(b), Some(x)) = (f.lab_bound_s, f.ratio_to_lab_bound) {
