@@ -63,7 +63,7 @@ impl<W: Write> JsonLines<W> {
 pub mod json {
     use std::{cell::Cell, net::Ipv6Addr, time::SystemTime};
 
-    use v6probe_common::wire::text::Ipv6Text;
+    use v6probe_common::wire::text::{hex_pair, Ipv6Text};
 
     /// A JSON string: copied between quotes when nothing in it needs an escape (the usual case:
     /// names, addresses), else written by `serde_json`.
@@ -220,8 +220,7 @@ pub mod json {
             let buf = &mut self.buf[self.n..self.n + 19];
             buf[0] = b'"';
             for (i, b) in m.iter().enumerate() {
-                buf[1 + 3 * i] = HEX[usize::from(b >> 4)];
-                buf[2 + 3 * i] = HEX[usize::from(b & 0xf)];
+                buf[1 + 3 * i..3 + 3 * i].copy_from_slice(&hex_pair(*b));
                 buf[3 + 3 * i] = b':';
             }
             buf[18] = b'"';
@@ -292,8 +291,6 @@ pub mod json {
         });
     }
 
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-
     /// A MAC address as a string ([`Cur::mac`]).
     #[inline]
     pub fn mac(out: &mut Vec<u8>, m: &[u8; 6]) {
@@ -305,8 +302,7 @@ pub mod json {
         out.reserve(bytes.len() * 2 + 2);
         out.push(b'"');
         for b in bytes {
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0xf)]);
+            out.extend_from_slice(&hex_pair(*b));
         }
         out.push(b'"');
     }

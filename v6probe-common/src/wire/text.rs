@@ -47,8 +47,7 @@ impl fmt::Display for Groups<'_> {
                     buf[n] = b':';
                     n += 1;
                 }
-                buf[n] = HEX_DIGITS[usize::from(b >> 4)];
-                buf[n + 1] = HEX_DIGITS[usize::from(b & 0xf)];
+                buf[n..n + 2].copy_from_slice(&hex_pair(*b));
                 n += 2;
             }
             f.write_str(core::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)?;
@@ -58,6 +57,13 @@ impl fmt::Display for Groups<'_> {
 }
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// The two lowercase hex digits of `b`, high digit first (one lookup in [`HEX_PAIRS`]): what
+/// every hex text of the project is written with.
+#[inline(always)]
+pub fn hex_pair(b: u8) -> [u8; 2] {
+    HEX_PAIRS[usize::from(b)].to_le_bytes()
+}
 
 /// [`Groups`] of a hardware address of `N` bytes, written into a buffer on the stack (what the
 /// address types serialize: no formatter machinery per byte).
@@ -69,8 +75,7 @@ pub(crate) fn groups_text<'b, const N: usize>(bytes: &[u8; N], buf: &'b mut [u8]
             buf[n] = b':';
             n += 1;
         }
-        buf[n] = HEX_DIGITS[usize::from(b >> 4)];
-        buf[n + 1] = HEX_DIGITS[usize::from(b & 0xf)];
+        buf[n..n + 2].copy_from_slice(&hex_pair(*b));
         n += 2;
     }
     core::str::from_utf8(&buf[..n]).unwrap_or_default()
