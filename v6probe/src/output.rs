@@ -169,15 +169,19 @@ pub mod json {
             self.lit(if v { yes } else { no });
         }
 
-        /// A decimal number (at most 20 bytes).
+        /// A decimal number (at most 20 bytes), two digits per division.
         #[inline]
         pub fn uint(&mut self, v: u64) {
             let n = v.checked_ilog10().map_or(1, |l| l as usize + 1);
             let digits = &mut self.buf[self.n..self.n + n];
-            let mut v = v;
-            for d in digits.iter_mut().rev() {
-                *d = b'0' + (v % 10) as u8;
-                v /= 10;
+            let (mut v, mut end) = (v, n);
+            while end >= 2 {
+                digits[end - 2..end].copy_from_slice(&dec_pair((v % 100) as u8));
+                v /= 100;
+                end -= 2;
+            }
+            if end == 1 {
+                digits[0] = b'0' + v as u8;
             }
             self.n += n;
         }
@@ -227,6 +231,23 @@ pub mod json {
             self.n += 19;
         }
     }
+
+    /// The two decimal digits of `v` (below 100), tens first.
+    #[inline(always)]
+    fn dec_pair(v: u8) -> [u8; 2] {
+        DEC_PAIRS[usize::from(v)]
+    }
+
+    /// The two digits of every number below 100: one lookup per two digits.
+    static DEC_PAIRS: [[u8; 2]; 100] = {
+        let mut t = [[0u8; 2]; 100];
+        let mut v = 0;
+        while v < 100 {
+            t[v] = [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8];
+            v += 1;
+        }
+        t
+    };
 
     /// A decimal number.
     #[inline]
@@ -280,10 +301,13 @@ pub mod json {
             let buf = &mut c.buf;
             buf[0] = b'"';
             buf[1..21].copy_from_slice(&head);
-            let mut nanos = d.subsec_nanos();
-            for i in (21..30).rev() {
-                buf[i] = b'0' + (nanos % 10) as u8;
-                nanos /= 10;
+            // Nine digits: the first, then four pairs.
+            let nanos = d.subsec_nanos();
+            buf[21] = b'0' + (nanos / 100_000_000) as u8;
+            let mut rest = nanos % 100_000_000;
+            for i in [28, 26, 24, 22] {
+                buf[i..i + 2].copy_from_slice(&dec_pair((rest % 100) as u8));
+                rest /= 100;
             }
             buf[30] = b'Z';
             buf[31] = b'"';
