@@ -80,6 +80,9 @@ pub mod json {
         }
     }
 
+    /// The longest of the program's own names written by [`name`] and [`Cur::name`].
+    pub const NAME_MAX: usize = 32;
+
     /// A JSON string from the program's own names (hook, direction, message names): copied
     /// between quotes without [`str`]'s scan for characters to escape, which they never have.
     #[inline]
@@ -167,6 +170,40 @@ pub mod json {
         #[inline(always)]
         pub fn flag(&mut self, yes: &[u8], no: &[u8], v: bool) {
             self.lit(if v { yes } else { no });
+        }
+
+        /// [`name`] (at most [`NAME_MAX`] + 2 bytes).
+        #[inline(always)]
+        pub fn name(&mut self, s: &'static str) {
+            debug_assert!(s.len() <= NAME_MAX);
+            self.lit(b"\"");
+            self.lit(s.as_bytes());
+            self.lit(b"\"");
+        }
+
+        /// [`ts`] (at most 58 bytes).
+        #[inline]
+        pub fn ts(&mut self, t: SystemTime) {
+            let Some((d, head)) = ts_head(t) else {
+                self.lit(b"\"");
+                self.lit(super::Rfc3339::new(t).as_bytes());
+                self.lit(b"\"");
+                return;
+            };
+            let buf = &mut self.buf[self.n..self.n + 32];
+            buf[0] = b'"';
+            buf[1..21].copy_from_slice(&head);
+            // Nine digits: the first, then four pairs.
+            let nanos = d.subsec_nanos();
+            buf[21] = b'0' + (nanos / 100_000_000) as u8;
+            let mut rest = nanos % 100_000_000;
+            for i in [28, 26, 24, 22] {
+                buf[i..i + 2].copy_from_slice(&dec_pair((rest % 100) as u8));
+                rest /= 100;
+            }
+            buf[30] = b'Z';
+            buf[31] = b'"';
+            self.n += 32;
         }
 
         /// A decimal number (at most 20 bytes), two digits per division.
@@ -269,23 +306,26 @@ pub mod json {
 
     /// A time as a string, [`super::Rfc3339`] text. Frames of a flood share their second: the
     /// date and time of day are formatted once per second (per thread), only the nanoseconds
-    /// per line.
+    /// per line ([`Cur::ts`]).
     #[inline]
     pub fn ts(out: &mut Vec<u8>, t: SystemTime) {
+        fixed::<58>(out, |c| c.ts(t));
+    }
+
+    /// The time since the epoch and the text of its second, `YYYY-MM-DDTHH:MM:SS.` (20
+    /// bytes, kept per thread for the next time in the same second); `None` for a time that
+    /// text does not fit (before 1970 or after 9999).
+    #[inline]
+    fn ts_head(t: SystemTime) -> Option<(std::time::Duration, [u8; 20])> {
         // Up to 9999-12-31T23:59:59 the text before the nanoseconds is 20 bytes.
         const LAST: u64 = 253_402_300_800;
         thread_local! {
             static SECOND: Cell<(u64, [u8; 20])> = const { Cell::new((u64::MAX, [0; 20])) };
         }
-        let d = match t.duration_since(SystemTime::UNIX_EPOCH) {
-            Ok(d) if d.as_secs() < LAST => d,
-            _ => {
-                out.push(b'"');
-                out.extend_from_slice(super::Rfc3339::new(t).as_bytes());
-                out.push(b'"');
-                return;
-            }
-        };
+        let d = t
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()
+            .filter(|d| d.as_secs() < LAST)?;
         let secs = d.as_secs();
         let head = SECOND.with(|c| {
             let (s, head) = c.get();
@@ -297,22 +337,7 @@ pub mod json {
             c.set((secs, head));
             head
         });
-        fixed::<32>(out, |c| {
-            let buf = &mut c.buf;
-            buf[0] = b'"';
-            buf[1..21].copy_from_slice(&head);
-            // Nine digits: the first, then four pairs.
-            let nanos = d.subsec_nanos();
-            buf[21] = b'0' + (nanos / 100_000_000) as u8;
-            let mut rest = nanos % 100_000_000;
-            for i in [28, 26, 24, 22] {
-                buf[i..i + 2].copy_from_slice(&dec_pair((rest % 100) as u8));
-                rest /= 100;
-            }
-            buf[30] = b'Z';
-            buf[31] = b'"';
-            c.n = 32;
-        });
+        Some((d, head))
     }
 
     /// A MAC address as a string ([`Cur::mac`]).

@@ -294,23 +294,19 @@ impl Packet {
     /// monitor under a flood writes one of these per frame.
     pub fn write_json_line(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         let f = &self.frame;
-        out.extend_from_slice(b"{\"kind\":\"packet\",\"v\":");
-        json::uint(out, u64::from(SCHEMA_VERSION));
-        if let Some(n) = self.seen.frame {
-            out.extend_from_slice(b",\"frame\":");
-            json::uint(out, n);
-        }
-        out.extend_from_slice(b",\"ts\":");
-        json::ts(out, self.seen.ts);
-        out.extend_from_slice(b",\"iface\":");
+        // 21 + 20 + 9 + 20 + 6 + 58 + 10 bytes at most.
+        json::fixed::<144>(out, |c| {
+            c.lit(b"{\"kind\":\"packet\",\"v\":");
+            c.uint(u64::from(SCHEMA_VERSION));
+            if let Some(n) = self.seen.frame {
+                c.lit(b",\"frame\":");
+                c.uint(n);
+            }
+            c.lit(b",\"ts\":");
+            c.ts(self.seen.ts);
+            c.lit(b",\"iface\":");
+        });
         json::opt_str(out, self.seen.iface.as_deref());
-        out.extend_from_slice(b",\"dir\":");
-        match self.seen.dir {
-            Some(d) => json::name(out, d),
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\"hook\":");
-        json::name(out, self.seen.hook);
 
         // The Ethernet and IPv6 sources as written: the NDP parts usually repeat them (a
         // link-layer address option, an NA's target) and copy the text instead.
@@ -319,7 +315,15 @@ impl Packet {
             ip: f.ip6.src,
             ..Again::default()
         };
-        json::fixed::<96>(out, |c| {
+        // 7 + NAME_MAX + 2 + 8 + NAME_MAX + 2 + 14 + 19 + 7 + 19 + 9 bytes at most.
+        json::fixed::<{ 87 + 2 * json::NAME_MAX }>(out, |c| {
+            c.lit(b",\"dir\":");
+            match self.seen.dir {
+                Some(d) => c.name(d),
+                None => c.lit(b"null"),
+            }
+            c.lit(b",\"hook\":");
+            c.name(self.seen.hook);
             c.lit(b",\"eth\":{\"src\":");
             let at = c.pos();
             c.mac(&f.eth.src.0);
