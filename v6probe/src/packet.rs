@@ -371,57 +371,71 @@ impl Packet {
             }
             json::str(out, h.name());
         }
-        out.push(b']');
-        let more = ip.ext.count() - ip.ext.headers().len();
-        if more > 0 {
-            out.extend_from_slice(b",\"ext_more\":");
-            json::uint(out, more as u64);
-        }
-        out.extend_from_slice(b",\"frag\":");
-        match ip.frag() {
-            Some(fr) => {
-                out.extend_from_slice(b"{\"offset\":");
-                json::uint(out, u64::from(fr.offset));
-                bool_field!(out, "more", fr.more);
-                out.extend_from_slice(b",\"id\":");
-                json::uint(out, u64::from(fr.id));
-                out.push(b'}');
+        // 1 + 12 + 20 + 8 + 11 + 20 + 13 + 6 + 20 + 1 + 10, then 8 + 20 + 8 + 20 + 8 +
+        // NAME_MAX + 2 + 15 + 5 bytes at most (every number counted at 20 digits).
+        json::fixed::<{ 208 + json::NAME_MAX }>(out, |c| {
+            c.lit(b"]");
+            let more = ip.ext.count() - ip.ext.headers().len();
+            if more > 0 {
+                c.lit(b",\"ext_more\":");
+                c.uint(more as u64);
             }
-            None => out.extend_from_slice(b"null"),
-        }
-
-        out.extend_from_slice(b"},\"icmp6\":");
-        match &f.icmp6 {
-            Some(m) => {
-                out.extend_from_slice(b"{\"type\":");
-                json::uint(out, u64::from(u8::from(m.msg_type)));
-                out.extend_from_slice(b",\"code\":");
-                json::uint(out, u64::from(m.code));
-                out.extend_from_slice(b",\"name\":");
-                json::name(out, m.msg_type.name());
-                out.extend_from_slice(b",\"checksum_ok\":");
-                json::opt_bool(out, f.checksum_ok);
-                write_message(out, &m.message, &again)?;
-                out.push(b'}');
+            c.lit(b",\"frag\":");
+            match ip.frag() {
+                Some(fr) => {
+                    c.lit(b"{\"offset\":");
+                    c.uint(u64::from(fr.offset));
+                    flag!(c, "more", fr.more);
+                    c.lit(b",\"id\":");
+                    c.uint(u64::from(fr.id));
+                    c.lit(b"}");
+                }
+                None => c.lit(b"null"),
             }
-            None => out.extend_from_slice(b"null"),
-        }
-        bool_field!(out, "truncated", f.truncated);
-        if let Some(r) = self.reassembled {
-            out.extend_from_slice(b",\"reassembled\":{\"id\":");
-            json::uint(out, u64::from(r.id));
-            out.extend_from_slice(b",\"fragments\":");
-            json::uint(out, u64::from(r.fragments));
+            c.lit(b"},\"icmp6\":");
+            match &f.icmp6 {
+                Some(m) => {
+                    c.lit(b"{\"type\":");
+                    c.uint(u64::from(u8::from(m.msg_type)));
+                    c.lit(b",\"code\":");
+                    c.uint(u64::from(m.code));
+                    c.lit(b",\"name\":");
+                    c.name(m.msg_type.name());
+                    c.lit(b",\"checksum_ok\":");
+                    c.lit(match f.checksum_ok {
+                        Some(true) => b"true",
+                        Some(false) => b"false",
+                        None => b"null",
+                    });
+                }
+                None => c.lit(b"null"),
+            }
+        });
+        if let Some(m) = &f.icmp6 {
+            write_message(out, &m.message, &again)?;
             out.push(b'}');
         }
-        out.extend_from_slice(b",\"violations\":");
         let v = self.violations();
-        if v.is_empty() {
-            out.extend_from_slice(b"[]");
-        } else {
+        // 18 + 21 + 20 + 13 + 20 + 1 + 17 bytes at most.
+        json::fixed::<110>(out, |c| {
+            flag!(c, "truncated", f.truncated);
+            if let Some(r) = self.reassembled {
+                c.lit(b",\"reassembled\":{\"id\":");
+                c.uint(u64::from(r.id));
+                c.lit(b",\"fragments\":");
+                c.uint(u64::from(r.fragments));
+                c.lit(b"}");
+            }
+            c.lit(if v.is_empty() {
+                b",\"violations\":[]}"
+            } else {
+                b",\"violations\":"
+            });
+        });
+        if !v.is_empty() {
             serde_json::to_writer(&mut *out, v)?;
+            out.push(b'}');
         }
-        out.push(b'}');
         Ok(())
     }
 }
@@ -916,6 +930,16 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 1000, "{checked} records");
+    }
+
+    /// Every message name fits the room the line writer counts for it ([`json::Cur::name`];
+    /// the hook and direction names are checked by its `debug_assert` in the tests below).
+    #[test]
+    fn message_names_fit_the_room_counted_for_them() {
+        for t in 0..=255u8 {
+            let name = v6probe_common::wire::Icmpv6Type::from(t).name();
+            assert!(name.len() <= json::NAME_MAX, "{name}");
+        }
     }
 
     #[test]
