@@ -80,39 +80,14 @@ pub mod json {
         }
     }
 
-    /// The longest of the program's own names written by [`name`] and [`Cur::name`].
+    /// The longest of the program's own names written by [`Cur::name`].
     pub const NAME_MAX: usize = 32;
-
-    /// A JSON string from the program's own names (hook, direction, message names): copied
-    /// between quotes without [`str`]'s scan for characters to escape, which they never have.
-    #[inline]
-    pub fn name(out: &mut Vec<u8>, s: &'static str) {
-        debug_assert!(s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'));
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    }
 
     /// `null` or [`str`].
     #[inline]
     pub fn opt_str(out: &mut Vec<u8>, s: Option<&str>) {
         match s {
             Some(s) => str(out, s),
-            None => out.extend_from_slice(b"null"),
-        }
-    }
-
-    #[inline]
-    pub fn bool(out: &mut Vec<u8>, b: bool) {
-        out.extend_from_slice(if b { b"true" } else { b"false" });
-    }
-
-    /// `null`, `true` or `false`.
-    #[inline]
-    pub fn opt_bool(out: &mut Vec<u8>, b: Option<bool>) {
-        match b {
-            Some(b) => bool(out, b),
             None => out.extend_from_slice(b"null"),
         }
     }
@@ -172,10 +147,13 @@ pub mod json {
             self.lit(if v { yes } else { no });
         }
 
-        /// [`name`] (at most [`NAME_MAX`] + 2 bytes).
+        /// A JSON string from the program's own names (hook, direction, message names), at
+        /// most [`NAME_MAX`] + 2 bytes: copied between quotes without [`str`]'s scan for
+        /// characters to escape, which they never have.
         #[inline(always)]
         pub fn name(&mut self, s: &'static str) {
             debug_assert!(s.len() <= NAME_MAX);
+            debug_assert!(s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'));
             self.lit(b"\"");
             self.lit(s.as_bytes());
             self.lit(b"\"");
