@@ -171,14 +171,7 @@ pub mod json {
             let buf = &mut self.buf[self.n..self.n + 32];
             buf[0] = b'"';
             buf[1..21].copy_from_slice(&head);
-            // Nine digits: the first, then four pairs.
-            let nanos = d.subsec_nanos();
-            buf[21] = b'0' + (nanos / 100_000_000) as u8;
-            let mut rest = nanos % 100_000_000;
-            for i in [28, 26, 24, 22] {
-                buf[i..i + 2].copy_from_slice(&dec_pair((rest % 100) as u8));
-                rest /= 100;
-            }
+            super::dec_digits(&mut buf[21..30], u64::from(d.subsec_nanos()));
             buf[30] = b'Z';
             buf[31] = b'"';
             self.n += 32;
@@ -188,16 +181,7 @@ pub mod json {
         #[inline]
         pub fn uint(&mut self, v: u64) {
             let n = v.checked_ilog10().map_or(1, |l| l as usize + 1);
-            let digits = &mut self.buf[self.n..self.n + n];
-            let (mut v, mut end) = (v, n);
-            while end >= 2 {
-                digits[end - 2..end].copy_from_slice(&dec_pair((v % 100) as u8));
-                v /= 100;
-                end -= 2;
-            }
-            if end == 1 {
-                digits[0] = b'0' + v as u8;
-            }
+            super::dec_digits(&mut self.buf[self.n..self.n + n], v);
             self.n += n;
         }
 
@@ -246,23 +230,6 @@ pub mod json {
             self.n += 19;
         }
     }
-
-    /// The two decimal digits of `v` (below 100), tens first.
-    #[inline(always)]
-    fn dec_pair(v: u8) -> [u8; 2] {
-        DEC_PAIRS[usize::from(v)]
-    }
-
-    /// The two digits of every number below 100: one lookup per two digits.
-    static DEC_PAIRS: [[u8; 2]; 100] = {
-        let mut t = [[0u8; 2]; 100];
-        let mut v = 0;
-        while v < 100 {
-            t[v] = [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8];
-            v += 1;
-        }
-        t
-    };
 
     /// A decimal number.
     #[inline]
@@ -332,6 +299,33 @@ pub mod json {
             out.extend_from_slice(&hex_pair(*b));
         }
         out.push(b'"');
+    }
+}
+
+/// Writes `v` in decimal into the whole of `buf`, zero-padded on the left (`v` has no more
+/// digits than `buf` is long), two digits per division from a table of digit pairs: what every
+/// decimal text of the output is written with (numbers, times).
+#[inline(always)]
+fn dec_digits(buf: &mut [u8], mut v: u64) {
+    /// The two digits of every number below 100, tens first.
+    static DEC_PAIRS: [[u8; 2]; 100] = {
+        let mut t = [[0u8; 2]; 100];
+        let mut v = 0;
+        while v < 100 {
+            t[v] = [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8];
+            v += 1;
+        }
+        t
+    };
+    let mut end = buf.len();
+    while end >= 2 {
+        buf[end - 2..end].copy_from_slice(&DEC_PAIRS[(v % 100) as usize]);
+        v /= 100;
+        end -= 2;
+    }
+    if end == 1 {
+        // One digit left: `v` is below 10.
+        buf[0] = b'0' + v as u8;
     }
 }
 
@@ -425,12 +419,9 @@ impl Rfc3339 {
     }
 
     /// `v` as exactly `n` decimal digits (zero-padded; `v` has no more than `n`).
-    fn digits(&mut self, mut v: u64, n: usize) {
+    fn digits(&mut self, v: u64, n: usize) {
         let at = self.len as usize;
-        for i in (0..n).rev() {
-            self.buf[at + i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
+        dec_digits(&mut self.buf[at..at + n], v);
         self.len += n as u8;
     }
 
