@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Where and on what a benchmark ran: part of every benchmark's JSON.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Meta {
     /// The benchmark's name (its JSON file's stem).
     pub bench: String,
@@ -304,15 +304,17 @@ pub fn bench_dir() -> PathBuf {
         .join("bench")
 }
 
-/// The targets recorded in a benchmark's JSON (none for a file without `targets`).
+/// The targets recorded in a benchmark's JSON file (none for a file without `targets`).
 pub fn read_targets(path: &Path) -> std::io::Result<Vec<Target>> {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path)?)
         .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
-    match v.get("targets") {
-        None => Ok(Vec::new()),
-        Some(t) => serde_json::from_value(t.clone())
-            .map_err(|e| std::io::Error::other(format!("{}: targets: {e}", path.display()))),
-    }
+    targets_in(&v).map_err(|e| std::io::Error::other(format!("{}: targets: {e}", path.display())))
+}
+
+/// The targets of a benchmark's JSON already parsed (none when it has no `targets`).
+pub fn targets_in(json: &Value) -> serde_json::Result<Vec<Target>> {
+    json.get("targets")
+        .map_or(Ok(Vec::new()), Vec::<Target>::deserialize)
 }
 
 /// `program` on `PATH`, or in /usr/sbin and /sbin (not always on a user's `PATH`).

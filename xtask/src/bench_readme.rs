@@ -13,7 +13,7 @@ use std::{
 
 use anyhow::{bail, ensure, Context as _, Result};
 use serde_json::Value;
-use v6probe_lab::bench::Target;
+use v6probe_lab::bench::{targets_in, Meta, Target};
 
 use crate::workspace_root;
 
@@ -44,7 +44,7 @@ pub fn results_dir() -> PathBuf {
 /// tree with uncommitted changes, or with one missing: the README shows one run.
 pub fn update(from: &Path) -> Result<()> {
     let run = Run::load(from)?;
-    if let Some(d) = run.files.iter().find(|f| f.dirty) {
+    if let Some(d) = run.files.iter().find(|f| f.meta.dirty) {
         bail!(
             "{}: measured on a tree with uncommitted changes; the README shows a run of a commit",
             d.path.display()
@@ -111,8 +111,7 @@ pub struct File {
     name: &'static str,
     path: PathBuf,
     json: Value,
-    commit: String,
-    dirty: bool,
+    meta: Meta,
     /// Its `targets` (none when it records none).
     targets: Vec<Target>,
 }
@@ -135,34 +134,28 @@ impl Run {
             })?;
             let json: Value = serde_json::from_str(&text)
                 .with_context(|| format!("{}: not JSON", path.display()))?;
-            let meta = field(&json, "meta").with_context(|| path.display().to_string())?;
-            let commit = str_of(meta, "commit")
-                .with_context(|| path.display().to_string())?
-                .to_string();
-            let dirty = meta.get("dirty").and_then(Value::as_bool).unwrap_or(true);
-            let targets = match json.get("targets") {
-                None => Vec::new(),
-                Some(t) => serde_json::from_value(t.clone())
-                    .with_context(|| format!("{}: targets", path.display()))?,
-            };
+            let meta: Meta = field(&json, "meta")
+                .and_then(|m| Ok(serde_json::from_value(m.clone())?))
+                .with_context(|| format!("{}: meta", path.display()))?;
+            let targets =
+                targets_in(&json).with_context(|| format!("{}: targets", path.display()))?;
             files.push(File {
                 name,
                 path,
                 json,
-                commit,
-                dirty,
+                meta,
                 targets,
             });
         }
         let first = &files[0];
         for f in &files[1..] {
             ensure!(
-                f.commit == first.commit,
+                f.meta.commit == first.meta.commit,
                 "{} is of commit {} but {} of {}: the README shows one run",
                 f.path.display(),
-                f.commit,
+                f.meta.commit,
                 first.path.display(),
-                first.commit
+                first.meta.commit
             );
         }
         Ok(Run { files })
@@ -176,7 +169,7 @@ impl Run {
     }
 
     fn short_commit(&self) -> &str {
-        let c = &self.files[0].commit;
+        let c = &self.files[0].meta.commit;
         &c[..c.len().min(7)]
     }
 
@@ -269,7 +262,7 @@ fn verdict(parts: &[(String, String, bool)]) -> String {
 /// The README's generated part: the run, the summary table and the monitor_flood tables.
 pub fn render(run: &Run) -> Result<String> {
     let mut s = String::new();
-    let meta = field(&run.get("xdp").json, "meta")?;
+    let meta = &run.get("xdp").meta;
     let all = run.targets().count();
     let missed: Vec<_> = run.targets().filter(|(_, t)| !t.met).collect();
     writeln!(
@@ -277,15 +270,11 @@ pub fn render(run: &Run) -> Result<String> {
         "Figures from one run: `cargo xtask bench --no-setup` at commit {} ({}), Linux {}, {} \
          cores ({}), as {}. {} of {} targets met{}",
         run.short_commit(),
-        str_of(meta, "date")?,
-        str_of(meta, "kernel")?,
-        num(meta, "cores")?,
-        str_of(meta, "cpu_model")?,
-        if meta.get("root").and_then(Value::as_bool) == Some(true) {
-            "root"
-        } else {
-            "a user"
-        },
+        meta.date,
+        meta.kernel,
+        meta.cores,
+        meta.cpu_model,
+        if meta.root { "root" } else { "a user" },
         all - missed.len(),
         all,
         if missed.is_empty() {
@@ -1009,7 +998,7 @@ mod tests {
     #[test]
     fn the_committed_run_is_one_clean_commit() {
         let run = Run::load(&results_dir()).unwrap();
-        assert!(run.files.iter().all(|f| !f.dirty));
+        assert!(run.files.iter().all(|f| !f.meta.dirty));
         assert!(run.targets().count() > 40, "{}", run.targets().count());
     }
 
@@ -1046,16 +1035,31 @@ mod tests {
     fn files_of_two_commits_are_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
+        let write = |name: &str, meta: serde_json::Value| {
+            let json = serde_json::json!({ "meta": meta, "targets": [] });
+            std::fs::write(dir.join(format!("{name}.json")), json.to_string()).unwrap();
+        };
         for name in BENCHES {
-            let commit = if name == "soak" { "bbb" } else { "aaa" };
-            std::fs::write(
-                dir.join(format!("{name}.json")),
-                format!(r#"{{"meta":{{"commit":"{commit}","dirty":false}},"targets":[]}}"#),
-            )
-            .unwrap();
+            let meta = Meta {
+                bench: name.into(),
+                commit: if name == "soak" { "bbb" } else { "aaa" }.into(),
+                dirty: false,
+                date: "2026-12-01T00:00:00Z".into(),
+                kernel: "6.18".into(),
+                cpu_model: "cpu".into(),
+                cores: 2,
+                root: true,
+            };
+            write(name, serde_json::to_value(meta).unwrap());
         }
         let err = Run::load(&dir).err().expect("two commits are refused");
         assert!(format!("{err:#}").contains("one run"), "{err:#}");
+        // A meta without `dirty` is not taken for a clean (or a dirty) tree.
+        write("codec", serde_json::json!({ "commit": "aaa" }));
+        let err = Run::load(&dir)
+            .err()
+            .expect("an incomplete meta is refused");
+        assert!(format!("{err:#}").contains("codec.json: meta"), "{err:#}");
         std::fs::remove_file(dir.join("xdp.json")).unwrap();
         let err = Run::load(&dir).err().expect("a missing file is refused");
         assert!(format!("{err:#}").contains("xdp.json"), "{err:#}");
