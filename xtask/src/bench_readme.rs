@@ -569,26 +569,19 @@ fn scan(file: &File) -> Result<String> {
     )?;
     let wall = |f: &Value| num(f, "wall_s");
     let lims = [dflt, m20, d1k, m1k];
-    // Since the scan bench records it: the bound with the lab's own rate where that is lower.
-    let on_lab = if lims
-        .iter()
-        .all(|f| f.get("lab_bound_s").is_some_and(Value::is_number))
-    {
-        let list = |k: &str| -> Result<String> {
-            Ok(lims
-                .iter()
-                .map(|f| num(f, k).map(|v| format!("{v:.2}x")))
-                .collect::<Result<Vec<_>>>()?
-                .join(" / "))
-        };
-        format!(
-            " (with that rate in the bound: wall {}, the scan's own time {})",
-            list("ratio_to_lab_bound")?,
-            list("scan_ratio_to_lab_bound")?
-        )
-    } else {
-        String::new()
+    // The bound with the lab's own rate where that is lower.
+    let list = |k: &str| -> Result<String> {
+        Ok(lims
+            .iter()
+            .map(|f| num(f, k).map(|v| format!("{v:.2}x")))
+            .collect::<Result<Vec<_>>>()?
+            .join(" / "))
     };
+    let on_lab = format!(
+        " (with that rate in the bound: wall {}, the scan's own time {})",
+        list("ratio_to_lab_bound")?,
+        list("scan_ratio_to_lab_bound")?
+    );
     Ok(format!(
         "| `scan` ({} addresses, {} live; wall time with process start) | at 20,000/s: defaults (2 \
          retries, 0.5 s) {:.2} s, matched to scan6 (no retry, 1 s) {:.2} s; at 1,000/s: defaults \
@@ -615,10 +608,7 @@ fn scan(file: &File) -> Result<String> {
             .map(|f| num(f, "bound_s").map(|v| format!("{v:.2}")))
             .collect::<Result<Vec<_>>>()?
             .join(" / "),
-        lims.iter()
-            .map(|f| num(f, "ratio_to_bound").map(|v| format!("{v:.2}x")))
-            .collect::<Result<Vec<_>>>()?
-            .join(" / "),
+        list("ratio_to_bound")?,
         grouped(lab_rate),
         wall(s20)?,
         wall(s20)? / wall(dflt)?,
