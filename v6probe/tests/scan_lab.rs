@@ -20,7 +20,7 @@ use v6probe::{
 };
 use v6probe_lab::{
     in_netns, json_line,
-    scan::{ScanLab, SCAN_IF, SIM_IF},
+    scan::{ScanLab, SCAN_IF, SIM_IF, SIM_PORT, TARGET_IF},
     stdout_json, LineReader, Netns,
 };
 
@@ -306,6 +306,72 @@ fn scan_finds_live_addresses_and_flags_forged_replies() {
             .all(|a| !a.parse::<Ipv6Addr>().unwrap().is_multicast()),
         "{by:?}"
     );
+}
+
+/// The benchmark's layout: addresses on several hosts behind a switch that snoops MLD. Every
+/// live address is found with its own host's MAC and no verdict, and the switch forwarded the
+/// probes by group (the sim port, which joined none of them, got almost none).
+#[test]
+#[ignore = "needs root: network namespaces and packet sockets"]
+fn scan_across_hosts_behind_a_snooping_switch() {
+    v6probe_lab::require_privileges();
+    const HOSTS: usize = 4;
+    let live: Vec<Ipv6Addr> = (0..128).step_by(2).map(|i| addr(BASE, i)).collect();
+    let lab = ScanLab::segment("scanseg", &live, HOSTS).unwrap();
+    let macs: Vec<String> = std::iter::once(&lab.target)
+        .chain(&lab.more_targets)
+        .map(|t| t.mac(TARGET_IF).unwrap())
+        .collect();
+    assert_eq!(macs.len(), HOSTS);
+    let to_sim = || -> u64 {
+        let j = lab
+            .switch
+            .ip(&["-j", "-s", "link", "show", "dev", SIM_PORT])
+            .unwrap();
+        let v: Value = serde_json::from_str(&j).unwrap();
+        v[0]["stats64"]["tx"]["packets"].as_u64().unwrap()
+    };
+    let before = to_sim();
+    let o = run(
+        &lab.scanner,
+        &[
+            "scan",
+            "-i",
+            SCAN_IF,
+            "fd00::1:0-7f",
+            "--timeout",
+            "300",
+            "--retries",
+            "1",
+        ],
+    );
+    let to_sim = to_sim() - before;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = stdout_json(&o);
+    let (summary, results) = out.split_last().unwrap();
+    assert_eq!(summary["alive"], live.len(), "{summary}");
+    // 64 live probes and 2 x 64 to silent addresses.
+    assert_eq!(summary["probes_sent"], 192, "{summary}");
+    assert!(
+        to_sim < 20,
+        "the sim port got {to_sim} frames during the scan"
+    );
+    for r in results {
+        let t: Ipv6Addr = r["target"].as_str().unwrap().parse().unwrap();
+        assert_eq!(r["verdicts"], serde_json::json!([]), "{r}");
+        let Some(k) = live.iter().position(|a| *a == t) else {
+            assert_eq!(r["alive"], false, "{r}");
+            continue;
+        };
+        let replies = r["replies"].as_array().unwrap();
+        assert_eq!(replies.len(), 1, "{r}");
+        assert_eq!(replies[0]["tlla"], macs[k % HOSTS].as_str(), "{r}");
+    }
 }
 
 #[test]
