@@ -30,6 +30,33 @@ fn run(ns: &Netns, args: &[&str]) -> Output {
     ns.command(BIN).args(args).output().unwrap()
 }
 
+/// Runs `v6probe scan -i SCAN_IF RANGE --timeout MS --retries N` in `ns`, checks that it exits
+/// 0, and returns its summary line and its result lines.
+fn scan_ok(ns: &Netns, range: &str, timeout_ms: &str, retries: &str) -> (Value, Vec<Value>) {
+    let o = run(
+        ns,
+        &[
+            "scan",
+            "-i",
+            SCAN_IF,
+            range,
+            "--timeout",
+            timeout_ms,
+            "--retries",
+            retries,
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut results = stdout_json(&o);
+    let summary = results.pop().expect("a summary line");
+    (summary, results)
+}
+
 fn addr(base: u128, i: u128) -> Ipv6Addr {
     Ipv6Addr::from(base + i)
 }
@@ -73,27 +100,7 @@ fn scan_finds_live_addresses_and_flags_forged_replies() {
         "sim did not start"
     );
 
-    let o = run(
-        &lab.scanner,
-        &[
-            "scan",
-            "-i",
-            SCAN_IF,
-            "fd00::1:0-1ff",
-            "--timeout",
-            "300",
-            "--retries",
-            "2",
-        ],
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let out = stdout_json(&o);
-    let (summary, results) = out.split_last().unwrap();
+    let (summary, results) = scan_ok(&lab.scanner, "fd00::1:0-1ff", "300", "2");
     assert_eq!(summary["kind"], "scan_summary");
     assert_eq!(summary["v"], 1);
     assert_eq!(summary["targets"], 512);
@@ -332,28 +339,8 @@ fn scan_across_hosts_behind_a_snooping_switch() {
         v[0]["stats64"]["tx"]["packets"].as_u64().unwrap()
     };
     let before = to_sim();
-    let o = run(
-        &lab.scanner,
-        &[
-            "scan",
-            "-i",
-            SCAN_IF,
-            "fd00::1:0-7f",
-            "--timeout",
-            "300",
-            "--retries",
-            "1",
-        ],
-    );
+    let (summary, results) = scan_ok(&lab.scanner, "fd00::1:0-7f", "300", "1");
     let to_sim = to_sim() - before;
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let out = stdout_json(&o);
-    let (summary, results) = out.split_last().unwrap();
     assert_eq!(summary["alive"], live.len(), "{summary}");
     // 64 live probes and 2 x 64 to silent addresses.
     assert_eq!(summary["probes_sent"], 192, "{summary}");
