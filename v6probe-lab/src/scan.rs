@@ -129,7 +129,9 @@ impl ScanLab {
     }
 }
 
-/// The sim namespace's switch port (`build` numbers the ports scanner, sim, targets).
+/// The scanner's and the sim namespace's switch ports (`build` numbers the ports scanner, sim,
+/// targets).
+const SCAN_PORT: &str = "v6p-p0";
 pub const SIM_PORT: &str = "v6p-p1";
 
 /// Waits until the switch forwards multicast by its database. For some seconds after it
@@ -144,26 +146,36 @@ fn wait_strict(
 ) -> io::Result<()> {
     const PINGS: u64 = 10;
     let group = addr::solicited_node(&live).to_string();
-    let sent_to_sim = || -> io::Result<u64> {
-        let j = switch.ip(&["-j", "-s", "link", "show", "dev", SIM_PORT])?;
+    // Frames the switch got on a port (`rx`) or sent out of it (`tx`).
+    let count = |port: &str, dir: &str| -> io::Result<u64> {
+        let j = switch.ip(&["-j", "-s", "link", "show", "dev", port])?;
         let v: serde_json::Value = serde_json::from_str(&j).map_err(io::Error::other)?;
-        v[0]["stats64"]["tx"]["packets"]
+        v[0]["stats64"][dir]["packets"]
             .as_u64()
-            .ok_or_else(|| io::Error::other(format!("no tx counter for {SIM_PORT} in: {j}")))
+            .ok_or_else(|| io::Error::other(format!("no {dir} counter for {port} in: {j}")))
     };
     let t0 = std::time::Instant::now();
     loop {
-        let before = sent_to_sim()?;
+        let (sent, to_sim) = (count(SCAN_PORT, "rx")?, count(SIM_PORT, "tx")?);
         // The exit status does not matter: only where the echo requests went.
         let pings = PINGS.to_string();
-        let _ = scanner
+        let out = scanner
             .command("ping")
             .args([
                 "-6", "-q", "-c", &pings, "-i", "0.01", "-I", SCAN_IF, &group,
             ])
             .output()?;
-        let reached = sent_to_sim()? - before;
-        if reached < PINGS / 2 {
+        let (sent, to_sim) = (
+            count(SCAN_PORT, "rx")? - sent,
+            count(SIM_PORT, "tx")? - to_sim,
+        );
+        if sent < PINGS {
+            return Err(io::Error::other(format!(
+                "ping -6 {group} on {SCAN_IF} sent {sent} of {PINGS} frames: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        if to_sim < PINGS / 2 {
             return Ok(());
         }
         if t0.elapsed() > timeout {

@@ -1,8 +1,9 @@
 //! NS scan benchmark on one namespace lab (`v6probe_lab::scan`), all tools in the same run:
 //! a range of 8,192 addresses (fd00::1:0-1fff) of which 4,096 (the even ones) are live, spread
 //! over 8 target hosts (real kernels, 512 addresses each) behind a switch that snoops MLD, as a
-//! managed switch does ([`ScanLab::segment`]). Tools: `v6probe scan` (solicited-node multicast and `--unicast`),
-//! `atk6-alive6` (thc-ipv6), `scan6` (ipv6toolkit), and `ndisc6` one address at a time.
+//! managed switch does ([`ScanLab::segment`]). Tools: `v6probe scan` (solicited-node multicast
+//! and `--unicast`), `atk6-alive6` (thc-ipv6), `scan6` (ipv6toolkit), and `ndisc6` one address
+//! at a time.
 //!
 //! At a set rate the wire bounds every tool, so each rate-limited run is compared with its
 //! bound: the least time any scheduler with that rate, timeout and retry count needs for this
@@ -20,9 +21,9 @@
 //! A peer whose full run would take longer than a few minutes (alive6 and ndisc6 spend about
 //! 3 s and 6 s on every address that does not answer) runs on a sample of the range, and its
 //! time is extrapolated to the whole range (marked `extrapolated`). Each figure lists wall
-//! time, live addresses found, and false ones. Then the send rate with `--rate 0`, on the lab
-//! and on a quiet link (a veth to a namespace without the 4,096 addresses: see the note printed
-//! about the target kernel's cost).
+//! time, live addresses found, and false ones. Then the send rate with `--rate 0` to addresses
+//! nobody has, on the lab (the switch forwards such probes to no host) and on a quiet link (a
+//! veth to an empty namespace).
 //!
 //! Then the lab of runs before 2026-12-01: all 4,096 addresses on one target behind a switch
 //! that floods multicast ([`ScanLab::new`], the tests' lab). There every probe costs the target
