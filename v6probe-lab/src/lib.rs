@@ -144,6 +144,25 @@ impl Netns {
             .map_err(|e| io::Error::other(format!("ifindex of {ifname} in {}: {e}", self.name)))
     }
 
+    /// The packet and drop counters of `ifname` inside the namespace (`ip -s -j link`).
+    pub fn counters(&self, ifname: &str) -> io::Result<LinkCounters> {
+        let out = self.ip(&["-s", "-j", "link", "show", "dev", ifname])?;
+        let v: serde_json::Value = serde_json::from_str(&out)
+            .map_err(|e| io::Error::other(format!("ip -s -j link show dev {ifname}: {e}")))?;
+        let s = &v[0]["stats64"];
+        let n = |p: &str| -> io::Result<u64> {
+            s.pointer(p)
+                .and_then(serde_json::Value::as_u64)
+                .ok_or_else(|| io::Error::other(format!("no {p} in the stats of {ifname}")))
+        };
+        Ok(LinkCounters {
+            rx: n("/rx/packets")?,
+            tx: n("/tx/packets")?,
+            rx_dropped: n("/rx/dropped")?,
+            tx_dropped: n("/tx/dropped")?,
+        })
+    }
+
     /// The MAC address of `ifname` inside the namespace.
     pub fn mac(&self, ifname: &str) -> io::Result<String> {
         Ok(self
@@ -233,6 +252,15 @@ impl Netns {
         }
         errors
     }
+}
+
+/// An interface's packets and drops, each way ([`Netns::counters`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LinkCounters {
+    pub rx: u64,
+    pub tx: u64,
+    pub rx_dropped: u64,
+    pub tx_dropped: u64,
 }
 
 impl Drop for Netns {

@@ -33,7 +33,7 @@ pub struct ScanLab {
     /// The first target (the only one with [`ScanLab::new`]).
     pub target: Netns,
     /// [`ScanLab::segment`]'s other targets.
-    pub more_targets: Vec<Netns>,
+    more_targets: Vec<Netns>,
     pub sim: Netns,
     pub switch: Netns,
     /// The first target interface's MAC, `aa:bb:..`.
@@ -41,6 +41,11 @@ pub struct ScanLab {
 }
 
 impl ScanLab {
+    /// Every target: the first, then [`ScanLab::segment`]'s others.
+    pub fn targets(&self) -> impl Iterator<Item = &Netns> {
+        std::iter::once(&self.target).chain(&self.more_targets)
+    }
+
     /// Builds the lab with `live` on one target, behind a switch that floods multicast.
     pub fn new(tag: &str, live: &[Ipv6Addr]) -> io::Result<Self> {
         Self::build(tag, live, 1, false)
@@ -146,17 +151,16 @@ fn wait_strict(
 ) -> io::Result<()> {
     const PINGS: u64 = 10;
     let group = addr::solicited_node(&live).to_string();
-    // Frames the switch got on a port (`rx`) or sent out of it (`tx`).
-    let count = |port: &str, dir: &str| -> io::Result<u64> {
-        let j = switch.ip(&["-j", "-s", "link", "show", "dev", port])?;
-        let v: serde_json::Value = serde_json::from_str(&j).map_err(io::Error::other)?;
-        v[0]["stats64"][dir]["packets"]
-            .as_u64()
-            .ok_or_else(|| io::Error::other(format!("no {dir} counter for {port} in: {j}")))
+    // Frames the switch got from the scanner, and sent to the sim namespace.
+    let count = || -> io::Result<(u64, u64)> {
+        Ok((
+            switch.counters(SCAN_PORT)?.rx,
+            switch.counters(SIM_PORT)?.tx,
+        ))
     };
     let t0 = std::time::Instant::now();
     loop {
-        let (sent, to_sim) = (count(SCAN_PORT, "rx")?, count(SIM_PORT, "tx")?);
+        let (sent, to_sim) = count()?;
         // The exit status does not matter: only where the echo requests went.
         let pings = PINGS.to_string();
         let out = scanner
@@ -165,10 +169,10 @@ fn wait_strict(
                 "-6", "-q", "-c", &pings, "-i", "0.01", "-I", SCAN_IF, &group,
             ])
             .output()?;
-        let (sent, to_sim) = (
-            count(SCAN_PORT, "rx")? - sent,
-            count(SIM_PORT, "tx")? - to_sim,
-        );
+        let (sent, to_sim) = {
+            let (s, t) = count()?;
+            (s - sent, t - to_sim)
+        };
         if sent < PINGS {
             return Err(io::Error::other(format!(
                 "ping -6 {group} on {SCAN_IF} sent {sent} of {PINGS} frames: {}",

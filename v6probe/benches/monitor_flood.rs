@@ -85,7 +85,7 @@ mod imp {
     use v6probe_common::abi::{self, class};
     use v6probe_lab::{
         bench::{Bench, Bound},
-        in_netns, veth, Netns, TempDir,
+        in_netns, veth, LinkCounters, Netns, TempDir,
     };
 
     const BIN: &str = env!("CARGO_BIN_EXE_v6probe");
@@ -548,33 +548,6 @@ mod imp {
         }
     }
 
-    /// rx/tx packets and drops of one interface (`ip -s -j link`).
-    #[derive(Clone, Copy, Debug, Default)]
-    struct Counters {
-        rx: u64,
-        tx: u64,
-        rx_dropped: u64,
-        tx_dropped: u64,
-    }
-
-    fn counters(ns: &Netns, ifname: &str) -> io::Result<Counters> {
-        let out = ns.ip(&["-s", "-j", "link", "show", "dev", ifname])?;
-        let v: Value = serde_json::from_str(&out)
-            .map_err(|e| io::Error::other(format!("ip -s -j link show dev {ifname}: {e}")))?;
-        let s = &v[0]["stats64"];
-        let n = |p: &str| -> io::Result<u64> {
-            s.pointer(p)
-                .and_then(Value::as_u64)
-                .ok_or_else(|| io::Error::other(format!("no {p} in the stats of {ifname}")))
-        };
-        Ok(Counters {
-            rx: n("/rx/packets")?,
-            tx: n("/tx/packets")?,
-            rx_dropped: n("/rx/dropped")?,
-            tx_dropped: n("/tx/dropped")?,
-        })
-    }
-
     /// A started capturer: its process, where its output goes.
     struct Started {
         child: Child,
@@ -842,14 +815,14 @@ mod imp {
         for f in ["capture.out", "capture.err", "capture.pcap", "capture.sink"] {
             let _ = std::fs::remove_file(dir.join(f));
         }
-        let host0 = counters(&lab.host, HOST_IF)?;
+        let host0 = lab.host.counters(HOST_IF)?;
         // Detached when dropped, after the flood.
         let bare = match capturer {
             Capturer::XdpBare => Some(attach_bare(lab)?),
             _ => None,
         };
         let started = start_capturer(lab, tools, dir, capturer)?;
-        let flood0 = counters(&lab.flooder, FLOOD_IF)?;
+        let flood0 = lab.flooder.counters(FLOOD_IF)?;
         let flood = start_flood(lab, tools, flooder)?;
         // CPU time on the sender's CPU for the flood: the flooder process's and ksoftirqd's.
         let softirqd = ksoftirqd(SENDER_CPU)?;
@@ -859,20 +832,20 @@ mod imp {
                 Flood::Raw { .. } => Ok(None),
             }
         };
-        let result = (|| -> io::Result<(Counters, Counters, f64, Option<f64>)> {
+        let result = (|| -> io::Result<(LinkCounters, LinkCounters, f64, Option<f64>)> {
             thread::sleep(WARM_UP);
             let t0 = Instant::now();
-            let a = counters(&lab.flooder, FLOOD_IF)?;
+            let a = lab.flooder.counters(FLOOD_IF)?;
             let cpu_a = sender_cpu(&flood)?;
             thread::sleep(window);
             let cpu_b = sender_cpu(&flood)?;
-            let b = counters(&lab.flooder, FLOOD_IF)?;
+            let b = lab.flooder.counters(FLOOD_IF)?;
             let cpu = cpu_a.zip(cpu_b).map(|(a, b)| b - a);
             Ok((a, b, t0.elapsed().as_secs_f64(), cpu))
         })();
         stop_flood(flood)?;
         let (a, b, window_s, sender_cpu_s) = result?;
-        let flood1 = counters(&lab.flooder, FLOOD_IF)?;
+        let flood1 = lab.flooder.counters(FLOOD_IF)?;
         thread::sleep(SETTLE);
         let mut run = Run {
             flooder,
@@ -905,14 +878,14 @@ mod imp {
         };
         drop(bare);
         let Some(started) = started else {
-            let host1 = counters(&lab.host, HOST_IF)?;
+            let host1 = lab.host.counters(HOST_IF)?;
             run.offered_frames = (host1.rx + host1.tx) - (host0.rx + host0.tx);
             run.host_rx_dropped = host1.rx_dropped - host0.rx_dropped;
             return Ok(run);
         };
         run.hooks = started.hooks.clone();
         let ended = stop(started.child.id(), libc::SIGINT, Duration::from_secs(60))?;
-        let host1 = counters(&lab.host, HOST_IF)?;
+        let host1 = lab.host.counters(HOST_IF)?;
         run.offered_frames = (host1.rx + host1.tx) - (host0.rx + host0.tx);
         run.host_rx_dropped = host1.rx_dropped - host0.rx_dropped;
         let stderr = std::fs::read_to_string(&started.err).unwrap_or_default();

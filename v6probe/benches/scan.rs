@@ -151,7 +151,6 @@ mod imp {
         }
     }
 
-    const LAB_MULTICAST: &str = "lab, solicited-node multicast";
     /// The send-rate setup whose rate bounds the one-host lab's scans (`lab_bound_s`).
     const ONE_HOST_MULTICAST: &str = "one host, solicited-node multicast";
 
@@ -402,7 +401,12 @@ mod imp {
         let mut rates = Vec::new();
         let dead = "fd00::9:0-ffff"; // 65,536 addresses, none live
         for (setup, ns, ifname, extra) in [
-            (LAB_MULTICAST, &lab.scanner, SCAN_IF, &[][..]),
+            (
+                "lab, solicited-node multicast",
+                &lab.scanner,
+                SCAN_IF,
+                &[][..],
+            ),
             ("lab, --unicast", &lab.scanner, SCAN_IF, &["--unicast"][..]),
         ] {
             rates.push(rate(ns, ifname, dead, extra, setup));

@@ -159,7 +159,9 @@ pub mod json {
             self.lit(b"\"");
         }
 
-        /// [`ts`] (at most 58 bytes).
+        /// A time as a string, [`super::Rfc3339`] text (at most 58 bytes). Frames of a flood
+        /// share their second: the date and time of day are formatted once per second (per
+        /// thread, `ts_head`), only the nanoseconds per line.
         #[inline]
         pub fn ts(&mut self, t: SystemTime) {
             let Some((d, head)) = ts_head(t) else {
@@ -247,14 +249,6 @@ pub mod json {
     #[inline]
     pub fn prefix(out: &mut Vec<u8>, addr: &Ipv6Addr, len: u8) {
         fixed::<51>(out, |c| c.prefix(addr, len));
-    }
-
-    /// A time as a string, [`super::Rfc3339`] text. Frames of a flood share their second: the
-    /// date and time of day are formatted once per second (per thread), only the nanoseconds
-    /// per line ([`Cur::ts`]).
-    #[inline]
-    pub fn ts(out: &mut Vec<u8>, t: SystemTime) {
-        fixed::<58>(out, |c| c.ts(t));
     }
 
     /// The time since the epoch and the text of its second, `YYYY-MM-DDTHH:MM:SS.` (20
@@ -692,7 +686,7 @@ mod tests {
         let mut out = Vec::new();
         for t in times {
             out.clear();
-            json::ts(&mut out, t);
+            json::fixed::<58>(&mut out, |c| c.ts(t));
             assert_eq!(out, serde_json::to_vec(&Rfc3339::new(t)).unwrap(), "{t:?}");
         }
     }

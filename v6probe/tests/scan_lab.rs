@@ -325,19 +325,9 @@ fn scan_across_hosts_behind_a_snooping_switch() {
     const HOSTS: usize = 4;
     let live: Vec<Ipv6Addr> = (0..128).step_by(2).map(|i| addr(BASE, i)).collect();
     let lab = ScanLab::segment("scanseg", &live, HOSTS).unwrap();
-    let macs: Vec<String> = std::iter::once(&lab.target)
-        .chain(&lab.more_targets)
-        .map(|t| t.mac(TARGET_IF).unwrap())
-        .collect();
+    let macs: Vec<String> = lab.targets().map(|t| t.mac(TARGET_IF).unwrap()).collect();
     assert_eq!(macs.len(), HOSTS);
-    let to_sim = || -> u64 {
-        let j = lab
-            .switch
-            .ip(&["-j", "-s", "link", "show", "dev", SIM_PORT])
-            .unwrap();
-        let v: Value = serde_json::from_str(&j).unwrap();
-        v[0]["stats64"]["tx"]["packets"].as_u64().unwrap()
-    };
+    let to_sim = || lab.switch.counters(SIM_PORT).unwrap().tx;
     let before = to_sim();
     let (summary, results) = scan_ok(&lab.scanner, "fd00::1:0-7f", "300", "1");
     let to_sim = to_sim() - before;
